@@ -1,0 +1,23 @@
+/**
+ * Names of the environment variables shared between `infra/` (which sets them on
+ * Lambda functions and Fargate tasks) and `functions/` (which reads them).
+ * One module so the two sides cannot drift apart.
+ */
+export const ENV = {
+  /** Name of the data-lake bucket (incoming/, curated/, rejected/, reports/, models/, exports/). */
+  dataBucket: 'MAPPA_DATA_BUCKET',
+  /** DynamoDB table: per-user features (RFM, counts, recent interactions). */
+  usersTable: 'MAPPA_USERS_TABLE',
+  /** DynamoDB table: per-item features (popularity, attributes). */
+  itemsTable: 'MAPPA_ITEMS_TABLE',
+  /** DynamoDB table: per-dataset statistics (normalisers, vocabularies). */
+  datasetStatsTable: 'MAPPA_DATASET_STATS_TABLE',
+  /** DynamoDB table: idempotency and job ledger (processed objects, chunk progress). */
+  ledgerTable: 'MAPPA_LEDGER_TABLE',
+  /** Forces a TF.js backend (`tensorflow`, `wasm` or `cpu`) instead of the automatic choice. */
+  tfBackend: 'MAPPA_TF_BACKEND',
+  /** Log level for the structured logger (`debug`, `info`, `warn`, `error`). */
+  logLevel: 'MAPPA_LOG_LEVEL',
+} as const;
+
+export type EnvName = (typeof ENV)[keyof typeof ENV];

@@ -1,0 +1,278 @@
+import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import {
+  CreateTableCommand,
+  type CreateTableCommandInput,
+  type DynamoDBClient,
+  ResourceInUseException,
+} from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
+import dynalite from 'dynalite';
+import S3rver from 's3rver';
+import { createDynamoDbClient, createS3Client } from '../aws/clients';
+import {
+  attributeDefinitions,
+  DATASETS,
+  DEFAULT_NAME_PREFIX,
+  incomingPrefix,
+  localBucketName,
+  TABLE_KEYS,
+  TABLES,
+  type TableDefinition,
+  type TableKey,
+  tableName,
+} from '../resources/definitions';
+import { type DeadLetter, type S3EventHandler, S3EventBridge } from './s3-event-bridge';
+
+/** Credentials s3rver checks signatures against; dynalite accepts any. */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+export const LOCAL_REGION = 'us-east-1';
+
+export interface EmbeddedStackOptions {
+  /** S3 port on 127.0.0.1; 0 picks a free port (parallel tests). @default 4569 */
+  readonly s3Port?: number;
+  /** DynamoDB port on 127.0.0.1; 0 picks a free port. @default 4570 */
+  readonly dynamoDbPort?: number;
+  /** Where both emulators keep their data. @default `.mappa/` in the working directory */
+  readonly dataDir?: string;
+  /** Prefix of bucket and table names, as the CDK stage's. @default 'mappa' */
+  readonly namePrefix?: string;
+  /** Keep DynamoDB in memory instead of on disk (tests). @default false */
+  readonly inMemoryDynamoDb?: boolean;
+  /** Notified when an S3 event failed every delivery attempt. */
+  readonly onDeadLetter?: (letter: DeadLetter) => void;
+}
+
+/** Physical names of everything the stack created. */
+export interface LocalResourceNames {
+  readonly dataBucket: string;
+  readonly tables: Record<TableKey, string>;
+}
+
+/** Raised when the stack cannot start, with a message a person can act on. */
+export class EmbeddedStackError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'EmbeddedStackError';
+  }
+}
+
+/** The CreateTable request for one shared table definition. */
+export function createTableInput(name: string, definition: TableDefinition): CreateTableCommandInput {
+  const keySchema = (pk: { name: string }, sk?: { name: string }) => [
+    { AttributeName: pk.name, KeyType: 'HASH' as const },
+    ...(sk ? [{ AttributeName: sk.name, KeyType: 'RANGE' as const }] : []),
+  ];
+  const indexes = definition.globalSecondaryIndexes ?? [];
+  return {
+    TableName: name,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: attributeDefinitions(definition).map((attribute) => ({
+      AttributeName: attribute.name,
+      AttributeType: attribute.type,
+    })),
+    KeySchema: keySchema(definition.partitionKey, definition.sortKey),
+    ...(indexes.length > 0
+      ? {
+          GlobalSecondaryIndexes: indexes.map((index) => ({
+            IndexName: index.indexName,
+            KeySchema: keySchema(index.partitionKey, index.sortKey),
+            Projection: { ProjectionType: 'ALL' },
+          })),
+        }
+      : {}),
+  };
+}
+
+/**
+ * S3 and DynamoDB on 127.0.0.1, speaking the real protocols (s3rver, dynalite),
+ * with the bucket and tables of the shared definitions and S3 drop-folder
+ * notifications delivered to registered handlers as real S3 events.
+ */
+export class EmbeddedStack {
+  readonly s3: S3Client;
+  readonly dynamoDb: DynamoDBClient;
+  readonly names: LocalResourceNames;
+  private readonly bridge: S3EventBridge;
+
+  private constructor(
+    private readonly s3Server: S3rver,
+    private readonly dynamoDbServer: Server,
+    readonly s3Endpoint: string,
+    readonly dynamoDbEndpoint: string,
+    readonly dataDir: string,
+    namePrefix: string,
+    onDeadLetter?: (letter: DeadLetter) => void,
+  ) {
+    this.s3 = createS3Client({ endpoint: s3Endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }, {});
+    this.dynamoDb = createDynamoDbClient({
+      endpoint: dynamoDbEndpoint,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    });
+    this.names = {
+      dataBucket: localBucketName(namePrefix),
+      tables: Object.fromEntries(TABLE_KEYS.map((key) => [key, tableName(namePrefix, key)])) as Record<
+        TableKey,
+        string
+      >,
+    };
+    this.bridge = new S3EventBridge({ region: LOCAL_REGION, ...(onDeadLetter ? { onDeadLetter } : {}) });
+    s3Server.on('event', (event) => {
+      for (const record of event.Records) {
+        this.bridge.publish({
+          eventName: record.eventName,
+          bucket: record.s3.bucket.name,
+          key: record.s3.object.key,
+          size: record.s3.object.size ?? 0,
+          ...(record.s3.object.eTag ? { eTag: record.s3.object.eTag } : {}),
+          sequencer: record.s3.object.sequencer,
+        });
+      }
+    });
+  }
+
+  /** Starts both emulators and creates the bucket and tables. */
+  static async start(options: EmbeddedStackOptions = {}): Promise<EmbeddedStack> {
+    const dataDir = resolve(options.dataDir ?? '.mappa');
+    const namePrefix = options.namePrefix ?? DEFAULT_NAME_PREFIX;
+    const s3Dir = join(dataDir, 's3');
+    mkdirSync(s3Dir, { recursive: true });
+    const s3Server = new S3rver({
+      address: '127.0.0.1',
+      port: options.s3Port ?? 4569,
+      silent: true,
+      directory: s3Dir,
+      configureBuckets: [{ name: localBucketName(namePrefix) }],
+    });
+    let s3Port: number;
+    try {
+      s3Port = (await s3Server.run()).port;
+    } catch (error) {
+      throw describeListenError('S3', options.s3Port ?? 4569, error);
+    }
+
+    let dynamoDbServer: Server;
+    try {
+      const dynamoDir = join(dataDir, 'dynamodb');
+      if (!options.inMemoryDynamoDb) mkdirSync(dynamoDir, { recursive: true });
+      dynamoDbServer = dynalite({
+        ...(options.inMemoryDynamoDb ? {} : { path: dynamoDir }),
+        createTableMs: 0,
+        deleteTableMs: 0,
+        updateTableMs: 0,
+      });
+      await listen(dynamoDbServer, options.dynamoDbPort ?? 4570);
+    } catch (error) {
+      await s3Server.close();
+      throw describeListenError('DynamoDB', options.dynamoDbPort ?? 4570, error);
+    }
+    const dynamoPort = (dynamoDbServer.address() as AddressInfo).port;
+
+    const stack = new EmbeddedStack(
+      s3Server,
+      dynamoDbServer,
+      `http://127.0.0.1:${s3Port}`,
+      `http://127.0.0.1:${dynamoPort}`,
+      dataDir,
+      namePrefix,
+      options.onDeadLetter,
+    );
+    try {
+      await stack.createTables();
+    } catch (error) {
+      await stack.stop();
+      throw new EmbeddedStackError(`Could not create the local DynamoDB tables: ${String(error)}`, {
+        cause: error,
+      });
+    }
+    return stack;
+  }
+
+  /**
+   * Registers a handler for `ObjectCreated` events under a prefix of the data
+   * bucket, like an S3 notification to a Lambda. Returns an unregister function.
+   */
+  onObjectCreated(prefix: string, handler: S3EventHandler): () => void {
+    return this.bridge.register({ bucket: this.names.dataBucket, prefix, handler });
+  }
+
+  /** Registers one handler for every dataset's drop folder (`incoming/<dataset>/`). */
+  onDropFolder(handler: S3EventHandler): () => void {
+    const unregister = DATASETS.map((dataset) => this.onObjectCreated(incomingPrefix(dataset), handler));
+    return () => {
+      for (const undo of unregister) undo();
+    };
+  }
+
+  /** Waits until every notification delivered so far has been handled. */
+  drainEvents(): Promise<void> {
+    return this.bridge.drain();
+  }
+
+  get deadLetters(): readonly DeadLetter[] {
+    return this.bridge.deadLetters;
+  }
+
+  /**
+   * Environment variables that point the AWS SDK (and so Mappa's own code, the
+   * AWS CLI, or any SDK tool) at this stack.
+   */
+  clientEnvironment(): Record<string, string> {
+    return {
+      AWS_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_S3: this.s3Endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: this.dynamoDbEndpoint,
+      AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+      AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
+    };
+  }
+
+  async stop(): Promise<void> {
+    await this.bridge.drain();
+    this.s3.destroy();
+    this.dynamoDb.destroy();
+    await Promise.all([
+      this.s3Server.close(),
+      new Promise<void>((done) => this.dynamoDbServer.close(() => done())),
+    ]);
+  }
+
+  private async createTables(): Promise<void> {
+    for (const key of TABLE_KEYS) {
+      try {
+        await this.dynamoDb.send(new CreateTableCommand(createTableInput(this.names.tables[key], TABLES[key])));
+      } catch (error) {
+        // A persisted data directory already has the tables from an earlier run.
+        if (!(error instanceof ResourceInUseException)) throw error;
+      }
+    }
+  }
+}
+
+function listen(server: Server, port: number): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolvePromise();
+    });
+  });
+}
+
+function describeListenError(service: string, port: number, error: unknown): EmbeddedStackError {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'EADDRINUSE') {
+    return new EmbeddedStackError(
+      `Local ${service} port ${port} on 127.0.0.1 is already in use. Stop the other process (maybe 'mappa local down') or choose another port.`,
+      { cause: error },
+    );
+  }
+  return new EmbeddedStackError(`Local ${service} could not start on 127.0.0.1:${port}: ${String(error)}`, {
+    cause: error,
+  });
+}

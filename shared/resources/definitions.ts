@@ -1,0 +1,110 @@
+/**
+ * The one source of truth for Mappa's storage resources: the data-lake layout and
+ * the DynamoDB tables (names, keys, indexes, TTL). The CDK constructs in `infra/`
+ * and the embedded local stack in `shared/local/` both build from these, so a
+ * table created locally has exactly the keys the cloud one has.
+ */
+
+/** Datasets a team can drop into the bucket, each under `incoming/<dataset>/`. */
+export const DATASETS = ['interactions', 'users', 'items'] as const;
+export type Dataset = (typeof DATASETS)[number];
+
+/** Top-level prefixes of the data-lake bucket, each with one purpose. */
+export const DATA_LAKE_PREFIXES = {
+  /** Drop folder: files land here and trigger preprocessing. */
+  incoming: 'incoming/',
+  /** Cleaned, validated data the training job reads. */
+  curated: 'curated/',
+  /** Quarantined rows and whole files, with reasons. */
+  rejected: 'rejected/',
+  /** Ingestion and training reports. */
+  reports: 'reports/',
+  /** Versioned model artifacts plus `models/manifest.json`. */
+  models: 'models/',
+  /** Campaign exports (segments, batch recommendations). */
+  exports: 'exports/',
+} as const;
+
+/** The drop-folder prefix that triggers preprocessing for one dataset. */
+export function incomingPrefix(dataset: Dataset): string {
+  return `${DATA_LAKE_PREFIXES.incoming}${dataset}/`;
+}
+
+export type AttributeType = 'S' | 'N' | 'B';
+
+export interface KeyAttribute {
+  readonly name: string;
+  readonly type: AttributeType;
+}
+
+export interface GlobalSecondaryIndexDefinition {
+  readonly indexName: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+}
+
+export interface TableDefinition {
+  /** Suffix of the physical table name: `<namePrefix>-<nameSuffix>`. */
+  readonly nameSuffix: string;
+  /** What the table holds, for documentation and the CDK description. */
+  readonly purpose: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  readonly globalSecondaryIndexes?: readonly GlobalSecondaryIndexDefinition[];
+  /** Attribute holding an expiry epoch-seconds value; DynamoDB deletes expired items. */
+  readonly timeToLiveAttribute?: string;
+}
+
+export const TABLES = {
+  users: {
+    nameSuffix: 'users',
+    purpose: 'Per-user features: RFM, event counts, first/last seen, top categories, recent interactions',
+    partitionKey: { name: 'user_id', type: 'S' },
+  },
+  items: {
+    nameSuffix: 'items',
+    purpose: 'Per-item features: popularity (all-time and recent), category, price, attributes',
+    partitionKey: { name: 'item_id', type: 'S' },
+  },
+  datasetStats: {
+    nameSuffix: 'dataset-stats',
+    purpose: 'Per-dataset statistics for training: numeric normalisers and categorical vocabularies',
+    partitionKey: { name: 'dataset', type: 'S' },
+    sortKey: { name: 'stat', type: 'S' },
+  },
+  ledger: {
+    nameSuffix: 'ledger',
+    purpose: 'Idempotency and job ledger: processed object versions, chunk progress, run records',
+    partitionKey: { name: 'pk', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+    timeToLiveAttribute: 'expires_at',
+  },
+} as const satisfies Record<string, TableDefinition>;
+
+export type TableKey = keyof typeof TABLES;
+export const TABLE_KEYS = Object.keys(TABLES) as TableKey[];
+
+/** Default name prefix for local mode and the default CDK stage. */
+export const DEFAULT_NAME_PREFIX = 'mappa';
+
+/** Physical table name for a table definition under a name prefix. */
+export function tableName(namePrefix: string, table: TableKey): string {
+  return `${namePrefix}-${TABLES[table].nameSuffix}`;
+}
+
+/** Bucket name used by the local stack (in AWS, CloudFormation generates a unique one). */
+export function localBucketName(namePrefix: string): string {
+  return `${namePrefix}-data`;
+}
+
+/** All attribute definitions a table needs (keys of the table and of its indexes, deduplicated). */
+export function attributeDefinitions(definition: TableDefinition): KeyAttribute[] {
+  const all: KeyAttribute[] = [definition.partitionKey];
+  if (definition.sortKey) all.push(definition.sortKey);
+  for (const index of definition.globalSecondaryIndexes ?? []) {
+    all.push(index.partitionKey);
+    if (index.sortKey) all.push(index.sortKey);
+  }
+  const byName = new Map(all.map((attribute) => [attribute.name, attribute]));
+  return [...byName.values()];
+}

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import {
@@ -98,7 +98,8 @@ export class EmbeddedStack {
   private readonly bridge: S3EventBridge;
 
   private constructor(
-    private readonly s3Server: S3rver,
+    s3rver: S3rver,
+    private readonly s3Server: Server,
     private readonly dynamoDbServer: Server,
     readonly s3Endpoint: string,
     readonly dynamoDbEndpoint: string,
@@ -120,7 +121,7 @@ export class EmbeddedStack {
       >,
     };
     this.bridge = new S3EventBridge({ region: LOCAL_REGION, ...(onDeadLetter ? { onDeadLetter } : {}) });
-    s3Server.on('event', (event) => {
+    s3rver.on('event', (event) => {
       for (const record of event.Records) {
         this.bridge.publish({
           eventName: record.eventName,
@@ -140,19 +141,21 @@ export class EmbeddedStack {
     const namePrefix = options.namePrefix ?? DEFAULT_NAME_PREFIX;
     const s3Dir = join(dataDir, 's3');
     mkdirSync(s3Dir, { recursive: true });
-    const s3Server = new S3rver({
-      address: '127.0.0.1',
-      port: options.s3Port ?? 4569,
+    const s3rver = new S3rver({
       silent: true,
       directory: s3Dir,
       configureBuckets: [{ name: localBucketName(namePrefix) }],
     });
-    let s3Port: number;
+    await s3rver.configureBuckets();
+    // Our own HTTP server around s3rver's handler: s3rver.run() never settles
+    // when its port is taken, so listen errors would hang instead of surfacing.
+    const s3Server = createServer(s3rver.callback());
     try {
-      s3Port = (await s3Server.run()).port;
+      await listen(s3Server, options.s3Port ?? 4569);
     } catch (error) {
       throw describeListenError('S3', options.s3Port ?? 4569, error);
     }
+    const s3Port = (s3Server.address() as AddressInfo).port;
 
     let dynamoDbServer: Server;
     try {
@@ -166,12 +169,13 @@ export class EmbeddedStack {
       });
       await listen(dynamoDbServer, options.dynamoDbPort ?? 4570);
     } catch (error) {
-      await s3Server.close();
+      await closeServer(s3Server);
       throw describeListenError('DynamoDB', options.dynamoDbPort ?? 4570, error);
     }
     const dynamoPort = (dynamoDbServer.address() as AddressInfo).port;
 
     const stack = new EmbeddedStack(
+      s3rver,
       s3Server,
       dynamoDbServer,
       `http://127.0.0.1:${s3Port}`,
@@ -236,10 +240,7 @@ export class EmbeddedStack {
     await this.bridge.drain();
     this.s3.destroy();
     this.dynamoDb.destroy();
-    await Promise.all([
-      this.s3Server.close(),
-      new Promise<void>((done) => this.dynamoDbServer.close(() => done())),
-    ]);
+    await Promise.all([closeServer(this.s3Server), closeServer(this.dynamoDbServer)]);
   }
 
   private async createTables(): Promise<void> {
@@ -261,6 +262,13 @@ function listen(server: Server, port: number): Promise<void> {
       server.off('error', reject);
       resolvePromise();
     });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolvePromise) => {
+    server.close(() => resolvePromise());
+    server.closeAllConnections();
   });
 }
 

@@ -2,6 +2,7 @@
 
 declare module 's3rver' {
   import type { EventEmitter } from 'node:events';
+  import type { IncomingMessage, ServerResponse } from 'node:http';
 
   interface S3rverOptions {
     address?: string;
@@ -26,6 +27,10 @@ declare module 's3rver' {
     constructor(options?: S3rverOptions);
     run(): Promise<{ address: string; port: number }>;
     close(): Promise<void>;
+    /** Creates the buckets listed in `configureBuckets`. */
+    configureBuckets(): Promise<void>;
+    /** The Koa request listener, to mount on an HTTP server of one's own. */
+    callback(): (request: IncomingMessage, response: ServerResponse) => void;
     on(event: 'event', listener: (event: { Records: S3rverEventRecord[] }) => void): this;
     on(event: string, listener: (...args: unknown[]) => void): this;
   }

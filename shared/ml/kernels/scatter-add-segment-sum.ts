@@ -102,30 +102,33 @@ const IMPLEMENTATIONS: Record<string, (args: KernelArgs) => tf.TensorInfo> = {
 /** Backends this module has a scatter-add kernel for. */
 export const SCATTER_ADD_BACKENDS = Object.keys(IMPLEMENTATIONS);
 
+/** The kernels this module replaced, per backend, so they can be restored. */
+const replacedKernels = new Map<string, tf.KernelConfig | undefined>();
+
 /**
  * Replaces `UnsortedSegmentSum` on `backendName` with the scatter-add kernel.
- * Returns the kernel that was registered before (if any) so it can be restored,
- * or `undefined` when the backend is not one this module covers.
+ * Returns false when the backend is not one this module covers. Safe to call twice.
  */
-export function registerScatterAddKernel(
-  tfjs: typeof tf,
-  backendName: string,
-): { previous: tf.KernelConfig | undefined } | undefined {
+export function registerScatterAddKernel(tfjs: typeof tf, backendName: string): boolean {
   const implementation = IMPLEMENTATIONS[backendName];
-  if (!implementation) return undefined;
-  const previous = tfjs.getKernel(KERNEL_NAME, backendName);
-  if (previous?.kernelFunc === (implementation as unknown)) return { previous: undefined };
-  if (previous) tfjs.unregisterKernel(KERNEL_NAME, backendName);
+  if (!implementation) return false;
+  const current = tfjs.getKernel(KERNEL_NAME, backendName);
+  if (current?.kernelFunc === (implementation as unknown)) return true;
+  if (!replacedKernels.has(backendName)) replacedKernels.set(backendName, current);
+  if (current) tfjs.unregisterKernel(KERNEL_NAME, backendName);
   tfjs.registerKernel({
     kernelName: KERNEL_NAME,
     backendName,
     kernelFunc: implementation as unknown as tf.KernelFunc,
   });
-  return { previous };
+  return true;
 }
 
-/** Restores a kernel config saved by `registerScatterAddKernel` (tests compare the two). */
-export function restoreKernel(tfjs: typeof tf, backendName: string, previous: tf.KernelConfig | undefined): void {
+/** Puts back the kernel `registerScatterAddKernel` replaced (tests compare the two). */
+export function restoreStockKernel(tfjs: typeof tf, backendName: string): void {
+  if (!replacedKernels.has(backendName)) return;
+  const stock = replacedKernels.get(backendName);
+  replacedKernels.delete(backendName);
   if (tfjs.getKernel(KERNEL_NAME, backendName)) tfjs.unregisterKernel(KERNEL_NAME, backendName);
-  if (previous) tfjs.registerKernel(previous);
+  if (stock) tfjs.registerKernel(stock);
 }

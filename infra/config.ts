@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import { DEFAULT_NAME_PREFIX } from '../shared/resources/definitions';
+
+/**
+ * Typed stage configuration, read from CDK context (`cdk.json` defaults,
+ * overridable with `-c key=value`). Every knob an operator may turn lives here.
+ */
+export const stageConfigSchema = z.object({
+  /** Prefix of every physical name (tables, functions). */
+  namePrefix: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{1,30}$/, 'lower-case letters, digits and dashes, 2-31 characters')
+    .default(DEFAULT_NAME_PREFIX),
+  /** `retain` keeps data stores on stack deletion (production); `destroy` removes them (dev stages). */
+  removalPolicy: z.enum(['retain', 'destroy']).default('retain'),
+  /** Days quarantined rows under `rejected/` are kept. */
+  rejectedRetentionDays: z.coerce.number().int().min(1).max(3650).default(90),
+  /** Days a replaced (non-current) object version is kept, e.g. overwritten model artifacts. */
+  noncurrentVersionRetentionDays: z.coerce.number().int().min(1).max(3650).default(30),
+  /** Days server access logs are kept. */
+  accessLogRetentionDays: z.coerce.number().int().min(1).max(3650).default(365),
+});
+
+export type StageConfig = z.output<typeof stageConfigSchema>;
+
+/** Parses stage config from a context lookup, naming the offending key on error. */
+export function loadStageConfig(tryGetContext: (key: string) => unknown): StageConfig {
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(stageConfigSchema.shape)) {
+    const value = tryGetContext(key);
+    if (value !== undefined) raw[key] = value;
+  }
+  const parsed = stageConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`Invalid CDK context '${issue?.path.join('.')}': ${issue?.message}`);
+  }
+  return parsed.data;
+}

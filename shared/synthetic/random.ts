@@ -1,0 +1,95 @@
+/**
+ * A small seeded PRNG (mulberry32) and the distributions the synthetic data
+ * generator needs. Deterministic by seed on every platform, unlike Math.random.
+ */
+export class SeededRandom {
+  private state: number;
+  private spareNormal: number | undefined;
+
+  constructor(seed: number) {
+    this.state = seed >>> 0;
+  }
+
+  /** Uniform in [0, 1). */
+  next(): number {
+    this.state = (this.state + 0x6d2b79f5) >>> 0;
+    let t = this.state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  /** Uniform integer in [0, n). */
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+
+  /** Standard normal (Box-Muller, caching the second value). */
+  normal(): number {
+    if (this.spareNormal !== undefined) {
+      const value = this.spareNormal;
+      this.spareNormal = undefined;
+      return value;
+    }
+    const u = Math.max(this.next(), Number.EPSILON);
+    const v = this.next();
+    const radius = Math.sqrt(-2 * Math.log(u));
+    this.spareNormal = radius * Math.sin(2 * Math.PI * v);
+    return radius * Math.cos(2 * Math.PI * v);
+  }
+
+  /** Geometric number of trials >= 1 with the given mean. */
+  geometric(mean: number): number {
+    const p = 1 / Math.max(mean, 1);
+    return 1 + Math.floor(Math.log(Math.max(this.next(), Number.EPSILON)) / Math.log(1 - p + Number.EPSILON));
+  }
+
+  bernoulli(p: number): boolean {
+    return this.next() < p;
+  }
+
+  pick<T>(values: readonly T[]): T {
+    const value = values[this.int(values.length)];
+    if (value === undefined) throw new Error('pick() from an empty list');
+    return value;
+  }
+}
+
+/**
+ * Walker's alias table: O(1) sampling from a fixed discrete distribution, so
+ * drawing millions of popularity-weighted items stays cheap.
+ */
+export class AliasTable {
+  private readonly probability: Float64Array;
+  private readonly alias: Int32Array;
+
+  constructor(weights: ArrayLike<number>) {
+    const n = weights.length;
+    if (n === 0) throw new Error('AliasTable needs at least one weight');
+    let total = 0;
+    for (let i = 0; i < n; i++) total += weights[i] as number;
+    this.probability = new Float64Array(n);
+    this.alias = new Int32Array(n);
+    const scaled = new Float64Array(n);
+    const small: number[] = [];
+    const large: number[] = [];
+    for (let i = 0; i < n; i++) {
+      scaled[i] = ((weights[i] as number) * n) / total;
+      ((scaled[i] as number) < 1 ? small : large).push(i);
+    }
+    while (small.length > 0 && large.length > 0) {
+      const less = small.pop() as number;
+      const more = large.pop() as number;
+      this.probability[less] = scaled[less] as number;
+      this.alias[less] = more;
+      scaled[more] = (scaled[more] as number) + (scaled[less] as number) - 1;
+      ((scaled[more] as number) < 1 ? small : large).push(more);
+    }
+    for (const index of [...small, ...large]) this.probability[index] = 1;
+  }
+
+  sample(random: SeededRandom): number {
+    const column = random.int(this.probability.length);
+    return random.next() < (this.probability[column] as number) ? column : (this.alias[column] as number);
+  }
+}

@@ -24,6 +24,9 @@ export class MappaStack extends Stack {
       noncurrentVersionRetentionDays: config.noncurrentVersionRetentionDays,
       accessLogRetentionDays: config.accessLogRetentionDays,
     });
-    this.featureStore = new FeatureStore(this, 'FeatureStore', { namePrefix: config.namePrefix, removalPolicy });
+    this.featureStore = new FeatureStore(this, 'FeatureStore', {
+      namePrefix: config.namePrefix,
+      removalPolicy,
+    });
   }
 }

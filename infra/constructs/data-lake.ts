@@ -45,7 +45,9 @@ export class DataLake extends Construct {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
       removalPolicy,
       autoDeleteObjects,
-      lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(props.accessLogRetentionDays ?? 365) }],
+      lifecycleRules: [
+        { id: 'expire-access-logs', expiration: Duration.days(props.accessLogRetentionDays ?? 365) },
+      ],
     });
     this.bucket = new s3.Bucket(this, 'Data', {
       encryption: s3.BucketEncryption.S3_MANAGED,

@@ -21,10 +21,9 @@ export interface ClientOverrides {
  * s3rver stores the chunk framing as object bytes; WHEN_REQUIRED avoids that.
  * An explicit setting in the environment still wins.
  */
-function emulatorChecksumConfig(env: NodeJS.ProcessEnv): Pick<
-  S3ClientConfig,
-  'requestChecksumCalculation' | 'responseChecksumValidation'
-> {
+function emulatorChecksumConfig(
+  env: NodeJS.ProcessEnv,
+): Pick<S3ClientConfig, 'requestChecksumCalculation' | 'responseChecksumValidation'> {
   return {
     ...(env.AWS_REQUEST_CHECKSUM_CALCULATION ? {} : { requestChecksumCalculation: 'WHEN_REQUIRED' }),
     ...(env.AWS_RESPONSE_CHECKSUM_VALIDATION ? {} : { responseChecksumValidation: 'WHEN_REQUIRED' }),
@@ -32,7 +31,10 @@ function emulatorChecksumConfig(env: NodeJS.ProcessEnv): Pick<
 }
 
 /** Creates an S3 client; path-style addressing whenever an endpoint override is in effect. */
-export function createS3Client(overrides: ClientOverrides = {}, env: NodeJS.ProcessEnv = process.env): S3Client {
+export function createS3Client(
+  overrides: ClientOverrides = {},
+  env: NodeJS.ProcessEnv = process.env,
+): S3Client {
   const endpoint = overrides.endpoint ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
   const config: S3ClientConfig = {
     ...(overrides.region ? { region: overrides.region } : {}),

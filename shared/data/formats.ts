@@ -14,7 +14,14 @@ export const USERS_COLUMNS = ['user_id', 'age', 'region', 'loyalty_tier', 'signu
 export const ITEMS_COLUMNS = ['item_id', 'category', 'price', 'brand'] as const;
 
 /** Campaign exposures and their outcome (the propensity and experiment examples use these). */
-export const CAMPAIGN_COLUMNS = ['campaign_id', 'user_id', 'timestamp', 'channel', 'converted', 'revenue'] as const;
+export const CAMPAIGN_COLUMNS = [
+  'campaign_id',
+  'user_id',
+  'timestamp',
+  'channel',
+  'converted',
+  'revenue',
+] as const;
 
 /** Event types with built-in meaning; others are accepted and counted. */
 export const KNOWN_EVENT_TYPES = ['view', 'add_to_cart', 'purchase'] as const;

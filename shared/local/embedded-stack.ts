@@ -24,7 +24,7 @@ import {
   type TableKey,
   tableName,
 } from '../resources/definitions';
-import { type DeadLetter, type S3EventHandler, S3EventBridge } from './s3-event-bridge';
+import { type DeadLetter, S3EventBridge, type S3EventHandler } from './s3-event-bridge';
 
 /** Credentials s3rver checks signatures against; dynalite accepts any. */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
@@ -107,7 +107,10 @@ export class EmbeddedStack {
     namePrefix: string,
     onDeadLetter?: (letter: DeadLetter) => void,
   ) {
-    this.s3 = createS3Client({ endpoint: s3Endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }, {});
+    this.s3 = createS3Client(
+      { endpoint: s3Endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS },
+      {},
+    );
     this.dynamoDb = createDynamoDbClient({
       endpoint: dynamoDbEndpoint,
       region: LOCAL_REGION,
@@ -246,7 +249,9 @@ export class EmbeddedStack {
   private async createTables(): Promise<void> {
     for (const key of TABLE_KEYS) {
       try {
-        await this.dynamoDb.send(new CreateTableCommand(createTableInput(this.names.tables[key], TABLES[key])));
+        await this.dynamoDb.send(
+          new CreateTableCommand(createTableInput(this.names.tables[key], TABLES[key])),
+        );
       } catch (error) {
         // A persisted data directory already has the tables from an earlier run.
         if (!(error instanceof ResourceInUseException)) throw error;

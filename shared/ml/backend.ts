@@ -69,8 +69,13 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
       await tryBackend(name, options);
       return { backend: name, skipped };
     } catch (error) {
-      skipped.push({ backend: name, reason: error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error) });
+      skipped.push({
+        backend: name,
+        reason: error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error),
+      });
     }
   }
-  throw new Error(`No TF.js backend could start: ${skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')}`);
+  throw new Error(
+    `No TF.js backend could start: ${skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')}`,
+  );
 }

@@ -29,18 +29,20 @@ export function createReferenceModel(config: ReferenceModelConfig = {}): tf.Laye
   const user = tf.input({ shape: [1], dtype: 'int32', name: 'user' });
   const item = tf.input({ shape: [1], dtype: 'int32', name: 'item' });
   const embed = (name: string, count: number, input: tf.SymbolicTensor, offset: number) =>
-    tf.layers
-      .flatten()
-      .apply(
-        tf.layers
-          .embedding({
-            inputDim: count,
-            outputDim: dim,
-            name,
-            embeddingsInitializer: tf.initializers.randomUniform({ minval: -0.05, maxval: 0.05, seed: seed + offset }),
-          })
-          .apply(input),
-      ) as tf.SymbolicTensor;
+    tf.layers.flatten().apply(
+      tf.layers
+        .embedding({
+          inputDim: count,
+          outputDim: dim,
+          name,
+          embeddingsInitializer: tf.initializers.randomUniform({
+            minval: -0.05,
+            maxval: 0.05,
+            seed: seed + offset,
+          }),
+        })
+        .apply(input),
+    ) as tf.SymbolicTensor;
   const joined = tf.layers
     .concatenate()
     .apply([embed('user_embedding', numUsers, user, 0), embed('item_embedding', numItems, item, 1)]);
@@ -52,7 +54,11 @@ export function createReferenceModel(config: ReferenceModelConfig = {}): tf.Laye
     })
     .apply(joined);
   const output = tf.layers
-    .dense({ units: 1, activation: 'sigmoid', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 3 }) })
+    .dense({
+      units: 1,
+      activation: 'sigmoid',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 3 }),
+    })
     .apply(hidden) as tf.SymbolicTensor;
   const model = tf.model({ inputs: [user, item], outputs: output, name: 'reference_embedding_mlp' });
   model.compile({ optimizer: tf.train.adam(config.learningRate ?? 0.001), loss: 'binaryCrossentropy' });

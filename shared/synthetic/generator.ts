@@ -165,7 +165,11 @@ export class SyntheticWorld {
       );
       addScaled(vector, randomVector(random, dim, 0.35), 1);
       const loyalty = random.next() < 0.6 ? 0 : random.next() < 0.7 ? 1 : 2;
-      this.userStates.push({ vector, activity: Math.exp(0.9 * random.normal()) * (1 + 0.4 * loyalty), loyalty });
+      this.userStates.push({
+        vector,
+        activity: Math.exp(0.9 * random.normal()) * (1 + 0.4 * loyalty),
+        loyalty,
+      });
       this.users.push({
         userId: `u${index + 1}`,
         age: 18 + random.int(58),
@@ -205,11 +209,23 @@ export class SyntheticWorld {
           remaining--;
           if (remaining > 0 && random.bernoulli(sigmoid(0.7 * affinity - 2.6))) {
             time += 15 + random.int(90);
-            yield { userId, itemId: item.itemId, timestamp: time, eventType: 'add_to_cart', eventValue: item.price };
+            yield {
+              userId,
+              itemId: item.itemId,
+              timestamp: time,
+              eventType: 'add_to_cart',
+              eventValue: item.price,
+            };
             remaining--;
             if (remaining > 0 && random.bernoulli(sigmoid(0.5 * affinity - 0.8 + 0.3 * user.loyalty))) {
               time += 30 + random.int(240);
-              yield { userId, itemId: item.itemId, timestamp: time, eventType: 'purchase', eventValue: item.price };
+              yield {
+                userId,
+                itemId: item.itemId,
+                timestamp: time,
+                eventType: 'purchase',
+                eventValue: item.price,
+              };
               remaining--;
             }
           }
@@ -231,7 +247,9 @@ export class SyntheticWorld {
       for (let n = 0; n < exposures; n++) {
         const campaign = random.int(CAMPAIGNS.length);
         const category = this.byCategory[campaignCategory[campaign] as number];
-        const taste = category ? dot(user.vector, (this.itemStates[category.items[0] as number] as ItemState).vector) : 0;
+        const taste = category
+          ? dot(user.vector, (this.itemStates[category.items[0] as number] as ItemState).vector)
+          : 0;
         const logit = -2.6 + 0.7 * Math.log(user.activity + 0.1) + 0.6 * user.loyalty + 0.5 * taste;
         const converted = random.bernoulli(sigmoid(logit)) ? 1 : 0;
         const priceLevel = category
@@ -257,9 +275,11 @@ export class SyntheticWorld {
       previous !== undefined ? (this.itemStates[previous] as ItemState).category : undefined;
     const neighbours = anchorCategory !== undefined ? this.byCategory[anchorCategory] : undefined;
     if (neighbours) {
-      for (let n = 0; n < 12; n++) candidates.push(neighbours.items[neighbours.sampler.sample(random)] as number);
+      for (let n = 0; n < 12; n++)
+        candidates.push(neighbours.items[neighbours.sampler.sample(random)] as number);
     }
-    const previousVector = previous !== undefined ? (this.itemStates[previous] as ItemState).vector : undefined;
+    const previousVector =
+      previous !== undefined ? (this.itemStates[previous] as ItemState).vector : undefined;
     let total = 0;
     const weights = candidates.map((candidate) => {
       if (candidate === previous) return 0;

@@ -11,7 +11,9 @@ describe('cdk-nag AwsSolutions checks on the whole app', () => {
 
   it('reports no unsuppressed warnings', () => {
     const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*'));
-    expect(warnings.map((warning) => `${warning.id}: ${String(warning.entry.data).split('\n')[0]}`)).toEqual([]);
+    expect(warnings.map((warning) => `${warning.id}: ${String(warning.entry.data).split('\n')[0]}`)).toEqual(
+      [],
+    );
   });
 
   it('gives every suppression a specific reason', () => {

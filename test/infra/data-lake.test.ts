@@ -45,8 +45,16 @@ describe('DataLake', () => {
     template.hasResourceProperties('AWS::S3::Bucket', {
       LifecycleConfiguration: {
         Rules: Match.arrayWith([
-          Match.objectLike({ Id: 'expire-rejected', Prefix: 'rejected/', ExpirationInDays: 14, Status: 'Enabled' }),
-          Match.objectLike({ Id: 'expire-noncurrent-versions', NoncurrentVersionExpiration: { NoncurrentDays: 5 } }),
+          Match.objectLike({
+            Id: 'expire-rejected',
+            Prefix: 'rejected/',
+            ExpirationInDays: 14,
+            Status: 'Enabled',
+          }),
+          Match.objectLike({
+            Id: 'expire-noncurrent-versions',
+            NoncurrentVersionExpiration: { NoncurrentDays: 5 },
+          }),
         ]),
       },
     });

@@ -31,6 +31,8 @@ describe('FeatureStore', () => {
   });
 
   it('rejects a name prefix DynamoDB would not accept', () => {
-    expect(() => synth('bad prefix!')).toThrow("FeatureStore: namePrefix 'bad prefix!' is not a valid DynamoDB name prefix");
+    expect(() => synth('bad prefix!')).toThrow(
+      "FeatureStore: namePrefix 'bad prefix!' is not a valid DynamoDB name prefix",
+    );
   });
 });

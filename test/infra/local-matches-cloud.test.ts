@@ -32,7 +32,9 @@ describe('local stack and CDK app build from the same definitions', () => {
       cloud.set(props.TableName, {
         keySchema: props.KeySchema,
         attributes: byName(props.AttributeDefinitions),
-        indexes: (props.GlobalSecondaryIndexes ?? []).map((index: { IndexName: string }) => index.IndexName).sort(),
+        indexes: (props.GlobalSecondaryIndexes ?? [])
+          .map((index: { IndexName: string }) => index.IndexName)
+          .sort(),
       });
     }
 
@@ -44,7 +46,10 @@ describe('local stack and CDK app build from the same definitions', () => {
       local.set(name, {
         keySchema: (Table?.KeySchema ?? []).map(({ AttributeName, KeyType }) => ({ AttributeName, KeyType })),
         attributes: byName(
-          (Table?.AttributeDefinitions ?? []).map(({ AttributeName, AttributeType }) => ({ AttributeName, AttributeType })),
+          (Table?.AttributeDefinitions ?? []).map(({ AttributeName, AttributeType }) => ({
+            AttributeName,
+            AttributeType,
+          })),
         ),
         indexes: (Table?.GlobalSecondaryIndexes ?? []).map((index) => String(index.IndexName)).sort(),
       });
@@ -57,7 +62,9 @@ describe('local stack and CDK app build from the same definitions', () => {
   });
 
   it('creates the data bucket the local names promise', async () => {
-    await expect(stack.s3.send(new HeadBucketCommand({ Bucket: stack.names.dataBucket }))).resolves.toBeDefined();
+    await expect(
+      stack.s3.send(new HeadBucketCommand({ Bucket: stack.names.dataBucket })),
+    ).resolves.toBeDefined();
     expect(Object.keys(template.findResources('AWS::S3::Bucket'))).toHaveLength(2);
   });
 });

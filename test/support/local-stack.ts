@@ -8,7 +8,13 @@ export async function startTestStack(
   options: Omit<EmbeddedStackOptions, 'dataDir'> = {},
 ): Promise<{ stack: EmbeddedStack; stop: () => Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'mappa-test-'));
-  const stack = await EmbeddedStack.start({ s3Port: 0, dynamoDbPort: 0, inMemoryDynamoDb: true, ...options, dataDir });
+  const stack = await EmbeddedStack.start({
+    s3Port: 0,
+    dynamoDbPort: 0,
+    inMemoryDynamoDb: true,
+    ...options,
+    dataDir,
+  });
   return {
     stack,
     stop: async () => {

@@ -5,7 +5,10 @@ import { type StageConfig, stageConfigSchema } from '../../infra/config';
 import { MappaStack } from '../../infra/mappa-stack';
 
 /** Synthesizes the whole app as `cdk synth` does (with cdk-nag), with optional config overrides. */
-export function synthMappaStack(overrides: Partial<StageConfig> = {}): { stack: MappaStack; template: Template } {
+export function synthMappaStack(overrides: Partial<StageConfig> = {}): {
+  stack: MappaStack;
+  template: Template;
+} {
   const app = new App();
   const config = stageConfigSchema.parse(overrides);
   const stack = new MappaStack(app, 'Mappa', { config });

@@ -77,8 +77,16 @@ function allocate(dtype: tf.DataType, size: number): TypedValues {
 function cpuScatterAdd(args: KernelArgs): tf.TensorInfo {
   const { x, segmentIds, numSegments, outShape } = unpack(args);
   const backend = args.backend as CpuBackendLike;
-  const out = allocate(x.dtype, outShape.reduce((a, b) => a * b, 1));
-  scatterAddRows(backend.data.get(x.dataId).values, backend.data.get(segmentIds.dataId).values, numSegments, out);
+  const out = allocate(
+    x.dtype,
+    outShape.reduce((a, b) => a * b, 1),
+  );
+  scatterAddRows(
+    backend.data.get(x.dataId).values,
+    backend.data.get(segmentIds.dataId).values,
+    numSegments,
+    out,
+  );
   return backend.makeTensorInfo(outShape, x.dtype, out);
 }
 

@@ -54,9 +54,15 @@ describe('EmbeddedStack', () => {
       received.push(event.Records[0]?.s3.object.key ?? '');
     });
 
-    await stack.s3.send(new PutObjectCommand({ Bucket: stack.names.dataBucket, Key: 'curated/x.csv', Body: 'a' }));
-    await stack.s3.send(new PutObjectCommand({ Bucket: stack.names.dataBucket, Key: 'incoming/x.csv', Body: 'a' }));
-    await stack.s3.send(new PutObjectCommand({ Bucket: stack.names.dataBucket, Key: 'incoming/items/a.csv', Body: 'a' }));
+    await stack.s3.send(
+      new PutObjectCommand({ Bucket: stack.names.dataBucket, Key: 'curated/x.csv', Body: 'a' }),
+    );
+    await stack.s3.send(
+      new PutObjectCommand({ Bucket: stack.names.dataBucket, Key: 'incoming/x.csv', Body: 'a' }),
+    );
+    await stack.s3.send(
+      new PutObjectCommand({ Bucket: stack.names.dataBucket, Key: 'incoming/items/a.csv', Body: 'a' }),
+    );
     await stack.drainEvents();
     unregister();
 
@@ -70,7 +76,9 @@ describe('EmbeddedStack', () => {
       throw new Error('downstream unavailable');
     });
 
-    await stack.s3.send(new PutObjectCommand({ Bucket: stack.names.dataBucket, Key: 'incoming/users/u.csv', Body: 'a' }));
+    await stack.s3.send(
+      new PutObjectCommand({ Bucket: stack.names.dataBucket, Key: 'incoming/users/u.csv', Body: 'a' }),
+    );
     await stack.drainEvents();
     unregister();
 
@@ -88,20 +96,35 @@ describe('EmbeddedStack', () => {
     // Act
     await new Upload({
       client: stack.s3,
-      params: { Bucket: stack.names.dataBucket, Key: key, Body: Readable.from([body.subarray(0, 3_000_000), body.subarray(3_000_000)]) },
+      params: {
+        Bucket: stack.names.dataBucket,
+        Key: key,
+        Body: Readable.from([body.subarray(0, 3_000_000), body.subarray(3_000_000)]),
+      },
       partSize: 5 * 1024 * 1024,
     }).done();
     await stack.s3.send(
-      new PutObjectCommand({ Bucket: stack.names.dataBucket, Key: `${key}.single`, Body: Readable.from([body]), ContentLength: body.length }),
+      new PutObjectCommand({
+        Bucket: stack.names.dataBucket,
+        Key: `${key}.single`,
+        Body: Readable.from([body]),
+        ContentLength: body.length,
+      }),
     );
     await stack.drainEvents();
 
     // Assess
     for (const stored of [key, `${key}.single`]) {
-      const object = await stack.s3.send(new GetObjectCommand({ Bucket: stack.names.dataBucket, Key: stored }));
-      const bytes = Buffer.from(await (object.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
+      const object = await stack.s3.send(
+        new GetObjectCommand({ Bucket: stack.names.dataBucket, Key: stored }),
+      );
+      const bytes = Buffer.from(
+        await (object.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
+      );
       expect(bytes.length).toBe(body.length);
-      expect(createHash('sha256').update(bytes).digest('hex')).toBe(createHash('sha256').update(body).digest('hex'));
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(
+        createHash('sha256').update(body).digest('hex'),
+      );
     }
   });
 });

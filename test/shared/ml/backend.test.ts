@@ -68,6 +68,8 @@ describe('parseBackendName', () => {
   });
 
   it('rejects unknown names, listing the valid ones', () => {
-    expect(() => parseBackendName('webgl')).toThrow("Unknown TF.js backend 'webgl'; expected one of tensorflow, wasm, cpu or auto");
+    expect(() => parseBackendName('webgl')).toThrow(
+      "Unknown TF.js backend 'webgl'; expected one of tensorflow, wasm, cpu or auto",
+    );
   });
 });

@@ -10,7 +10,13 @@ describe('embedding model training on wasm', () => {
     const numItems = 80;
     const count = 8_000;
     const { users, items, labels } = randomReferenceExamples(count, numUsers, numItems, 3);
-    const model = createReferenceModel({ numUsers, numItems, embeddingDim: 8, hiddenUnits: 16, learningRate: 0.01 });
+    const model = createReferenceModel({
+      numUsers,
+      numItems,
+      embeddingDim: 8,
+      hiddenUnits: 16,
+      learningRate: 0.01,
+    });
     const inputs = [tf.tensor2d(users, [count, 1], 'int32'), tf.tensor2d(items, [count, 1], 'int32')];
     const target = tf.tensor2d(labels, [count, 1]);
 

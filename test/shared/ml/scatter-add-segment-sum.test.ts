@@ -25,7 +25,9 @@ function embeddingGradient(params: number[][], indices: number[], weights: numbe
   return tf.tidy(() => {
     const p = tf.tensor2d(params);
     const w = tf.tensor2d(weights);
-    const grad = tf.grad((table: tf.Tensor) => tf.sum(tf.mul(tf.gather(table, tf.tensor1d(indices, 'int32')), w)));
+    const grad = tf.grad((table: tf.Tensor) =>
+      tf.sum(tf.mul(tf.gather(table, tf.tensor1d(indices, 'int32')), w)),
+    );
     return grad(p).arraySync() as number[][];
   });
 }
@@ -66,7 +68,8 @@ describe('scatter-add UnsortedSegmentSum kernel', () => {
   });
 
   it('gives the same gradients on wasm, which has no stock kernel', async () => {
-    const cpuGradient = (await initBackend({ force: 'cpu' }), embeddingGradient(params, indices, weights));
+    await initBackend({ force: 'cpu' });
+    const cpuGradient = embeddingGradient(params, indices, weights);
     await initBackend({ force: 'wasm' });
     const wasmGradient = embeddingGradient(params, indices, weights);
     expect(tf.getBackend()).toBe('wasm');

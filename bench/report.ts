@@ -1,0 +1,50 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Where every benchmark writes its JSON results. */
+export const RESULTS_DIR = join(__dirname, 'results');
+
+export type Row = Record<string, string | number | boolean | null>;
+
+/** Formats rows as an aligned plain-text table. */
+export function formatTable(rows: readonly Row[]): string {
+  const first = rows[0];
+  if (!first) return '(no rows)';
+  const columns = Object.keys(first);
+  const cell = (value: Row[string] | undefined) =>
+    typeof value === 'number'
+      ? Number.isInteger(value)
+        ? value.toLocaleString('en-US')
+        : value.toFixed(3)
+      : String(value ?? '');
+  const widths = columns.map((column) =>
+    Math.max(column.length, ...rows.map((row) => cell(row[column]).length)),
+  );
+  const line = (values: string[]) =>
+    values.map((value, index) => value.padEnd(widths[index] ?? 0)).join('  ');
+  return [
+    line(columns),
+    line(widths.map((width) => '-'.repeat(width))),
+    ...rows.map((row) => line(columns.map((column) => cell(row[column])))),
+  ].join('\n');
+}
+
+/** Writes `bench/results/<name>.json` (with machine facts) and prints the table. */
+export function report(name: string, rows: readonly Row[], notes: Record<string, unknown> = {}): void {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const os = require('node:os') as typeof import('node:os');
+  const result = {
+    benchmark: name,
+    measuredAt: new Date().toISOString(),
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model ?? 'unknown',
+      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+    },
+    ...notes,
+    rows,
+  };
+  writeFileSync(join(RESULTS_DIR, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
+  process.stdout.write(`\n${name}\n${formatTable(rows)}\n\nwritten to bench/results/${name}.json\n`);
+}

@@ -1,0 +1,22 @@
+import { runBackendBenchmark } from './backend';
+
+/** `npm run bench -- <name...>`: runs the named benchmarks (all when none is named). */
+const BENCHMARKS: Record<string, () => Promise<void>> = {
+  backend: runBackendBenchmark,
+};
+
+async function main(): Promise<void> {
+  const requested = process.argv.slice(2);
+  const unknown = requested.filter((name) => !(name in BENCHMARKS));
+  if (unknown.length > 0) {
+    process.stderr.write(
+      `Unknown benchmark(s): ${unknown.join(', ')}. Available: ${Object.keys(BENCHMARKS).join(', ')}\n`,
+    );
+    process.exit(2);
+  }
+  for (const name of requested.length > 0 ? requested : Object.keys(BENCHMARKS)) {
+    await (BENCHMARKS[name] as () => Promise<void>)();
+  }
+}
+
+void main();

@@ -1,0 +1,121 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { Command } from 'commander';
+import { uploadFile } from '../../aws/upload';
+import type { EmbeddedStack } from '../../local/embedded-stack';
+import { type Dataset, incomingPrefix } from '../../resources/definitions';
+import { SYNTHETIC_PRESETS } from '../../synthetic/generator';
+import { writeSyntheticDataset } from '../../synthetic/write-files';
+import { CliError, runAction } from '../errors';
+import { syntheticConfigFrom } from './generate';
+import { type StackFlags, startStackFromFlags, withStackFlags } from './local';
+
+interface DemoFlags extends StackFlags {
+  data?: string;
+  preset: string;
+  exit?: boolean;
+}
+
+/** A canonical file found for a dataset. */
+interface DatasetFile {
+  readonly dataset: Dataset;
+  readonly path: string;
+}
+
+const FILE_PATTERN = /^(interactions|users|items)\.(csv|tsv|jsonl)(\.gz)?$/;
+
+/** Finds canonical dataset files in a directory (or takes one file as interactions). */
+export function findDatasetFiles(dataPath: string): DatasetFile[] {
+  if (!existsSync(dataPath)) throw new CliError(`--data path '${dataPath}' does not exist`, 2);
+  if (statSync(dataPath).isFile()) return [{ dataset: 'interactions', path: dataPath }];
+  const files = readdirSync(dataPath)
+    .map((name) => ({ name, match: FILE_PATTERN.exec(name) }))
+    .flatMap(({ name, match }) =>
+      match ? [{ dataset: match[1] as Dataset, path: join(dataPath, name) }] : [],
+    );
+  if (!files.some((file) => file.dataset === 'interactions')) {
+    throw new CliError(
+      `--data directory '${dataPath}' has no interactions file (expected interactions.csv, .tsv or .jsonl, optionally .gz)`,
+      2,
+    );
+  }
+  return files;
+}
+
+function step(number: number, title: string): void {
+  process.stdout.write(`\n[${number}] ${title}\n`);
+}
+
+export function registerDemoCommand(program: Command): void {
+  withStackFlags(
+    program
+      .command('demo')
+      .description('run the whole pipeline locally: embedded AWS stack, data, drop-folder ingestion')
+      .option('--data <dir-or-file>', 'canonical CSV files to use instead of generated synthetic data')
+      .option('--preset <name>', `synthetic data size: ${Object.keys(SYNTHETIC_PRESETS).join(', ')}`, 'small')
+      .option('--exit', 'exit when done instead of serving until Ctrl-C'),
+  ).action(
+    runAction(async (flags: DemoFlags) => {
+      const started = Date.now();
+      step(1, 'Starting the embedded S3 and DynamoDB stack');
+      const stack = await startStackFromFlags(flags);
+      try {
+        process.stdout.write(`    S3 ${stack.s3Endpoint}, DynamoDB ${stack.dynamoDbEndpoint}\n`);
+        const files = await prepareData(flags);
+        await dropFiles(stack, files);
+        process.stdout.write(`\nDone in ${((Date.now() - started) / 1000).toFixed(1)} s.\n`);
+        if (!flags.exit) {
+          process.stdout.write('The local stack keeps running; press Ctrl-C to stop.\n');
+          await new Promise<void>((resolve) => {
+            process.once('SIGINT', () => resolve());
+            process.once('SIGTERM', () => resolve());
+          });
+        }
+      } finally {
+        await stack.stop();
+      }
+    }),
+  );
+}
+
+async function prepareData(flags: DemoFlags): Promise<DatasetFile[]> {
+  if (flags.data) {
+    step(2, `Using data from ${flags.data}`);
+    return findDatasetFiles(flags.data);
+  }
+  const config = syntheticConfigFrom({ preset: flags.preset });
+  step(
+    2,
+    `Generating the synthetic '${flags.preset}' dataset (${config.users} users, ${config.items} items)`,
+  );
+  const written = await writeSyntheticDataset(join(flags.dataDir, 'demo-data'), config);
+  for (const file of [written.interactions, written.users, written.items]) {
+    process.stdout.write(`    ${basename(file.path).padEnd(18)} ${String(file.rows).padStart(8)} rows\n`);
+  }
+  return [
+    { dataset: 'interactions', path: written.interactions.path },
+    { dataset: 'users', path: written.users.path },
+    { dataset: 'items', path: written.items.path },
+  ];
+}
+
+async function dropFiles(stack: EmbeddedStack, files: DatasetFile[]): Promise<void> {
+  step(3, 'Dropping the files into the S3 drop folder');
+  const delivered: string[] = [];
+  const unregister = stack.onDropFolder(async (event) => {
+    for (const record of event.Records) delivered.push(record.s3.object.key);
+  });
+  try {
+    for (const file of files) {
+      const key = `${incomingPrefix(file.dataset)}${basename(file.path)}`;
+      await uploadFile(stack.s3, stack.names.dataBucket, key, file.path);
+      process.stdout.write(`    s3://${stack.names.dataBucket}/${key}\n`);
+    }
+    await stack.drainEvents();
+  } finally {
+    unregister();
+  }
+  process.stdout.write(
+    `    ${delivered.length} S3 ObjectCreated events delivered to the drop-folder handler\n`,
+  );
+}

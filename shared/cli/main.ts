@@ -1,0 +1,24 @@
+import { Command } from 'commander';
+import { registerDemoCommand } from './commands/demo';
+import { registerGenerateCommand } from './commands/generate';
+import { registerLocalCommands } from './commands/local';
+
+// The SDK's Node 22 notice is documented in the README; one line per command run is noise.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const program = new Command()
+  .name('mappa')
+  .description('Self-hosted personalization: users, items and behaviour mapped into one embedding space.')
+  .showHelpAfterError()
+  .exitOverride((error) => {
+    process.exit(error.exitCode === 0 ? 0 : 2);
+  });
+
+registerLocalCommands(program);
+registerGenerateCommand(program);
+registerDemoCommand(program);
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  process.stderr.write(`mappa: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});

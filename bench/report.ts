@@ -1,4 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 
 /** Where every benchmark writes its JSON results. */
@@ -32,14 +33,13 @@ export function formatTable(rows: readonly Row[]): string {
 /** Writes `bench/results/<name>.json` (with machine facts) and prints the table. */
 export function report(name: string, rows: readonly Row[], notes: Record<string, unknown> = {}): void {
   mkdirSync(RESULTS_DIR, { recursive: true });
-  const os = require('node:os') as typeof import('node:os');
   const result = {
     benchmark: name,
     measuredAt: new Date().toISOString(),
     machine: {
-      cpus: os.cpus().length,
-      cpuModel: os.cpus()[0]?.model ?? 'unknown',
-      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
       node: process.version,
     },
     ...notes,

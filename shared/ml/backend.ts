@@ -34,10 +34,12 @@ function defaultLoadNative(): unknown {
   // A variable module name keeps bundlers and the type-checker from resolving it:
   // tfjs-node exists only in the training image.
   const moduleName = NATIVE_BACKEND_PACKAGE;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional at run time, see above
   return require(moduleName);
 }
 
 function defaultLoadWasm(): unknown {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when selected: it compiles a wasm module
   return require('@tensorflow/tfjs-backend-wasm');
 }
 

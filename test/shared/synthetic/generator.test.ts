@@ -35,17 +35,21 @@ describe('SyntheticWorld', () => {
   it('orders each user’s events in time and follows the view → cart → purchase funnel', () => {
     const rows = [...new SyntheticWorld(config).interactions()];
     const counts = { view: 0, add_to_cart: 0, purchase: 0 };
+    const outOfOrder: number[] = [];
+    const purchasesWithoutCart: number[] = [];
     for (let i = 1; i < rows.length; i++) {
       const previous = rows[i - 1];
       const row = rows[i];
-      if (previous && row && previous.userId === row.userId)
-        expect(row.timestamp).toBeGreaterThanOrEqual(previous.timestamp);
-      if (row?.eventType === 'purchase') {
-        expect(previous?.eventType).toBe('add_to_cart');
-        expect(previous?.itemId).toBe(row.itemId);
-        expect(row.eventValue).toBeGreaterThan(0);
-      }
+      if (previous && row && previous.userId === row.userId && row.timestamp < previous.timestamp)
+        outOfOrder.push(i);
+      const cartedFirst =
+        previous?.eventType === 'add_to_cart' &&
+        previous.itemId === row?.itemId &&
+        (row?.eventValue ?? 0) > 0;
+      if (row?.eventType === 'purchase' && !cartedFirst) purchasesWithoutCart.push(i);
     }
+    expect(outOfOrder).toEqual([]);
+    expect(purchasesWithoutCart).toEqual([]);
     for (const row of rows) counts[row.eventType]++;
     expect(counts.view).toBeGreaterThan(counts.add_to_cart);
     expect(counts.add_to_cart).toBeGreaterThanOrEqual(counts.purchase);

@@ -1,0 +1,273 @@
+import type { EntityRow, InteractionRow } from './validate';
+
+/**
+ * Pure feature aggregation for the DynamoDB feature store. Every merge is a
+ * function of (stored record, rows of one chunk) and stamps the chunk's token
+ * into `applied`, so the repository can make each chunk apply exactly once.
+ */
+
+/** How many recent interactions a user record keeps (exclude-seen, sequence models). */
+export const RECENT_INTERACTIONS = 50;
+/** How many fingerprints a user record keeps for cross-file duplicate detection. */
+export const FINGERPRINT_CAPACITY = 4_000;
+/** How many applied tokens a record remembers (a chunk re-delivered later than this re-applies). */
+export const APPLIED_TOKENS = 200;
+/** Days of per-day counts an item keeps for "recent" popularity. */
+export const DAILY_COUNT_DAYS = 60;
+/** Most frequent values kept per categorical vocabulary. */
+export const VOCABULARY_CAPACITY = 1_000;
+
+export interface RecentInteraction {
+  readonly item_id: string;
+  readonly timestamp: number;
+  readonly event_type: string;
+}
+
+export interface Versioned {
+  /** Optimistic-locking version; 0 for a record not stored yet. */
+  version: number;
+  /** Tokens of the chunks already applied, oldest first. */
+  applied: string[];
+}
+
+export interface UserFeatures extends Versioned {
+  user_id: string;
+  first_seen?: number;
+  last_seen?: number;
+  event_count: number;
+  event_counts: Record<string, number>;
+  purchase_count: number;
+  /** Sum of `event_value` over purchases (RFM monetary). */
+  revenue: number;
+  category_counts: Record<string, number>;
+  recent: RecentInteraction[];
+  /** fingerprint → id of the token that added it. */
+  fingerprints: Record<string, string>;
+  attributes: Record<string, string | number>;
+}
+
+export interface ItemFeatures extends Versioned {
+  item_id: string;
+  first_seen?: number;
+  last_seen?: number;
+  event_count: number;
+  event_counts: Record<string, number>;
+  /** Interactions per UTC day (`yyyymmdd`), the last DAILY_COUNT_DAYS days before `last_seen`. */
+  daily_counts: Record<string, number>;
+  attributes: Record<string, string | number>;
+}
+
+export interface NumericStat extends Versioned {
+  kind: 'numeric';
+  count: number;
+  mean: number;
+  /** Sum of squared deviations (Welford), for the variance. */
+  m2: number;
+  min: number;
+  max: number;
+}
+
+export interface VocabularyStat extends Versioned {
+  kind: 'vocabulary';
+  /** Total values seen, including those that fell out of the capped vocabulary. */
+  total: number;
+  counts: Record<string, number>;
+}
+
+export type ColumnStat = NumericStat | VocabularyStat;
+
+export function emptyUser(userId: string): UserFeatures {
+  return {
+    user_id: userId,
+    version: 0,
+    applied: [],
+    event_count: 0,
+    event_counts: {},
+    purchase_count: 0,
+    revenue: 0,
+    category_counts: {},
+    recent: [],
+    fingerprints: {},
+    attributes: {},
+  };
+}
+
+export function emptyItem(itemId: string): ItemFeatures {
+  return {
+    item_id: itemId,
+    version: 0,
+    applied: [],
+    event_count: 0,
+    event_counts: {},
+    daily_counts: {},
+    attributes: {},
+  };
+}
+
+function stamp<T extends Versioned>(record: T, token: string): T {
+  record.applied = [...record.applied, token].slice(-APPLIED_TOKENS);
+  return record;
+}
+
+function increment(counts: Record<string, number>, key: string, by = 1): void {
+  counts[key] = (counts[key] ?? 0) + by;
+}
+
+/** UTC day key `yyyymmdd` of a Unix-seconds timestamp. */
+export function dayKey(timestamp: number): string {
+  return new Date(timestamp * 1000).toISOString().slice(0, 10).replace(/-/g, '');
+}
+
+/** Adds a chunk's (already de-duplicated) interactions of one user to its record. */
+export function mergeUserInteractions(
+  stored: UserFeatures,
+  rows: readonly InteractionRow[],
+  token: string,
+  tokenShortId: string,
+  fingerprintOf: (row: InteractionRow) => string,
+  categoryOf: (itemId: string) => string | undefined,
+): UserFeatures {
+  const next: UserFeatures = structuredClone(stored);
+  for (const row of rows) {
+    next.first_seen = Math.min(next.first_seen ?? row.timestamp, row.timestamp);
+    next.last_seen = Math.max(next.last_seen ?? row.timestamp, row.timestamp);
+    next.event_count++;
+    increment(next.event_counts, row.event_type);
+    if (row.event_type === 'purchase') {
+      next.purchase_count++;
+      next.revenue = roundMoney(next.revenue + (row.event_value ?? 0));
+    }
+    const category = categoryOf(row.item_id);
+    if (category !== undefined) increment(next.category_counts, category);
+    next.fingerprints[fingerprintOf(row)] = tokenShortId;
+  }
+  next.recent = [
+    ...next.recent,
+    ...rows.map(({ item_id, timestamp, event_type }) => ({ item_id, timestamp, event_type })),
+  ]
+    .sort((a, b) => a.timestamp - b.timestamp)
+    .slice(-RECENT_INTERACTIONS);
+  next.fingerprints = pruneFingerprints(next.fingerprints);
+  return stamp(next, token);
+}
+
+/** Keeps the newest FINGERPRINT_CAPACITY fingerprints (they start with the base-36 timestamp). */
+function pruneFingerprints(fingerprints: Record<string, string>): Record<string, string> {
+  const keys = Object.keys(fingerprints);
+  if (keys.length <= FINGERPRINT_CAPACITY) return fingerprints;
+  const byTime = keys.sort((a, b) => parseInt(a, 36) - parseInt(b, 36)).slice(-FINGERPRINT_CAPACITY);
+  return Object.fromEntries(byTime.map((key) => [key, fingerprints[key] as string]));
+}
+
+/** Adds a chunk's accepted interactions of one item to its record. */
+export function mergeItemInteractions(
+  stored: ItemFeatures,
+  rows: readonly InteractionRow[],
+  token: string,
+): ItemFeatures {
+  const next: ItemFeatures = structuredClone(stored);
+  for (const row of rows) {
+    next.first_seen = Math.min(next.first_seen ?? row.timestamp, row.timestamp);
+    next.last_seen = Math.max(next.last_seen ?? row.timestamp, row.timestamp);
+    next.event_count++;
+    increment(next.event_counts, row.event_type);
+    increment(next.daily_counts, dayKey(row.timestamp));
+  }
+  if (next.last_seen !== undefined) {
+    const oldest = dayKey(next.last_seen - (DAILY_COUNT_DAYS - 1) * 86_400);
+    for (const day of Object.keys(next.daily_counts)) if (day < oldest) delete next.daily_counts[day];
+  }
+  return stamp(next, token);
+}
+
+/** Interactions of an item in the `days` days up to and including `asOf` (Unix seconds). */
+export function recentPopularity(item: ItemFeatures, asOf: number, days: number): number {
+  const from = dayKey(asOf - (days - 1) * 86_400);
+  const to = dayKey(asOf);
+  let sum = 0;
+  for (const [day, count] of Object.entries(item.daily_counts)) if (day >= from && day <= to) sum += count;
+  return sum;
+}
+
+/** Applies a chunk's attribute rows (users or items dataset) to a record: the row replaces stored attributes. */
+export function mergeAttributes<T extends UserFeatures | ItemFeatures>(
+  stored: T,
+  row: EntityRow,
+  token: string,
+): T {
+  const next = structuredClone(stored);
+  next.attributes = { ...row.attributes };
+  return stamp(next, token);
+}
+
+/** Adds numeric values to a running mean/variance/min/max (Chan et al.'s parallel merge). */
+export function mergeNumeric(
+  stored: NumericStat | undefined,
+  values: readonly number[],
+  token: string,
+): NumericStat {
+  const next: NumericStat = stored
+    ? structuredClone(stored)
+    : {
+        kind: 'numeric',
+        version: 0,
+        applied: [],
+        count: 0,
+        mean: 0,
+        m2: 0,
+        min: Number.POSITIVE_INFINITY,
+        max: Number.NEGATIVE_INFINITY,
+      };
+  if (values.length > 0) {
+    let batchMean = 0;
+    for (const value of values) batchMean += value;
+    batchMean /= values.length;
+    let batchM2 = 0;
+    for (const value of values) batchM2 += (value - batchMean) ** 2;
+    const count = next.count + values.length;
+    const delta = batchMean - next.mean;
+    next.m2 = next.m2 + batchM2 + (delta * delta * next.count * values.length) / count;
+    next.mean = next.mean + (delta * values.length) / count;
+    next.count = count;
+    next.min = Math.min(next.min, ...values);
+    next.max = Math.max(next.max, ...values);
+  }
+  return stamp(next, token);
+}
+
+/** Adds categorical values to a vocabulary, keeping the VOCABULARY_CAPACITY most frequent. */
+export function mergeVocabulary(
+  stored: VocabularyStat | undefined,
+  values: readonly string[],
+  token: string,
+): VocabularyStat {
+  const next: VocabularyStat = stored
+    ? structuredClone(stored)
+    : { kind: 'vocabulary', version: 0, applied: [], total: 0, counts: {} };
+  for (const value of values) increment(next.counts, value);
+  next.total += values.length;
+  const entries = Object.entries(next.counts);
+  if (entries.length > VOCABULARY_CAPACITY) {
+    next.counts = Object.fromEntries(
+      entries.sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, VOCABULARY_CAPACITY),
+    );
+  }
+  return stamp(next, token);
+}
+
+/** Standard deviation from a numeric stat (population), 0 when fewer than two values. */
+export function standardDeviation(stat: NumericStat): number {
+  return stat.count > 1 ? Math.sqrt(stat.m2 / stat.count) : 0;
+}
+
+/** The `n` most frequent categories of a user. */
+export function topCategories(user: UserFeatures, n = 3): string[] {
+  return Object.entries(user.category_counts)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .slice(0, n)
+    .map(([category]) => category);
+}
+
+function roundMoney(value: number): number {
+  return Math.round(value * 100) / 100;
+}

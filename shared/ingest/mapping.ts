@@ -1,0 +1,74 @@
+import { z } from 'zod';
+
+/**
+ * How to read one export: a `_mapping.json` placed in the dataset's drop folder
+ * (or passed with `mappa ingest --mapping`). Everything is optional; without a
+ * mapping, files are read as canonical CSV/JSONL with the delimiter detected.
+ *
+ * MovieLens `u.data` (tab-separated, no header: user item rating timestamp):
+ * `{ "delimiter": "\t", "header": ["user_id","item_id","event_value","timestamp"],
+ *    "constants": { "event_type": "rating" } }`
+ */
+export const mappingSchema = z
+  .object({
+    /** File format; by default taken from the extension (`.jsonl`/`.ndjson` → jsonl, else csv). */
+    format: z.enum(['csv', 'jsonl']).optional(),
+    /** CSV delimiter; by default detected from the first line among `,` `;` tab. */
+    delimiter: z.enum([',', ';', '\t', 'tab']).optional(),
+    /** Column names for a header-less CSV; when given, the first line is data. */
+    header: z.array(z.string().min(1)).min(1).optional(),
+    /** Renames: source column name → canonical name (e.g. `"customerId": "user_id"`). */
+    columns: z.record(z.string(), z.string().min(1)).default({}),
+    /** How `timestamp` is written. `auto`: digits ≥ 12 long are milliseconds, other digits seconds, else ISO-8601. */
+    timestampFormat: z.enum(['auto', 'unix_seconds', 'unix_millis', 'iso8601']).default('auto'),
+    /** Values for columns the file lacks (e.g. `"event_type": "rating"`). */
+    constants: z.record(z.string(), z.string()).default({}),
+    /** Numeric bounds per canonical column, merged over the defaults. */
+    bounds: z
+      .record(z.string(), z.object({ min: z.number().optional(), max: z.number().optional() }).strict())
+      .default({}),
+  })
+  .strict();
+
+export type Mapping = z.output<typeof mappingSchema>;
+
+/** Name of the mapping file in a drop folder. */
+export const MAPPING_FILE_NAME = '_mapping.json';
+
+/** Parses mapping JSON text, with an error naming the offending field. */
+export function parseMapping(text: string): Mapping {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`mapping is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const parsed = mappingSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`mapping field '${issue?.path.join('.') || '(root)'}' ${issue?.message ?? 'is invalid'}`);
+  }
+  return parsed.data;
+}
+
+export const DEFAULT_MAPPING: Mapping = mappingSchema.parse({});
+
+/** The delimiter byte for a mapping value. */
+export function delimiterByte(delimiter: NonNullable<Mapping['delimiter']>): number {
+  return delimiter === 'tab' || delimiter === '\t' ? 0x09 : delimiter.charCodeAt(0);
+}
+
+/** Picks the delimiter that splits the header line into the most fields (`,` on ties). */
+export function detectDelimiter(firstLine: string): number {
+  const candidates = [',', ';', '\t'];
+  let best = ',';
+  let bestCount = 0;
+  for (const candidate of candidates) {
+    const count = firstLine.split(candidate).length - 1;
+    if (count > bestCount) {
+      best = candidate;
+      bestCount = count;
+    }
+  }
+  return best.charCodeAt(0);
+}

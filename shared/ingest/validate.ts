@@ -1,0 +1,251 @@
+import { KNOWN_EVENT_TYPES } from '../data/formats';
+import type { Dataset } from '../resources/definitions';
+import type { Mapping } from './mapping';
+import type { SourceRecord } from './records';
+import {
+  DEFAULT_BOUNDS,
+  DEFAULT_EVENT_TYPE,
+  EARLIEST_TIMESTAMP,
+  FUTURE_SKEW_SECONDS,
+  ID_COLUMNS,
+  NUMERIC_COLUMNS,
+  REQUIRED_COLUMNS,
+  type RowRejectReason,
+} from './rules';
+
+/** A cleaned interaction, in canonical form. */
+export interface InteractionRow {
+  readonly user_id: string;
+  readonly item_id: string;
+  /** Unix seconds. */
+  readonly timestamp: number;
+  readonly event_type: string;
+  readonly event_value?: number;
+}
+
+/** A cleaned user or item row: its id plus attributes (numbers where numeric). */
+export interface EntityRow {
+  readonly id: string;
+  readonly attributes: Record<string, string | number>;
+}
+
+export type CleanRow =
+  { dataset: 'interactions'; row: InteractionRow } | { dataset: 'users' | 'items'; row: EntityRow };
+
+export interface Rejection {
+  readonly reason: RowRejectReason;
+  readonly message: string;
+}
+
+export type ValidationResult =
+  { ok: true; clean: CleanRow; unknownEventType: boolean } | { ok: false; rejection: Rejection };
+
+/** `USER_ID`, `User Id`, ` user-id ` → `user_id`. */
+export function normaliseColumnName(name: string): string {
+  return name
+    .replace(/^\uFEFF/, '')
+    .trim()
+    .replace(/[\s-]+/g, '_')
+    .toLowerCase();
+}
+
+/** Canonical column names for a source header, applying the mapping's renames. */
+export function canonicalHeader(sourceHeader: readonly string[], mapping: Mapping): string[] {
+  return sourceHeader.map((name) => {
+    const trimmed = name.replace(/^\uFEFF/, '').trim();
+    return (
+      mapping.columns[trimmed] ??
+      normaliseColumnName(mapping.columns[normaliseColumnName(trimmed)] ?? trimmed)
+    );
+  });
+}
+
+/** Required columns missing from a header (after renames and constants). */
+export function missingRequiredColumns(
+  dataset: Dataset,
+  header: readonly string[],
+  mapping: Mapping,
+): string[] {
+  const present = new Set([...header, ...Object.keys(mapping.constants)]);
+  return REQUIRED_COLUMNS[dataset].filter((column) => !present.has(column));
+}
+
+/** Parses a timestamp to Unix seconds per the mapping's format; NaN when it does not parse. */
+export function parseTimestamp(raw: string, format: Mapping['timestampFormat']): number {
+  const text = raw.trim();
+  if (text === '') return Number.NaN;
+  const numeric = /^-?\d+(\.\d+)?$/.test(text);
+  if (format === 'iso8601' || (format === 'auto' && !numeric)) {
+    // ISO-8601 only: a date, optionally with time and zone. Date.parse alone accepts too much.
+    if (!/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(text))
+      return Number.NaN;
+    return Math.floor(Date.parse(text.replace(' ', 'T')) / 1000);
+  }
+  if (!numeric) return Number.NaN;
+  const value = Number(text);
+  const millis =
+    format === 'unix_millis' ||
+    (format === 'auto' && (text.replace(/^-/, '').split('.')[0] ?? '').length >= 12);
+  return Math.floor(millis ? value / 1000 : value);
+}
+
+function parseNumber(raw: string): number {
+  const text = raw.trim();
+  return /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text) ? Number(text) : Number.NaN;
+}
+
+const KNOWN_EVENTS = new Set<string>(KNOWN_EVENT_TYPES);
+
+/**
+ * Validates and cleans rows of one file: field count, required fields, ids,
+ * timestamps (parseable and plausible), numeric fields (numeric and within
+ * bounds). Built once per file; `validate` is the per-row hot path.
+ */
+export class RowValidator {
+  private readonly bounds: Record<string, { min?: number; max?: number }>;
+  private readonly latestAllowed: number;
+  private readonly numericColumns: Set<string>;
+
+  constructor(
+    private readonly dataset: Dataset,
+    /** Canonical column names (CSV); ignored for JSON Lines, whose keys name themselves. */
+    private readonly header: readonly string[],
+    private readonly mapping: Mapping,
+    private readonly format: 'csv' | 'jsonl',
+    nowSeconds: number,
+  ) {
+    this.bounds = { ...DEFAULT_BOUNDS, ...mapping.bounds };
+    this.latestAllowed = nowSeconds + FUTURE_SKEW_SECONDS;
+    this.numericColumns = new Set([...NUMERIC_COLUMNS[dataset], ...Object.keys(mapping.bounds)]);
+  }
+
+  validate(record: SourceRecord): ValidationResult {
+    if (record.error === 'unterminated_quote') {
+      return reject('unterminated_quote', 'a quoted field is not closed before the end of the file');
+    }
+    if (record.raw.includes('\uFFFD')) return reject('invalid_encoding', 'the row is not valid UTF-8');
+    const extracted = this.format === 'csv' ? this.fromCsv(record) : this.fromJson(record);
+    if ('rejection' in extracted) return { ok: false, rejection: extracted.rejection };
+    const values = extracted.values;
+    for (const [column, value] of Object.entries(this.mapping.constants)) {
+      if (values[column] === undefined || values[column] === '') values[column] = value;
+    }
+    for (const column of REQUIRED_COLUMNS[this.dataset]) {
+      if (values[column] === undefined)
+        return reject('missing_required_field', `required field '${column}' is missing`);
+    }
+    for (const column of ID_COLUMNS[this.dataset]) {
+      if ((values[column] ?? '').trim() === '') return reject('empty_id', `'${column}' is empty`);
+    }
+    const numbers: Record<string, number> = {};
+    for (const column of this.numericColumns) {
+      const raw = values[column];
+      if (raw === undefined || raw.trim() === '') continue;
+      const value = parseNumber(raw);
+      if (Number.isNaN(value)) return reject('invalid_number', `'${column}' is not a number: '${raw}'`);
+      const bound = this.bounds[column];
+      if (
+        (bound?.min !== undefined && value < bound.min) ||
+        (bound?.max !== undefined && value > bound.max)
+      ) {
+        return reject(
+          'out_of_bounds',
+          `'${column}' = ${value} is outside [${bound?.min ?? '-inf'}, ${bound?.max ?? 'inf'}]`,
+        );
+      }
+      numbers[column] = value;
+    }
+    if (this.dataset === 'interactions') return this.interaction(values, numbers);
+    return this.entity(values, numbers);
+  }
+
+  private interaction(values: Record<string, string>, numbers: Record<string, number>): ValidationResult {
+    const rawTimestamp = values.timestamp ?? '';
+    const timestamp = parseTimestamp(rawTimestamp, this.mapping.timestampFormat);
+    if (!Number.isFinite(timestamp)) {
+      return reject(
+        'invalid_timestamp',
+        `'timestamp' does not parse as ${this.mapping.timestampFormat}: '${rawTimestamp}'`,
+      );
+    }
+    if (timestamp < EARLIEST_TIMESTAMP)
+      return reject('timestamp_too_old', `'timestamp' ${timestamp} is before 1990`);
+    if (timestamp > this.latestAllowed) {
+      return reject('timestamp_in_future', `'timestamp' ${timestamp} is more than a day in the future`);
+    }
+    const eventType = (values.event_type ?? '').trim().toLowerCase() || DEFAULT_EVENT_TYPE;
+    const row: InteractionRow = {
+      user_id: (values.user_id ?? '').trim(),
+      item_id: (values.item_id ?? '').trim(),
+      timestamp,
+      event_type: eventType,
+      ...(numbers.event_value !== undefined ? { event_value: numbers.event_value } : {}),
+    };
+    return {
+      ok: true,
+      clean: { dataset: 'interactions', row },
+      unknownEventType: eventType !== DEFAULT_EVENT_TYPE && !KNOWN_EVENTS.has(eventType),
+    };
+  }
+
+  private entity(values: Record<string, string>, numbers: Record<string, number>): ValidationResult {
+    const idColumn = this.dataset === 'users' ? 'user_id' : 'item_id';
+    const attributes: Record<string, string | number> = {};
+    for (const [column, raw] of Object.entries(values)) {
+      if (column === idColumn) continue;
+      const text = raw.trim();
+      if (text === '') continue;
+      const numeric = numbers[column] ?? parseNumber(text);
+      attributes[column] = Number.isNaN(numeric) ? text : numeric;
+    }
+    return {
+      ok: true,
+      clean: {
+        dataset: this.dataset as 'users' | 'items',
+        row: { id: (values[idColumn] ?? '').trim(), attributes },
+      },
+      unknownEventType: false,
+    };
+  }
+
+  private fromCsv(record: SourceRecord): Extracted {
+    if (record.fields.length !== this.header.length) {
+      return {
+        rejection: {
+          reason: 'field_count_mismatch',
+          message: `expected ${this.header.length} fields, found ${record.fields.length}`,
+        },
+      };
+    }
+    const values: Record<string, string> = {};
+    for (let index = 0; index < this.header.length; index++) {
+      values[this.header[index] as string] = record.fields[index] as string;
+    }
+    return { values };
+  }
+
+  private fromJson(record: SourceRecord): Extracted {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(record.raw);
+    } catch {
+      return { rejection: { reason: 'malformed_json', message: 'the line is not valid JSON' } };
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      return { rejection: { reason: 'malformed_json', message: 'the line is not a JSON object' } };
+    }
+    const values: Record<string, string> = {};
+    for (const [key, value] of Object.entries(parsed)) {
+      if (value === null || value === undefined) continue;
+      const column = this.mapping.columns[key] ?? normaliseColumnName(key);
+      values[column] = typeof value === 'object' ? JSON.stringify(value) : String(value);
+    }
+    return { values };
+  }
+}
+
+type Extracted = { values: Record<string, string> } | { rejection: Rejection };
+
+function reject(reason: RowRejectReason, message: string): ValidationResult {
+  return { ok: false, rejection: { reason, message } };
+}

@@ -1,0 +1,75 @@
+import { CsvSplitter, LineSplitter, type SourceRecord } from '../../../shared/ingest/records';
+
+const COMMA = 0x2c;
+
+/** Feeds text in pieces of `size` bytes, so records straddle chunk boundaries. */
+function splitAll(text: string, size: number, delimiter = COMMA): SourceRecord[] {
+  const splitter = new CsvSplitter({ delimiter });
+  const bytes = Buffer.from(text, 'utf8');
+  const records: SourceRecord[] = [];
+  for (let offset = 0; offset < bytes.length; offset += size) {
+    records.push(...splitter.push(bytes.subarray(offset, offset + size)));
+  }
+  records.push(...splitter.end());
+  return records;
+}
+
+describe('CsvSplitter', () => {
+  const text = 'a,b,c\r\n1,"x, y",3\n\n2,"he said ""hi""",4\n3,"multi\nline",5\n4,ü,6';
+
+  it.each([1, 2, 3, 7, 1000])('parses RFC 4180 records identically with %i-byte chunks', (size) => {
+    const records = splitAll(text, size);
+    expect(records.map((record) => record.fields)).toEqual([
+      ['a', 'b', 'c'],
+      ['1', 'x, y', '3'],
+      ['2', 'he said "hi"', '4'],
+      ['3', 'multi\nline', '5'],
+      ['4', 'ü', '6'],
+    ]);
+    expect(records.map((record) => record.line)).toEqual([1, 2, 4, 5, 7]);
+    expect(records[1]?.raw).toBe('1,"x, y",3');
+  });
+
+  it('reports byte offsets just past each record, for range-read continuation', () => {
+    const records = splitAll(text, 5);
+    const bytes = Buffer.from(text, 'utf8');
+    expect(records[0]?.endOffset).toBe(7);
+    expect(records.at(-1)?.endOffset).toBe(bytes.length);
+    // Re-parsing from a recorded offset yields exactly the remaining records.
+    const resumed = new CsvSplitter({ delimiter: COMMA, startOffset: records[2]?.endOffset, startLine: 5 });
+    const rest = [...resumed.push(bytes.subarray(records[2]?.endOffset)), ...resumed.end()];
+    expect(rest.map((record) => [record.line, record.fields[0], record.endOffset])).toEqual([
+      [5, '3', records[3]?.endOffset],
+      [7, '4', bytes.length],
+    ]);
+  });
+
+  it('flags an unterminated quote at the end of input', () => {
+    const records = splitAll('a,b\n1,"open\n', 4);
+    expect(records[1]).toMatchObject({ line: 2, error: 'unterminated_quote' });
+  });
+
+  it('splits on semicolons and tabs too', () => {
+    expect(splitAll('a;b\n1;2\n', 3, 0x3b).map((record) => record.fields)).toEqual([
+      ['a', 'b'],
+      ['1', '2'],
+    ]);
+    expect(splitAll('1\t2\t3\n', 2, 0x09)[0]?.fields).toEqual(['1', '2', '3']);
+  });
+});
+
+describe('LineSplitter', () => {
+  it('yields non-blank lines with line numbers and offsets', () => {
+    const splitter = new LineSplitter();
+    const bytes = Buffer.from('{"a":1}\r\n\n{"a":2}', 'utf8');
+    const records = [
+      ...splitter.push(bytes.subarray(0, 4)),
+      ...splitter.push(bytes.subarray(4)),
+      ...splitter.end(),
+    ];
+    expect(records.map((record) => [record.line, record.raw, record.endOffset])).toEqual([
+      [1, '{"a":1}', 9],
+      [3, '{"a":2}', bytes.length],
+    ]);
+  });
+});

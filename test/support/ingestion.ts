@@ -1,0 +1,72 @@
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { gunzipSync } from 'node:zlib';
+import { makeHandler } from '../../functions/preprocess/handler';
+import { openFeatureStore } from '../../shared/feature-store/feature-store';
+import { ingestionDeps } from '../../shared/ingest/drop-folder';
+import type { IngestionDeps, IngestionReport } from '../../shared/ingest/ingest-object';
+import { localLambdaContext } from '../../shared/local/lambda-context';
+import { createLogger } from '../../shared/observability/logger';
+import { startTestStack } from './local-stack';
+
+/** Fixed "now" for timestamp plausibility: 2026-01-01T00:00:00Z. */
+export const TEST_NOW = 1_767_225_600;
+
+/** An embedded stack with the real preprocess handler registered on the drop folder. */
+export async function startIngestionStack(overrides: Partial<IngestionDeps> = {}) {
+  const { stack, stop } = await startTestStack();
+  const deps = ingestionDeps(
+    {
+      s3: stack.s3,
+      bucket: stack.names.dataBucket,
+      log: createLogger({ service: 'test', write: () => undefined }),
+      nowSeconds: () => TEST_NOW,
+      ...overrides,
+    },
+    stack.dynamoDb,
+    stack.names.tables,
+  );
+  const handler = makeHandler(() => deps);
+  stack.onDropFolder((event) => handler(event, localLambdaContext('mappa-preprocess')));
+  const bucket = stack.names.dataBucket;
+  const featureStore = openFeatureStore(stack.dynamoDb, stack.names.tables);
+
+  /** Puts an object into the bucket and waits until every triggered invocation finished. */
+  async function drop(key: string, body: string | Buffer): Promise<void> {
+    await stack.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+    await stack.drainEvents();
+  }
+
+  async function readText(key: string): Promise<string> {
+    const object = await stack.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const bytes = Buffer.from((await object.Body?.transformToByteArray()) ?? new Uint8Array());
+    return (key.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8');
+  }
+
+  async function report(relativeKey: string): Promise<IngestionReport> {
+    return JSON.parse(await readText(`reports/ingestion/${relativeKey}.json`)) as IngestionReport;
+  }
+
+  async function keys(prefix: string): Promise<string[]> {
+    const listed = await stack.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+    return (listed.Contents ?? []).map((object) => object.Key ?? '').sort();
+  }
+
+  /** Curated rows of a dataset, parsed. */
+  async function curatedRows(prefix: string): Promise<Record<string, unknown>[]> {
+    const rows: Record<string, unknown>[] = [];
+    for (const key of await keys(prefix)) {
+      for (const line of (await readText(key)).split('\n')) if (line) rows.push(JSON.parse(line));
+    }
+    return rows;
+  }
+
+  return { stack, stop, deps, drop, readText, report, keys, curatedRows, featureStore, bucket };
+}
+
+export type IngestionStack = Awaited<ReturnType<typeof startIngestionStack>>;
+
+/** Asserts the accounting invariant of a report. */
+export function assertBalanced(report: IngestionReport): void {
+  expect(report.rows_in).toBe(report.accepted + report.duplicates + report.rejected);
+  expect(report.invariant_holds).toBe(true);
+}

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerDemoCommand } from './commands/demo';
 import { registerGenerateCommand } from './commands/generate';
+import { registerIngestCommand } from './commands/ingest';
 import { registerLocalCommands } from './commands/local';
 
 // The SDK's Node 22 notice is documented in the README; one line per command run is noise.
@@ -16,6 +17,7 @@ const program = new Command()
 
 registerLocalCommands(program);
 registerGenerateCommand(program);
+registerIngestCommand(program);
 registerDemoCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {

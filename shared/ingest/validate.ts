@@ -114,7 +114,9 @@ export class RowValidator {
     private readonly format: 'csv' | 'jsonl',
     nowSeconds: number,
   ) {
-    this.bounds = { ...DEFAULT_BOUNDS, ...mapping.bounds };
+    this.bounds = { ...DEFAULT_BOUNDS };
+    for (const [column, bound] of Object.entries(mapping.bounds))
+      this.bounds[column] = { ...DEFAULT_BOUNDS[column], ...bound };
     this.latestAllowed = nowSeconds + FUTURE_SKEW_SECONDS;
     this.numericColumns = new Set([...NUMERIC_COLUMNS[dataset], ...Object.keys(mapping.bounds)]);
   }

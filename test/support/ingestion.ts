@@ -1,10 +1,8 @@
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { gunzipSync } from 'node:zlib';
-import { makeHandler } from '../../functions/preprocess/handler';
 import { openFeatureStore } from '../../shared/feature-store/feature-store';
-import { ingestionDeps } from '../../shared/ingest/drop-folder';
 import type { IngestionDeps, IngestionReport } from '../../shared/ingest/ingest-object';
-import { localLambdaContext } from '../../shared/local/lambda-context';
+import { registerPreprocessHandler } from '../../shared/local/preprocess-wiring';
 import { createLogger } from '../../shared/observability/logger';
 import { startTestStack } from './local-stack';
 
@@ -14,19 +12,11 @@ export const TEST_NOW = 1_767_225_600;
 /** An embedded stack with the real preprocess handler registered on the drop folder. */
 export async function startIngestionStack(overrides: Partial<IngestionDeps> = {}) {
   const { stack, stop } = await startTestStack();
-  const deps = ingestionDeps(
-    {
-      s3: stack.s3,
-      bucket: stack.names.dataBucket,
-      log: createLogger({ service: 'test', write: () => undefined }),
-      nowSeconds: () => TEST_NOW,
-      ...overrides,
-    },
-    stack.dynamoDb,
-    stack.names.tables,
-  );
-  const handler = makeHandler(() => deps);
-  stack.onDropFolder((event) => handler(event, localLambdaContext('mappa-preprocess')));
+  const { deps } = registerPreprocessHandler(stack, {
+    log: createLogger({ service: 'test', write: () => undefined }),
+    nowSeconds: () => TEST_NOW,
+    ...overrides,
+  });
   const bucket = stack.names.dataBucket;
   const featureStore = openFeatureStore(stack.dynamoDb, stack.names.tables);
 

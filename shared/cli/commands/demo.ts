@@ -1,13 +1,18 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { uploadFile } from '../../aws/upload';
+import type { IngestionReport } from '../../ingest/ingest-object';
+import { registerPreprocessHandler } from '../../local/preprocess-wiring';
+import { createLogger } from '../../observability/logger';
 import type { EmbeddedStack } from '../../local/embedded-stack';
-import { type Dataset, incomingPrefix } from '../../resources/definitions';
+import type { Dataset } from '../../resources/definitions';
 import { SYNTHETIC_PRESETS } from '../../synthetic/generator';
 import { writeSyntheticDataset } from '../../synthetic/write-files';
 import { CliError, runAction } from '../errors';
 import { syntheticConfigFrom } from './generate';
+import { dropKeys, formatReport } from './ingest';
 import { type StackFlags, startStackFromFlags, withStackFlags } from './local';
 
 interface DemoFlags extends StackFlags {
@@ -22,6 +27,7 @@ interface DatasetFile {
   readonly path: string;
 }
 
+const DROP_ORDER: readonly Dataset[] = ['items', 'users', 'interactions'];
 const FILE_PATTERN = /^(interactions|users|items)\.(csv|tsv|jsonl)(\.gz)?$/;
 
 /** Finds canonical dataset files in a directory (or takes one file as interactions). */
@@ -50,13 +56,16 @@ export function registerDemoCommand(program: Command): void {
   withStackFlags(
     program
       .command('demo')
-      .description('run the whole pipeline locally: embedded AWS stack, data, drop-folder ingestion')
+      .description(
+        'run the whole pipeline locally: embedded AWS stack, data, drop-folder ingestion into the feature store',
+      )
       .option('--data <dir-or-file>', 'canonical CSV files to use instead of generated synthetic data')
       .option('--preset <name>', `synthetic data size: ${Object.keys(SYNTHETIC_PRESETS).join(', ')}`, 'small')
       .option('--exit', 'exit when done instead of serving until Ctrl-C'),
   ).action(
     runAction(async (flags: DemoFlags) => {
       const started = Date.now();
+      if (flags.data) findDatasetFiles(flags.data); // fail on a bad path before starting anything
       step(1, 'Starting the embedded S3 and DynamoDB stack');
       const stack = await startStackFromFlags(flags);
       try {
@@ -100,22 +109,38 @@ async function prepareData(flags: DemoFlags): Promise<DatasetFile[]> {
 }
 
 async function dropFiles(stack: EmbeddedStack, files: DatasetFile[]): Promise<void> {
-  step(3, 'Dropping the files into the S3 drop folder');
-  const delivered: string[] = [];
-  const unregister = stack.onDropFolder(async (event) => {
-    for (const record of event.Records) delivered.push(record.s3.object.key);
+  step(3, 'Dropping the files into the S3 drop folder; the preprocessing Lambda handler ingests them');
+  const { unregister } = registerPreprocessHandler(stack, {
+    log: createLogger({
+      service: 'mappa-preprocess',
+      write: (line) => process.stderr.write(`${line}\n`),
+      level: 'warn',
+    }),
   });
   try {
-    for (const file of files) {
-      const key = `${incomingPrefix(file.dataset)}${basename(file.path)}`;
-      await uploadFile(stack.s3, stack.names.dataBucket, key, file.path);
-      process.stdout.write(`    s3://${stack.names.dataBucket}/${key}\n`);
+    // Items and users first, so interaction features can use item categories.
+    const ordered = [...files].sort((a, b) => DROP_ORDER.indexOf(a.dataset) - DROP_ORDER.indexOf(b.dataset));
+    for (const file of ordered) {
+      const started = Date.now();
+      const keys = dropKeys(file.dataset, file.path);
+      const etag = await uploadFile(stack.s3, stack.names.dataBucket, keys.dataKey, file.path);
+      await stack.drainEvents();
+      const failure = stack.deadLetters.at(-1);
+      if (failure)
+        throw new CliError(
+          `preprocessing ${keys.dataKey} failed after ${failure.attempts} attempts: ${failure.error}`,
+        );
+      const object = await stack.s3.send(
+        new GetObjectCommand({
+          Bucket: stack.names.dataBucket,
+          Key: `reports/ingestion/${file.dataset}/${keys.relativeKey}.json`,
+        }),
+      );
+      const report = JSON.parse((await object.Body?.transformToString('utf8')) ?? '{}') as IngestionReport;
+      if (report.source.etag !== etag) throw new CliError(`no ingestion report for ${keys.dataKey}`);
+      process.stdout.write(`${formatReport(report, (Date.now() - started) / 1000).replace(/^/gm, '    ')}\n`);
     }
-    await stack.drainEvents();
   } finally {
     unregister();
   }
-  process.stdout.write(
-    `    ${delivered.length} S3 ObjectCreated events delivered to the drop-folder handler\n`,
-  );
 }

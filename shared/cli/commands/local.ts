@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { EmbeddedStack } from '../../local/embedded-stack';
+import { registerPreprocessHandler } from '../../local/preprocess-wiring';
 import { clearLocalState, processAlive, readLocalState, writeLocalState } from '../../local/state-file';
 import { CliError, parseIntegerOption, runAction } from '../errors';
 
@@ -49,6 +50,7 @@ export function registerLocalCommands(program: Command): void {
         );
       }
       const stack = await startStackFromFlags(flags);
+      registerPreprocessHandler(stack);
       writeLocalState(flags.dataDir, {
         pid: process.pid,
         s3Endpoint: stack.s3Endpoint,
@@ -64,6 +66,7 @@ export function registerLocalCommands(program: Command): void {
           `  DynamoDB  ${stack.dynamoDbEndpoint}  (tables ${Object.values(stack.names.tables).join(', ')})`,
           'Point any AWS SDK or CLI at it with:',
           ...Object.entries(stack.clientEnvironment()).map(([key, value]) => `  export ${key}=${value}`),
+          'Files dropped under incoming/<dataset>/ are preprocessed here (try: mappa ingest <file> --dataset interactions).',
           'Press Ctrl-C to stop.',
           '',
         ].join('\n'),

@@ -1,8 +1,10 @@
 import { runBackendBenchmark } from './backend';
+import { runIngestBenchmark } from './ingest';
 
 /** `npm run bench -- <name...>`: runs the named benchmarks (all when none is named). */
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   backend: runBackendBenchmark,
+  ingest: runIngestBenchmark,
 };
 
 async function main(): Promise<void> {

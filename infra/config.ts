@@ -17,6 +17,8 @@ export const stageConfigSchema = z.object({
   rejectedRetentionDays: z.coerce.number().int().min(1).max(3650).default(90),
   /** Days a replaced (non-current) object version is kept, e.g. overwritten model artifacts. */
   noncurrentVersionRetentionDays: z.coerce.number().int().min(1).max(3650).default(30),
+  /** Reserved concurrency of the preprocess function (0 = none; new accounts with a limit of 10 need 0). */
+  ingestionConcurrency: z.coerce.number().int().min(0).max(1000).default(5),
   /** Days server access logs are kept. */
   accessLogRetentionDays: z.coerce.number().int().min(1).max(3650).default(365),
 });

@@ -1,8 +1,10 @@
 import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import type { StageConfig } from './config';
 import { DataLake } from './constructs/data-lake';
 import { FeatureStore } from './constructs/feature-store';
+import { Ingestion } from './constructs/ingestion';
 
 export interface MappaStackProps extends StackProps {
   readonly config: StageConfig;
@@ -12,6 +14,7 @@ export interface MappaStackProps extends StackProps {
 export class MappaStack extends Stack {
   public readonly dataLake: DataLake;
   public readonly featureStore: FeatureStore;
+  public readonly ingestion: Ingestion;
 
   constructor(scope: Construct, id: string, props: MappaStackProps) {
     super(scope, id, props);
@@ -24,9 +27,27 @@ export class MappaStack extends Stack {
       noncurrentVersionRetentionDays: config.noncurrentVersionRetentionDays,
       accessLogRetentionDays: config.accessLogRetentionDays,
     });
-    this.featureStore = new FeatureStore(this, 'FeatureStore', {
-      namePrefix: config.namePrefix,
-      removalPolicy,
+    this.featureStore = new FeatureStore(this, 'FeatureStore', { namePrefix: config.namePrefix, removalPolicy });
+    this.ingestion = new Ingestion(this, 'Ingestion', {
+      bucket: this.dataLake.bucket,
+      featureStore: this.featureStore,
+      reservedConcurrency: config.ingestionConcurrency,
     });
+    // The S3 notification custom resource is CDK's own singleton Lambda.
+    NagSuppressions.addResourceSuppressionsByPath(
+      this,
+      `/${this.stackName}/BucketNotificationsHandler050a0587b7544547bf325f094a3db834/Role/Resource`,
+      [
+        {
+          id: 'AwsSolutions-IAM4',
+          reason: 'CDK-managed handler that configures S3 bucket notifications; it only needs basic Lambda logging.',
+        },
+        {
+          id: 'AwsSolutions-IAM5',
+          reason: 'CDK-managed handler: CDK grants s3:PutBucketNotification on the data bucket; the wildcard is in CDK’s own policy.',
+        },
+      ],
+      true,
+    );
   }
 }

@@ -9,7 +9,8 @@ export function synthMappaStack(overrides: Partial<StageConfig> = {}): {
   stack: MappaStack;
   template: Template;
 } {
-  const app = new App();
+  // Skip esbuild bundling in unit tests; test/infra/cdk-synth.test.ts runs the real synth with bundling.
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const config = stageConfigSchema.parse(overrides);
   const stack = new MappaStack(app, 'Mappa', { config });
   Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));

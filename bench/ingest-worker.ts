@@ -1,0 +1,62 @@
+import { createReadStream } from 'node:fs';
+import { createGunzip, gzipSync } from 'node:zlib';
+import { ChunkBuilder, curatedLine } from '../shared/ingest/chunk-builder';
+import { DEFAULT_MAPPING } from '../shared/ingest/mapping';
+import { CsvSplitter } from '../shared/ingest/records';
+import { canonicalHeader, RowValidator } from '../shared/ingest/validate';
+
+/**
+ * One measurement in a fresh process (so peak RSS is this measurement's own):
+ *  - `parse`: gunzip + the CSV record splitter alone;
+ *  - `pipeline`: gunzip + split + validate/clean + curated gzip JSONL output per chunk,
+ *    exactly the per-record work of the preprocess Lambda minus S3 and DynamoDB.
+ * Prints one JSON line: rows, seconds, peak RSS.
+ */
+const CHUNK_ROWS = 200_000;
+
+async function main(): Promise<void> {
+  const [mode, file] = process.argv.slice(2);
+  if ((mode !== 'parse' && mode !== 'pipeline') || !file) throw new Error('usage: ingest-worker parse|pipeline <file.csv.gz>');
+  const started = performance.now();
+  const splitter = new CsvSplitter({ delimiter: 0x2c });
+  let header: string[] | undefined;
+  let rows = 0;
+  let curatedBytes = 0;
+  let builder: ChunkBuilder | undefined;
+  let validator: RowValidator | undefined;
+  const flush = () => {
+    if (!builder) return;
+    const body = gzipSync(`${builder.interactions.map((row) => curatedLine('interactions', row)).join('\n')}\n`);
+    curatedBytes += body.length;
+    builder = validator ? new ChunkBuilder(validator, 'interactions') : undefined;
+  };
+  for await (const chunk of createReadStream(file).pipe(createGunzip()) as AsyncIterable<Buffer>) {
+    for (const record of splitter.push(chunk)) {
+      if (!header) {
+        header = canonicalHeader(record.fields, DEFAULT_MAPPING);
+        validator = new RowValidator('interactions', header, DEFAULT_MAPPING, 'csv', Math.floor(Date.now() / 1000));
+        builder = new ChunkBuilder(validator, 'interactions');
+        continue;
+      }
+      rows++;
+      if (mode === 'pipeline' && builder) {
+        builder.add(record);
+        if (builder.size >= CHUNK_ROWS) flush();
+      }
+    }
+  }
+  for (const record of splitter.end()) {
+    rows++;
+    builder?.add(record);
+  }
+  if (mode === 'pipeline') flush();
+  const seconds = (performance.now() - started) / 1000;
+  process.stdout.write(
+    `${JSON.stringify({ mode, rows, seconds, rowsPerSecond: rows / seconds, peakRssMiB: process.resourceUsage().maxRSS / 1024, curatedBytes })}\n`,
+  );
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

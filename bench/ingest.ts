@@ -1,0 +1,80 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { registerPreprocessHandler } from '../shared/local/preprocess-wiring';
+import { EmbeddedStack } from '../shared/local/embedded-stack';
+import { createLogger } from '../shared/observability/logger';
+import { writeSyntheticDataset } from '../shared/synthetic/write-files';
+import { uploadFile } from '../shared/aws/upload';
+import { report, type Row } from './report';
+
+/**
+ * Ingestion throughput and memory: for 100k, 1M and 5M synthetic interactions
+ * (gzip CSV), the full per-record pipeline next to the raw CSV parse of the same
+ * file, each in its own process for a clean peak RSS. DynamoDB feature writes are
+ * measured separately, end to end through the preprocess handler on the embedded stack.
+ */
+const SIZES = [
+  { label: '100k', users: 5_000, items: 2_000, interactions: 100_000, dynamodb: true },
+  { label: '1M', users: 50_000, items: 20_000, interactions: 1_000_000, dynamodb: true },
+  { label: '5M', users: 200_000, items: 50_000, interactions: 5_000_000, dynamodb: false },
+];
+const WORK_DIR = join(__dirname, '.data');
+
+function measure(mode: 'parse' | 'pipeline', file: string): { rows: number; rowsPerSecond: number; peakRssMiB: number } {
+  const output = execFileSync(process.execPath, ['--import', 'tsx', join(__dirname, 'ingest-worker.ts'), mode, file], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
+  return JSON.parse(output.trim().split('\n').at(-1) ?? '{}');
+}
+
+async function measureDynamoDb(file: string, rows: number): Promise<number> {
+  const dataDir = join(WORK_DIR, 'stack');
+  rmSync(dataDir, { recursive: true, force: true });
+  const stack = await EmbeddedStack.start({ s3Port: 0, dynamoDbPort: 0, dataDir, inMemoryDynamoDb: true });
+  try {
+    registerPreprocessHandler(stack, { log: createLogger({ service: 'bench', level: 'warn' }) });
+    const started = performance.now();
+    await uploadFile(stack.s3, stack.names.dataBucket, 'incoming/interactions/bench/interactions.csv.gz', file);
+    await stack.drainEvents();
+    if (stack.deadLetters.length > 0) throw new Error(stack.deadLetters[0]?.error);
+    return rows / ((performance.now() - started) / 1000);
+  } finally {
+    await stack.stop();
+  }
+}
+
+export async function runIngestBenchmark(): Promise<void> {
+  mkdirSync(WORK_DIR, { recursive: true });
+  const rows: Row[] = [];
+  for (const size of SIZES) {
+    const dir = join(WORK_DIR, size.label);
+    const file = join(dir, 'interactions.csv.gz');
+    if (!existsSync(file)) {
+      process.stderr.write(`generating ${size.label} synthetic interactions...\n`);
+      await writeSyntheticDataset(dir, { seed: 11, users: size.users, items: size.items, interactions: size.interactions }, { gzip: true });
+    }
+    process.stderr.write(`measuring ${size.label}: raw parse, pipeline${size.dynamodb ? ', DynamoDB' : ''}...\n`);
+    const parse = measure('parse', file);
+    const pipeline = measure('pipeline', file);
+    const dynamo = size.dynamodb ? await measureDynamoDb(file, pipeline.rows) : null;
+    rows.push({
+      size: size.label,
+      rows: pipeline.rows,
+      parse_rows_per_s: Math.round(parse.rowsPerSecond),
+      pipeline_rows_per_s: Math.round(pipeline.rowsPerSecond),
+      pipeline_vs_parse: Number((pipeline.rowsPerSecond / parse.rowsPerSecond).toFixed(3)),
+      parse_peak_rss_mib: Math.round(parse.peakRssMiB),
+      pipeline_peak_rss_mib: Math.round(pipeline.peakRssMiB),
+      with_dynamodb_rows_per_s: dynamo === null ? null : Math.round(dynamo),
+    });
+  }
+  const small = rows[0]?.pipeline_peak_rss_mib as number;
+  const large = rows.at(-1)?.pipeline_peak_rss_mib as number;
+  report('ingest', rows, {
+    targets: { pipeline_vs_parse: '>= 0.5', rss_5m_vs_100k: '<= 1.5' },
+    rss_5m_vs_100k: Number((large / small).toFixed(3)),
+    notes: 'with_dynamodb: end to end through the preprocess handler (S3 + feature store) on the embedded stack (dynalite in memory)',
+  });
+}

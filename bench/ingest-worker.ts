@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
-import { createGunzip, gzipSync } from 'node:zlib';
-import { ChunkBuilder, curatedLine } from '../shared/ingest/chunk-builder';
+import { createGunzip } from 'node:zlib';
+import { ChunkBuilder, serializeCurated } from '../shared/ingest/chunk-builder';
+import { DEFAULT_CHUNK_ROWS } from '../shared/ingest/ingest-object';
 import { DEFAULT_MAPPING } from '../shared/ingest/mapping';
 import { CsvSplitter } from '../shared/ingest/records';
 import { canonicalHeader, RowValidator } from '../shared/ingest/validate';
@@ -12,11 +13,12 @@ import { canonicalHeader, RowValidator } from '../shared/ingest/validate';
  *    exactly the per-record work of the preprocess Lambda minus S3 and DynamoDB.
  * Prints one JSON line: rows, seconds, peak RSS.
  */
-const CHUNK_ROWS = 200_000;
+const CHUNK_ROWS = DEFAULT_CHUNK_ROWS;
 
 async function main(): Promise<void> {
   const [mode, file] = process.argv.slice(2);
-  if ((mode !== 'parse' && mode !== 'pipeline') || !file) throw new Error('usage: ingest-worker parse|pipeline <file.csv.gz>');
+  if ((mode !== 'parse' && mode !== 'pipeline') || !file)
+    throw new Error('usage: ingest-worker parse|pipeline <file.csv.gz>');
   const started = performance.now();
   const splitter = new CsvSplitter({ delimiter: 0x2c });
   let header: string[] | undefined;
@@ -24,24 +26,29 @@ async function main(): Promise<void> {
   let curatedBytes = 0;
   let builder: ChunkBuilder | undefined;
   let validator: RowValidator | undefined;
-  const flush = () => {
+  const flush = async () => {
     if (!builder) return;
-    const body = gzipSync(`${builder.interactions.map((row) => curatedLine('interactions', row)).join('\n')}\n`);
-    curatedBytes += body.length;
+    curatedBytes += (await serializeCurated('interactions', builder.interactions)).length;
     builder = validator ? new ChunkBuilder(validator, 'interactions') : undefined;
   };
   for await (const chunk of createReadStream(file).pipe(createGunzip()) as AsyncIterable<Buffer>) {
     for (const record of splitter.push(chunk)) {
       if (!header) {
         header = canonicalHeader(record.fields, DEFAULT_MAPPING);
-        validator = new RowValidator('interactions', header, DEFAULT_MAPPING, 'csv', Math.floor(Date.now() / 1000));
+        validator = new RowValidator(
+          'interactions',
+          header,
+          DEFAULT_MAPPING,
+          'csv',
+          Math.floor(Date.now() / 1000),
+        );
         builder = new ChunkBuilder(validator, 'interactions');
         continue;
       }
       rows++;
       if (mode === 'pipeline' && builder) {
         builder.add(record);
-        if (builder.size >= CHUNK_ROWS) flush();
+        if (builder.size >= CHUNK_ROWS) await flush();
       }
     }
   }
@@ -49,7 +56,7 @@ async function main(): Promise<void> {
     rows++;
     builder?.add(record);
   }
-  if (mode === 'pipeline') flush();
+  if (mode === 'pipeline') await flush();
   const seconds = (performance.now() - started) / 1000;
   process.stdout.write(
     `${JSON.stringify({ mode, rows, seconds, rowsPerSecond: rows / seconds, peakRssMiB: process.resourceUsage().maxRSS / 1024, curatedBytes })}\n`,

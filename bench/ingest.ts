@@ -21,11 +21,18 @@ const SIZES = [
 ];
 const WORK_DIR = join(__dirname, '.data');
 
-function measure(mode: 'parse' | 'pipeline', file: string): { rows: number; rowsPerSecond: number; peakRssMiB: number } {
-  const output = execFileSync(process.execPath, ['--import', 'tsx', join(__dirname, 'ingest-worker.ts'), mode, file], {
-    encoding: 'utf8',
-    maxBuffer: 1 << 20,
-  });
+function measure(
+  mode: 'parse' | 'pipeline',
+  file: string,
+): { rows: number; rowsPerSecond: number; peakRssMiB: number } {
+  const output = execFileSync(
+    process.execPath,
+    ['--import', 'tsx', join(__dirname, 'ingest-worker.ts'), mode, file],
+    {
+      encoding: 'utf8',
+      maxBuffer: 1 << 20,
+    },
+  );
   return JSON.parse(output.trim().split('\n').at(-1) ?? '{}');
 }
 
@@ -36,7 +43,12 @@ async function measureDynamoDb(file: string, rows: number): Promise<number> {
   try {
     registerPreprocessHandler(stack, { log: createLogger({ service: 'bench', level: 'warn' }) });
     const started = performance.now();
-    await uploadFile(stack.s3, stack.names.dataBucket, 'incoming/interactions/bench/interactions.csv.gz', file);
+    await uploadFile(
+      stack.s3,
+      stack.names.dataBucket,
+      'incoming/interactions/bench/interactions.csv.gz',
+      file,
+    );
     await stack.drainEvents();
     if (stack.deadLetters.length > 0) throw new Error(stack.deadLetters[0]?.error);
     return rows / ((performance.now() - started) / 1000);
@@ -53,9 +65,15 @@ export async function runIngestBenchmark(): Promise<void> {
     const file = join(dir, 'interactions.csv.gz');
     if (!existsSync(file)) {
       process.stderr.write(`generating ${size.label} synthetic interactions...\n`);
-      await writeSyntheticDataset(dir, { seed: 11, users: size.users, items: size.items, interactions: size.interactions }, { gzip: true });
+      await writeSyntheticDataset(
+        dir,
+        { seed: 11, users: size.users, items: size.items, interactions: size.interactions },
+        { gzip: true },
+      );
     }
-    process.stderr.write(`measuring ${size.label}: raw parse, pipeline${size.dynamodb ? ', DynamoDB' : ''}...\n`);
+    process.stderr.write(
+      `measuring ${size.label}: raw parse, pipeline${size.dynamodb ? ', DynamoDB' : ''}...\n`,
+    );
     const parse = measure('parse', file);
     const pipeline = measure('pipeline', file);
     const dynamo = size.dynamodb ? await measureDynamoDb(file, pipeline.rows) : null;
@@ -75,6 +93,7 @@ export async function runIngestBenchmark(): Promise<void> {
   report('ingest', rows, {
     targets: { pipeline_vs_parse: '>= 0.5', rss_5m_vs_100k: '<= 1.5' },
     rss_5m_vs_100k: Number((large / small).toFixed(3)),
-    notes: 'with_dynamodb: end to end through the preprocess handler (S3 + feature store) on the embedded stack (dynalite in memory)',
+    notes:
+      'with_dynamodb: end to end through the preprocess handler (S3 + feature store) on the embedded stack (dynalite in memory)',
   });
 }

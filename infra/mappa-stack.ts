@@ -27,7 +27,10 @@ export class MappaStack extends Stack {
       noncurrentVersionRetentionDays: config.noncurrentVersionRetentionDays,
       accessLogRetentionDays: config.accessLogRetentionDays,
     });
-    this.featureStore = new FeatureStore(this, 'FeatureStore', { namePrefix: config.namePrefix, removalPolicy });
+    this.featureStore = new FeatureStore(this, 'FeatureStore', {
+      namePrefix: config.namePrefix,
+      removalPolicy,
+    });
     this.ingestion = new Ingestion(this, 'Ingestion', {
       bucket: this.dataLake.bucket,
       featureStore: this.featureStore,
@@ -40,11 +43,13 @@ export class MappaStack extends Stack {
       [
         {
           id: 'AwsSolutions-IAM4',
-          reason: 'CDK-managed handler that configures S3 bucket notifications; it only needs basic Lambda logging.',
+          reason:
+            'CDK-managed handler that configures S3 bucket notifications; it only needs basic Lambda logging.',
         },
         {
           id: 'AwsSolutions-IAM5',
-          reason: 'CDK-managed handler: CDK grants s3:PutBucketNotification on the data bucket; the wildcard is in CDK’s own policy.',
+          reason:
+            'CDK-managed handler: CDK grants s3:PutBucketNotification on the data bucket; the wildcard is in CDK’s own policy.',
         },
       ],
       true,

@@ -24,7 +24,9 @@ export interface AppFunctionProps extends Omit<NodejsFunctionProps, 'entry' | 'r
  */
 export class AppFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: AppFunctionProps) {
-    const logGroup = new logs.LogGroup(scope, `${id}Logs`, { retention: props.logRetentionDays ?? logs.RetentionDays.ONE_MONTH });
+    const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetentionDays ?? logs.RetentionDays.ONE_MONTH,
+    });
     super(scope, id, {
       ...props,
       entry: join(REPO_ROOT, props.entryPath),
@@ -49,16 +51,20 @@ export class AppFunction extends NodejsFunction {
       [
         {
           id: 'AwsSolutions-L1',
-          reason: 'Node.js 22 is the runtime Mappa is built and tested for; moving to 24 is a tested change, not an automatic one.',
+          reason:
+            'Node.js 22 is the runtime Mappa is built and tested for; moving to 24 is a tested change, not an automatic one.',
         },
         {
           id: 'AwsSolutions-IAM4',
           reason: 'AWSLambdaBasicExecutionRole only allows writing this function’s CloudWatch logs.',
-          appliesTo: ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'],
+          appliesTo: [
+            'Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole',
+          ],
         },
         {
           id: 'AwsSolutions-IAM5',
-          reason: 'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions (AWS requires Resource *).',
+          reason:
+            'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions (AWS requires Resource *).',
           appliesTo: ['Resource::*'],
         },
       ],

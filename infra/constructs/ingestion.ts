@@ -47,7 +47,10 @@ export class Ingestion extends Construct {
       retentionPeriod: Duration.days(14),
     });
     NagSuppressions.addResourceSuppressions(this.deadLetterQueue, [
-      { id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter destination of the preprocess function.' },
+      {
+        id: 'AwsSolutions-SQS3',
+        reason: 'This queue is itself the dead-letter destination of the preprocess function.',
+      },
     ]);
 
     this.function = new AppFunction(this, 'Preprocess', {
@@ -73,8 +76,13 @@ export class Ingestion extends Construct {
     // Least privilege: read the drop folder; move quarantined files out of it; write only derived prefixes.
     props.bucket.grantRead(this.function, `${DATA_LAKE_PREFIXES.incoming}*`);
     props.bucket.grantDelete(this.function, `${DATA_LAKE_PREFIXES.incoming}*`);
-    for (const dataset of DATASETS) props.bucket.grantPut(this.function, `${incomingPrefix(dataset)}${CONTINUATIONS_FOLDER}*`);
-    for (const prefix of [DATA_LAKE_PREFIXES.curated, DATA_LAKE_PREFIXES.rejected, DATA_LAKE_PREFIXES.reports]) {
+    for (const dataset of DATASETS)
+      props.bucket.grantPut(this.function, `${incomingPrefix(dataset)}${CONTINUATIONS_FOLDER}*`);
+    for (const prefix of [
+      DATA_LAKE_PREFIXES.curated,
+      DATA_LAKE_PREFIXES.rejected,
+      DATA_LAKE_PREFIXES.reports,
+    ]) {
       props.bucket.grantReadWrite(this.function, `${prefix}*`);
       props.bucket.grantDelete(this.function, `${prefix}*`);
     }
@@ -100,13 +108,18 @@ export class Ingestion extends Construct {
     );
 
     for (const dataset of DATASETS) {
-      props.bucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.LambdaDestination(this.function), {
-        prefix: incomingPrefix(dataset),
-      });
+      props.bucket.addEventNotification(
+        s3.EventType.OBJECT_CREATED,
+        new s3n.LambdaDestination(this.function),
+        {
+          prefix: incomingPrefix(dataset),
+        },
+      );
     }
 
     this.errorsAlarm = new cloudwatch.Alarm(this, 'ErrorsAlarm', {
-      alarmDescription: 'Preprocessing invocations failed (each is retried twice before the dead-letter queue)',
+      alarmDescription:
+        'Preprocessing invocations failed (each is retried twice before the dead-letter queue)',
       metric: this.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
       threshold: 1,
       evaluationPeriods: 1,
@@ -114,7 +127,10 @@ export class Ingestion extends Construct {
     });
     this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLettersAlarm', {
       alarmDescription: 'A drop-folder file kept failing and was sent to the dead-letter queue',
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
       threshold: 1,
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,

@@ -1,3 +1,5 @@
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import type { Dataset } from '../resources/definitions';
 import type { SourceRecord } from './records';
 import type { RowRejectReason } from './rules';
@@ -104,9 +106,39 @@ function countNewlines(text: string): number {
   return count;
 }
 
+const PLAIN = /^[\w .:@/+-]*$/;
+
+/** A JSON string literal; skips the escaper for the usual plain ids. */
+function jsonString(text: string): string {
+  return PLAIN.test(text) ? `"${text}"` : JSON.stringify(text);
+}
+
 /** One curated JSON line for a clean row. */
 export function curatedLine(dataset: Dataset, row: InteractionRow | EntityRow): string {
-  if (dataset === 'interactions') return JSON.stringify(row);
+  if (dataset === 'interactions') {
+    // Hand-built for speed (the hot path of large files); same text JSON.stringify gives.
+    const interaction = row as InteractionRow;
+    const value = interaction.event_value === undefined ? '' : `,"event_value":${interaction.event_value}`;
+    return `{"user_id":${jsonString(interaction.user_id)},"item_id":${jsonString(interaction.item_id)},"timestamp":${interaction.timestamp},"event_type":${jsonString(interaction.event_type)}${value}}`;
+  }
   const entity = row as EntityRow;
   return JSON.stringify({ [dataset === 'users' ? 'user_id' : 'item_id']: entity.id, ...entity.attributes });
+}
+
+const gzipAsync = promisify(gzip);
+
+/**
+ * A chunk's curated output as gzip JSON Lines. Level 1: curated parts are
+ * re-read by the training job, not archived, and the default level 6 costs more
+ * CPU than parsing and validating the rows; the async call compresses on
+ * libuv's thread pool, off the main thread.
+ */
+export function serializeCurated(
+  dataset: Dataset,
+  rows: readonly (InteractionRow | EntityRow)[],
+): Promise<Buffer> {
+  const lines = new Array<string>(rows.length);
+  for (let index = 0; index < rows.length; index++)
+    lines[index] = curatedLine(dataset, rows[index] as InteractionRow | EntityRow);
+  return gzipAsync(`${lines.join('\n')}\n`, { level: 1 });
 }

@@ -72,6 +72,9 @@ export function missingRequiredColumns(
 
 /** Parses a timestamp to Unix seconds per the mapping's format; NaN when it does not parse. */
 export function parseTimestamp(raw: string, format: Mapping['timestampFormat']): number {
+  // Fast path for the common case, plain Unix seconds: up to 11 digits, nothing else.
+  if (format !== 'iso8601' && format !== 'unix_millis' && raw.length > 0 && raw.length <= 11 && isDigits(raw))
+    return Number(raw);
   const text = raw.trim();
   if (text === '') return Number.NaN;
   const numeric = /^-?\d+(\.\d+)?$/.test(text);
@@ -87,6 +90,14 @@ export function parseTimestamp(raw: string, format: Mapping['timestampFormat']):
     format === 'unix_millis' ||
     (format === 'auto' && (text.replace(/^-/, '').split('.')[0] ?? '').length >= 12);
   return Math.floor(millis ? value / 1000 : value);
+}
+
+function isDigits(text: string): boolean {
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (code < 48 || code > 57) return false;
+  }
+  return true;
 }
 
 function parseNumber(raw: string): number {
@@ -113,12 +124,97 @@ export class RowValidator {
     private readonly mapping: Mapping,
     private readonly format: 'csv' | 'jsonl',
     nowSeconds: number,
+    options: { fastPath?: boolean } = {},
   ) {
     this.bounds = { ...DEFAULT_BOUNDS };
     for (const [column, bound] of Object.entries(mapping.bounds))
       this.bounds[column] = { ...DEFAULT_BOUNDS[column], ...bound };
     this.latestAllowed = nowSeconds + FUTURE_SKEW_SECONDS;
     this.numericColumns = new Set([...NUMERIC_COLUMNS[dataset], ...Object.keys(mapping.bounds)]);
+    const onlyEventValueNumeric = [...this.numericColumns].every((column) => column === 'event_value');
+    if (
+      (options.fastPath ?? true) &&
+      dataset === 'interactions' &&
+      format === 'csv' &&
+      onlyEventValueNumeric
+    ) {
+      const index = (column: string) => header.indexOf(column);
+      this.csvColumns = {
+        user: index('user_id'),
+        item: index('item_id'),
+        timestamp: index('timestamp'),
+        eventType: index('event_type'),
+        eventValue: index('event_value'),
+      };
+    }
+  }
+
+  /** Column positions for the interactions-CSV fast path (the hot path of large files). */
+  private readonly csvColumns?: {
+    user: number;
+    item: number;
+    timestamp: number;
+    eventType: number;
+    eventValue: number;
+  };
+
+  /** Field at a column position, else the mapping's constant (undefined when neither exists). */
+  private field(fields: readonly string[], index: number, column: string): string | undefined {
+    const value = index >= 0 ? fields[index] : undefined;
+    return value === undefined || value === '' ? (this.mapping.constants[column] ?? value) : value;
+  }
+
+  /**
+   * Same checks and result as the generic path, without building a per-row
+   * column map: interactions CSV is the bulk of every large ingestion.
+   */
+  private interactionFromCsv(
+    record: SourceRecord,
+    columns: NonNullable<RowValidator['csvColumns']>,
+  ): ValidationResult {
+    const fields = record.fields;
+    if (fields.length !== this.header.length) {
+      return reject('field_count_mismatch', `expected ${this.header.length} fields, found ${fields.length}`);
+    }
+    const user = this.field(fields, columns.user, 'user_id');
+    const item = this.field(fields, columns.item, 'item_id');
+    const rawTimestamp = this.field(fields, columns.timestamp, 'timestamp');
+    if (user === undefined) return reject('missing_required_field', "required field 'user_id' is missing");
+    if (item === undefined) return reject('missing_required_field', "required field 'item_id' is missing");
+    if (rawTimestamp === undefined)
+      return reject('missing_required_field', "required field 'timestamp' is missing");
+    const userId = user.trim();
+    if (userId === '') return reject('empty_id', "'user_id' is empty");
+    const itemId = item.trim();
+    if (itemId === '') return reject('empty_id', "'item_id' is empty");
+    const rawValue = this.field(fields, columns.eventValue, 'event_value');
+    let eventValue: number | undefined;
+    if (rawValue !== undefined && rawValue.trim() !== '') {
+      const checked = this.checkNumber('event_value', rawValue);
+      if (typeof checked !== 'number') return checked;
+      eventValue = checked;
+    }
+    const eventType = this.field(fields, columns.eventType, 'event_type') ?? '';
+    return this.interactionFrom(
+      userId,
+      itemId,
+      { timestamp: rawTimestamp, event_type: eventType },
+      eventValue,
+    );
+  }
+
+  /** A number within bounds, or the rejection. */
+  private checkNumber(column: string, raw: string): number | ValidationResult {
+    const value = parseNumber(raw);
+    if (Number.isNaN(value)) return reject('invalid_number', `'${column}' is not a number: '${raw}'`);
+    const bound = this.bounds[column];
+    if ((bound?.min !== undefined && value < bound.min) || (bound?.max !== undefined && value > bound.max)) {
+      return reject(
+        'out_of_bounds',
+        `'${column}' = ${value} is outside [${bound?.min ?? '-inf'}, ${bound?.max ?? 'inf'}]`,
+      );
+    }
+    return value;
   }
 
   validate(record: SourceRecord): ValidationResult {
@@ -126,6 +222,7 @@ export class RowValidator {
       return reject('unterminated_quote', 'a quoted field is not closed before the end of the file');
     }
     if (record.raw.includes('\uFFFD')) return reject('invalid_encoding', 'the row is not valid UTF-8');
+    if (this.csvColumns) return this.interactionFromCsv(record, this.csvColumns);
     const extracted = this.format === 'csv' ? this.fromCsv(record) : this.fromJson(record);
     if ('rejection' in extracted) return { ok: false, rejection: extracted.rejection };
     const values = extracted.values;
@@ -143,25 +240,29 @@ export class RowValidator {
     for (const column of this.numericColumns) {
       const raw = values[column];
       if (raw === undefined || raw.trim() === '') continue;
-      const value = parseNumber(raw);
-      if (Number.isNaN(value)) return reject('invalid_number', `'${column}' is not a number: '${raw}'`);
-      const bound = this.bounds[column];
-      if (
-        (bound?.min !== undefined && value < bound.min) ||
-        (bound?.max !== undefined && value > bound.max)
-      ) {
-        return reject(
-          'out_of_bounds',
-          `'${column}' = ${value} is outside [${bound?.min ?? '-inf'}, ${bound?.max ?? 'inf'}]`,
-        );
-      }
-      numbers[column] = value;
+      const checked = this.checkNumber(column, raw);
+      if (typeof checked !== 'number') return checked;
+      numbers[column] = checked;
     }
     if (this.dataset === 'interactions') return this.interaction(values, numbers);
     return this.entity(values, numbers);
   }
 
   private interaction(values: Record<string, string>, numbers: Record<string, number>): ValidationResult {
+    return this.interactionFrom(
+      (values.user_id ?? '').trim(),
+      (values.item_id ?? '').trim(),
+      values,
+      numbers.event_value,
+    );
+  }
+
+  private interactionFrom(
+    userId: string,
+    itemId: string,
+    values: Record<string, string>,
+    eventValue: number | undefined,
+  ): ValidationResult {
     const rawTimestamp = values.timestamp ?? '';
     const timestamp = parseTimestamp(rawTimestamp, this.mapping.timestampFormat);
     if (!Number.isFinite(timestamp)) {
@@ -176,13 +277,10 @@ export class RowValidator {
       return reject('timestamp_in_future', `'timestamp' ${timestamp} is more than a day in the future`);
     }
     const eventType = (values.event_type ?? '').trim().toLowerCase() || DEFAULT_EVENT_TYPE;
-    const row: InteractionRow = {
-      user_id: (values.user_id ?? '').trim(),
-      item_id: (values.item_id ?? '').trim(),
-      timestamp,
-      event_type: eventType,
-      ...(numbers.event_value !== undefined ? { event_value: numbers.event_value } : {}),
-    };
+    const row: InteractionRow =
+      eventValue !== undefined
+        ? { user_id: userId, item_id: itemId, timestamp, event_type: eventType, event_value: eventValue }
+        : { user_id: userId, item_id: itemId, timestamp, event_type: eventType };
     return {
       ok: true,
       clean: { dataset: 'interactions', row },

@@ -13,7 +13,9 @@ function failPutItems(client: DynamoDBClient, shouldFail: (tableName: string) =>
     (next, context) => async (args) => {
       const input = args.input as { TableName?: string };
       if (context.commandName === 'PutItemCommand' && shouldFail(input.TableName ?? '')) {
-        throw Object.assign(new Error('injected: ProvisionedThroughputExceededException'), { name: 'ThrottlingException' });
+        throw Object.assign(new Error('injected: ProvisionedThroughputExceededException'), {
+          name: 'ThrottlingException',
+        });
       }
       return next(args);
     },
@@ -29,7 +31,12 @@ describe('preprocess failure handling', () => {
   });
   afterEach(() => env.stop());
 
-  const file = ['user_id,item_id,timestamp,event_type,event_value', `kim,i1,${T},view,`, `kim,i2,${T + 1},purchase,20`, `lee,i1,${T + 2},view,`].join('\n');
+  const file = [
+    'user_id,item_id,timestamp,event_type,event_value',
+    `kim,i1,${T},view,`,
+    `kim,i2,${T + 1},purchase,20`,
+    `lee,i1,${T + 2},view,`,
+  ].join('\n');
 
   it('retries after a crash between the user and item updates without double-counting', async () => {
     // Prepare: the first write to the items table fails, after the users were already updated.
@@ -47,7 +54,11 @@ describe('preprocess failure handling', () => {
     // Assess
     expect(itemWritesFailed).toBe(1);
     expect(env.stack.deadLetters).toHaveLength(0);
-    expect(await env.featureStore.users.get('kim')).toMatchObject({ event_count: 2, purchase_count: 1, revenue: 20 });
+    expect(await env.featureStore.users.get('kim')).toMatchObject({
+      event_count: 2,
+      purchase_count: 1,
+      revenue: 20,
+    });
     expect((await env.featureStore.items.get('i1'))?.event_count).toBe(2);
     const report = await env.report('interactions/retry.csv');
     assertBalanced(report);
@@ -61,7 +72,9 @@ describe('preprocess failure handling', () => {
     restore();
 
     expect(env.stack.deadLetters).toHaveLength(1);
-    expect(env.stack.deadLetters[0]?.event.Records[0]?.s3.object.key).toBe('incoming/interactions/doomed.csv');
+    expect(env.stack.deadLetters[0]?.event.Records[0]?.s3.object.key).toBe(
+      'incoming/interactions/doomed.csv',
+    );
     expect(env.stack.deadLetters[0]?.error).toContain('injected');
     expect(await env.keys('reports/ingestion/interactions/doomed.csv')).toEqual([]);
     expect(await env.keys('curated/interactions/doomed.csv/')).toEqual([]);

@@ -1,5 +1,5 @@
 import { App, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Match } from 'aws-cdk-lib/assertions';
 import { DataLake } from '../../infra/constructs/data-lake';
 import { FeatureStore } from '../../infra/constructs/feature-store';
 import { Ingestion } from '../../infra/constructs/ingestion';
@@ -10,7 +10,8 @@ describe('Ingestion', () => {
 
   it('notifies the preprocess function for ObjectCreated under each dataset prefix only', () => {
     const notifications = template.findResources('Custom::S3BucketNotifications');
-    const configs = Object.values(notifications)[0]?.Properties.NotificationConfiguration.LambdaFunctionConfigurations;
+    const configs =
+      Object.values(notifications)[0]?.Properties.NotificationConfiguration.LambdaFunctionConfigurations;
     const prefixes = configs.map(
       (config: { Events: string[]; Filter: { Key: { FilterRules: { Name: string; Value: string }[] } } }) => {
         expect(config.Events).toEqual(['s3:ObjectCreated:*']);
@@ -28,20 +29,34 @@ describe('Ingestion', () => {
       MemorySize: 2048,
       ReservedConcurrentExecutions: 5,
       TracingConfig: { Mode: 'Active' },
-      Environment: { Variables: Match.objectLike({ MAPPA_DATA_BUCKET: Match.anyValue(), MAPPA_LEDGER_TABLE: Match.anyValue() }) },
+      Environment: {
+        Variables: Match.objectLike({
+          MAPPA_DATA_BUCKET: Match.anyValue(),
+          MAPPA_LEDGER_TABLE: Match.anyValue(),
+        }),
+      },
     });
   });
 
   it('retries twice and then sends the event to an encrypted SQS dead-letter queue', () => {
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       MaximumRetryAttempts: 2,
-      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('IngestionDeadLetters'), 'Arn'] } } },
+      DestinationConfig: {
+        OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('IngestionDeadLetters'), 'Arn'] } },
+      },
     });
-    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 1_209_600 });
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 1_209_600,
+    });
   });
 
   it('alarms on function errors and on dead-lettered files', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Errors', Namespace: 'AWS/Lambda', Threshold: 1 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Errors',
+      Namespace: 'AWS/Lambda',
+      Threshold: 1,
+    });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'ApproximateNumberOfMessagesVisible',
       Namespace: 'AWS/SQS',
@@ -53,8 +68,13 @@ describe('Ingestion', () => {
     const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Test');
     const lake = new DataLake(stack, 'Lake');
     const store = new FeatureStore(stack, 'Store', { namePrefix: 'mappa' });
-    expect(() => new Ingestion(stack, 'Ingestion', { bucket: lake.bucket, featureStore: store, reservedConcurrency: -1 })).toThrow(
-      'Ingestion: reservedConcurrency must be a whole number >= 0, got -1',
-    );
+    expect(
+      () =>
+        new Ingestion(stack, 'Ingestion', {
+          bucket: lake.bucket,
+          featureStore: store,
+          reservedConcurrency: -1,
+        }),
+    ).toThrow('Ingestion: reservedConcurrency must be a whole number >= 0, got -1');
   });
 });

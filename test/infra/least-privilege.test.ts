@@ -11,8 +11,10 @@ interface Statement {
 
 describe('IAM least privilege over the synthesized app', () => {
   const { template } = synthMappaStack();
-  const statements: { policy: string; statement: Statement }[] = Object.entries(template.findResources('AWS::IAM::Policy')).flatMap(
-    ([policy, resource]) => (resource.Properties.PolicyDocument.Statement as Statement[]).map((statement) => ({ policy, statement })),
+  const statements: { policy: string; statement: Statement }[] = Object.entries(
+    template.findResources('AWS::IAM::Policy'),
+  ).flatMap(([policy, resource]) =>
+    (resource.Properties.PolicyDocument.Statement as Statement[]).map((statement) => ({ policy, statement })),
   );
 
   it('has policies to check', () => {
@@ -20,14 +22,18 @@ describe('IAM least privilege over the synthesized app', () => {
   });
 
   it('never allows Action "*"', () => {
-    const offenders = statements.filter(({ statement }) => [statement.Action].flat().some((action) => action === '*' || action.endsWith(':*')));
+    const offenders = statements.filter(({ statement }) =>
+      [statement.Action].flat().some((action) => action === '*' || action.endsWith(':*')),
+    );
     expect(offenders).toEqual([]);
   });
 
   it('uses Resource "*" only for actions AWS requires it for', () => {
     const offenders = statements
       .filter(({ statement }) => [statement.Resource].flat().includes('*'))
-      .filter(({ statement }) => [statement.Action].flat().some((action) => !RESOURCE_STAR_REQUIRED.has(action)));
+      .filter(({ statement }) =>
+        [statement.Action].flat().some((action) => !RESOURCE_STAR_REQUIRED.has(action)),
+      );
     expect(offenders).toEqual([]);
   });
 });

@@ -114,3 +114,30 @@ describe('RowValidator', () => {
     expect(result.ok && result.clean.row).toEqual({ id: 'u1', attributes: { age: 42, region: 'north' } });
   });
 });
+
+describe('RowValidator interactions-CSV fast path', () => {
+  it('gives exactly the generic path’s result for every kind of row', () => {
+    const header = ['user_id', 'item_id', 'timestamp', 'event_type', 'event_value'];
+    const mapping = parseMapping(JSON.stringify({ constants: { event_type: 'view' } }));
+    const fast = new RowValidator('interactions', header, mapping, 'csv', NOW);
+    const generic = new RowValidator('interactions', header, mapping, 'csv', NOW, { fastPath: false });
+    const rows = [
+      ['u1', 'i1', '1760000000', 'purchase', '9.5'],
+      ['u1', 'i1', '1760000000', '', ''],
+      [' ', 'i1', '1760000000', 'view', ''],
+      ['u1', '', '1760000000', 'view', ''],
+      ['u1', 'i1', 'soon', 'view', ''],
+      ['u1', 'i1', '2025-10-09T08:53:20Z', 'VIEW', ''],
+      ['u1', 'i1', '1760000000123', 'view', ''],
+      ['u1', 'i1', '100', 'view', ''],
+      ['u1', 'i1', '4102444800', 'view', ''],
+      ['u1', 'i1', '1760000000', 'view', 'x'],
+      ['u1', 'i1', '1760000000', 'view', '-1'],
+      ['u1', 'i1', '1760000000', 'wishlist', '0'],
+      ['u1', 'i1', '1760000000'],
+      ['u1', 'i1', '', 'view', ''],
+    ];
+    for (const fields of rows)
+      expect(fast.validate(record(fields))).toEqual(generic.validate(record(fields)));
+  });
+});

@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { ChunkBuilder, serializeCurated } from '../shared/ingest/chunk-builder';
 import { DEFAULT_CHUNK_ROWS } from '../shared/ingest/ingest-object';
@@ -14,6 +14,16 @@ import { canonicalHeader, RowValidator } from '../shared/ingest/validate';
  * Prints one JSON line: rows, seconds, peak RSS.
  */
 const CHUNK_ROWS = DEFAULT_CHUNK_ROWS;
+
+/**
+ * This process's own peak RSS (VmHWM). Not `resourceUsage().maxRSS`: on Linux
+ * that carries over the parent's high-water mark through fork/exec, so a worker
+ * spawned by a large parent would report the parent's memory.
+ */
+function peakRssMiB(): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  return match ? Number(match[1]) / 1024 : process.resourceUsage().maxRSS / 1024;
+}
 
 async function main(): Promise<void> {
   const [mode, file] = process.argv.slice(2);
@@ -59,7 +69,7 @@ async function main(): Promise<void> {
   if (mode === 'pipeline') await flush();
   const seconds = (performance.now() - started) / 1000;
   process.stdout.write(
-    `${JSON.stringify({ mode, rows, seconds, rowsPerSecond: rows / seconds, peakRssMiB: process.resourceUsage().maxRSS / 1024, curatedBytes })}\n`,
+    `${JSON.stringify({ mode, rows, seconds, rowsPerSecond: rows / seconds, peakRssMiB: peakRssMiB(), curatedBytes })}\n`,
   );
 }
 

@@ -1,0 +1,119 @@
+import type { Scorer } from './evaluate';
+import type { Split } from './interactions';
+
+/**
+ * Non-neural baselines, trained in the same run as the model: the bar the model
+ * must clear (quality gate) and the fallbacks serving uses for cold start.
+ * All learn from every interaction before the test rows (training + validation).
+ */
+
+function knownInteractions(split: Split, visit: (user: number, item: number, position: number, length: number) => void): void {
+  for (let user = 0; user < split.train.length; user++) {
+    const train = split.train[user] as Int32Array;
+    const validation = split.validation[user] as number;
+    const length = train.length + (validation >= 0 ? 1 : 0);
+    for (let position = 0; position < train.length; position++) visit(user, train[position] as number, position, length);
+    if (validation >= 0) visit(user, validation, train.length, length);
+  }
+}
+
+/** Item scores that do not depend on the user. */
+export function staticScorer(name: string, itemScores: Float32Array): Scorer {
+  return { name, score: (_user, _history, out) => out.set(itemScores) };
+}
+
+/** Popularity: number of users who interacted with the item. */
+export function popularityScores(split: Split, numItems: number): Float32Array {
+  const counts = new Float32Array(numItems);
+  knownInteractions(split, (_user, item) => {
+    counts[item] = (counts[item] as number) + 1;
+  });
+  return counts;
+}
+
+/**
+ * Trending: popularity with each interaction weighted by exp(-age / halfLife·ln2),
+ * age measured from the latest known interaction.
+ */
+export function trendingScores(
+  split: Split,
+  numItems: number,
+  timestamps: { train: Float64Array[]; validationTimes: Float64Array },
+  halfLifeDays = 14,
+): Float32Array {
+  let latest = Number.NEGATIVE_INFINITY;
+  for (const times of timestamps.train) for (const time of times) latest = Math.max(latest, time);
+  for (const time of timestamps.validationTimes) latest = Math.max(latest, time);
+  const decay = Math.LN2 / (halfLifeDays * 86_400);
+  const scores = new Float32Array(numItems);
+  knownInteractions(split, (user, item, position) => {
+    const train = timestamps.train[user] as Float64Array;
+    const time = position < train.length ? (train[position] as number) : (timestamps.validationTimes[user] as number);
+    scores[item] = (scores[item] as number) + Math.exp(-decay * (latest - time));
+  });
+  return scores;
+}
+
+/** Top neighbours of each item by cosine similarity of co-occurrence (item-kNN). */
+export interface ItemNeighbours {
+  /** neighbours[i]: item indices, most similar first. */
+  readonly neighbours: Int32Array[];
+  readonly similarities: Float32Array[];
+}
+
+export function itemCooccurrence(split: Split, numItems: number, neighboursPerItem = 100, historyCap = 200): ItemNeighbours {
+  const histories: Int32Array[] = [];
+  knownInteractions(split, () => undefined);
+  for (let user = 0; user < split.train.length; user++) {
+    const train = split.train[user] as Int32Array;
+    const validation = split.validation[user] as number;
+    const full = validation >= 0 ? Int32Array.from([...train, validation]) : train;
+    histories.push(full.subarray(Math.max(0, full.length - historyCap)));
+  }
+  const itemCounts = new Float64Array(numItems);
+  for (const history of histories) for (const item of history) itemCounts[item] = (itemCounts[item] as number) + 1;
+  const neighbours: Int32Array[] = [];
+  const similarities: Float32Array[] = [];
+  // Row by row, so memory stays O(items) rather than O(items²) for large catalogues.
+  const byItem: number[][] = Array.from({ length: numItems }, () => []);
+  histories.forEach((history, user) => {
+    for (const item of history) byItem[item]?.push(user);
+  });
+  const row = new Float64Array(numItems);
+  for (let item = 0; item < numItems; item++) {
+    row.fill(0);
+    for (const user of byItem[item] ?? []) {
+      for (const other of histories[user] as Int32Array) if (other !== item) row[other] = (row[other] as number) + 1;
+    }
+    const candidates: [number, number][] = [];
+    for (let other = 0; other < numItems; other++) {
+      const together = row[other] as number;
+      if (together > 0) candidates.push([other, together / Math.sqrt((itemCounts[item] as number) * (itemCounts[other] as number))]);
+    }
+    candidates.sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+    const top = candidates.slice(0, neighboursPerItem);
+    neighbours.push(Int32Array.from(top.map(([other]) => other)));
+    similarities.push(Float32Array.from(top.map(([, similarity]) => similarity)));
+  }
+  return { neighbours, similarities };
+}
+
+/** Item-kNN scorer: sum of similarities between each candidate and the user's recent history. */
+export function itemKnnScorer(model: ItemNeighbours, recentItems = 50): Scorer {
+  return {
+    name: 'item_knn',
+    score: (_user, history, out) => {
+      out.fill(0);
+      for (let position = Math.max(0, history.length - recentItems); position < history.length; position++) {
+        const item = history[position] as number;
+        const neighbours = model.neighbours[item];
+        const similarities = model.similarities[item];
+        if (!neighbours || !similarities) continue;
+        for (let index = 0; index < neighbours.length; index++) {
+          const other = neighbours[index] as number;
+          out[other] = (out[other] as number) + (similarities[index] as number);
+        }
+      }
+    },
+  };
+}

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerDemoCommand } from './commands/demo';
+import { registerEvaluateCommand } from './commands/evaluate';
 import { registerGenerateCommand } from './commands/generate';
 import { registerIngestCommand } from './commands/ingest';
 import { registerLocalCommands } from './commands/local';
@@ -18,6 +19,7 @@ const program = new Command()
 registerLocalCommands(program);
 registerGenerateCommand(program);
 registerIngestCommand(program);
+registerEvaluateCommand(program);
 registerDemoCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {

@@ -9,6 +9,9 @@ import {
 import type { TableKey } from '../resources/definitions';
 import { VersionedTable } from './versioned-table';
 
+/** Physical names of the tables the feature store and ingestion use. */
+export type FeatureStoreTables = Pick<Record<TableKey, string>, 'users' | 'items' | 'datasetStats' | 'ledger'>;
+
 /** The feature store's three versioned tables (users, items, dataset statistics). */
 export interface FeatureStore {
   readonly users: VersionedTable<UserFeatures>;
@@ -22,7 +25,7 @@ export function statKey(dataset: string, kind: ColumnStat['kind'], column: strin
 }
 
 /** Opens the feature store over the given client and physical table names. */
-export function openFeatureStore(client: DynamoDBClient, tables: Record<TableKey, string>): FeatureStore {
+export function openFeatureStore(client: DynamoDBClient, tables: FeatureStoreTables): FeatureStore {
   return {
     users: new VersionedTable<UserFeatures>({
       client,

@@ -3,9 +3,8 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3EventRecord } from 'aws-lambda';
 import { z } from 'zod';
 import { decodeS3EventKey } from '../aws/s3-keys';
-import { openFeatureStore } from '../feature-store/feature-store';
+import { type FeatureStoreTables, openFeatureStore } from '../feature-store/feature-store';
 import { VersionedTable } from '../feature-store/versioned-table';
-import type { TableKey } from '../resources/definitions';
 import {
   type IngestionDeps,
   type IngestionLedger,
@@ -41,7 +40,7 @@ export function openIngestionLedger(
 export function ingestionDeps(
   base: Omit<IngestionDeps, 'featureStore' | 'ledger'>,
   dynamoDb: DynamoDBClient,
-  tables: Record<TableKey, string>,
+  tables: FeatureStoreTables,
 ): IngestionDeps {
   return {
     ...base,

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerScatterAddKernel } from './kernels/scatter-add-segment-sum';
+import { registerWasmBatchMatMul } from './kernels/wasm-batch-matmul';
 
 /**
  * TF.js backend selection, in one place. Model and data code import
@@ -50,6 +51,7 @@ async function tryBackend(name: BackendName, options: BackendOptions): Promise<v
   if (!ok) throw new Error(`tf.setBackend('${name}') returned false`);
   await tf.ready();
   registerScatterAddKernel(tf, name);
+  if (name === 'wasm') registerWasmBatchMatMul(tf);
 }
 
 /** Parses a backend name from configuration, or `undefined` for automatic choice. */

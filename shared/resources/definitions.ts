@@ -72,6 +72,13 @@ export const TABLES = {
     partitionKey: { name: 'dataset', type: 'S' },
     sortKey: { name: 'stat', type: 'S' },
   },
+  userVectors: {
+    nameSuffix: 'user-vectors',
+    purpose: 'Precomputed user vectors per model version, written by the training job, read by serving',
+    partitionKey: { name: 'user_id', type: 'S' },
+    sortKey: { name: 'model_version', type: 'S' },
+    timeToLiveAttribute: 'expires_at',
+  },
   ledger: {
     nameSuffix: 'ledger',
     purpose: 'Idempotency and job ledger: processed object versions, chunk progress, run records',

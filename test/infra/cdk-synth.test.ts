@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TABLE_KEYS } from '../../shared/resources/definitions';
 
 describe('npx cdk synth', () => {
   it('synthesizes the app offline, without Docker or AWS credentials', () => {
@@ -23,7 +24,7 @@ describe('npx cdk synth', () => {
         Resources: Record<string, { Type: string }>;
       };
       const types = Object.values(template.Resources).map((resource) => resource.Type);
-      expect(types.filter((type) => type === 'AWS::DynamoDB::Table')).toHaveLength(4);
+      expect(types.filter((type) => type === 'AWS::DynamoDB::Table')).toHaveLength(TABLE_KEYS.length);
       expect(types).toContain('AWS::S3::Bucket');
     } finally {
       rmSync(out, { recursive: true, force: true });

@@ -1,0 +1,267 @@
+import * as tf from '@tensorflow/tfjs';
+import { SeededRandom } from '../synthetic/random';
+import { evaluateFullRanking, type Scorer } from './evaluate';
+import type { Split } from './interactions';
+import type { RankingMetrics } from './metrics';
+import { fillContext, TwoTowerModel, type TwoTowerShape } from './two-tower';
+
+/**
+ * Hyper-parameters of the two-tower model, in one typed config with defaults
+ * chosen on ml-100k with the validation split (never the test split).
+ */
+export interface TrainingConfig {
+  /** Width of the shared embedding space. */
+  readonly embeddingDim: number;
+  /** Recent interactions the user tower reads. */
+  readonly sequenceLength: number;
+  readonly batchSize: number;
+  /** Upper bound; early stopping usually ends sooner. */
+  readonly epochs: number;
+  readonly learningRate: number;
+  readonly dropout: number;
+  /** L2 penalty on the user vectors and the item rows of each batch. */
+  readonly l2: number;
+  /** Epochs without a better validation NDCG@10 before stopping. */
+  readonly patience: number;
+  /**
+   * Catalogues up to this size train with the exact softmax over all items;
+   * larger ones with sampled softmax (in-batch + popularity-sampled negatives,
+   * log-q corrected), which keeps a step's cost independent of catalogue size.
+   */
+  readonly fullSoftmaxMaxItems: number;
+  readonly sampledNegatives: number;
+  readonly seed: number;
+}
+
+export const DEFAULT_TRAINING_CONFIG: TrainingConfig = {
+  embeddingDim: 64,
+  sequenceLength: 20,
+  batchSize: 256,
+  epochs: 40,
+  learningRate: 0.002,
+  dropout: 0.3,
+  l2: 1e-5,
+  patience: 4,
+  fullSoftmaxMaxItems: 20_000,
+  sampledNegatives: 2_048,
+  seed: 42,
+};
+
+export interface EpochStats {
+  readonly epoch: number;
+  readonly loss: number;
+  readonly validation: RankingMetrics;
+  readonly seconds: number;
+  readonly examplesPerSecond: number;
+}
+
+export interface TrainingProgress {
+  onBatch?(epoch: number, batch: number, batches: number, loss: number): void;
+  onEpoch?(stats: EpochStats): void;
+}
+
+export interface TrainedTwoTower {
+  readonly model: TwoTowerModel;
+  readonly history: EpochStats[];
+  readonly bestEpoch: number;
+  readonly examples: number;
+  readonly examplesPerSecond: number;
+}
+
+/** Next-item examples: every training position, with the history before it as context. */
+function buildExamples(split: Split): { users: Int32Array; positions: Int32Array } {
+  let count = 0;
+  for (const sequence of split.train) count += sequence.length;
+  const users = new Int32Array(count);
+  const positions = new Int32Array(count);
+  let index = 0;
+  split.train.forEach((sequence, user) => {
+    for (let position = 0; position < sequence.length; position++) {
+      users[index] = user;
+      positions[index] = position;
+      index++;
+    }
+  });
+  return { users, positions };
+}
+
+/** A scorer over the model for evaluation (batched). */
+export function twoTowerScorer(model: TwoTowerModel, name = 'model'): Scorer {
+  const n = model.shape.sequenceLength;
+  const scoreBatch = (users: Int32Array, histories: Int32Array[], out: Float32Array[]) => {
+    const context = new Int32Array(users.length * n);
+    histories.forEach((history, row) => fillContext(history, history.length, n, context, row * n));
+    const scores = tf.tidy(() =>
+      model.scoreAll(tf.tensor2d(context, [users.length, n], 'int32'), tf.tensor1d(users.map((user) => user + 1), 'int32')),
+    );
+    const values = scores.dataSync() as Float32Array;
+    scores.dispose();
+    const items = model.shape.numItems;
+    out.forEach((target, row) => target.set(values.subarray(row * items, (row + 1) * items)));
+  };
+  return {
+    name,
+    scoreBatch,
+    score: (user, history, out) => scoreBatch(Int32Array.of(user), [history], [out]),
+  };
+}
+
+export async function trainTwoTower(
+  split: Split,
+  shape: Omit<TwoTowerShape, 'embeddingDim' | 'sequenceLength'>,
+  config: TrainingConfig = DEFAULT_TRAINING_CONFIG,
+  progress: TrainingProgress = {},
+): Promise<TrainedTwoTower> {
+  const n = config.sequenceLength;
+  const model = new TwoTowerModel({ ...shape, embeddingDim: config.embeddingDim, sequenceLength: n }, undefined, config.seed);
+  const optimizer = tf.train.adam(config.learningRate);
+  const examples = buildExamples(split);
+  const random = new SeededRandom(config.seed);
+  const order = Int32Array.from({ length: examples.users.length }, (_, index) => index);
+  const batches = Math.ceil(order.length / config.batchSize);
+  const fullSoftmax = shape.numItems <= config.fullSoftmaxMaxItems;
+  const popularity = new Float32Array(shape.numItems);
+  for (const sequence of split.train) for (const item of sequence) popularity[item] = (popularity[item] as number) + 1;
+  const logPopularity = tf.tensor1d(popularity.map((count) => Math.log(count + 1)));
+  const negativeSampler = fullSoftmax ? undefined : new PopularitySampler(popularity, random);
+
+  const history: EpochStats[] = [];
+  let best: { ndcg: number; epoch: number; weights: Map<string, tf.Tensor> } | undefined;
+  let trainedExamples = 0;
+  let trainingSeconds = 0;
+  try {
+    for (let epoch = 1; epoch <= config.epochs; epoch++) {
+      shuffle(order, random);
+      const started = performance.now();
+      let lossSum = 0;
+      for (let batch = 0; batch < batches; batch++) {
+        const indices = order.subarray(batch * config.batchSize, Math.min(order.length, (batch + 1) * config.batchSize));
+        const size = indices.length;
+        const context = new Int32Array(size * n);
+        const users = new Int32Array(size);
+        const targets = new Int32Array(size);
+        for (let row = 0; row < size; row++) {
+          const example = indices[row] as number;
+          const user = examples.users[example] as number;
+          const position = examples.positions[example] as number;
+          const sequence = split.train[user] as Int32Array;
+          fillContext(sequence, position, n, context, row * n);
+          users[row] = user + 1;
+          targets[row] = sequence[position] as number;
+        }
+        const negatives = negativeSampler?.sample(config.sampledNegatives);
+        const loss = optimizer.minimize(
+          () =>
+            tf.tidy(() => {
+              const userVectors = model.userVectors(
+                tf.tensor2d(context, [size, n], 'int32'),
+                tf.tensor1d(users, 'int32'),
+                true,
+                config.dropout,
+              );
+              const targetTensor = tf.tensor1d(targets, 'int32');
+              let logits: tf.Tensor2D;
+              let labels: tf.Tensor2D;
+              let itemRows: tf.Tensor2D;
+              if (fullSoftmax) {
+                itemRows = model.itemVectors();
+                logits = userVectors.matMul(itemRows, false, true).add(model.itemBiases().expandDims(0));
+                labels = tf.oneHot(targetTensor, shape.numItems).cast('float32') as tf.Tensor2D;
+              } else {
+                const candidates = tf.concat([targetTensor, tf.tensor1d(negatives as Int32Array, 'int32')]);
+                itemRows = model.itemVectors(candidates);
+                logits = userVectors
+                  .matMul(itemRows, false, true)
+                  .add(model.itemBiases(candidates).expandDims(0))
+                  .sub(tf.gather(logPopularity, candidates).expandDims(0)); // log-q correction
+                labels = tf.oneHot(tf.range(0, size, 1, 'int32'), size + (negatives?.length ?? 0)).cast('float32') as tf.Tensor2D;
+              }
+              const crossEntropy = tf.losses.softmaxCrossEntropy(labels, logits);
+              const penalty = userVectors.square().sum(1).mean().add(itemRows.square().sum(1).mean()).mul(config.l2);
+              return crossEntropy.add(penalty) as tf.Scalar;
+            }),
+          true,
+          model.trainableVariables(),
+        );
+        const value = (await (loss as tf.Scalar).data())[0] as number;
+        loss?.dispose();
+        lossSum += value * size;
+        progress.onBatch?.(epoch, batch + 1, batches, value);
+      }
+      const seconds = (performance.now() - started) / 1000;
+      trainedExamples += order.length;
+      trainingSeconds += seconds;
+      const validation = evaluateFullRanking(twoTowerScorer(model), split, shape.numItems, 'validation');
+      const stats: EpochStats = {
+        epoch,
+        loss: lossSum / order.length,
+        validation,
+        seconds,
+        examplesPerSecond: order.length / seconds,
+      };
+      history.push(stats);
+      progress.onEpoch?.(stats);
+      if (!best || validation.ndcg10 > best.ndcg) {
+        if (best) tf.dispose([...best.weights.values()]);
+        best = { ndcg: validation.ndcg10, epoch, weights: new Map([...model.weights].map(([name, value]) => [name, value.clone()])) };
+      } else if (epoch - best.epoch >= config.patience) {
+        break;
+      }
+    }
+    if (best) for (const [name, value] of best.weights) model.weights.get(name as never)?.assign(value);
+    return {
+      model,
+      history,
+      bestEpoch: best?.epoch ?? 0,
+      examples: order.length,
+      examplesPerSecond: trainedExamples / Math.max(trainingSeconds, 1e-9),
+    };
+  } finally {
+    if (best) tf.dispose([...best.weights.values()]);
+    logPopularity.dispose();
+    optimizer.dispose();
+  }
+}
+
+function shuffle(values: Int32Array, random: SeededRandom): void {
+  for (let index = values.length - 1; index > 0; index--) {
+    const other = random.int(index + 1);
+    const value = values[index] as number;
+    values[index] = values[other] as number;
+    values[other] = value;
+  }
+}
+
+/** Samples item indices in proportion to popularity (the q of the log-q correction). */
+class PopularitySampler {
+  private readonly cumulative: Float64Array;
+
+  constructor(
+    popularity: Float32Array,
+    private readonly random: SeededRandom,
+  ) {
+    this.cumulative = new Float64Array(popularity.length);
+    let total = 0;
+    popularity.forEach((count, index) => {
+      total += count + 1;
+      this.cumulative[index] = total;
+    });
+  }
+
+  sample(count: number): Int32Array {
+    const total = this.cumulative[this.cumulative.length - 1] as number;
+    const out = new Int32Array(count);
+    for (let draw = 0; draw < count; draw++) {
+      const target = this.random.next() * total;
+      let low = 0;
+      let high = this.cumulative.length - 1;
+      while (low < high) {
+        const middle = (low + high) >> 1;
+        if ((this.cumulative[middle] as number) < target) low = middle + 1;
+        else high = middle;
+      }
+      out[draw] = low;
+    }
+    return out;
+  }
+}

@@ -1,0 +1,48 @@
+import { DATA_LAKE_PREFIXES } from '../resources/definitions';
+
+/**
+ * The model artifact layout under `models/<version>/`, shared by the training
+ * job (writer) and serving (reader). `models/manifest.json` names the version
+ * being served and is written last, so a reader never sees a partial model.
+ */
+export const MANIFEST_KEY = `${DATA_LAKE_PREFIXES.models}manifest.json`;
+
+export const ARTIFACT_FILES = {
+  /** TF.js weights manifest plus model shape and training config. */
+  model: 'model.json',
+  weights: 'weights.bin',
+  /** Float32, numItems rows of (embeddingDim + 1): the item vector with its bias as the last value. */
+  itemVectors: 'item-vectors.bin',
+  /** JSON arrays of ids aligned with the vector rows / user indices. */
+  itemIds: 'item-ids.json',
+  userIds: 'user-ids.json',
+  /** Item attributes serving filters on (category, price) and category vocabulary. */
+  itemAttributes: 'item-attributes.json',
+  /** Baselines kept as serving fallbacks: popularity, trending, item-kNN neighbours. */
+  baselines: 'baselines.json',
+  metrics: 'metrics.json',
+  trainingCurves: 'training-curves.json',
+} as const;
+
+export function artifactKey(version: string, file: keyof typeof ARTIFACT_FILES): string {
+  return `${DATA_LAKE_PREFIXES.models}${version}/${ARTIFACT_FILES[file]}`;
+}
+
+/** What `models/manifest.json` holds. */
+export interface ModelManifest {
+  readonly version: string;
+  readonly trainedAt: string;
+  readonly embeddingDim: number;
+  readonly sequenceLength: number;
+  readonly numItems: number;
+  readonly numUsers: number;
+  /** Summary of test metrics (full ranking) for `GET /v1/model`. */
+  readonly metrics: { ndcg10: number; hr10: number; popularityNdcg10: number; sampledHr10: number };
+  readonly artifacts: Record<keyof typeof ARTIFACT_FILES, string>;
+}
+
+/** A sortable, unique model version: UTC time plus a short random suffix. */
+export function newModelVersion(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `v${stamp}-${Math.random().toString(36).slice(2, 8)}`;
+}

@@ -1,0 +1,288 @@
+import { BatchWriteItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import * as tf from '@tensorflow/tfjs';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import type { EvaluationResult } from '../ml/evaluate';
+import { runExperiment } from '../ml/experiment';
+import { buildInteractionLog, type InteractionLog } from '../ml/interactions';
+import type { TrainingConfig, TrainingProgress } from '../ml/train-two-tower';
+import { fillContext } from '../ml/two-tower';
+import { topKIndices } from '../ml/top-k';
+import type { Logger } from '../observability/logger';
+import { DATA_LAKE_PREFIXES } from '../resources/definitions';
+import { ARTIFACT_FILES, artifactKey, MANIFEST_KEY, type ModelManifest, newModelVersion } from './artifacts';
+import { DEFAULT_GATE, type GateConfig, type GateDecision, qualityGate } from './quality-gate';
+
+export interface TrainingDeps {
+  readonly s3: S3Client;
+  readonly dynamoDb: DynamoDBClient;
+  readonly bucket: string;
+  readonly userVectorsTable: string;
+  readonly log: Logger;
+  readonly progress?: TrainingProgress;
+  readonly now?: () => Date;
+}
+
+export interface TrainingOptions {
+  readonly config?: Partial<TrainingConfig>;
+  readonly gate?: GateConfig;
+  /** Days precomputed user vectors live in DynamoDB (TTL). @default 30 */
+  readonly userVectorTtlDays?: number;
+}
+
+export interface TrainingRunReport {
+  readonly version: string;
+  readonly promoted: boolean;
+  readonly reasons: string[];
+  readonly metrics: Record<string, EvaluationResult>;
+  readonly training: {
+    users: number;
+    items: number;
+    interactions: number;
+    epochs: number;
+    bestEpoch: number;
+    seconds: number;
+    examplesPerSecond: number;
+    backend: string;
+  };
+  readonly report: string;
+}
+
+interface CuratedData {
+  readonly log: InteractionLog;
+  readonly interactions: number;
+  readonly itemAttributes: Map<string, Record<string, unknown>>;
+}
+
+async function listKeys(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    for (const object of page.Contents ?? []) if (object.Key?.endsWith('.jsonl.gz')) keys.push(object.Key);
+    token = page.NextContinuationToken;
+  } while (token);
+  return keys.sort();
+}
+
+async function* curatedLines(s3: S3Client, bucket: string, prefix: string): AsyncGenerator<Record<string, unknown>> {
+  for (const key of await listKeys(s3, bucket, prefix)) {
+    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const lines = createInterface({ input: (object.Body as Readable).pipe(createGunzip()), crlfDelay: Number.POSITIVE_INFINITY });
+    for await (const line of lines) if (line) yield JSON.parse(line) as Record<string, unknown>;
+  }
+}
+
+/** Reads the curated interactions and item attributes published by ingestion. */
+export async function loadCuratedData(s3: S3Client, bucket: string): Promise<CuratedData> {
+  const rows: { user_id: string; item_id: string; timestamp: number }[] = [];
+  for await (const row of curatedLines(s3, bucket, `${DATA_LAKE_PREFIXES.curated}interactions/`)) {
+    rows.push({ user_id: String(row.user_id), item_id: String(row.item_id), timestamp: Number(row.timestamp) });
+  }
+  const itemAttributes = new Map<string, Record<string, unknown>>();
+  for await (const row of curatedLines(s3, bucket, `${DATA_LAKE_PREFIXES.curated}items/`)) {
+    itemAttributes.set(String(row.item_id), row);
+  }
+  return { log: buildInteractionLog(rows), interactions: rows.length, itemAttributes };
+}
+
+async function putJson(s3: S3Client, bucket: string, key: string, value: unknown): Promise<void> {
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(value), ContentType: 'application/json' }));
+}
+
+async function readManifest(s3: S3Client, bucket: string): Promise<ModelManifest | undefined> {
+  try {
+    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: MANIFEST_KEY }));
+    return JSON.parse((await object.Body?.transformToString('utf8')) ?? '') as ModelManifest;
+  } catch (error) {
+    if (error instanceof NoSuchKey) return undefined;
+    throw error;
+  }
+}
+
+function topList(scores: Float32Array, k: number): [number, number][] {
+  return Array.from(topKIndices(scores, k), (item) => [item, Number((scores[item] as number).toFixed(6))]);
+}
+
+/**
+ * One scheduled (or on-demand) training run: read curated data, train and
+ * evaluate the model and baselines, write versioned artifacts and user vectors,
+ * then — only if the quality gate passes — point `models/manifest.json` at the
+ * new version. The manifest is written last: a run that fails anywhere before
+ * it leaves serving untouched.
+ */
+export async function runTraining(deps: TrainingDeps, options: TrainingOptions = {}, backend = tf.getBackend()): Promise<TrainingRunReport> {
+  const now = deps.now?.() ?? new Date();
+  const version = newModelVersion(now);
+  const log = deps.log.child({ modelVersion: version });
+  const data = await loadCuratedData(deps.s3, deps.bucket);
+  if (data.interactions === 0) throw new Error('no curated interactions yet: drop files into incoming/interactions/ first');
+  log.info('training data loaded', { users: data.log.userIds.length, items: data.log.itemIds.length, interactions: data.interactions });
+
+  const categoryVocabulary: string[] = [];
+  const categoryIndex = new Map<string, number>();
+  const itemCategories = Int32Array.from(data.log.itemIds, (itemId) => {
+    const category = data.itemAttributes.get(itemId)?.category;
+    if (category === undefined) return 0;
+    const name = String(category);
+    if (!categoryIndex.has(name)) {
+      categoryVocabulary.push(name);
+      categoryIndex.set(name, categoryVocabulary.length);
+    }
+    return categoryIndex.get(name) as number;
+  });
+  const hasCategories = categoryVocabulary.length > 0;
+  const experiment = await runExperiment(data.log, {
+    ...(options.config ? { config: options.config } : {}),
+    ...(hasCategories ? { itemCategories, numCategories: categoryVocabulary.length } : {}),
+    progress: {
+      onBatch: deps.progress?.onBatch,
+      onEpoch: (stats) => {
+        log.info('epoch finished', { epoch: stats.epoch, loss: stats.loss, validationNdcg10: stats.validation.ndcg10, examplesPerSecond: stats.examplesPerSecond });
+        deps.progress?.onEpoch?.(stats);
+      },
+    },
+  });
+  const { model } = experiment.trained;
+  try {
+    const metrics = experiment.metrics;
+    const modelNdcg = metrics.model?.full.ndcg10 ?? 0;
+    const production = await readManifest(deps.s3, deps.bucket);
+    const decision: GateDecision = qualityGate(modelNdcg, metrics.popularity?.full.ndcg10 ?? 0, production?.metrics.ndcg10, options.gate ?? DEFAULT_GATE);
+
+    // Artifacts first (all under models/<version>/) ...
+    const { specs, data: weights } = await model.serialize();
+    const d = model.shape.embeddingDim;
+    const numItems = data.log.itemIds.length;
+    const itemMatrix = tf.tidy(() => tf.concat([model.itemVectors(), model.itemBiases().expandDims(1)], 1));
+    const itemVectors = new Float32Array(itemMatrix.dataSync());
+    itemMatrix.dispose();
+    await putJson(deps.s3, deps.bucket, artifactKey(version, 'model'), {
+      format: 'mappa-two-tower/1',
+      shape: { numUsers: data.log.userIds.length, numItems, embeddingDim: d, sequenceLength: model.shape.sequenceLength, numCategories: categoryVocabulary.length },
+      weightsManifest: [{ paths: [ARTIFACT_FILES.weights], weights: specs }],
+    });
+    await deps.s3.send(new PutObjectCommand({ Bucket: deps.bucket, Key: artifactKey(version, 'weights'), Body: new Uint8Array(weights) }));
+    await deps.s3.send(
+      new PutObjectCommand({ Bucket: deps.bucket, Key: artifactKey(version, 'itemVectors'), Body: new Uint8Array(itemVectors.buffer) }),
+    );
+    await putJson(deps.s3, deps.bucket, artifactKey(version, 'itemIds'), data.log.itemIds);
+    await putJson(deps.s3, deps.bucket, artifactKey(version, 'userIds'), data.log.userIds);
+    await putJson(deps.s3, deps.bucket, artifactKey(version, 'itemAttributes'), {
+      categories: categoryVocabulary,
+      items: data.log.itemIds.map((itemId) => {
+        const attributes = data.itemAttributes.get(itemId) ?? {};
+        return { category: attributes.category ?? null, price: typeof attributes.price === 'number' ? attributes.price : null };
+      }),
+    });
+    const knn = experiment.baselines.itemKnn;
+    await putJson(deps.s3, deps.bucket, artifactKey(version, 'baselines'), {
+      popularity: topList(experiment.baselines.popularity, 1000),
+      trending: topList(experiment.baselines.trending, 1000),
+      itemKnn: knn.neighbours.map((neighbours, item) =>
+        Array.from(neighbours.subarray(0, 50), (other, index) => [other, Number((knn.similarities[item]?.[index] ?? 0).toFixed(5))]),
+      ),
+    });
+    const training = {
+      users: data.log.userIds.length,
+      items: numItems,
+      interactions: data.interactions,
+      epochs: experiment.trained.history.length,
+      bestEpoch: experiment.trained.bestEpoch,
+      seconds: Number(experiment.trainingSeconds.toFixed(1)),
+      examplesPerSecond: Math.round(experiment.trained.examplesPerSecond),
+      backend,
+    };
+    await putJson(deps.s3, deps.bucket, artifactKey(version, 'metrics'), { version, metrics, training, gate: decision });
+    await putJson(deps.s3, deps.bucket, artifactKey(version, 'trainingCurves'), experiment.trained.history);
+    await writeUserVectors(deps, model, data.log, version, now, options.userVectorTtlDays ?? 30);
+
+    const reportKey = `${DATA_LAKE_PREFIXES.reports}training/${version}.json`;
+    const report: TrainingRunReport = { version, promoted: decision.promote, reasons: decision.reasons, metrics, training, report: reportKey };
+    await putJson(deps.s3, deps.bucket, reportKey, report);
+
+    // ... and the manifest last, only for a model that passed the gate.
+    if (decision.promote) {
+      const manifest: ModelManifest = {
+        version,
+        trainedAt: now.toISOString(),
+        embeddingDim: d,
+        sequenceLength: model.shape.sequenceLength,
+        numItems,
+        numUsers: data.log.userIds.length,
+        metrics: {
+          ndcg10: modelNdcg,
+          hr10: metrics.model?.full.hr10 ?? 0,
+          popularityNdcg10: metrics.popularity?.full.ndcg10 ?? 0,
+          sampledHr10: metrics.model?.sampled100?.hr10 ?? 0,
+        },
+        artifacts: Object.fromEntries(
+          (Object.keys(ARTIFACT_FILES) as (keyof typeof ARTIFACT_FILES)[]).map((file) => [file, artifactKey(version, file)]),
+        ) as ModelManifest['artifacts'],
+      };
+      await putJson(deps.s3, deps.bucket, MANIFEST_KEY, manifest);
+      log.info('model promoted', { reasons: decision.reasons });
+    } else {
+      log.warn('model not promoted; serving keeps the current model', { reasons: decision.reasons });
+    }
+    return report;
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Precomputes every user's vector (from the full history) into DynamoDB, keyed by model version. */
+async function writeUserVectors(
+  deps: TrainingDeps,
+  model: import('../ml/two-tower').TwoTowerModel,
+  log: InteractionLog,
+  version: string,
+  now: Date,
+  ttlDays: number,
+): Promise<void> {
+  const n = model.shape.sequenceLength;
+  const expires = Math.floor(now.getTime() / 1000) + ttlDays * 86_400;
+  const batchUsers = 512;
+  for (let start = 0; start < log.userIds.length; start += batchUsers) {
+    const end = Math.min(log.userIds.length, start + batchUsers);
+    const context = new Int32Array((end - start) * n);
+    for (let user = start; user < end; user++) {
+      const history = log.sequences[user] as Int32Array;
+      fillContext(history, history.length, n, context, (user - start) * n);
+    }
+    const vectors = tf.tidy(() =>
+      model.userVectors(tf.tensor2d(context, [end - start, n], 'int32'), tf.range(start + 1, end + 1, 1, 'int32') as tf.Tensor1D),
+    );
+    const values = vectors.dataSync() as Float32Array;
+    vectors.dispose();
+    const d = model.shape.embeddingDim;
+    const requests = [];
+    for (let user = start; user < end; user++) {
+      // Append 1 so a dot product with (item vector, bias) adds the bias.
+      const vector = new Float32Array(d + 1);
+      vector.set(values.subarray((user - start) * d, (user - start + 1) * d));
+      vector[d] = 1;
+      requests.push({
+        PutRequest: {
+          Item: {
+            user_id: { S: log.userIds[user] as string },
+            model_version: { S: version },
+            vector: { B: new Uint8Array(vector.buffer) },
+            expires_at: { N: String(expires) },
+          },
+        },
+      });
+    }
+    for (let offset = 0; offset < requests.length; offset += 25) {
+      let pending = requests.slice(offset, offset + 25);
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        if (attempt > 8) throw new Error('BatchWriteItem kept leaving user vectors unprocessed');
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+        const response = await deps.dynamoDb.send(new BatchWriteItemCommand({ RequestItems: { [deps.userVectorsTable]: pending } }));
+        pending = (response.UnprocessedItems?.[deps.userVectorsTable] ?? []) as typeof pending;
+      }
+    }
+  }
+}

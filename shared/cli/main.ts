@@ -4,6 +4,7 @@ import { registerEvaluateCommand } from './commands/evaluate';
 import { registerGenerateCommand } from './commands/generate';
 import { registerIngestCommand } from './commands/ingest';
 import { registerLocalCommands } from './commands/local';
+import { registerTrainCommand } from './commands/train';
 
 // The SDK's Node 22 notice is documented in the README; one line per command run is noise.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -20,6 +21,7 @@ registerLocalCommands(program);
 registerGenerateCommand(program);
 registerIngestCommand(program);
 registerEvaluateCommand(program);
+registerTrainCommand(program);
 registerDemoCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {

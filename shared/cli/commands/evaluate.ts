@@ -3,9 +3,8 @@ import type { Command } from 'commander';
 import { initBackend, parseBackendName } from '../../ml/backend';
 import { runExperiment } from '../../ml/experiment';
 import { buildInteractionLog, readInteractionsFile } from '../../ml/interactions';
-import type { RankingMetrics } from '../../ml/metrics';
 import { CliError, parseIntegerOption, runAction } from '../errors';
-import { createProgress } from '../progress';
+import { formatMetricsTable, terminalTrainingProgress } from '../metrics-table';
 
 interface EvaluateFlags {
   interactions: string;
@@ -14,16 +13,6 @@ interface EvaluateFlags {
   seed?: number;
   backend?: string;
 }
-
-const METRIC_COLUMNS: [keyof RankingMetrics, string][] = [
-  ['hr10', 'HR@10'],
-  ['ndcg10', 'NDCG@10'],
-  ['precision10', 'P@10'],
-  ['recall10', 'R@10'],
-  ['map10', 'MAP@10'],
-  ['mrr', 'MRR'],
-  ['coverage10', 'Cov@10'],
-];
 
 export function registerEvaluateCommand(program: Command): void {
   program
@@ -48,21 +37,10 @@ export function registerEvaluateCommand(program: Command): void {
         if (rows.length === 0) throw new CliError(`no valid interactions in '${flags.interactions}' (${rejected} rows rejected)`, 2);
         const log = buildInteractionLog(rows);
         const started = performance.now();
-        let bar: ReturnType<typeof createProgress> | undefined;
         const result = await runExperiment(log, {
           config: { ...(flags.epochs ? { epochs: flags.epochs } : {}), ...(flags.seed !== undefined ? { seed: flags.seed } : {}) },
           ...(flags.seed !== undefined ? { sampledSeed: flags.seed } : {}),
-          progress: {
-            onBatch: (epoch, batch, batches, loss) => {
-              if (batch === 1) bar = createProgress(`epoch ${epoch}`, batches);
-              bar?.update(batch, `loss ${loss.toFixed(4)}`);
-              if (batch === batches) bar?.stop();
-            },
-            onEpoch: (stats) =>
-              process.stderr.write(
-                `epoch ${stats.epoch}: loss ${stats.loss.toFixed(4)}, validation NDCG@10 ${stats.validation.ndcg10.toFixed(4)}, ${Math.round(stats.examplesPerSecond)} examples/s\n`,
-              ),
-          },
+          progress: terminalTrainingProgress(),
         });
         const output = {
           ...result.metrics,
@@ -85,17 +63,7 @@ export function registerEvaluateCommand(program: Command): void {
           process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
           return;
         }
-        const header = ['', ...METRIC_COLUMNS.map(([, label]) => label), 'HR@10 (sampled-100)'];
-        const lines = [header.map((cell, index) => (index === 0 ? cell.padEnd(12) : cell.padStart(9))).join(' ')];
-        for (const [name, metrics] of Object.entries(result.metrics)) {
-          lines.push(
-            [
-              name.padEnd(12),
-              ...METRIC_COLUMNS.map(([key]) => metrics.full[key].toFixed(4).padStart(9)),
-              (metrics.sampled100?.hr10 ?? Number.NaN).toFixed(4).padStart(9),
-            ].join(' '),
-          );
-        }
+        const lines = [formatMetricsTable(result.metrics)];
         lines.push(
           '',
           `${output.training.users} users, ${output.training.items} items, ${output.training.interactions} interactions; ` +

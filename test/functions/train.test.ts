@@ -1,0 +1,92 @@
+import { type AttributeValue, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { initBackend } from '../../shared/ml/backend';
+import { createLogger } from '../../shared/observability/logger';
+import { SYNTHETIC_PRESETS, SyntheticWorld } from '../../shared/synthetic/generator';
+import { artifactKey, MANIFEST_KEY, type ModelManifest } from '../../shared/training/artifacts';
+import { runTraining, type TrainingDeps } from '../../shared/training/run-training';
+import { type IngestionStack, startIngestionStack } from '../support/ingestion';
+
+const quick = { config: { embeddingDim: 16, epochs: 2, batchSize: 128 } };
+
+describe('training job on the embedded stack', () => {
+  let env: IngestionStack;
+  let deps: TrainingDeps;
+
+  beforeAll(async () => {
+    await initBackend({ force: 'wasm' });
+    env = await startIngestionStack();
+    const world = new SyntheticWorld({ ...SYNTHETIC_PRESETS.tiny, users: 80, interactions: 3_000 });
+    await env.drop(
+      'incoming/items/items.csv',
+      ['item_id,category,price', ...world.items.map((item) => `${item.itemId},${item.category},${item.price}`)].join('\n'),
+    );
+    await env.drop(
+      'incoming/interactions/events.csv',
+      ['user_id,item_id,timestamp,event_type', ...[...world.interactions()].map((row) => `${row.userId},${row.itemId},${row.timestamp},${row.eventType}`)].join('\n'),
+    );
+    deps = {
+      s3: env.stack.s3,
+      dynamoDb: env.stack.dynamoDb,
+      bucket: env.bucket,
+      userVectorsTable: env.stack.names.tables.userVectors,
+      log: createLogger({ service: 'test', write: () => undefined }),
+    };
+  });
+  afterAll(() => env.stop());
+
+  const manifest = async () => JSON.parse(await env.readText(MANIFEST_KEY)) as ModelManifest;
+
+  it('trains from curated data, writes versioned artifacts and user vectors, then the manifest', async () => {
+    // A lenient gate: this test is about the pipeline, not about quality on 80 synthetic users.
+    const report = await runTraining(deps, { ...quick, gate: { minLiftOverPopularity: -1, maxRegression: 1 } });
+
+    expect(report.promoted).toBe(true);
+    expect((await manifest()).version).toBe(report.version);
+    for (const file of ['model', 'weights', 'itemVectors', 'itemIds', 'userIds', 'baselines', 'metrics', 'trainingCurves'] as const) {
+      expect(await env.keys(artifactKey(report.version, file))).toEqual([artifactKey(report.version, file)]);
+    }
+    const model = JSON.parse(await env.readText(artifactKey(report.version, 'model')));
+    expect(model.shape).toMatchObject({ embeddingDim: 16, numCategories: 8 });
+    expect(Object.keys(report.metrics).sort()).toEqual(['item_knn', 'model', 'popularity', 'trending']);
+    const vectors = await env.stack.dynamoDb.send(
+      new QueryCommand({
+        TableName: env.stack.names.tables.userVectors,
+        KeyConditionExpression: 'user_id = :user AND model_version = :version',
+        ExpressionAttributeValues: { ':user': { S: 'u1' }, ':version': { S: report.version } } as Record<string, AttributeValue>,
+      }),
+    );
+    const vector = new Float32Array((vectors.Items?.[0]?.vector?.B as Uint8Array).slice().buffer);
+    expect(vector).toHaveLength(17);
+    expect(vector[16]).toBe(1);
+  });
+
+  it('keeps serving the current model when the gate refuses the new one, and says why', async () => {
+    const current = await manifest();
+
+    const report = await runTraining(deps, { ...quick, gate: { minLiftOverPopularity: 100, maxRegression: 0 } });
+
+    expect(report.promoted).toBe(false);
+    expect(report.reasons[0]).toMatch(/^does not beat popularity/);
+    expect(await manifest()).toEqual(current);
+    expect(JSON.parse(await env.readText(report.report))).toMatchObject({ promoted: false, version: report.version });
+  });
+
+  it('leaves the manifest unchanged when a run dies mid-way', async () => {
+    const current = await manifest();
+    const name = 'fail-metrics-upload';
+    env.stack.s3.middlewareStack.add(
+      (next, context) => async (args) => {
+        const key = (args.input as { Key?: string }).Key ?? '';
+        if (context.commandName === 'PutObjectCommand' && key.endsWith('/metrics.json')) throw new Error('injected: task stopped');
+        return next(args);
+      },
+      { step: 'initialize', name },
+    );
+    try {
+      await expect(runTraining(deps, quick)).rejects.toThrow('injected: task stopped');
+    } finally {
+      env.stack.s3.middlewareStack.remove(name);
+    }
+    expect(await manifest()).toEqual(current);
+  });
+});

@@ -14,7 +14,7 @@ const BATCH = 1024;
 const NUM_USERS = 943;
 const NUM_ITEMS = 1682;
 
-async function measure(label: string, examples = EXAMPLES): Promise<Row> {
+export async function measureReferenceModel(label: string, examples = EXAMPLES): Promise<Row> {
   const data = randomReferenceExamples(examples, NUM_USERS, NUM_ITEMS, 1);
   const model = createReferenceModel({ numUsers: NUM_USERS, numItems: NUM_ITEMS });
   const users = tf.tensor2d(data.users, [examples, 1], 'int32');
@@ -62,13 +62,13 @@ export async function runBackendBenchmark(): Promise<void> {
       continue;
     }
     process.stderr.write(`measuring ${backend}...\n`);
-    rows.push(await measure(backend));
+    rows.push(await measureReferenceModel(backend));
   }
   // Baseline: the stock cpu UnsortedSegmentSum kernel (quadratic), on fewer examples because it is slow.
   await initBackend({ force: 'cpu' });
   restoreStockKernel(tf, 'cpu');
   process.stderr.write('measuring cpu with the stock kernel (baseline)...\n');
-  rows.push(await measure('cpu (stock kernel, baseline)', 8 * BATCH));
+  rows.push(await measureReferenceModel('cpu (stock kernel, baseline)', 8 * BATCH));
   registerScatterAddKernel(tf, 'cpu');
   report('backend', rows, {
     model:

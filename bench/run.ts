@@ -1,10 +1,12 @@
 import { runBackendBenchmark } from './backend';
 import { runIngestBenchmark } from './ingest';
+import { runTrainingBenchmark } from './training';
 
 /** `npm run bench -- <name...>`: runs the named benchmarks (all when none is named). */
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   backend: runBackendBenchmark,
   ingest: runIngestBenchmark,
+  training: runTrainingBenchmark,
 };
 
 async function main(): Promise<void> {
@@ -21,4 +23,6 @@ async function main(): Promise<void> {
   }
 }
 
+// The SDK's Node 22 notice is documented in the README.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 void main();

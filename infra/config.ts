@@ -19,6 +19,12 @@ export const stageConfigSchema = z.object({
   noncurrentVersionRetentionDays: z.coerce.number().int().min(1).max(3650).default(30),
   /** Reserved concurrency of the preprocess function (0 = none; new accounts with a limit of 10 need 0). */
   ingestionConcurrency: z.coerce.number().int().min(0).max(1000).default(5),
+  /** EventBridge schedule of the training job. */
+  trainingSchedule: z.string().regex(/^(cron|rate)\(.+\)$/, 'an EventBridge schedule expression').default('cron(0 3 * * ? *)'),
+  /** Fargate vCPU units of the training task (1024 = 1 vCPU). */
+  trainingCpu: z.coerce.number().int().default(2048),
+  /** Fargate memory of the training task in MiB. */
+  trainingMemoryMiB: z.coerce.number().int().min(512).default(8192),
   /** Days server access logs are kept. */
   accessLogRetentionDays: z.coerce.number().int().min(1).max(3650).default(365),
 });

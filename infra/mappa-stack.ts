@@ -1,10 +1,11 @@
-import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import type { StageConfig } from './config';
 import { DataLake } from './constructs/data-lake';
 import { FeatureStore } from './constructs/feature-store';
 import { Ingestion } from './constructs/ingestion';
+import { TrainingJob } from './constructs/training-job';
 
 export interface MappaStackProps extends StackProps {
   readonly config: StageConfig;
@@ -15,6 +16,7 @@ export class MappaStack extends Stack {
   public readonly dataLake: DataLake;
   public readonly featureStore: FeatureStore;
   public readonly ingestion: Ingestion;
+  public readonly training: TrainingJob;
 
   constructor(scope: Construct, id: string, props: MappaStackProps) {
     super(scope, id, props);
@@ -36,6 +38,28 @@ export class MappaStack extends Stack {
       featureStore: this.featureStore,
       reservedConcurrency: config.ingestionConcurrency,
     });
+    this.training = new TrainingJob(this, 'Training', {
+      bucket: this.dataLake.bucket,
+      featureStore: this.featureStore,
+      schedule: config.trainingSchedule,
+      cpu: config.trainingCpu,
+      memoryMiB: config.trainingMemoryMiB,
+    });
+    new CfnOutput(this, 'RunTrainingNow', {
+      description: 'Starts a training run on demand',
+      value: Fn.join('', [
+        'aws ecs run-task --launch-type FARGATE --cluster ',
+        this.training.cluster.clusterName,
+        ' --task-definition ',
+        this.training.taskDefinition.taskDefinitionArn,
+        ' --network-configuration "awsvpcConfiguration={subnets=[',
+        Fn.join(',', this.training.vpc.publicSubnets.map((subnet) => subnet.subnetId)),
+        '],securityGroups=[',
+        this.training.securityGroup.securityGroupId,
+        '],assignPublicIp=ENABLED}"',
+      ]),
+    });
+    new CfnOutput(this, 'DataBucketName', { value: this.dataLake.bucket.bucketName, description: 'Drop files under incoming/<dataset>/' });
     // The S3 notification custom resource is CDK's own singleton Lambda.
     NagSuppressions.addResourceSuppressionsByPath(
       this,

@@ -26,7 +26,7 @@ export interface TwoTowerShape {
   readonly sequenceLength: number;
 }
 
-const WEIGHT_NAMES = [
+export const WEIGHT_NAMES = [
   'item_embedding',
   'item_bias',
   'category_embedding',

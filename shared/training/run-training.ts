@@ -8,7 +8,7 @@ import type { EvaluationResult } from '../ml/evaluate';
 import { runExperiment } from '../ml/experiment';
 import { buildInteractionLog, type InteractionLog } from '../ml/interactions';
 import type { TrainingConfig, TrainingProgress } from '../ml/train-two-tower';
-import { fillContext } from '../ml/two-tower';
+import { fillContext, type TwoTowerModel } from '../ml/two-tower';
 import { topKIndices } from '../ml/top-k';
 import type { Logger } from '../observability/logger';
 import { DATA_LAKE_PREFIXES } from '../resources/definitions';
@@ -236,7 +236,7 @@ export async function runTraining(deps: TrainingDeps, options: TrainingOptions =
 /** Precomputes every user's vector (from the full history) into DynamoDB, keyed by model version. */
 async function writeUserVectors(
   deps: TrainingDeps,
-  model: import('../ml/two-tower').TwoTowerModel,
+  model: TwoTowerModel,
   log: InteractionLog,
   version: string,
   now: Date,

@@ -17,7 +17,8 @@ const ML_100K = join(__dirname, '..', '..', 'shared', 'data', 'ml-100k', 'u.data
 const PYTORCH_REFERENCE_EXAMPLES_PER_S = 231_500; // midpoint of 222k–241k
 
 export async function runTrainingBenchmark(): Promise<void> {
-  if (!existsSync(ML_100K)) throw new Error(`${ML_100K} not found: the benchmark reads MovieLens 100K from ../shared/data`);
+  if (!existsSync(ML_100K))
+    throw new Error(`${ML_100K} not found: the benchmark reads MovieLens 100K from ../shared/data`);
   await initBackend({ force: 'wasm' });
   const rows = readFileSync(ML_100K, 'utf8')
     .trim()
@@ -28,7 +29,12 @@ export async function runTrainingBenchmark(): Promise<void> {
     });
   const started = performance.now();
   const result = await runExperiment(buildInteractionLog(rows), {
-    progress: { onEpoch: (stats) => process.stderr.write(`epoch ${stats.epoch}: validation NDCG@10 ${stats.validation.ndcg10.toFixed(4)}\n`) },
+    progress: {
+      onEpoch: (stats) =>
+        process.stderr.write(
+          `epoch ${stats.epoch}: validation NDCG@10 ${stats.validation.ndcg10.toFixed(4)}\n`,
+        ),
+    },
   });
   const totalSeconds = (performance.now() - started) / 1000;
   result.trained.model.dispose();
@@ -57,7 +63,9 @@ export async function runTrainingBenchmark(): Promise<void> {
   report('training', table, {
     backend: 'wasm',
     targets: { test_ndcg10: '>= 0.090 (goal 0.117)', sampled_hr10: '>= 0.66', seconds: '<= 300' },
-    baselines: Object.fromEntries(Object.entries(result.metrics).map(([name, metrics]) => [name, Number(metrics.full.ndcg10.toFixed(4))])),
+    baselines: Object.fromEntries(
+      Object.entries(result.metrics).map(([name, metrics]) => [name, Number(metrics.full.ndcg10.toFixed(4))]),
+    ),
     pytorch_reference_examples_per_s: '222k-241k (CPU, same machines)',
   });
 }

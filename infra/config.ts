@@ -20,7 +20,10 @@ export const stageConfigSchema = z.object({
   /** Reserved concurrency of the preprocess function (0 = none; new accounts with a limit of 10 need 0). */
   ingestionConcurrency: z.coerce.number().int().min(0).max(1000).default(5),
   /** EventBridge schedule of the training job. */
-  trainingSchedule: z.string().regex(/^(cron|rate)\(.+\)$/, 'an EventBridge schedule expression').default('cron(0 3 * * ? *)'),
+  trainingSchedule: z
+    .string()
+    .regex(/^(cron|rate)\(.+\)$/, 'an EventBridge schedule expression')
+    .default('cron(0 3 * * ? *)'),
   /** Fargate vCPU units of the training task (1024 = 1 vCPU). */
   trainingCpu: z.coerce.number().int().default(2048),
   /** Fargate memory of the training task in MiB. */

@@ -53,13 +53,19 @@ export class MappaStack extends Stack {
         ' --task-definition ',
         this.training.taskDefinition.taskDefinitionArn,
         ' --network-configuration "awsvpcConfiguration={subnets=[',
-        Fn.join(',', this.training.vpc.publicSubnets.map((subnet) => subnet.subnetId)),
+        Fn.join(
+          ',',
+          this.training.vpc.publicSubnets.map((subnet) => subnet.subnetId),
+        ),
         '],securityGroups=[',
         this.training.securityGroup.securityGroupId,
         '],assignPublicIp=ENABLED}"',
       ]),
     });
-    new CfnOutput(this, 'DataBucketName', { value: this.dataLake.bucket.bucketName, description: 'Drop files under incoming/<dataset>/' });
+    new CfnOutput(this, 'DataBucketName', {
+      value: this.dataLake.bucket.bucketName,
+      description: 'Drop files under incoming/<dataset>/',
+    });
     // The S3 notification custom resource is CDK's own singleton Lambda.
     NagSuppressions.addResourceSuppressionsByPath(
       this,

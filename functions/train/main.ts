@@ -23,15 +23,27 @@ async function main(): Promise<void> {
   const backend = await initBackend(forced ? { force: forced } : {});
   log.info('tf backend selected', { backend: backend.backend, skipped: backend.skipped });
   const report = await runTraining(
-    { s3: s3Client(), dynamoDb: dynamoDbClient(), bucket: env[ENV.dataBucket], userVectorsTable: env[ENV.userVectorsTable], log },
+    {
+      s3: s3Client(),
+      dynamoDb: dynamoDbClient(),
+      bucket: env[ENV.dataBucket],
+      userVectorsTable: env[ENV.userVectorsTable],
+      log,
+    },
     {},
     backend.backend,
   );
-  log.info('training run finished', { version: report.version, promoted: report.promoted, reasons: report.reasons });
+  log.info('training run finished', {
+    version: report.version,
+    promoted: report.promoted,
+    reasons: report.reasons,
+  });
 }
 
 main().catch((error: unknown) => {
   const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`${JSON.stringify({ level: 'error', message: 'training run failed', error: message })}\n`);
+  process.stderr.write(
+    `${JSON.stringify({ level: 'error', message: 'training run failed', error: message })}\n`,
+  );
   process.exit(1);
 });

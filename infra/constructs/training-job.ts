@@ -81,12 +81,26 @@ export class TrainingJob extends Construct {
     this.taskDefinition = new ecs.FargateTaskDefinition(this, 'Task', {
       cpu,
       memoryLimitMiB: memoryMiB,
-      runtimePlatform: { cpuArchitecture: ecs.CpuArchitecture.X86_64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
+      runtimePlatform: {
+        cpuArchitecture: ecs.CpuArchitecture.X86_64,
+        operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
+      },
     });
     this.taskDefinition.addContainer('train', {
       image: ecs.ContainerImage.fromAsset(REPO_ROOT, {
         file: join('functions', 'train', 'Dockerfile'),
-        exclude: ['node_modules', 'cdk.out', '.mappa', '.scratch', '.git', 'bench/.data', 'bench/results', 'reports', 'test', 'docs'],
+        exclude: [
+          'node_modules',
+          'cdk.out',
+          '.mappa',
+          '.scratch',
+          '.git',
+          'bench/.data',
+          'bench/results',
+          'reports',
+          'test',
+          'docs',
+        ],
       }),
       logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'train', logGroup: this.logGroup }),
       environment: {
@@ -154,7 +168,8 @@ export class TrainingJob extends Construct {
       [
         {
           id: 'AwsSolutions-ECS2',
-          reason: 'The environment holds only resource names (bucket, table) and the backend choice; no secrets.',
+          reason:
+            'The environment holds only resource names (bucket, table) and the backend choice; no secrets.',
         },
         {
           id: 'AwsSolutions-IAM5',
@@ -166,7 +181,13 @@ export class TrainingJob extends Construct {
     );
     NagSuppressions.addResourceSuppressions(
       this.schedule,
-      [{ id: 'AwsSolutions-IAM5', reason: 'CDK’s EventBridge role may pass the task roles and run this task definition only (revision wildcard).' }],
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            'CDK’s EventBridge role may pass the task roles and run this task definition only (revision wildcard).',
+        },
+      ],
       true,
     );
     Stack.of(this);

@@ -10,7 +10,10 @@ import type { TableKey } from '../resources/definitions';
 import { VersionedTable } from './versioned-table';
 
 /** Physical names of the tables the feature store and ingestion use. */
-export type FeatureStoreTables = Pick<Record<TableKey, string>, 'users' | 'items' | 'datasetStats' | 'ledger'>;
+export type FeatureStoreTables = Pick<
+  Record<TableKey, string>,
+  'users' | 'items' | 'datasetStats' | 'ledger'
+>;
 
 /** The feature store's three versioned tables (users, items, dataset statistics). */
 export interface FeatureStore {

@@ -7,12 +7,16 @@ import type { Split } from './interactions';
  * All learn from every interaction before the test rows (training + validation).
  */
 
-function knownInteractions(split: Split, visit: (user: number, item: number, position: number, length: number) => void): void {
+function knownInteractions(
+  split: Split,
+  visit: (user: number, item: number, position: number, length: number) => void,
+): void {
   for (let user = 0; user < split.train.length; user++) {
     const train = split.train[user] as Int32Array;
     const validation = split.validation[user] as number;
     const length = train.length + (validation >= 0 ? 1 : 0);
-    for (let position = 0; position < train.length; position++) visit(user, train[position] as number, position, length);
+    for (let position = 0; position < train.length; position++)
+      visit(user, train[position] as number, position, length);
     if (validation >= 0) visit(user, validation, train.length, length);
   }
 }
@@ -48,7 +52,8 @@ export function trendingScores(
   const scores = new Float32Array(numItems);
   knownInteractions(split, (user, item, position) => {
     const train = timestamps.train[user] as Float64Array;
-    const time = position < train.length ? (train[position] as number) : (timestamps.validationTimes[user] as number);
+    const time =
+      position < train.length ? (train[position] as number) : (timestamps.validationTimes[user] as number);
     scores[item] = (scores[item] as number) + Math.exp(-decay * (latest - time));
   });
   return scores;
@@ -61,7 +66,12 @@ export interface ItemNeighbours {
   readonly similarities: Float32Array[];
 }
 
-export function itemCooccurrence(split: Split, numItems: number, neighboursPerItem = 100, historyCap = 200): ItemNeighbours {
+export function itemCooccurrence(
+  split: Split,
+  numItems: number,
+  neighboursPerItem = 100,
+  historyCap = 200,
+): ItemNeighbours {
   const histories: Int32Array[] = [];
   knownInteractions(split, () => undefined);
   for (let user = 0; user < split.train.length; user++) {
@@ -71,7 +81,8 @@ export function itemCooccurrence(split: Split, numItems: number, neighboursPerIt
     histories.push(full.subarray(Math.max(0, full.length - historyCap)));
   }
   const itemCounts = new Float64Array(numItems);
-  for (const history of histories) for (const item of history) itemCounts[item] = (itemCounts[item] as number) + 1;
+  for (const history of histories)
+    for (const item of history) itemCounts[item] = (itemCounts[item] as number) + 1;
   const neighbours: Int32Array[] = [];
   const similarities: Float32Array[] = [];
   // Row by row, so memory stays O(items) rather than O(items²) for large catalogues.
@@ -83,12 +94,17 @@ export function itemCooccurrence(split: Split, numItems: number, neighboursPerIt
   for (let item = 0; item < numItems; item++) {
     row.fill(0);
     for (const user of byItem[item] ?? []) {
-      for (const other of histories[user] as Int32Array) if (other !== item) row[other] = (row[other] as number) + 1;
+      for (const other of histories[user] as Int32Array)
+        if (other !== item) row[other] = (row[other] as number) + 1;
     }
     const candidates: [number, number][] = [];
     for (let other = 0; other < numItems; other++) {
       const together = row[other] as number;
-      if (together > 0) candidates.push([other, together / Math.sqrt((itemCounts[item] as number) * (itemCounts[other] as number))]);
+      if (together > 0)
+        candidates.push([
+          other,
+          together / Math.sqrt((itemCounts[item] as number) * (itemCounts[other] as number)),
+        ]);
     }
     candidates.sort((a, b) => b[1] - a[1] || a[0] - b[0]);
     const top = candidates.slice(0, neighboursPerItem);

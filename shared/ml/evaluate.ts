@@ -33,7 +33,8 @@ export function historyFor(split: Split, user: number, target: Target): Int32Arr
 
 function evaluatedUsers(split: Split): number[] {
   const users: number[] = [];
-  for (let user = 0; user < split.test.length; user++) if ((split.test[user] as number) >= 0) users.push(user);
+  for (let user = 0; user < split.test.length; user++)
+    if ((split.test[user] as number) >= 0) users.push(user);
   return users;
 }
 
@@ -51,9 +52,16 @@ function* scoredUsers(
     const histories = batch.map((user) => historyFor(split, user, target));
     const outputs = batch.map(() => new Float32Array(numItems));
     if (scorer.scoreBatch) scorer.scoreBatch(Int32Array.from(batch), histories, outputs);
-    else batch.forEach((user, index) => scorer.score(user, histories[index] as Int32Array, outputs[index] as Float32Array));
+    else
+      batch.forEach((user, index) =>
+        scorer.score(user, histories[index] as Int32Array, outputs[index] as Float32Array),
+      );
     for (let index = 0; index < batch.length; index++) {
-      yield { user: batch[index] as number, history: histories[index] as Int32Array, scores: outputs[index] as Float32Array };
+      yield {
+        user: batch[index] as number,
+        history: histories[index] as Int32Array,
+        scores: outputs[index] as Float32Array,
+      };
     }
   }
 }
@@ -72,7 +80,13 @@ export function evaluateFullRanking(
 ): RankingMetrics {
   const accumulator = new RankingAccumulator(k, numItems);
   const targets = target === 'test' ? split.test : split.validation;
-  for (const { user, history, scores } of scoredUsers(scorer, split, evaluatedUsers(split), target, numItems)) {
+  for (const { user, history, scores } of scoredUsers(
+    scorer,
+    split,
+    evaluatedUsers(split),
+    target,
+    numItems,
+  )) {
     const item = targets[user] as number;
     for (let index = 0; index < history.length; index++) {
       const seen = history[index] as number;
@@ -89,10 +103,23 @@ export function evaluateFullRanking(
 }
 
 /** Sampled evaluation: rank the test item among `negatives` random items the user never interacted with. */
-export function evaluateSampled(scorer: Scorer, split: Split, numItems: number, negatives = 100, seed = 42, k = 10): RankingMetrics {
+export function evaluateSampled(
+  scorer: Scorer,
+  split: Split,
+  numItems: number,
+  negatives = 100,
+  seed = 42,
+  k = 10,
+): RankingMetrics {
   const random = new SeededRandom(seed);
   const accumulator = new RankingAccumulator(k, numItems);
-  for (const { user, history, scores } of scoredUsers(scorer, split, evaluatedUsers(split), 'test', numItems)) {
+  for (const { user, history, scores } of scoredUsers(
+    scorer,
+    split,
+    evaluatedUsers(split),
+    'test',
+    numItems,
+  )) {
     const item = split.test[user] as number;
     const excluded = new Set<number>(history);
     excluded.add(item);

@@ -1,7 +1,21 @@
-import { itemCooccurrence, type ItemNeighbours, itemKnnScorer, popularityScores, staticScorer, trendingScores } from './baselines';
+import {
+  itemCooccurrence,
+  type ItemNeighbours,
+  itemKnnScorer,
+  popularityScores,
+  staticScorer,
+  trendingScores,
+} from './baselines';
 import { type EvaluationResult, evaluateFullRanking, evaluateSampled, type Scorer } from './evaluate';
 import { type InteractionLog, leaveLastOut, type Split } from './interactions';
-import { DEFAULT_TRAINING_CONFIG, type TrainedTwoTower, type TrainingConfig, type TrainingProgress, trainTwoTower, twoTowerScorer } from './train-two-tower';
+import {
+  DEFAULT_TRAINING_CONFIG,
+  type TrainedTwoTower,
+  type TrainingConfig,
+  type TrainingProgress,
+  trainTwoTower,
+  twoTowerScorer,
+} from './train-two-tower';
 
 /**
  * One training-and-evaluation run with the fixed protocol: leave-last-out
@@ -25,14 +39,22 @@ export interface ExperimentOptions {
   readonly sampledSeed?: number;
 }
 
-export function evaluateScorer(scorer: Scorer, split: Split, numItems: number, sampledSeed = 42): EvaluationResult {
+export function evaluateScorer(
+  scorer: Scorer,
+  split: Split,
+  numItems: number,
+  sampledSeed = 42,
+): EvaluationResult {
   return {
     full: evaluateFullRanking(scorer, split, numItems, 'test'),
     sampled100: evaluateSampled(scorer, split, numItems, 100, sampledSeed),
   };
 }
 
-export async function runExperiment(log: InteractionLog, options: ExperimentOptions = {}): Promise<ExperimentResult> {
+export async function runExperiment(
+  log: InteractionLog,
+  options: ExperimentOptions = {},
+): Promise<ExperimentResult> {
   const split = leaveLastOut(log);
   const numItems = log.itemIds.length;
   const config = { ...DEFAULT_TRAINING_CONFIG, ...options.config };
@@ -65,6 +87,7 @@ export async function runExperiment(log: InteractionLog, options: ExperimentOpti
     itemKnnScorer(baselines.itemKnn),
   ];
   const metrics: Record<string, EvaluationResult> = {};
-  for (const scorer of scorers) metrics[scorer.name] = evaluateScorer(scorer, split, numItems, options.sampledSeed);
+  for (const scorer of scorers)
+    metrics[scorer.name] = evaluateScorer(scorer, split, numItems, options.sampledSeed);
   return { split, trained, baselines, metrics, trainingSeconds };
 }

@@ -36,7 +36,9 @@ export interface Split {
 }
 
 /** Builds the log from rows in input order (the order breaks timestamp ties). */
-export function buildInteractionLog(rows: Iterable<Pick<InteractionRow, 'user_id' | 'item_id' | 'timestamp'>>): InteractionLog {
+export function buildInteractionLog(
+  rows: Iterable<Pick<InteractionRow, 'user_id' | 'item_id' | 'timestamp'>>,
+): InteractionLog {
   const userIndex = new Map<string, number>();
   const itemIndex = new Map<string, number>();
   const userIds: string[] = [];
@@ -99,7 +101,9 @@ export function leaveLastOut(log: InteractionLog): Split {
 }
 
 /** Reads a canonical interactions CSV or JSONL file (optionally .gz), rejecting nothing silently. */
-export async function readInteractionsFile(path: string): Promise<{ rows: InteractionRow[]; rejected: number }> {
+export async function readInteractionsFile(
+  path: string,
+): Promise<{ rows: InteractionRow[]; rejected: number }> {
   const jsonl = /\.(jsonl|ndjson)(\.gz)?$/i.test(path);
   const stream = path.endsWith('.gz') ? createReadStream(path).pipe(createGunzip()) : createReadStream(path);
   let splitter: RecordSplitter | undefined = jsonl ? new LineSplitter() : undefined;
@@ -111,8 +115,17 @@ export async function readInteractionsFile(path: string): Promise<{ rows: Intera
   const take = (records: ReturnType<RecordSplitter['push']>) => {
     for (const record of records) {
       if (!validator) {
-        const header = canonicalHeader(record.fields.map((field, index) => (index === 0 ? field.replace(/^\uFEFF/, '') : field)), DEFAULT_MAPPING);
-        validator = new RowValidator('interactions', header, DEFAULT_MAPPING, 'csv', Math.floor(Date.now() / 1000));
+        const header = canonicalHeader(
+          record.fields.map((field, index) => (index === 0 ? field.replace(/^\uFEFF/, '') : field)),
+          DEFAULT_MAPPING,
+        );
+        validator = new RowValidator(
+          'interactions',
+          header,
+          DEFAULT_MAPPING,
+          'csv',
+          Math.floor(Date.now() / 1000),
+        );
         continue;
       }
       const result = validator.validate(record);
@@ -123,7 +136,10 @@ export async function readInteractionsFile(path: string): Promise<{ rows: Intera
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     if (!splitter) {
       const firstLine = chunk.toString('utf8', 0, Math.max(0, chunk.indexOf(0x0a)));
-      const delimiter = [',', ';', '\t'].map((d) => [d, firstLine.split(d).length] as const).sort((a, b) => b[1] - a[1])[0]?.[0] ?? ',';
+      const delimiter =
+        [',', ';', '\t']
+          .map((d) => [d, firstLine.split(d).length] as const)
+          .sort((a, b) => b[1] - a[1])[0]?.[0] ?? ',';
       splitter = new CsvSplitter({ delimiter: delimiter.charCodeAt(0) });
     }
     take(splitter.push(chunk));

@@ -47,7 +47,9 @@ export function topKIndices(scores: ArrayLike<number>, k: number): Int32Array {
     }
   }
   const order = Array.from({ length: size }, (_, position) => position).sort(
-    (a, b) => (heapScore[b] as number) - (heapScore[a] as number) || (heapIndex[a] as number) - (heapIndex[b] as number),
+    (a, b) =>
+      (heapScore[b] as number) - (heapScore[a] as number) ||
+      (heapIndex[a] as number) - (heapIndex[b] as number),
   );
   return Int32Array.from(order.map((position) => heapIndex[position] as number));
 }

@@ -92,7 +92,13 @@ export function twoTowerScorer(model: TwoTowerModel, name = 'model'): Scorer {
     const context = new Int32Array(users.length * n);
     histories.forEach((history, row) => fillContext(history, history.length, n, context, row * n));
     const scores = tf.tidy(() =>
-      model.scoreAll(tf.tensor2d(context, [users.length, n], 'int32'), tf.tensor1d(users.map((user) => user + 1), 'int32')),
+      model.scoreAll(
+        tf.tensor2d(context, [users.length, n], 'int32'),
+        tf.tensor1d(
+          users.map((user) => user + 1),
+          'int32',
+        ),
+      ),
     );
     const values = scores.dataSync() as Float32Array;
     scores.dispose();
@@ -113,7 +119,11 @@ export async function trainTwoTower(
   progress: TrainingProgress = {},
 ): Promise<TrainedTwoTower> {
   const n = config.sequenceLength;
-  const model = new TwoTowerModel({ ...shape, embeddingDim: config.embeddingDim, sequenceLength: n }, undefined, config.seed);
+  const model = new TwoTowerModel(
+    { ...shape, embeddingDim: config.embeddingDim, sequenceLength: n },
+    undefined,
+    config.seed,
+  );
   const optimizer = tf.train.adam(config.learningRate);
   const examples = buildExamples(split);
   const random = new SeededRandom(config.seed);
@@ -121,7 +131,8 @@ export async function trainTwoTower(
   const batches = Math.ceil(order.length / config.batchSize);
   const fullSoftmax = shape.numItems <= config.fullSoftmaxMaxItems;
   const popularity = new Float32Array(shape.numItems);
-  for (const sequence of split.train) for (const item of sequence) popularity[item] = (popularity[item] as number) + 1;
+  for (const sequence of split.train)
+    for (const item of sequence) popularity[item] = (popularity[item] as number) + 1;
   const logPopularity = tf.tensor1d(popularity.map((count) => Math.log(count + 1)));
   const negativeSampler = fullSoftmax ? undefined : new PopularitySampler(popularity, random);
 
@@ -135,7 +146,10 @@ export async function trainTwoTower(
       const started = performance.now();
       let lossSum = 0;
       for (let batch = 0; batch < batches; batch++) {
-        const indices = order.subarray(batch * config.batchSize, Math.min(order.length, (batch + 1) * config.batchSize));
+        const indices = order.subarray(
+          batch * config.batchSize,
+          Math.min(order.length, (batch + 1) * config.batchSize),
+        );
         const size = indices.length;
         const context = new Int32Array(size * n);
         const users = new Int32Array(size);
@@ -174,10 +188,17 @@ export async function trainTwoTower(
                   .matMul(itemRows, false, true)
                   .add(model.itemBiases(candidates).expandDims(0))
                   .sub(tf.gather(logPopularity, candidates).expandDims(0)); // log-q correction
-                labels = tf.oneHot(tf.range(0, size, 1, 'int32'), size + (negatives?.length ?? 0)).cast('float32') as tf.Tensor2D;
+                labels = tf
+                  .oneHot(tf.range(0, size, 1, 'int32'), size + (negatives?.length ?? 0))
+                  .cast('float32') as tf.Tensor2D;
               }
               const crossEntropy = tf.losses.softmaxCrossEntropy(labels, logits);
-              const penalty = userVectors.square().sum(1).mean().add(itemRows.square().sum(1).mean()).mul(config.l2);
+              const penalty = userVectors
+                .square()
+                .sum(1)
+                .mean()
+                .add(itemRows.square().sum(1).mean())
+                .mul(config.l2);
               return crossEntropy.add(penalty) as tf.Scalar;
             }),
           true,
@@ -203,7 +224,11 @@ export async function trainTwoTower(
       progress.onEpoch?.(stats);
       if (!best || validation.ndcg10 > best.ndcg) {
         if (best) tf.dispose([...best.weights.values()]);
-        best = { ndcg: validation.ndcg10, epoch, weights: new Map([...model.weights].map(([name, value]) => [name, value.clone()])) };
+        best = {
+          ndcg: validation.ndcg10,
+          epoch,
+          weights: new Map([...model.weights].map(([name, value]) => [name, value.clone()])),
+        };
       } else if (epoch - best.epoch >= config.patience) {
         break;
       }

@@ -59,12 +59,19 @@ export class TwoTowerModel {
       value.dispose(); // the variable holds its own reference to the data
       return variable;
     };
-    const normal = (dims: number[], std: number, offset: number) => () => tf.randomNormal(dims, 0, std, 'float32', seed + offset);
+    const normal = (dims: number[], std: number, offset: number) => () =>
+      tf.randomNormal(dims, 0, std, 'float32', seed + offset);
     const entries: [WeightName, tf.Variable][] = [
-      ['item_embedding', init('item_embedding', [shape.numItems + 1, d], normal([shape.numItems + 1, d], 0.05, 1))],
+      [
+        'item_embedding',
+        init('item_embedding', [shape.numItems + 1, d], normal([shape.numItems + 1, d], 0.05, 1)),
+      ],
       ['item_bias', init('item_bias', [shape.numItems + 1], () => tf.zeros([shape.numItems + 1]))],
       ['position_embedding', init('position_embedding', [n, d], normal([n, d], 0.02, 2))],
-      ['user_embedding', init('user_embedding', [shape.numUsers + 1, d], normal([shape.numUsers + 1, d], 0.02, 3))],
+      [
+        'user_embedding',
+        init('user_embedding', [shape.numUsers + 1, d], normal([shape.numUsers + 1, d], 0.02, 3)),
+      ],
       ['attention_kernel', init('attention_kernel', [d, d], normal([d, d], 1 / Math.sqrt(d), 4))],
       ['attention_bias', init('attention_bias', [d], () => tf.zeros([d]))],
       ['attention_query', init('attention_query', [d, 1], normal([d, 1], 1 / Math.sqrt(d), 5))],
@@ -92,7 +99,9 @@ export class TwoTowerModel {
       const d = this.shape.embeddingDim;
       // All items: a slice (its gradient is a cheap pad), not a gather over every row.
       let vectors = (
-        items ? tf.gather(table, items.add(tf.scalar(1, 'int32'))) : table.slice([1, 0], [this.shape.numItems, d])
+        items
+          ? tf.gather(table, items.add(tf.scalar(1, 'int32')))
+          : table.slice([1, 0], [this.shape.numItems, d])
       ) as tf.Tensor2D;
       if (this.categories && this.weights.has('category_embedding')) {
         const categoryRows = items ? tf.gather(this.categories, items) : this.categories;
@@ -105,7 +114,9 @@ export class TwoTowerModel {
   itemBiases(items?: tf.Tensor1D): tf.Tensor1D {
     return tf.tidy(() => {
       const bias = this.weight('item_bias');
-      return (items ? tf.gather(bias, items.add(tf.scalar(1, 'int32'))) : bias.slice([1], [this.shape.numItems])) as tf.Tensor1D;
+      return (
+        items ? tf.gather(bias, items.add(tf.scalar(1, 'int32'))) : bias.slice([1], [this.shape.numItems])
+      ) as tf.Tensor1D;
     });
   }
 
@@ -121,9 +132,14 @@ export class TwoTowerModel {
       const batch = context.shape[0];
       const mask = context.greater(tf.scalar(0, 'int32')).cast('float32'); // [b, N]
       const embedded = tf.gather(this.weight('item_embedding'), context.reshape([-1])).reshape([batch, n, d]);
-      const withPosition = embedded.add(this.weight('position_embedding').expandDims(0)).mul(mask.expandDims(2));
+      const withPosition = embedded
+        .add(this.weight('position_embedding').expandDims(0))
+        .mul(mask.expandDims(2));
       const hidden = tf.tanh(
-        withPosition.reshape([-1, d]).matMul(this.weight('attention_kernel')).add(this.weight('attention_bias')),
+        withPosition
+          .reshape([-1, d])
+          .matMul(this.weight('attention_kernel'))
+          .add(this.weight('attention_bias')),
       );
       const logits = hidden.matMul(this.weight('attention_query')).reshape([batch, n]);
       const masked = logits.add(tf.scalar(1, 'float32').sub(mask).mul(tf.scalar(-1e9)));
@@ -142,7 +158,9 @@ export class TwoTowerModel {
   scoreAll(context: tf.Tensor2D, users: tf.Tensor1D): tf.Tensor2D {
     return tf.tidy(() => {
       const vectors = this.userVectors(context, users);
-      return vectors.matMul(this.itemVectors(), false, true).add(this.itemBiases().expandDims(0)) as tf.Tensor2D;
+      return vectors
+        .matMul(this.itemVectors(), false, true)
+        .add(this.itemBiases().expandDims(0)) as tf.Tensor2D;
     });
   }
 
@@ -157,7 +175,11 @@ export class TwoTowerModel {
     return { specs, data: data as ArrayBuffer };
   }
 
-  static deserialize(shape: TwoTowerShape, specs: tf.io.WeightsManifestEntry[], data: ArrayBuffer): TwoTowerModel {
+  static deserialize(
+    shape: TwoTowerShape,
+    specs: tf.io.WeightsManifestEntry[],
+    data: ArrayBuffer,
+  ): TwoTowerModel {
     const tensors = tf.io.decodeWeights(data, specs);
     const initial = new Map(Object.entries(tensors));
     const model = new TwoTowerModel(shape, initial);
@@ -172,7 +194,13 @@ export class TwoTowerModel {
 }
 
 /** Left-pads the last `length` items of a history (0-based indices) into `out` as indices + 1. */
-export function fillContext(history: ArrayLike<number>, end: number, length: number, out: Int32Array, offset: number): void {
+export function fillContext(
+  history: ArrayLike<number>,
+  end: number,
+  length: number,
+  out: Int32Array,
+  offset: number,
+): void {
   const start = Math.max(0, end - length);
   const pad = length - (end - start);
   for (let position = 0; position < length; position++) {

@@ -43,6 +43,9 @@ export interface ModelManifest {
 
 /** A sortable, unique model version: UTC time plus a short random suffix. */
 export function newModelVersion(now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `v${stamp}-${Math.random().toString(36).slice(2, 8)}`;
 }

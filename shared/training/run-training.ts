@@ -1,5 +1,11 @@
 import { BatchWriteItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  ListObjectsV2Command,
+  NoSuchKey,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import * as tf from '@tensorflow/tfjs';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
@@ -60,17 +66,26 @@ async function listKeys(s3: S3Client, bucket: string, prefix: string): Promise<s
   const keys: string[] = [];
   let token: string | undefined;
   do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+    );
     for (const object of page.Contents ?? []) if (object.Key?.endsWith('.jsonl.gz')) keys.push(object.Key);
     token = page.NextContinuationToken;
   } while (token);
   return keys.sort();
 }
 
-async function* curatedLines(s3: S3Client, bucket: string, prefix: string): AsyncGenerator<Record<string, unknown>> {
+async function* curatedLines(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+): AsyncGenerator<Record<string, unknown>> {
   for (const key of await listKeys(s3, bucket, prefix)) {
     const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    const lines = createInterface({ input: (object.Body as Readable).pipe(createGunzip()), crlfDelay: Number.POSITIVE_INFINITY });
+    const lines = createInterface({
+      input: (object.Body as Readable).pipe(createGunzip()),
+      crlfDelay: Number.POSITIVE_INFINITY,
+    });
     for await (const line of lines) if (line) yield JSON.parse(line) as Record<string, unknown>;
   }
 }
@@ -79,7 +94,11 @@ async function* curatedLines(s3: S3Client, bucket: string, prefix: string): Asyn
 export async function loadCuratedData(s3: S3Client, bucket: string): Promise<CuratedData> {
   const rows: { user_id: string; item_id: string; timestamp: number }[] = [];
   for await (const row of curatedLines(s3, bucket, `${DATA_LAKE_PREFIXES.curated}interactions/`)) {
-    rows.push({ user_id: String(row.user_id), item_id: String(row.item_id), timestamp: Number(row.timestamp) });
+    rows.push({
+      user_id: String(row.user_id),
+      item_id: String(row.item_id),
+      timestamp: Number(row.timestamp),
+    });
   }
   const itemAttributes = new Map<string, Record<string, unknown>>();
   for await (const row of curatedLines(s3, bucket, `${DATA_LAKE_PREFIXES.curated}items/`)) {
@@ -89,7 +108,14 @@ export async function loadCuratedData(s3: S3Client, bucket: string): Promise<Cur
 }
 
 async function putJson(s3: S3Client, bucket: string, key: string, value: unknown): Promise<void> {
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(value), ContentType: 'application/json' }));
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: JSON.stringify(value),
+      ContentType: 'application/json',
+    }),
+  );
 }
 
 async function readManifest(s3: S3Client, bucket: string): Promise<ModelManifest | undefined> {
@@ -113,13 +139,22 @@ function topList(scores: Float32Array, k: number): [number, number][] {
  * new version. The manifest is written last: a run that fails anywhere before
  * it leaves serving untouched.
  */
-export async function runTraining(deps: TrainingDeps, options: TrainingOptions = {}, backend = tf.getBackend()): Promise<TrainingRunReport> {
+export async function runTraining(
+  deps: TrainingDeps,
+  options: TrainingOptions = {},
+  backend = tf.getBackend(),
+): Promise<TrainingRunReport> {
   const now = deps.now?.() ?? new Date();
   const version = newModelVersion(now);
   const log = deps.log.child({ modelVersion: version });
   const data = await loadCuratedData(deps.s3, deps.bucket);
-  if (data.interactions === 0) throw new Error('no curated interactions yet: drop files into incoming/interactions/ first');
-  log.info('training data loaded', { users: data.log.userIds.length, items: data.log.itemIds.length, interactions: data.interactions });
+  if (data.interactions === 0)
+    throw new Error('no curated interactions yet: drop files into incoming/interactions/ first');
+  log.info('training data loaded', {
+    users: data.log.userIds.length,
+    items: data.log.itemIds.length,
+    interactions: data.interactions,
+  });
 
   const categoryVocabulary: string[] = [];
   const categoryIndex = new Map<string, number>();
@@ -140,7 +175,12 @@ export async function runTraining(deps: TrainingDeps, options: TrainingOptions =
     progress: {
       onBatch: deps.progress?.onBatch,
       onEpoch: (stats) => {
-        log.info('epoch finished', { epoch: stats.epoch, loss: stats.loss, validationNdcg10: stats.validation.ndcg10, examplesPerSecond: stats.examplesPerSecond });
+        log.info('epoch finished', {
+          epoch: stats.epoch,
+          loss: stats.loss,
+          validationNdcg10: stats.validation.ndcg10,
+          examplesPerSecond: stats.examplesPerSecond,
+        });
         deps.progress?.onEpoch?.(stats);
       },
     },
@@ -150,7 +190,12 @@ export async function runTraining(deps: TrainingDeps, options: TrainingOptions =
     const metrics = experiment.metrics;
     const modelNdcg = metrics.model?.full.ndcg10 ?? 0;
     const production = await readManifest(deps.s3, deps.bucket);
-    const decision: GateDecision = qualityGate(modelNdcg, metrics.popularity?.full.ndcg10 ?? 0, production?.metrics.ndcg10, options.gate ?? DEFAULT_GATE);
+    const decision: GateDecision = qualityGate(
+      modelNdcg,
+      metrics.popularity?.full.ndcg10 ?? 0,
+      production?.metrics.ndcg10,
+      options.gate ?? DEFAULT_GATE,
+    );
 
     // Artifacts first (all under models/<version>/) ...
     const { specs, data: weights } = await model.serialize();
@@ -161,12 +206,28 @@ export async function runTraining(deps: TrainingDeps, options: TrainingOptions =
     itemMatrix.dispose();
     await putJson(deps.s3, deps.bucket, artifactKey(version, 'model'), {
       format: 'mappa-two-tower/1',
-      shape: { numUsers: data.log.userIds.length, numItems, embeddingDim: d, sequenceLength: model.shape.sequenceLength, numCategories: categoryVocabulary.length },
+      shape: {
+        numUsers: data.log.userIds.length,
+        numItems,
+        embeddingDim: d,
+        sequenceLength: model.shape.sequenceLength,
+        numCategories: categoryVocabulary.length,
+      },
       weightsManifest: [{ paths: [ARTIFACT_FILES.weights], weights: specs }],
     });
-    await deps.s3.send(new PutObjectCommand({ Bucket: deps.bucket, Key: artifactKey(version, 'weights'), Body: new Uint8Array(weights) }));
     await deps.s3.send(
-      new PutObjectCommand({ Bucket: deps.bucket, Key: artifactKey(version, 'itemVectors'), Body: new Uint8Array(itemVectors.buffer) }),
+      new PutObjectCommand({
+        Bucket: deps.bucket,
+        Key: artifactKey(version, 'weights'),
+        Body: new Uint8Array(weights),
+      }),
+    );
+    await deps.s3.send(
+      new PutObjectCommand({
+        Bucket: deps.bucket,
+        Key: artifactKey(version, 'itemVectors'),
+        Body: new Uint8Array(itemVectors.buffer),
+      }),
     );
     await putJson(deps.s3, deps.bucket, artifactKey(version, 'itemIds'), data.log.itemIds);
     await putJson(deps.s3, deps.bucket, artifactKey(version, 'userIds'), data.log.userIds);
@@ -174,7 +235,10 @@ export async function runTraining(deps: TrainingDeps, options: TrainingOptions =
       categories: categoryVocabulary,
       items: data.log.itemIds.map((itemId) => {
         const attributes = data.itemAttributes.get(itemId) ?? {};
-        return { category: attributes.category ?? null, price: typeof attributes.price === 'number' ? attributes.price : null };
+        return {
+          category: attributes.category ?? null,
+          price: typeof attributes.price === 'number' ? attributes.price : null,
+        };
       }),
     });
     const knn = experiment.baselines.itemKnn;
@@ -182,7 +246,10 @@ export async function runTraining(deps: TrainingDeps, options: TrainingOptions =
       popularity: topList(experiment.baselines.popularity, 1000),
       trending: topList(experiment.baselines.trending, 1000),
       itemKnn: knn.neighbours.map((neighbours, item) =>
-        Array.from(neighbours.subarray(0, 50), (other, index) => [other, Number((knn.similarities[item]?.[index] ?? 0).toFixed(5))]),
+        Array.from(neighbours.subarray(0, 50), (other, index) => [
+          other,
+          Number((knn.similarities[item]?.[index] ?? 0).toFixed(5)),
+        ]),
       ),
     });
     const training = {
@@ -195,12 +262,24 @@ export async function runTraining(deps: TrainingDeps, options: TrainingOptions =
       examplesPerSecond: Math.round(experiment.trained.examplesPerSecond),
       backend,
     };
-    await putJson(deps.s3, deps.bucket, artifactKey(version, 'metrics'), { version, metrics, training, gate: decision });
+    await putJson(deps.s3, deps.bucket, artifactKey(version, 'metrics'), {
+      version,
+      metrics,
+      training,
+      gate: decision,
+    });
     await putJson(deps.s3, deps.bucket, artifactKey(version, 'trainingCurves'), experiment.trained.history);
     await writeUserVectors(deps, model, data.log, version, now, options.userVectorTtlDays ?? 30);
 
     const reportKey = `${DATA_LAKE_PREFIXES.reports}training/${version}.json`;
-    const report: TrainingRunReport = { version, promoted: decision.promote, reasons: decision.reasons, metrics, training, report: reportKey };
+    const report: TrainingRunReport = {
+      version,
+      promoted: decision.promote,
+      reasons: decision.reasons,
+      metrics,
+      training,
+      report: reportKey,
+    };
     await putJson(deps.s3, deps.bucket, reportKey, report);
 
     // ... and the manifest last, only for a model that passed the gate.
@@ -219,7 +298,10 @@ export async function runTraining(deps: TrainingDeps, options: TrainingOptions =
           sampledHr10: metrics.model?.sampled100?.hr10 ?? 0,
         },
         artifacts: Object.fromEntries(
-          (Object.keys(ARTIFACT_FILES) as (keyof typeof ARTIFACT_FILES)[]).map((file) => [file, artifactKey(version, file)]),
+          (Object.keys(ARTIFACT_FILES) as (keyof typeof ARTIFACT_FILES)[]).map((file) => [
+            file,
+            artifactKey(version, file),
+          ]),
         ) as ModelManifest['artifacts'],
       };
       await putJson(deps.s3, deps.bucket, MANIFEST_KEY, manifest);
@@ -253,7 +335,10 @@ async function writeUserVectors(
       fillContext(history, history.length, n, context, (user - start) * n);
     }
     const vectors = tf.tidy(() =>
-      model.userVectors(tf.tensor2d(context, [end - start, n], 'int32'), tf.range(start + 1, end + 1, 1, 'int32') as tf.Tensor1D),
+      model.userVectors(
+        tf.tensor2d(context, [end - start, n], 'int32'),
+        tf.range(start + 1, end + 1, 1, 'int32') as tf.Tensor1D,
+      ),
     );
     const values = vectors.dataSync() as Float32Array;
     vectors.dispose();
@@ -280,7 +365,9 @@ async function writeUserVectors(
       for (let attempt = 0; pending.length > 0; attempt++) {
         if (attempt > 8) throw new Error('BatchWriteItem kept leaving user vectors unprocessed');
         if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
-        const response = await deps.dynamoDb.send(new BatchWriteItemCommand({ RequestItems: { [deps.userVectorsTable]: pending } }));
+        const response = await deps.dynamoDb.send(
+          new BatchWriteItemCommand({ RequestItems: { [deps.userVectorsTable]: pending } }),
+        );
         pending = (response.UnprocessedItems?.[deps.userVectorsTable] ?? []) as typeof pending;
       }
     }

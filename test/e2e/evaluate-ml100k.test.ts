@@ -31,7 +31,9 @@ describe('mappa evaluate on MovieLens 100K (the issue’s quality bar)', () => {
 
       // Assess
       expect(result.status).toBe(0);
-      const output = JSON.parse(result.stdout) as Record<string, Metrics> & { training: { interactions: number; users: number } };
+      const output = JSON.parse(result.stdout) as Record<string, Metrics> & {
+        training: { interactions: number; users: number };
+      };
       expect(output.training).toMatchObject({ interactions: 100_000, users: 943 });
       expect(output.popularity?.full.ndcg10).toBeGreaterThan(0.04);
       expect(output.popularity?.full.ndcg10).toBeLessThan(0.05);

@@ -18,11 +18,19 @@ describe('training job on the embedded stack', () => {
     const world = new SyntheticWorld({ ...SYNTHETIC_PRESETS.tiny, users: 80, interactions: 3_000 });
     await env.drop(
       'incoming/items/items.csv',
-      ['item_id,category,price', ...world.items.map((item) => `${item.itemId},${item.category},${item.price}`)].join('\n'),
+      [
+        'item_id,category,price',
+        ...world.items.map((item) => `${item.itemId},${item.category},${item.price}`),
+      ].join('\n'),
     );
     await env.drop(
       'incoming/interactions/events.csv',
-      ['user_id,item_id,timestamp,event_type', ...[...world.interactions()].map((row) => `${row.userId},${row.itemId},${row.timestamp},${row.eventType}`)].join('\n'),
+      [
+        'user_id,item_id,timestamp,event_type',
+        ...[...world.interactions()].map(
+          (row) => `${row.userId},${row.itemId},${row.timestamp},${row.eventType}`,
+        ),
+      ].join('\n'),
     );
     deps = {
       s3: env.stack.s3,
@@ -38,11 +46,23 @@ describe('training job on the embedded stack', () => {
 
   it('trains from curated data, writes versioned artifacts and user vectors, then the manifest', async () => {
     // A lenient gate: this test is about the pipeline, not about quality on 80 synthetic users.
-    const report = await runTraining(deps, { ...quick, gate: { minLiftOverPopularity: -1, maxRegression: 1 } });
+    const report = await runTraining(deps, {
+      ...quick,
+      gate: { minLiftOverPopularity: -1, maxRegression: 1 },
+    });
 
     expect(report.promoted).toBe(true);
     expect((await manifest()).version).toBe(report.version);
-    for (const file of ['model', 'weights', 'itemVectors', 'itemIds', 'userIds', 'baselines', 'metrics', 'trainingCurves'] as const) {
+    for (const file of [
+      'model',
+      'weights',
+      'itemVectors',
+      'itemIds',
+      'userIds',
+      'baselines',
+      'metrics',
+      'trainingCurves',
+    ] as const) {
       expect(await env.keys(artifactKey(report.version, file))).toEqual([artifactKey(report.version, file)]);
     }
     const model = JSON.parse(await env.readText(artifactKey(report.version, 'model')));
@@ -52,7 +72,10 @@ describe('training job on the embedded stack', () => {
       new QueryCommand({
         TableName: env.stack.names.tables.userVectors,
         KeyConditionExpression: 'user_id = :user AND model_version = :version',
-        ExpressionAttributeValues: { ':user': { S: 'u1' }, ':version': { S: report.version } } as Record<string, AttributeValue>,
+        ExpressionAttributeValues: { ':user': { S: 'u1' }, ':version': { S: report.version } } as Record<
+          string,
+          AttributeValue
+        >,
       }),
     );
     const vector = new Float32Array((vectors.Items?.[0]?.vector?.B as Uint8Array).slice().buffer);
@@ -63,12 +86,18 @@ describe('training job on the embedded stack', () => {
   it('keeps serving the current model when the gate refuses the new one, and says why', async () => {
     const current = await manifest();
 
-    const report = await runTraining(deps, { ...quick, gate: { minLiftOverPopularity: 100, maxRegression: 0 } });
+    const report = await runTraining(deps, {
+      ...quick,
+      gate: { minLiftOverPopularity: 100, maxRegression: 0 },
+    });
 
     expect(report.promoted).toBe(false);
     expect(report.reasons[0]).toMatch(/^does not beat popularity/);
     expect(await manifest()).toEqual(current);
-    expect(JSON.parse(await env.readText(report.report))).toMatchObject({ promoted: false, version: report.version });
+    expect(JSON.parse(await env.readText(report.report))).toMatchObject({
+      promoted: false,
+      version: report.version,
+    });
   });
 
   it('leaves the manifest unchanged when a run dies mid-way', async () => {
@@ -77,7 +106,8 @@ describe('training job on the embedded stack', () => {
     env.stack.s3.middlewareStack.add(
       (next, context) => async (args) => {
         const key = (args.input as { Key?: string }).Key ?? '';
-        if (context.commandName === 'PutObjectCommand' && key.endsWith('/metrics.json')) throw new Error('injected: task stopped');
+        if (context.commandName === 'PutObjectCommand' && key.endsWith('/metrics.json'))
+          throw new Error('injected: task stopped');
         return next(args);
       },
       { step: 'initialize', name },

@@ -1,7 +1,11 @@
 import { synthMappaStack } from '../support/synth';
 
 /** Actions AWS offers no resource-level permissions for, where `Resource: "*"` is required. */
-const RESOURCE_STAR_REQUIRED = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'ecr:GetAuthorizationToken']);
+const RESOURCE_STAR_REQUIRED = new Set([
+  'xray:PutTraceSegments',
+  'xray:PutTelemetryRecords',
+  'ecr:GetAuthorizationToken',
+]);
 
 interface Statement {
   Effect: string;

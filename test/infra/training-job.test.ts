@@ -6,7 +6,11 @@ import { TrainingJob } from '../../infra/constructs/training-job';
 import { synthMappaStack } from '../support/synth';
 
 describe('TrainingJob', () => {
-  const { template } = synthMappaStack({ trainingSchedule: 'cron(30 2 * * ? *)', trainingCpu: 4096, trainingMemoryMiB: 16384 });
+  const { template } = synthMappaStack({
+    trainingSchedule: 'cron(30 2 * * ? *)',
+    trainingCpu: 4096,
+    trainingMemoryMiB: 16384,
+  });
 
   it('defines a Fargate task with the configured CPU and memory, built from the training Dockerfile', () => {
     template.hasResourceProperties('AWS::ECS::TaskDefinition', {
@@ -31,7 +35,10 @@ describe('TrainingJob', () => {
   });
 
   it('alarms on failed runs and on days without a promoted model', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'TrainingRunsFailed', Threshold: 1 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'TrainingRunsFailed',
+      Threshold: 1,
+    });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'ModelsPromoted',
       ComparisonOperator: 'LessThanThreshold',
@@ -51,8 +58,8 @@ describe('TrainingJob', () => {
     const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Test');
     const lake = new DataLake(stack, 'Lake');
     const store = new FeatureStore(stack, 'Store', { namePrefix: 'mappa' });
-    expect(() => new TrainingJob(stack, 'Training', { bucket: lake.bucket, featureStore: store, cpu: 3000 })).toThrow(
-      'TrainingJob: cpu must be a Fargate CPU size (256 … 16384), got 3000',
-    );
+    expect(
+      () => new TrainingJob(stack, 'Training', { bucket: lake.bucket, featureStore: store, cpu: 3000 }),
+    ).toThrow('TrainingJob: cpu must be a Fargate CPU size (256 … 16384), got 3000');
   });
 });

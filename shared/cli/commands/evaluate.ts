@@ -17,15 +17,29 @@ interface EvaluateFlags {
 export function registerEvaluateCommand(program: Command): void {
   program
     .command('evaluate')
-    .description('train the model and baselines on one interactions CSV and report full-ranking and sampled metrics (no stack needed)')
-    .requiredOption('--interactions <csv>', 'canonical interactions CSV/JSONL (user_id,item_id,timestamp[,event_type,event_value])')
+    .description(
+      'train the model and baselines on one interactions CSV and report full-ranking and sampled metrics (no stack needed)',
+    )
+    .requiredOption(
+      '--interactions <csv>',
+      'canonical interactions CSV/JSONL (user_id,item_id,timestamp[,event_type,event_value])',
+    )
     .option('--json', 'print the results as JSON')
-    .option('--epochs <n>', 'maximum training epochs (early stopping may end sooner)', parseIntegerOption('--epochs', 1, 1000))
-    .option('--seed <n>', 'random seed for initialisation, shuffling and sampled negatives', parseIntegerOption('--seed'))
+    .option(
+      '--epochs <n>',
+      'maximum training epochs (early stopping may end sooner)',
+      parseIntegerOption('--epochs', 1, 1000),
+    )
+    .option(
+      '--seed <n>',
+      'random seed for initialisation, shuffling and sampled negatives',
+      parseIntegerOption('--seed'),
+    )
     .option('--backend <name>', 'TF.js backend: auto, tensorflow, wasm or cpu', 'auto')
     .action(
       runAction(async (flags: EvaluateFlags) => {
-        if (!existsSync(flags.interactions)) throw new CliError(`--interactions file '${flags.interactions}' does not exist`, 2);
+        if (!existsSync(flags.interactions))
+          throw new CliError(`--interactions file '${flags.interactions}' does not exist`, 2);
         let force;
         try {
           force = parseBackendName(flags.backend);
@@ -34,11 +48,18 @@ export function registerEvaluateCommand(program: Command): void {
         }
         const backend = await initBackend(force ? { force } : {});
         const { rows, rejected } = await readInteractionsFile(flags.interactions);
-        if (rows.length === 0) throw new CliError(`no valid interactions in '${flags.interactions}' (${rejected} rows rejected)`, 2);
+        if (rows.length === 0)
+          throw new CliError(
+            `no valid interactions in '${flags.interactions}' (${rejected} rows rejected)`,
+            2,
+          );
         const log = buildInteractionLog(rows);
         const started = performance.now();
         const result = await runExperiment(log, {
-          config: { ...(flags.epochs ? { epochs: flags.epochs } : {}), ...(flags.seed !== undefined ? { seed: flags.seed } : {}) },
+          config: {
+            ...(flags.epochs ? { epochs: flags.epochs } : {}),
+            ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
+          },
           ...(flags.seed !== undefined ? { sampledSeed: flags.seed } : {}),
           progress: terminalTrainingProgress(),
         });

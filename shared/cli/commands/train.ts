@@ -32,13 +32,19 @@ export function registerTrainCommand(program: Command): void {
   withStackFlags(
     program
       .command('train')
-      .description('run the training job against the local stack: curated data → model → artifacts → quality gate → manifest')
+      .description(
+        'run the training job against the local stack: curated data → model → artifacts → quality gate → manifest',
+      )
       .option('--epochs <n>', 'maximum training epochs', parseIntegerOption('--epochs', 1, 1000))
       .option('--json', 'print the run report as JSON'),
   ).action(
     runAction(async (flags: TrainFlags) => {
       const backend = await initBackend();
-      const log = createLogger({ service: 'mappa-train', level: 'warn', write: (line) => process.stderr.write(`${line}\n`) });
+      const log = createLogger({
+        service: 'mappa-train',
+        level: 'warn',
+        write: (line) => process.stderr.write(`${line}\n`),
+      });
       const running = readLocalState(flags.dataDir);
       const options = flags.epochs ? { config: { epochs: flags.epochs } } : {};
       let report: TrainingRunReport;
@@ -75,7 +81,9 @@ export function registerTrainCommand(program: Command): void {
           await stack.stop();
         }
       }
-      process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatTrainingReport(report)}\n`);
+      process.stdout.write(
+        flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatTrainingReport(report)}\n`,
+      );
     }),
   );
 }

@@ -29,8 +29,12 @@ describe('topKIndices', () => {
   });
 
   it('matches a full sort on random scores', () => {
-    const scores = Array.from({ length: 1000 }, (_, index) => Math.sin(index * 12.9898) * 43758.5453 % 1);
-    const sorted = scores.map((score, index) => [score, index] as const).sort((a, b) => b[0] - a[0]).slice(0, 25).map(([, index]) => index);
+    const scores = Array.from({ length: 1000 }, (_, index) => (Math.sin(index * 12.9898) * 43758.5453) % 1);
+    const sorted = scores
+      .map((score, index) => [score, index] as const)
+      .sort((a, b) => b[0] - a[0])
+      .slice(0, 25)
+      .map(([, index]) => index);
     expect(Array.from(topKIndices(scores, 25))).toEqual(sorted);
   });
 });
@@ -69,7 +73,8 @@ describe('the evaluation protocol', () => {
     // Prefers items alphabetically late: e > d > c > b > a.
     const byName: Scorer = {
       name: 'alphabet',
-      score: (_user, _history, out) => log.itemIds.forEach((item, position) => (out[position] = item.charCodeAt(0))),
+      score: (_user, _history, out) =>
+        log.itemIds.forEach((item, position) => (out[position] = item.charCodeAt(0))),
     };
     const metrics = evaluateFullRanking(byName, split, log.itemIds.length);
     // u1: test d, history a b c excluded; candidates d, e → rank 2. u3: test a, history e b excluded; a vs c, d → rank 3.
@@ -83,7 +88,11 @@ describe('the evaluation protocol', () => {
     const u1 = log.userIds.indexOf('u1');
     expect(Array.from(historyFor(split, u1, 'test'), (item) => log.itemIds[item])).toEqual(['a', 'b', 'c']);
     expect(Array.from(historyFor(split, u1, 'validation'), (item) => log.itemIds[item])).toEqual(['a', 'b']);
-    const perfect: Scorer = { name: 'oracle', score: (user, _history, out) => out.fill(0).fill(1, split.test[user] as number, (split.test[user] as number) + 1) };
+    const perfect: Scorer = {
+      name: 'oracle',
+      score: (user, _history, out) =>
+        out.fill(0).fill(1, split.test[user] as number, (split.test[user] as number) + 1),
+    };
     expect(evaluateSampled(perfect, split, log.itemIds.length, 100, 1).hr10).toBe(1);
   });
 });

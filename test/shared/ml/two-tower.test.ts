@@ -20,7 +20,11 @@ describe('TwoTowerModel', () => {
   });
 
   it('round-trips through its TF.js weights manifest with identical predictions', async () => {
-    const model = new TwoTowerModel({ ...shape, itemCategories: new Int32Array(50).map((_, i) => (i % 3) + 1), numCategories: 3 }, undefined, 7);
+    const model = new TwoTowerModel(
+      { ...shape, itemCategories: new Int32Array(50).map((_, i) => (i % 3) + 1), numCategories: 3 },
+      undefined,
+      7,
+    );
     const { context, users } = inputs();
     const before = model.scoreAll(context, users);
     const { specs, data } = await model.serialize();
@@ -63,17 +67,25 @@ describe('TwoTowerModel', () => {
   it('learns synthetic sequences: validation NDCG rises and it beats a constant ranking', async () => {
     const world = new SyntheticWorld({ ...SYNTHETIC_PRESETS.tiny, users: 120, interactions: 4_000 });
     const log = buildInteractionLog(
-      [...world.interactions()].map((row) => ({ user_id: row.userId, item_id: row.itemId, timestamp: row.timestamp })),
+      [...world.interactions()].map((row) => ({
+        user_id: row.userId,
+        item_id: row.itemId,
+        timestamp: row.timestamp,
+      })),
     );
     const split = leaveLastOut(log);
     const before = tf.memory().numTensors;
-    const trained = await trainTwoTower(split, { numUsers: log.userIds.length, numItems: log.itemIds.length }, {
-      ...DEFAULT_TRAINING_CONFIG,
-      embeddingDim: 16,
-      batchSize: 128,
-      epochs: 6,
-      patience: 6,
-    });
+    const trained = await trainTwoTower(
+      split,
+      { numUsers: log.userIds.length, numItems: log.itemIds.length },
+      {
+        ...DEFAULT_TRAINING_CONFIG,
+        embeddingDim: 16,
+        batchSize: 128,
+        epochs: 6,
+        patience: 6,
+      },
+    );
     const ndcg = trained.history.map((epoch) => epoch.validation.ndcg10);
     expect(Math.max(...ndcg)).toBeGreaterThan(ndcg[0] as number);
     expect(trained.bestEpoch).toBe(ndcg.indexOf(Math.max(...ndcg)) + 1);

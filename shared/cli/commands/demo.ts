@@ -5,7 +5,10 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { uploadFile } from '../../aws/upload';
 import type { IngestionReport } from '../../ingest/ingest-object';
 import { registerPreprocessHandler } from '../../local/preprocess-wiring';
+import { initBackend } from '../../ml/backend';
 import { createLogger } from '../../observability/logger';
+import { runTraining } from '../../training/run-training';
+import { terminalTrainingProgress } from '../metrics-table';
 import type { EmbeddedStack } from '../../local/embedded-stack';
 import type { Dataset } from '../../resources/definitions';
 import { SYNTHETIC_PRESETS } from '../../synthetic/generator';
@@ -13,6 +16,7 @@ import { writeSyntheticDataset } from '../../synthetic/write-files';
 import { CliError, runAction } from '../errors';
 import { syntheticConfigFrom } from './generate';
 import { dropKeys, formatReport } from './ingest';
+import { formatTrainingReport } from './train';
 import { type StackFlags, startStackFromFlags, withStackFlags } from './local';
 
 interface DemoFlags extends StackFlags {
@@ -57,7 +61,7 @@ export function registerDemoCommand(program: Command): void {
     program
       .command('demo')
       .description(
-        'run the whole pipeline locally: embedded AWS stack, data, drop-folder ingestion into the feature store',
+        'run the whole pipeline locally: embedded AWS stack, data, drop-folder ingestion, training and evaluation',
       )
       .option('--data <dir-or-file>', 'canonical CSV files to use instead of generated synthetic data')
       .option('--preset <name>', `synthetic data size: ${Object.keys(SYNTHETIC_PRESETS).join(', ')}`, 'small')
@@ -72,6 +76,7 @@ export function registerDemoCommand(program: Command): void {
         process.stdout.write(`    S3 ${stack.s3Endpoint}, DynamoDB ${stack.dynamoDbEndpoint}\n`);
         const files = await prepareData(flags);
         await dropFiles(stack, files);
+        await trainModel(stack);
         process.stdout.write(`\nDone in ${((Date.now() - started) / 1000).toFixed(1)} s.\n`);
         if (!flags.exit) {
           process.stdout.write('The local stack keeps running; press Ctrl-C to stop.\n');
@@ -143,4 +148,22 @@ async function dropFiles(stack: EmbeddedStack, files: DatasetFile[]): Promise<vo
   } finally {
     unregister();
   }
+}
+
+async function trainModel(stack: EmbeddedStack): Promise<void> {
+  step(4, 'Running the training job: two-tower model and baselines, evaluation, quality gate, artifacts');
+  const backend = await initBackend();
+  const report = await runTraining(
+    {
+      s3: stack.s3,
+      dynamoDb: stack.dynamoDb,
+      bucket: stack.names.dataBucket,
+      userVectorsTable: stack.names.tables.userVectors,
+      log: createLogger({ service: 'mappa-train', level: 'warn', write: (line) => process.stderr.write(`${line}\n`) }),
+      progress: terminalTrainingProgress(),
+    },
+    {},
+    backend.backend,
+  );
+  process.stdout.write(`${formatTrainingReport(report).replace(/^/gm, '    ')}\n`);
 }

@@ -113,6 +113,21 @@ function increment(counts: Record<string, number>, key: string, by = 1): void {
   counts[key] = (counts[key] ?? 0) + by;
 }
 
+/** The activity fields users and items share. */
+interface Activity {
+  first_seen?: number;
+  last_seen?: number;
+  event_count: number;
+  event_counts: Record<string, number>;
+}
+
+function countActivity(record: Activity, row: InteractionRow): void {
+  record.first_seen = Math.min(record.first_seen ?? row.timestamp, row.timestamp);
+  record.last_seen = Math.max(record.last_seen ?? row.timestamp, row.timestamp);
+  record.event_count++;
+  increment(record.event_counts, row.event_type);
+}
+
 /** UTC day key `yyyymmdd` of a Unix-seconds timestamp. */
 export function dayKey(timestamp: number): string {
   return new Date(timestamp * 1000).toISOString().slice(0, 10).replace(/-/g, '');
@@ -129,10 +144,7 @@ export function mergeUserInteractions(
 ): UserFeatures {
   const next: UserFeatures = structuredClone(stored);
   for (const row of rows) {
-    next.first_seen = Math.min(next.first_seen ?? row.timestamp, row.timestamp);
-    next.last_seen = Math.max(next.last_seen ?? row.timestamp, row.timestamp);
-    next.event_count++;
-    increment(next.event_counts, row.event_type);
+    countActivity(next, row);
     if (row.event_type === 'purchase') {
       next.purchase_count++;
       next.revenue = roundMoney(next.revenue + (row.event_value ?? 0));
@@ -167,10 +179,7 @@ export function mergeItemInteractions(
 ): ItemFeatures {
   const next: ItemFeatures = structuredClone(stored);
   for (const row of rows) {
-    next.first_seen = Math.min(next.first_seen ?? row.timestamp, row.timestamp);
-    next.last_seen = Math.max(next.last_seen ?? row.timestamp, row.timestamp);
-    next.event_count++;
-    increment(next.event_counts, row.event_type);
+    countActivity(next, row);
     increment(next.daily_counts, dayKey(row.timestamp));
   }
   if (next.last_seen !== undefined) {

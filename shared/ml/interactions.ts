@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
-import { DEFAULT_MAPPING } from '../ingest/mapping';
+import { DEFAULT_MAPPING, detectDelimiter } from '../ingest/mapping';
 import { CsvSplitter, LineSplitter, type RecordSplitter } from '../ingest/records';
 import { canonicalHeader, type InteractionRow, RowValidator } from '../ingest/validate';
 
@@ -136,11 +136,7 @@ export async function readInteractionsFile(
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     if (!splitter) {
       const firstLine = chunk.toString('utf8', 0, Math.max(0, chunk.indexOf(0x0a)));
-      const delimiter =
-        [',', ';', '\t']
-          .map((d) => [d, firstLine.split(d).length] as const)
-          .sort((a, b) => b[1] - a[1])[0]?.[0] ?? ',';
-      splitter = new CsvSplitter({ delimiter: delimiter.charCodeAt(0) });
+      splitter = new CsvSplitter({ delimiter: detectDelimiter(firstLine) });
     }
     take(splitter.push(chunk));
   }

@@ -159,7 +159,11 @@ async function trainModel(stack: EmbeddedStack): Promise<void> {
       dynamoDb: stack.dynamoDb,
       bucket: stack.names.dataBucket,
       userVectorsTable: stack.names.tables.userVectors,
-      log: createLogger({ service: 'mappa-train', level: 'warn', write: (line) => process.stderr.write(`${line}\n`) }),
+      log: createLogger({
+        service: 'mappa-train',
+        level: 'warn',
+        write: (line) => process.stderr.write(`${line}\n`),
+      }),
       progress: terminalTrainingProgress(),
     },
     {},

@@ -1,3 +1,4 @@
+import { itemFeatureMatrix, userFeatureMatrix } from './tower-features';
 import {
   itemCooccurrence,
   type ItemNeighbours,
@@ -35,6 +36,8 @@ export interface ExperimentOptions {
   readonly config?: Partial<TrainingConfig>;
   readonly itemCategories?: Int32Array;
   readonly numCategories?: number;
+  /** Price per item index (null where unknown), for the item tower's price feature. */
+  readonly itemPrices?: readonly (number | null)[];
   readonly progress?: TrainingProgress;
   readonly sampledSeed?: number;
 }
@@ -67,11 +70,17 @@ export async function runExperiment(
     itemKnn: itemCooccurrence(split, numItems),
   };
   const started = performance.now();
+  const itemFeatures = itemFeatureMatrix(split, numItems, options.itemPrices);
+  const userFeatures = userFeatureMatrix(split);
   const trained = await trainTwoTower(
     split,
     {
       numUsers: log.userIds.length,
       numItems,
+      itemFeatures: itemFeatures.features,
+      itemFeatureDim: itemFeatures.dim,
+      userFeatures: userFeatures.features,
+      userFeatureDim: userFeatures.dim,
       ...(options.itemCategories && options.numCategories
         ? { itemCategories: options.itemCategories, numCategories: options.numCategories }
         : {}),

@@ -174,25 +174,30 @@ export async function trainTwoTower(
                 config.dropout,
               );
               const targetTensor = tf.tensor1d(targets, 'int32');
+              // Cross-entropy as logsumexp(logits) - target logit: no one-hot matrix over the catalogue.
               let logits: tf.Tensor2D;
-              let labels: tf.Tensor2D;
+              let targetLogits: tf.Tensor1D;
               let itemRows: tf.Tensor2D;
               if (fullSoftmax) {
                 itemRows = model.itemVectors();
-                logits = userVectors.matMul(itemRows, false, true).add(model.itemBiases().expandDims(0));
-                labels = tf.oneHot(targetTensor, shape.numItems).cast('float32') as tf.Tensor2D;
+                const biases = model.itemBiases();
+                logits = userVectors.matMul(itemRows, false, true).add(biases.expandDims(0));
+                targetLogits = userVectors
+                  .mul(tf.gather(itemRows, targetTensor))
+                  .sum(1)
+                  .add(tf.gather(biases, targetTensor));
               } else {
                 const candidates = tf.concat([targetTensor, tf.tensor1d(negatives as Int32Array, 'int32')]);
                 itemRows = model.itemVectors(candidates);
-                logits = userVectors
-                  .matMul(itemRows, false, true)
-                  .add(model.itemBiases(candidates).expandDims(0))
-                  .sub(tf.gather(logPopularity, candidates).expandDims(0)); // log-q correction
-                labels = tf
-                  .oneHot(tf.range(0, size, 1, 'int32'), size + (negatives?.length ?? 0))
-                  .cast('float32') as tf.Tensor2D;
+                const adjusted = model.itemBiases(candidates).sub(tf.gather(logPopularity, candidates)); // log-q correction
+                logits = userVectors.matMul(itemRows, false, true).add(adjusted.expandDims(0));
+                // Row i's positive is candidate i (its own target, placed first).
+                targetLogits = userVectors
+                  .mul(itemRows.slice([0, 0], [size, -1]))
+                  .sum(1)
+                  .add(adjusted.slice([0], [size]));
               }
-              const crossEntropy = tf.losses.softmaxCrossEntropy(labels, logits);
+              const crossEntropy = tf.logSumExp(logits, 1).sub(targetLogits).mean();
               const penalty = userVectors
                 .square()
                 .sum(1)

@@ -22,6 +22,12 @@ export interface TwoTowerShape {
   /** Category index per item (0 = none) and the number of categories; omit when items have none. */
   readonly itemCategories?: Int32Array;
   readonly numCategories?: number;
+  /** Numeric item features, row-major numItems × itemFeatureDim (standardised). */
+  readonly itemFeatures?: Float32Array;
+  readonly itemFeatureDim?: number;
+  /** Numeric user features, row-major (numUsers + 1) × userFeatureDim; row 0 is the unknown user. */
+  readonly userFeatures?: Float32Array;
+  readonly userFeatureDim?: number;
   readonly embeddingDim: number;
   readonly sequenceLength: number;
 }
@@ -37,12 +43,15 @@ export const WEIGHT_NAMES = [
   'attention_query',
   'output_kernel',
   'output_bias',
+  'item_feature_kernel',
 ] as const;
 type WeightName = (typeof WEIGHT_NAMES)[number];
 
 export class TwoTowerModel {
   readonly weights: Map<WeightName, tf.Variable>;
   private readonly categories?: tf.Tensor1D;
+  private readonly itemFeatures?: tf.Tensor2D;
+  private readonly userFeatures?: tf.Tensor2D;
 
   constructor(
     readonly shape: TwoTowerShape,
@@ -51,6 +60,7 @@ export class TwoTowerModel {
   ) {
     const d = shape.embeddingDim;
     const n = shape.sequenceLength;
+    const userFeatureDim = shape.userFeatures ? (shape.userFeatureDim ?? 0) : 0;
     const suffix = Math.random().toString(36).slice(2);
     const init = (name: WeightName, dims: number[], make: () => tf.Tensor): tf.Variable => {
       const given = initial?.get(name);
@@ -75,13 +85,28 @@ export class TwoTowerModel {
       ['attention_kernel', init('attention_kernel', [d, d], normal([d, d], 1 / Math.sqrt(d), 4))],
       ['attention_bias', init('attention_bias', [d], () => tf.zeros([d]))],
       ['attention_query', init('attention_query', [d, 1], normal([d, 1], 1 / Math.sqrt(d), 5))],
-      ['output_kernel', init('output_kernel', [3 * d, d], normal([3 * d, d], 1 / Math.sqrt(3 * d), 6))],
+      [
+        'output_kernel',
+        init(
+          'output_kernel',
+          [3 * d + userFeatureDim, d],
+          normal([3 * d + userFeatureDim, d], 1 / Math.sqrt(3 * d), 6),
+        ),
+      ],
       ['output_bias', init('output_bias', [d], () => tf.zeros([d]))],
     ];
     if (shape.itemCategories && shape.numCategories) {
       const c = shape.numCategories + 1;
       entries.push(['category_embedding', init('category_embedding', [c, d], normal([c, d], 0.02, 7))]);
       this.categories = tf.tensor1d(shape.itemCategories, 'int32');
+    }
+    if (shape.itemFeatures && shape.itemFeatureDim) {
+      const f = shape.itemFeatureDim;
+      entries.push(['item_feature_kernel', init('item_feature_kernel', [f, d], normal([f, d], 0.02, 8))]);
+      this.itemFeatures = tf.tensor2d(shape.itemFeatures, [shape.numItems, f]);
+    }
+    if (shape.userFeatures && userFeatureDim > 0) {
+      this.userFeatures = tf.tensor2d(shape.userFeatures, [shape.numUsers + 1, userFeatureDim]);
     }
     this.weights = new Map(entries);
   }
@@ -106,6 +131,10 @@ export class TwoTowerModel {
       if (this.categories && this.weights.has('category_embedding')) {
         const categoryRows = items ? tf.gather(this.categories, items) : this.categories;
         vectors = vectors.add(tf.gather(this.weight('category_embedding'), categoryRows));
+      }
+      if (this.itemFeatures && this.weights.has('item_feature_kernel')) {
+        const features = items ? tf.gather(this.itemFeatures, items) : this.itemFeatures;
+        vectors = vectors.add(features.matMul(this.weight('item_feature_kernel')));
       }
       return vectors;
     });
@@ -148,7 +177,9 @@ export class TwoTowerModel {
       const last = embedded.slice([0, n - 1, 0], [batch, 1, d]).reshape([batch, d]);
       let user: tf.Tensor = tf.gather(this.weight('user_embedding'), users);
       if (training && dropout > 0) user = tf.dropout(user, dropout);
-      let joined = tf.concat([pooled, last, user], 1);
+      const parts = [pooled, last, user];
+      if (this.userFeatures) parts.push(tf.gather(this.userFeatures, users));
+      let joined = tf.concat(parts, 1);
       if (training && dropout > 0) joined = tf.dropout(joined, dropout);
       return joined.matMul(this.weight('output_kernel')).add(this.weight('output_bias')) as tf.Tensor2D;
     });
@@ -190,6 +221,8 @@ export class TwoTowerModel {
   dispose(): void {
     tf.dispose([...this.weights.values()]);
     this.categories?.dispose();
+    this.itemFeatures?.dispose();
+    this.userFeatures?.dispose();
   }
 }
 

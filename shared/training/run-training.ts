@@ -172,6 +172,10 @@ export async function runTraining(
   const experiment = await runExperiment(data.log, {
     ...(options.config ? { config: options.config } : {}),
     ...(hasCategories ? { itemCategories, numCategories: categoryVocabulary.length } : {}),
+    itemPrices: data.log.itemIds.map((itemId) => {
+      const price = data.itemAttributes.get(itemId)?.price;
+      return typeof price === 'number' ? price : null;
+    }),
     progress: {
       onBatch: deps.progress?.onBatch,
       onEpoch: (stats) => {

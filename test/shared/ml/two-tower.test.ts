@@ -21,7 +21,15 @@ describe('TwoTowerModel', () => {
 
   it('round-trips through its TF.js weights manifest with identical predictions', async () => {
     const model = new TwoTowerModel(
-      { ...shape, itemCategories: new Int32Array(50).map((_, i) => (i % 3) + 1), numCategories: 3 },
+      {
+        ...shape,
+        itemCategories: new Int32Array(50).map((_, i) => (i % 3) + 1),
+        numCategories: 3,
+        itemFeatures: new Float32Array(50 * 2).map((_, i) => Math.sin(i)),
+        itemFeatureDim: 2,
+        userFeatures: new Float32Array(31 * 2).map((_, i) => Math.cos(i)),
+        userFeatureDim: 2,
+      },
       undefined,
       7,
     );
@@ -31,7 +39,9 @@ describe('TwoTowerModel', () => {
     const loaded = TwoTowerModel.deserialize(model.shape, specs, data);
     const after = loaded.scoreAll(context, users);
     expect(Array.from(await after.data())).toEqual(Array.from(await before.data()));
-    expect(specs.map((spec) => spec.name).sort()).toContain('category_embedding');
+    expect(specs.map((spec) => spec.name)).toEqual(
+      expect.arrayContaining(['category_embedding', 'item_feature_kernel']),
+    );
     tf.dispose([before, after, context, users]);
     model.dispose();
     loaded.dispose();

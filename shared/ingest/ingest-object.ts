@@ -503,12 +503,6 @@ async function finalize(
         ContentType: 'application/x-ndjson',
       }),
     );
-    await deps.s3.send(
-      new DeleteObjectsCommand({
-        Bucket: deps.bucket,
-        Delete: { Objects: parts.map((Key) => ({ Key })), Quiet: true },
-      }),
-    );
   }
   await removeSupersededCurated(deps, source);
   const report: IngestionReport = {
@@ -532,6 +526,15 @@ async function finalize(
     status: 'completed',
     report,
   }));
+  // Parts go last: a retry of a finalize that stopped earlier still finds them.
+  if (parts.length > 0) {
+    await deps.s3.send(
+      new DeleteObjectsCommand({
+        Bucket: deps.bucket,
+        Delete: { Objects: parts.map((Key) => ({ Key })), Quiet: true },
+      }),
+    );
+  }
   deps.log.info('file ingested', { objectKey: source.key, ...totals });
   return { status: 'completed', report };
 }

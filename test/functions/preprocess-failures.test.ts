@@ -65,6 +65,39 @@ describe('preprocess failure handling', () => {
     expect(report).toMatchObject({ accepted: 3, duplicates: 0 });
   });
 
+  it('finishes a file whose first attempt died while publishing the report', async () => {
+    const name = 'fail-first-report';
+    let failures = 0;
+    env.stack.s3.middlewareStack.add(
+      (next, context) => async (args) => {
+        const key = (args.input as { Key?: string }).Key ?? '';
+        if (
+          context.commandName === 'PutObjectCommand' &&
+          key.startsWith('reports/ingestion/') &&
+          failures === 0
+        ) {
+          failures++;
+          throw new Error('injected: invocation timed out');
+        }
+        return next(args);
+      },
+      { step: 'initialize', name },
+    );
+    try {
+      await env.drop('incoming/interactions/late.csv', `${file}\nkim,i3,not-a-time,view,`);
+    } finally {
+      env.stack.s3.middlewareStack.remove(name);
+    }
+
+    expect(failures).toBe(1);
+    expect(env.stack.deadLetters).toHaveLength(0);
+    const report = await env.report('interactions/late.csv');
+    assertBalanced(report);
+    expect(report).toMatchObject({ accepted: 3, rejected: 1 });
+    expect((await env.readText('rejected/interactions/late.csv.jsonl')).trim().split('\n')).toHaveLength(1);
+    expect(await env.keys('rejected/interactions/_parts/')).toEqual([]);
+  });
+
   it('dead-letters a file that keeps failing, with its key, and publishes no report', async () => {
     const restore = failPutItems(env.stack.dynamoDb, (table) => table.endsWith('-users'));
 

@@ -1,6 +1,7 @@
 import { type AttributeValue, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { initBackend } from '../../shared/ml/backend';
 import { createLogger } from '../../shared/observability/logger';
+import { s3ModelSource } from '../../shared/serving/model-store';
 import { SYNTHETIC_PRESETS, SyntheticWorld } from '../../shared/synthetic/generator';
 import { artifactKey, MANIFEST_KEY, type ModelManifest } from '../../shared/training/artifacts';
 import { runTraining, type TrainingDeps } from '../../shared/training/run-training';
@@ -81,6 +82,14 @@ describe('training job on the embedded stack', () => {
     const vector = new Float32Array((vectors.Items?.[0]?.vector?.B as Uint8Array).slice().buffer);
     expect(vector).toHaveLength(17);
     expect(vector[16]).toBe(1);
+
+    // Serving reads the same artifacts and scores with the precomputed vector.
+    const served = await s3ModelSource(env.stack.s3, env.bucket).load(await manifest());
+    expect(served.items.size).toBe(model.shape.numItems);
+    const top = served.items.topK(vector, 5);
+    expect(top).toHaveLength(5);
+    expect(top[0]?.score).toBeGreaterThanOrEqual(top[4]?.score ?? Number.POSITIVE_INFINITY);
+    expect(served.popularity.length).toBeGreaterThan(0);
   });
 
   it('keeps serving the current model when the gate refuses the new one, and says why', async () => {

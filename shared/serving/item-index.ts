@@ -1,0 +1,195 @@
+/**
+ * The in-memory item side of a served model: item vectors (each row the item
+ * vector with its bias as the last value, as the training job writes
+ * `item-vectors.bin`), ids and the attributes filters use. Scoring one user is
+ * a tight Float32Array dot-product loop plus a bounded min-heap — no TF.js
+ * graph, no full sort.
+ */
+export interface ItemAttributes {
+  readonly category: string | null;
+  readonly price: number | null;
+}
+
+export interface ItemFilter {
+  readonly category?: string;
+  readonly minPrice?: number;
+  readonly maxPrice?: number;
+  /** Item indices never to return (e.g. the user's interactions). */
+  readonly exclude?: ReadonlySet<number>;
+}
+
+export interface ScoredItem {
+  readonly index: number;
+  readonly itemId: string;
+  readonly score: number;
+}
+
+export class ItemIndex {
+  readonly size: number;
+  /** Row width: embedding dimension + 1 (the bias). */
+  readonly width: number;
+  private readonly positionById: Map<string, number>;
+  /** Unit-length item vectors (bias dropped) for similar-item search, built on first use. */
+  private normalised?: Float32Array;
+
+  constructor(
+    readonly vectors: Float32Array,
+    readonly itemIds: readonly string[],
+    readonly attributes: readonly ItemAttributes[],
+  ) {
+    this.size = itemIds.length;
+    if (this.size === 0) throw new Error('ItemIndex needs at least one item');
+    if (vectors.length % this.size !== 0) {
+      throw new Error(`item vectors (${vectors.length} values) do not divide into ${this.size} items`);
+    }
+    if (attributes.length !== this.size) throw new Error('item attributes are not aligned with item ids');
+    this.width = vectors.length / this.size;
+    this.positionById = new Map(itemIds.map((id, index) => [id, index]));
+  }
+
+  indexOf(itemId: string): number | undefined {
+    return this.positionById.get(itemId);
+  }
+
+  /** Whether an item passes the filter (attributes and exclusions). */
+  accepts(index: number, filter: ItemFilter): boolean {
+    if (filter.exclude?.has(index)) return false;
+    const attributes = this.attributes[index] as ItemAttributes;
+    if (filter.category !== undefined && attributes.category !== filter.category) return false;
+    if (filter.minPrice !== undefined && (attributes.price === null || attributes.price < filter.minPrice))
+      return false;
+    if (filter.maxPrice !== undefined && (attributes.price === null || attributes.price > filter.maxPrice))
+      return false;
+    return true;
+  }
+
+  /** Top-k items for a user vector of length `width` (embedding + a trailing 1 for the bias). */
+  topK(userVector: Float32Array, k: number, filter: ItemFilter = {}): ScoredItem[] {
+    if (userVector.length !== this.width) {
+      throw new Error(`user vector has ${userVector.length} values, the model needs ${this.width}`);
+    }
+    const heap = new TopKHeap(k);
+    const width = this.width;
+    const vectors = this.vectors;
+    for (let item = 0; item < this.size; item++) {
+      if (!this.accepts(item, filter)) continue;
+      let score = 0;
+      const offset = item * width;
+      for (let dimension = 0; dimension < width; dimension++) {
+        score += (vectors[offset + dimension] as number) * (userVector[dimension] as number);
+      }
+      heap.offer(item, score);
+    }
+    return heap.sorted().map(([index, score]) => ({ index, itemId: this.itemIds[index] as string, score }));
+  }
+
+  /** Nearest items by cosine similarity of the item vectors (bias excluded), the item itself left out. */
+  similar(index: number, k: number, filter: ItemFilter = {}): ScoredItem[] {
+    const unit = this.unitVectors();
+    const dimensions = this.width - 1;
+    const heap = new TopKHeap(k);
+    const base = index * dimensions;
+    for (let item = 0; item < this.size; item++) {
+      if (item === index || !this.accepts(item, filter)) continue;
+      let score = 0;
+      const offset = item * dimensions;
+      for (let dimension = 0; dimension < dimensions; dimension++) {
+        score += (unit[offset + dimension] as number) * (unit[base + dimension] as number);
+      }
+      heap.offer(item, score);
+    }
+    return heap
+      .sorted()
+      .map(([position, score]) => ({ index: position, itemId: this.itemIds[position] as string, score }));
+  }
+
+  private unitVectors(): Float32Array {
+    if (!this.normalised) {
+      const dimensions = this.width - 1;
+      const unit = new Float32Array(this.size * dimensions);
+      for (let item = 0; item < this.size; item++) {
+        let norm = 0;
+        for (let dimension = 0; dimension < dimensions; dimension++) {
+          norm += (this.vectors[item * this.width + dimension] as number) ** 2;
+        }
+        const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+        for (let dimension = 0; dimension < dimensions; dimension++) {
+          unit[item * dimensions + dimension] =
+            (this.vectors[item * this.width + dimension] as number) * scale;
+        }
+      }
+      this.normalised = unit;
+    }
+    return this.normalised;
+  }
+}
+
+/** A bounded min-heap keeping the k best (index, score) pairs; ties keep the lower index. */
+export class TopKHeap {
+  private readonly indices: Int32Array;
+  private readonly scores: Float64Array;
+  private size = 0;
+
+  constructor(private readonly capacity: number) {
+    this.indices = new Int32Array(Math.max(capacity, 0));
+    this.scores = new Float64Array(Math.max(capacity, 0));
+  }
+
+  /** Worse-than: lower score, or equal score and higher index. */
+  private worse(a: number, b: number): boolean {
+    const scoreA = this.scores[a] as number;
+    const scoreB = this.scores[b] as number;
+    return (
+      scoreA < scoreB || (scoreA === scoreB && (this.indices[a] as number) > (this.indices[b] as number))
+    );
+  }
+
+  private swap(a: number, b: number): void {
+    const index = this.indices[a] as number;
+    const score = this.scores[a] as number;
+    this.indices[a] = this.indices[b] as number;
+    this.scores[a] = this.scores[b] as number;
+    this.indices[b] = index;
+    this.scores[b] = score;
+  }
+
+  offer(index: number, score: number): void {
+    if (this.capacity === 0 || Number.isNaN(score)) return;
+    if (this.size < this.capacity) {
+      let child = this.size++;
+      this.indices[child] = index;
+      this.scores[child] = score;
+      while (child > 0) {
+        const parent = (child - 1) >> 1;
+        if (!this.worse(child, parent)) break;
+        this.swap(child, parent);
+        child = parent;
+      }
+      return;
+    }
+    const rootScore = this.scores[0] as number;
+    if (score < rootScore || (score === rootScore && index > (this.indices[0] as number))) return;
+    this.indices[0] = index;
+    this.scores[0] = score;
+    let parent = 0;
+    for (;;) {
+      const left = 2 * parent + 1;
+      const right = left + 1;
+      let smallest = parent;
+      if (left < this.size && this.worse(left, smallest)) smallest = left;
+      if (right < this.size && this.worse(right, smallest)) smallest = right;
+      if (smallest === parent) return;
+      this.swap(parent, smallest);
+      parent = smallest;
+    }
+  }
+
+  /** Best first. */
+  sorted(): [number, number][] {
+    const entries: [number, number][] = [];
+    for (let position = 0; position < this.size; position++) {
+      entries.push([this.indices[position] as number, this.scores[position] as number]);
+    }
+    return entries.sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+  }
+}

@@ -1,0 +1,114 @@
+import { GetObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
+import { artifactKey, MANIFEST_KEY, type ModelManifest } from '../training/artifacts';
+import { type ItemAttributes, ItemIndex } from './item-index';
+
+/** Everything serving needs of one model version, loaded once per container. */
+export interface ServedModel {
+  readonly manifest: ModelManifest;
+  readonly items: ItemIndex;
+  /** User id → row in the training data (precomputed vectors exist for these). */
+  readonly userIds: ReadonlyMap<string, number>;
+  /** Fallback rankings: item indices, best first. */
+  readonly popularity: readonly number[];
+  readonly trending: readonly number[];
+  /** Per item: neighbour indices with similarities (item-kNN baseline). */
+  readonly itemKnn: readonly (readonly [number, number][])[];
+}
+
+export interface ModelSource {
+  /** The current manifest, or undefined when no model has been promoted yet. */
+  manifest(): Promise<ModelManifest | undefined>;
+  /** All artifacts of a version. */
+  load(manifest: ModelManifest): Promise<ServedModel>;
+}
+
+/**
+ * Holds the served model. Re-checks the manifest at most every `recheckMs`;
+ * a new version is loaded completely in the background and then swapped in by
+ * one reference assignment, so a request sees either the old model or the new
+ * one, never a half-loaded one. A failed load keeps the old model.
+ */
+export class ModelStore {
+  private model: ServedModel | undefined;
+  private checkedAt = Number.NEGATIVE_INFINITY;
+  private refreshing: Promise<void> | undefined;
+
+  constructor(
+    private readonly source: ModelSource,
+    private readonly recheckMs: number,
+    private readonly now: () => number = Date.now,
+    private readonly onError: (error: unknown) => void = () => undefined,
+  ) {}
+
+  /** The model to serve this request with; undefined only before any model exists. */
+  async current(): Promise<ServedModel | undefined> {
+    if (this.now() - this.checkedAt >= this.recheckMs && !this.refreshing) {
+      this.checkedAt = this.now();
+      this.refreshing = this.refresh().finally(() => {
+        this.refreshing = undefined;
+      });
+    }
+    // Only the very first load is waited for; later swaps happen behind running requests.
+    if (!this.model && this.refreshing) await this.refreshing;
+    return this.model;
+  }
+
+  private async refresh(): Promise<void> {
+    try {
+      const manifest = await this.source.manifest();
+      if (!manifest || manifest.version === this.model?.manifest.version) return;
+      const loaded = await this.source.load(manifest);
+      this.model = loaded;
+    } catch (error) {
+      this.onError(error);
+    }
+  }
+}
+
+async function readBytes(s3: S3Client, bucket: string, key: string): Promise<Uint8Array> {
+  const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return (await object.Body?.transformToByteArray()) ?? new Uint8Array();
+}
+
+async function readJson<T>(s3: S3Client, bucket: string, key: string): Promise<T> {
+  return JSON.parse(Buffer.from(await readBytes(s3, bucket, key)).toString('utf8')) as T;
+}
+
+/** Reads manifests and artifacts from the data bucket (`models/`). */
+export function s3ModelSource(s3: S3Client, bucket: string): ModelSource {
+  return {
+    async manifest() {
+      try {
+        return await readJson<ModelManifest>(s3, bucket, MANIFEST_KEY);
+      } catch (error) {
+        if (error instanceof NoSuchKey) return undefined;
+        throw error;
+      }
+    },
+    async load(manifest) {
+      const version = manifest.version;
+      const [vectorBytes, itemIds, userIds, itemAttributes, baselines] = await Promise.all([
+        readBytes(s3, bucket, artifactKey(version, 'itemVectors')),
+        readJson<string[]>(s3, bucket, artifactKey(version, 'itemIds')),
+        readJson<string[]>(s3, bucket, artifactKey(version, 'userIds')),
+        readJson<{ items: ItemAttributes[] }>(s3, bucket, artifactKey(version, 'itemAttributes')),
+        readJson<{
+          popularity: [number, number][];
+          trending: [number, number][];
+          itemKnn: [number, number][][];
+        }>(s3, bucket, artifactKey(version, 'baselines')),
+      ]);
+      // Copy into an aligned buffer: the SDK's byte array may be a view at any offset.
+      const vectors = new Float32Array(vectorBytes.byteLength / 4);
+      new Uint8Array(vectors.buffer).set(vectorBytes);
+      return {
+        manifest,
+        items: new ItemIndex(vectors, itemIds, itemAttributes.items),
+        userIds: new Map(userIds.map((id, index) => [id, index])),
+        popularity: baselines.popularity.map(([index]) => index),
+        trending: baselines.trending.map(([index]) => index),
+        itemKnn: baselines.itemKnn,
+      };
+    },
+  };
+}

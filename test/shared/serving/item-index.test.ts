@@ -1,0 +1,80 @@
+import { ItemIndex, TopKHeap } from '../../../shared/serving/item-index';
+
+// Three dimensions + bias per item.
+const vectors = Float32Array.from([
+  1,
+  0,
+  0,
+  0.1, // a
+  0,
+  1,
+  0,
+  0.0, // b
+  0.9,
+  0.1,
+  0,
+  0.0, // c
+  0,
+  0,
+  1,
+  0.5, // d
+  -1,
+  0,
+  0,
+  0.0, // e
+]);
+const ids = ['a', 'b', 'c', 'd', 'e'];
+const attributes = [
+  { category: 'books', price: 10 },
+  { category: 'books', price: 30 },
+  { category: 'toys', price: 5 },
+  { category: 'toys', price: null },
+  { category: null, price: 1 },
+];
+
+describe('ItemIndex', () => {
+  const index = new ItemIndex(vectors, ids, attributes);
+
+  it('scores by dot product including the bias and returns the best first', () => {
+    const user = Float32Array.from([1, 0, 0, 1]);
+    expect(index.topK(user, 3).map((item) => [item.itemId, Number(item.score.toFixed(4))])).toEqual([
+      ['a', 1.1],
+      ['c', 0.9],
+      ['d', 0.5],
+    ]);
+  });
+
+  it('applies exclusions and attribute filters, returning fewer only when fewer items qualify', () => {
+    const user = Float32Array.from([1, 0, 0, 1]);
+    expect(index.topK(user, 2, { exclude: new Set([0]) }).map((item) => item.itemId)).toEqual(['c', 'd']);
+    expect(index.topK(user, 5, { category: 'books' }).map((item) => item.itemId)).toEqual(['a', 'b']);
+    expect(index.topK(user, 5, { minPrice: 5, maxPrice: 20 }).map((item) => item.itemId)).toEqual(['a', 'c']);
+  });
+
+  it('finds similar items by cosine, leaving the item itself out', () => {
+    expect(index.similar(0, 2).map((item) => item.itemId)).toEqual(['c', 'b']);
+    expect(index.similar(0, 1)[0]?.score).toBeCloseTo(0.9 / Math.sqrt(0.82), 5);
+  });
+
+  it('rejects misaligned artifacts and user vectors of the wrong width', () => {
+    expect(() => new ItemIndex(vectors.subarray(0, 7), ids, attributes)).toThrow(
+      'do not divide into 5 items',
+    );
+    expect(() => index.topK(Float32Array.from([1, 0, 0]), 1)).toThrow(
+      'user vector has 3 values, the model needs 4',
+    );
+  });
+});
+
+describe('TopKHeap', () => {
+  it('matches a full sort, ties broken by lower index', () => {
+    const scores = Array.from({ length: 500 }, (_, i) => Math.round(Math.sin(i * 7.7) * 50) / 10);
+    const heap = new TopKHeap(20);
+    scores.forEach((score, i) => heap.offer(i, score));
+    const expected = scores
+      .map((score, i) => [i, score] as [number, number])
+      .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+      .slice(0, 20);
+    expect(heap.sorted()).toEqual(expected);
+  });
+});

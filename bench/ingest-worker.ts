@@ -4,7 +4,7 @@ import { ChunkBuilder, serializeCurated } from '../shared/ingest/chunk-builder';
 import { DEFAULT_CHUNK_ROWS } from '../shared/ingest/ingest-object';
 import { DEFAULT_MAPPING } from '../shared/ingest/mapping';
 import { CsvSplitter } from '../shared/ingest/records';
-import { canonicalHeader, RowValidator } from '../shared/ingest/validate';
+import { csvValidatorForHeader, type RowValidator } from '../shared/ingest/validate';
 
 /**
  * One measurement in a fresh process (so peak RSS is this measurement's own):
@@ -31,7 +31,6 @@ async function main(): Promise<void> {
     throw new Error('usage: ingest-worker parse|pipeline <file.csv.gz>');
   const started = performance.now();
   const splitter = new CsvSplitter({ delimiter: 0x2c });
-  let header: string[] | undefined;
   let rows = 0;
   let curatedBytes = 0;
   let builder: ChunkBuilder | undefined;
@@ -43,15 +42,8 @@ async function main(): Promise<void> {
   };
   for await (const chunk of createReadStream(file).pipe(createGunzip()) as AsyncIterable<Buffer>) {
     for (const record of splitter.push(chunk)) {
-      if (!header) {
-        header = canonicalHeader(record.fields, DEFAULT_MAPPING);
-        validator = new RowValidator(
-          'interactions',
-          header,
-          DEFAULT_MAPPING,
-          'csv',
-          Math.floor(Date.now() / 1000),
-        );
+      if (!validator) {
+        validator = csvValidatorForHeader('interactions', record.fields, DEFAULT_MAPPING);
         builder = new ChunkBuilder(validator, 'interactions');
         continue;
       }

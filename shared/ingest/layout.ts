@@ -69,7 +69,7 @@ export function quarantinedFileKey(source: SourceObject): string {
   return `${DATA_LAKE_PREFIXES.rejected}${source.dataset}/files/${source.relativeKey}`;
 }
 
-export function reportKey(source: SourceObject): string {
+export function reportKey(source: Pick<SourceObject, 'dataset' | 'relativeKey'>): string {
   return `${DATA_LAKE_PREFIXES.reports}ingestion/${source.dataset}/${source.relativeKey}.json`;
 }
 

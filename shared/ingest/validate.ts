@@ -60,6 +60,16 @@ export function canonicalHeader(sourceHeader: readonly string[], mapping: Mappin
   });
 }
 
+/** A validator for a CSV whose header row is `headerFields` (BOM and renames handled by canonicalHeader). */
+export function csvValidatorForHeader(
+  dataset: Dataset,
+  headerFields: readonly string[],
+  mapping: Mapping,
+  nowSeconds = Math.floor(Date.now() / 1000),
+): RowValidator {
+  return new RowValidator(dataset, canonicalHeader(headerFields, mapping), mapping, 'csv', nowSeconds);
+}
+
 /** Required columns missing from a header (after renames and constants). */
 export function missingRequiredColumns(
   dataset: Dataset,

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { DEFAULT_MAPPING, detectDelimiter } from '../ingest/mapping';
 import { CsvSplitter, LineSplitter, type RecordSplitter } from '../ingest/records';
-import { canonicalHeader, type InteractionRow, RowValidator } from '../ingest/validate';
+import { csvValidatorForHeader, type InteractionRow, RowValidator } from '../ingest/validate';
 
 /**
  * Interactions as training and evaluation see them: ids mapped to dense
@@ -115,17 +115,7 @@ export async function readInteractionsFile(
   const take = (records: ReturnType<RecordSplitter['push']>) => {
     for (const record of records) {
       if (!validator) {
-        const header = canonicalHeader(
-          record.fields.map((field, index) => (index === 0 ? field.replace(/^\uFEFF/, '') : field)),
-          DEFAULT_MAPPING,
-        );
-        validator = new RowValidator(
-          'interactions',
-          header,
-          DEFAULT_MAPPING,
-          'csv',
-          Math.floor(Date.now() / 1000),
-        );
+        validator = csvValidatorForHeader('interactions', record.fields, DEFAULT_MAPPING);
         continue;
       }
       const result = validator.validate(record);

@@ -1,9 +1,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { uploadFile } from '../../aws/upload';
-import type { IngestionReport } from '../../ingest/ingest-object';
 import { registerPreprocessHandler } from '../../local/preprocess-wiring';
 import { initBackend } from '../../ml/backend';
 import { createLogger } from '../../observability/logger';
@@ -15,7 +13,7 @@ import { SYNTHETIC_PRESETS } from '../../synthetic/generator';
 import { writeSyntheticDataset } from '../../synthetic/write-files';
 import { CliError, runAction } from '../errors';
 import { syntheticConfigFrom } from './generate';
-import { dropKeys, formatReport } from './ingest';
+import { dropKeys, formatReport, readReport } from './ingest';
 import { formatTrainingReport } from './train';
 import { type StackFlags, startStackFromFlags, withStackFlags } from './local';
 
@@ -135,14 +133,8 @@ async function dropFiles(stack: EmbeddedStack, files: DatasetFile[]): Promise<vo
         throw new CliError(
           `preprocessing ${keys.dataKey} failed after ${failure.attempts} attempts: ${failure.error}`,
         );
-      const object = await stack.s3.send(
-        new GetObjectCommand({
-          Bucket: stack.names.dataBucket,
-          Key: `reports/ingestion/${file.dataset}/${keys.relativeKey}.json`,
-        }),
-      );
-      const report = JSON.parse((await object.Body?.transformToString('utf8')) ?? '{}') as IngestionReport;
-      if (report.source.etag !== etag) throw new CliError(`no ingestion report for ${keys.dataKey}`);
+      const report = await readReport(stack.s3, stack.names.dataBucket, keys.reportKey, etag);
+      if (!report) throw new CliError(`no ingestion report for ${keys.dataKey}`);
       process.stdout.write(`${formatReport(report, (Date.now() - started) / 1000).replace(/^/gm, '    ')}\n`);
     }
   } finally {

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { createS3Client } from '../../aws/clients';
 import { uploadFile } from '../../aws/upload';
 import type { IngestionReport } from '../../ingest/ingest-object';
+import { reportKey } from '../../ingest/layout';
 import { parseMapping } from '../../ingest/mapping';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/embedded-stack';
 import { registerPreprocessHandler } from '../../local/preprocess-wiring';
@@ -28,7 +29,7 @@ export const EXIT_FILE_REJECTED = 4;
 export function dropKeys(
   dataset: Dataset,
   filePath: string,
-): { dataKey: string; mappingKey: string; relativeKey: string } {
+): { dataKey: string; mappingKey: string; relativeKey: string; reportKey: string } {
   const name = basename(filePath);
   const folder = name.replace(/\.(gz)$/i, '').replace(/\.[^.]+$/, '') || name;
   const relativeKey = `${folder}/${name}`;
@@ -36,6 +37,7 @@ export function dropKeys(
     dataKey: `${incomingPrefix(dataset)}${relativeKey}`,
     mappingKey: `${incomingPrefix(dataset)}${folder}/_mapping.json`,
     relativeKey,
+    reportKey: reportKey({ dataset, relativeKey }),
   };
 }
 
@@ -69,7 +71,8 @@ export function formatReport(report: IngestionReport, seconds: number): string {
   return lines.join('\n');
 }
 
-async function readReport(
+/** The ingestion report at `key` if it is for this object version (`etag`), else undefined. */
+export async function readReport(
   s3: S3Client,
   bucket: string,
   key: string,
@@ -138,14 +141,7 @@ export function registerIngestCommand(program: Command): void {
         const etag = await uploadFile(s3, bucket, keys.dataKey, file);
         const deadline = Date.now() + Number(flags.timeout) * 1000;
         let found: IngestionReport | undefined;
-        while (
-          !(found = await readReport(
-            s3,
-            bucket,
-            `reports/ingestion/${dataset}/${keys.relativeKey}.json`,
-            etag,
-          ))
-        ) {
+        while (!(found = await readReport(s3, bucket, keys.reportKey, etag))) {
           if (Date.now() > deadline)
             throw new CliError(`no ingestion report after ${flags.timeout} s; see the 'mappa local up' log`);
           await new Promise((resolve) => setTimeout(resolve, 250));
@@ -171,12 +167,7 @@ export function registerIngestCommand(program: Command): void {
           const failure = stack.deadLetters.at(-1);
           if (failure)
             throw new CliError(`preprocessing failed after ${failure.attempts} attempts: ${failure.error}`);
-          const found = await readReport(
-            stack.s3,
-            bucket,
-            `reports/ingestion/${dataset}/${keys.relativeKey}.json`,
-            etag,
-          );
+          const found = await readReport(stack.s3, bucket, keys.reportKey, etag);
           if (!found) throw new CliError('preprocessing finished without writing a report');
           report = found;
         } finally {

@@ -1,8 +1,10 @@
+import { ScoringKernel } from './kernels/scoring-kernel';
+
 /**
  * The in-memory item side of a served model: item vectors (each row the item
  * vector with its bias as the last value, as the training job writes
  * `item-vectors.bin`), ids and the attributes filters use. Scoring one user is
- * a tight Float32Array dot-product loop plus a bounded min-heap — no TF.js
+ * one SIMD pass over the item matrix (WebAssembly) plus a bounded min-heap — no TF.js
  * graph, no full sort.
  */
 export interface ItemAttributes {
@@ -29,11 +31,12 @@ export class ItemIndex {
   /** Row width: embedding dimension + 1 (the bias). */
   readonly width: number;
   private readonly positionById: Map<string, number>;
-  /** Unit-length item vectors (bias dropped) for similar-item search, built on first use. */
-  private normalised?: Float32Array;
+  private readonly kernel: ScoringKernel;
+  /** Euclidean norm of each item vector without its bias, for cosine similarity. */
+  private readonly norms: Float32Array;
 
   constructor(
-    readonly vectors: Float32Array,
+    vectors: Float32Array,
     readonly itemIds: readonly string[],
     readonly attributes: readonly ItemAttributes[],
   ) {
@@ -45,10 +48,24 @@ export class ItemIndex {
     if (attributes.length !== this.size) throw new Error('item attributes are not aligned with item ids');
     this.width = vectors.length / this.size;
     this.positionById = new Map(itemIds.map((id, index) => [id, index]));
+    this.kernel = new ScoringKernel(this.size, this.width).load(vectors);
+    this.norms = new Float32Array(this.size);
+    for (let item = 0; item < this.size; item++) {
+      let norm = 0;
+      for (let dimension = 0; dimension < this.width - 1; dimension++) {
+        norm += (vectors[item * this.width + dimension] as number) ** 2;
+      }
+      this.norms[item] = Math.sqrt(norm);
+    }
   }
 
   indexOf(itemId: string): number | undefined {
     return this.positionById.get(itemId);
+  }
+
+  /** Item vector with its bias as the last value (a copy). */
+  vector(index: number): Float32Array {
+    return this.kernel.row(index);
   }
 
   /** Whether an item passes the filter (attributes and exclusions). */
@@ -68,59 +85,70 @@ export class ItemIndex {
     if (userVector.length !== this.width) {
       throw new Error(`user vector has ${userVector.length} values, the model needs ${this.width}`);
     }
-    const heap = new TopKHeap(k);
-    const width = this.width;
-    const vectors = this.vectors;
-    for (let item = 0; item < this.size; item++) {
-      if (!this.accepts(item, filter)) continue;
+    return this.select(this.kernel.scores(userVector), k, filter);
+  }
+
+  /** Scores of the given items only (personalized ranking of a candidate list). */
+  scoreItems(userVector: Float32Array, indices: readonly number[]): number[] {
+    const matrix = this.kernel.matrix();
+    const stride = this.kernel.paddedWidth;
+    return indices.map((index) => {
       let score = 0;
-      const offset = item * width;
-      for (let dimension = 0; dimension < width; dimension++) {
-        score += (vectors[offset + dimension] as number) * (userVector[dimension] as number);
+      for (let dimension = 0; dimension < this.width; dimension++) {
+        score += (matrix[index * stride + dimension] as number) * (userVector[dimension] as number);
       }
-      heap.offer(item, score);
+      return score;
+    });
+  }
+
+  /** Cosine similarity of two items' vectors (bias excluded). */
+  cosine(a: number, b: number): number {
+    const matrix = this.kernel.matrix();
+    const stride = this.kernel.paddedWidth;
+    let dot = 0;
+    for (let dimension = 0; dimension < this.width - 1; dimension++) {
+      dot += (matrix[a * stride + dimension] as number) * (matrix[b * stride + dimension] as number);
     }
-    return heap.sorted().map(([index, score]) => ({ index, itemId: this.itemIds[index] as string, score }));
+    const norms = (this.norms[a] as number) * (this.norms[b] as number);
+    return norms > 0 ? dot / norms : 0;
   }
 
   /** Nearest items by cosine similarity of the item vectors (bias excluded), the item itself left out. */
   similar(index: number, k: number, filter: ItemFilter = {}): ScoredItem[] {
-    const unit = this.unitVectors();
-    const dimensions = this.width - 1;
-    const heap = new TopKHeap(k);
-    const base = index * dimensions;
-    for (let item = 0; item < this.size; item++) {
-      if (item === index || !this.accepts(item, filter)) continue;
-      let score = 0;
-      const offset = item * dimensions;
-      for (let dimension = 0; dimension < dimensions; dimension++) {
-        score += (unit[offset + dimension] as number) * (unit[base + dimension] as number);
-      }
-      heap.offer(item, score);
+    const query = this.kernel.row(index);
+    const norm = this.norms[index] as number;
+    query[this.width - 1] = 0;
+    for (let dimension = 0; dimension < this.width - 1; dimension++) {
+      query[dimension] = norm > 0 ? (query[dimension] as number) / norm : 0;
     }
-    return heap
-      .sorted()
-      .map(([position, score]) => ({ index: position, itemId: this.itemIds[position] as string, score }));
+    const dots = this.kernel.scores(query);
+    const cosines = new Float32Array(this.size);
+    for (let item = 0; item < this.size; item++) {
+      const itemNorm = this.norms[item] as number;
+      cosines[item] = itemNorm > 0 ? (dots[item] as number) / itemNorm : 0;
+    }
+    const exclude = new Set(filter.exclude ?? []);
+    exclude.add(index);
+    return this.select(cosines, k, { ...filter, exclude });
   }
 
-  private unitVectors(): Float32Array {
-    if (!this.normalised) {
-      const dimensions = this.width - 1;
-      const unit = new Float32Array(this.size * dimensions);
-      for (let item = 0; item < this.size; item++) {
-        let norm = 0;
-        for (let dimension = 0; dimension < dimensions; dimension++) {
-          norm += (this.vectors[item * this.width + dimension] as number) ** 2;
-        }
-        const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
-        for (let dimension = 0; dimension < dimensions; dimension++) {
-          unit[item * dimensions + dimension] =
-            (this.vectors[item * this.width + dimension] as number) * scale;
-        }
-      }
-      this.normalised = unit;
+  /** Reads the item matrix once: the memory-bandwidth floor of `topK` (benchmarks). */
+  readMatrix(): number {
+    return this.kernel.readMatrix();
+  }
+
+  private select(scores: Float32Array, k: number, filter: ItemFilter): ScoredItem[] {
+    const heap = new TopKHeap(k);
+    const filtered =
+      filter.exclude !== undefined ||
+      filter.category !== undefined ||
+      filter.minPrice !== undefined ||
+      filter.maxPrice !== undefined;
+    for (let item = 0; item < this.size; item++) {
+      if (filtered && !this.accepts(item, filter)) continue;
+      heap.offer(item, scores[item] as number);
     }
-    return this.normalised;
+    return heap.sorted().map(([index, score]) => ({ index, itemId: this.itemIds[index] as string, score }));
   }
 }
 

@@ -1,11 +1,14 @@
 import { GetObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
 import { artifactKey, MANIFEST_KEY, type ModelManifest } from '../training/artifacts';
 import { type ItemAttributes, ItemIndex } from './item-index';
+import { decodeWeights, UserTower, type WeightSpec } from './user-tower';
 
 /** Everything serving needs of one model version, loaded once per container. */
 export interface ServedModel {
   readonly manifest: ModelManifest;
   readonly items: ItemIndex;
+  /** Computes vectors for users whose history changed since training, or who are new. */
+  readonly tower: UserTower;
   /** User id → row in the training data (precomputed vectors exist for these). */
   readonly userIds: ReadonlyMap<string, number>;
   /** Fallback rankings: item indices, best first. */
@@ -70,6 +73,27 @@ async function readBytes(s3: S3Client, bucket: string, key: string): Promise<Uin
   return (await object.Body?.transformToByteArray()) ?? new Uint8Array();
 }
 
+async function readOptionalBytes(s3: S3Client, bucket: string, key: string): Promise<Uint8Array> {
+  try {
+    return await readBytes(s3, bucket, key);
+  } catch (error) {
+    if (error instanceof NoSuchKey) return new Uint8Array();
+    throw error;
+  }
+}
+
+/** `model.json` as the training job writes it. */
+interface ModelDescription {
+  readonly shape: {
+    numUsers: number;
+    numItems: number;
+    embeddingDim: number;
+    sequenceLength: number;
+    userFeatureDim?: number;
+  };
+  readonly weightsManifest: { paths: string[]; weights: WeightSpec[] }[];
+}
+
 async function readJson<T>(s3: S3Client, bucket: string, key: string): Promise<T> {
   return JSON.parse(Buffer.from(await readBytes(s3, bucket, key)).toString('utf8')) as T;
 }
@@ -87,7 +111,19 @@ export function s3ModelSource(s3: S3Client, bucket: string): ModelSource {
     },
     async load(manifest) {
       const version = manifest.version;
-      const [vectorBytes, itemIds, userIds, itemAttributes, baselines] = await Promise.all([
+      const [
+        description,
+        weightBytes,
+        userFeatureBytes,
+        vectorBytes,
+        itemIds,
+        userIds,
+        itemAttributes,
+        baselines,
+      ] = await Promise.all([
+        readJson<ModelDescription>(s3, bucket, artifactKey(version, 'model')),
+        readBytes(s3, bucket, artifactKey(version, 'weights')),
+        readOptionalBytes(s3, bucket, artifactKey(version, 'userFeatures')),
         readBytes(s3, bucket, artifactKey(version, 'itemVectors')),
         readJson<string[]>(s3, bucket, artifactKey(version, 'itemIds')),
         readJson<string[]>(s3, bucket, artifactKey(version, 'userIds')),
@@ -101,8 +137,19 @@ export function s3ModelSource(s3: S3Client, bucket: string): ModelSource {
       // Copy into an aligned buffer: the SDK's byte array may be a view at any offset.
       const vectors = new Float32Array(vectorBytes.byteLength / 4);
       new Uint8Array(vectors.buffer).set(vectorBytes);
+      const userFeatures = new Float32Array(userFeatureBytes.byteLength / 4);
+      new Uint8Array(userFeatures.buffer).set(userFeatureBytes);
+      const tower = new UserTower(
+        { ...description.shape, userFeatureDim: description.shape.userFeatureDim ?? 0 },
+        decodeWeights(
+          description.weightsManifest.flatMap((group) => group.weights),
+          weightBytes,
+        ),
+        userFeatures,
+      );
       return {
         manifest,
+        tower,
         items: new ItemIndex(vectors, itemIds, itemAttributes.items),
         userIds: new Map(userIds.map((id, index) => [id, index])),
         popularity: baselines.popularity.map(([index]) => index),

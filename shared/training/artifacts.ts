@@ -13,6 +13,8 @@ export const ARTIFACT_FILES = {
   weights: 'weights.bin',
   /** Float32, numItems rows of (embeddingDim + 1): the item vector with its bias as the last value. */
   itemVectors: 'item-vectors.bin',
+  /** Float32, (numUsers + 1) rows of the user tower's numeric features; row 0 = unknown user. */
+  userFeatures: 'user-features.bin',
   /** JSON arrays of ids aligned with the vector rows / user indices. */
   itemIds: 'item-ids.json',
   userIds: 'user-ids.json',

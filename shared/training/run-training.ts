@@ -216,6 +216,7 @@ export async function runTraining(
         embeddingDim: d,
         sequenceLength: model.shape.sequenceLength,
         numCategories: categoryVocabulary.length,
+        userFeatureDim: model.shape.userFeatures ? (model.shape.userFeatureDim ?? 0) : 0,
       },
       weightsManifest: [{ paths: [ARTIFACT_FILES.weights], weights: specs }],
     });
@@ -231,6 +232,14 @@ export async function runTraining(
         Bucket: deps.bucket,
         Key: artifactKey(version, 'itemVectors'),
         Body: new Uint8Array(itemVectors.buffer),
+      }),
+    );
+    const userFeatures = model.shape.userFeatures ?? new Float32Array(0);
+    await deps.s3.send(
+      new PutObjectCommand({
+        Bucket: deps.bucket,
+        Key: artifactKey(version, 'userFeatures'),
+        Body: new Uint8Array(userFeatures.buffer, userFeatures.byteOffset, userFeatures.byteLength),
       }),
     );
     await putJson(deps.s3, deps.bucket, artifactKey(version, 'itemIds'), data.log.itemIds);

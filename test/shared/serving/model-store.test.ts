@@ -1,4 +1,5 @@
 import { ItemIndex } from '../../../shared/serving/item-index';
+import { UserTower } from '../../../shared/serving/user-tower';
 import { type ModelSource, ModelStore, type ServedModel } from '../../../shared/serving/model-store';
 import type { ModelManifest } from '../../../shared/training/artifacts';
 
@@ -10,6 +11,18 @@ function model(version: string): ServedModel {
   return {
     manifest: manifest(version),
     items: new ItemIndex(Float32Array.of(1, 0), ['i1'], [{ category: null, price: null }]),
+    tower: new UserTower(
+      { numUsers: 0, numItems: 1, embeddingDim: 1, sequenceLength: 1, userFeatureDim: 0 },
+      new Map(
+        ['item_embedding', 'position_embedding', 'user_embedding', 'attention_kernel', 'attention_bias']
+          .map((name): [string, Float32Array] => [name, new Float32Array(name === 'item_embedding' ? 2 : 1)])
+          .concat([
+            ['attention_query', new Float32Array(1)],
+            ['output_kernel', new Float32Array(3)],
+            ['output_bias', new Float32Array(1)],
+          ]),
+      ),
+    ),
     userIds: new Map(),
     popularity: [0],
     trending: [0],

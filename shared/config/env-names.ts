@@ -18,6 +18,12 @@ export const ENV = {
   ledgerTable: 'MAPPA_LEDGER_TABLE',
   /** Forces a TF.js backend (`tensorflow`, `wasm` or `cpu`) instead of the automatic choice. */
   tfBackend: 'MAPPA_TF_BACKEND',
+  /** Seconds between serving's checks of `models/manifest.json` for a newly promoted model. */
+  modelRecheckSeconds: 'MAPPA_MODEL_RECHECK_SECONDS',
+  /** Comma-separated event types whose items recommendations exclude as seen (`*` = all). */
+  excludeSeenEventTypes: 'MAPPA_EXCLUDE_SEEN_EVENT_TYPES',
+  /** `Access-Control-Allow-Origin` of API responses (unset = no CORS header). */
+  corsOrigin: 'MAPPA_CORS_ORIGIN',
   /** Log level for the structured logger (`debug`, `info`, `warn`, `error`). */
   logLevel: 'MAPPA_LOG_LEVEL',
 } as const;

@@ -153,14 +153,28 @@ export function mergeUserInteractions(
     if (category !== undefined) increment(next.category_counts, category);
     next.fingerprints[fingerprintOf(row)] = tokenShortId;
   }
-  next.recent = [
-    ...next.recent,
-    ...rows.map(({ item_id, timestamp, event_type }) => ({ item_id, timestamp, event_type })),
-  ]
-    .sort((a, b) => a.timestamp - b.timestamp)
-    .slice(-RECENT_INTERACTIONS);
+  next.recent = mergeRecent(
+    next.recent,
+    rows.map(({ item_id, timestamp, event_type }) => ({ item_id, timestamp, event_type })),
+  );
   next.fingerprints = pruneFingerprints(next.fingerprints);
   return stamp(next, token);
+}
+
+/**
+ * The newest RECENT_INTERACTIONS of both lists, oldest first, each interaction
+ * once: events posted to the API land in `recent` at once and again later when
+ * their staged file is ingested.
+ */
+export function mergeRecent(
+  stored: readonly RecentInteraction[],
+  added: readonly RecentInteraction[],
+): RecentInteraction[] {
+  const byKey = new Map<string, RecentInteraction>();
+  for (const interaction of [...stored, ...added]) {
+    byKey.set(`${interaction.timestamp}|${interaction.event_type}|${interaction.item_id}`, interaction);
+  }
+  return [...byKey.values()].sort((a, b) => a.timestamp - b.timestamp).slice(-RECENT_INTERACTIONS);
 }
 
 /** Keeps the newest FINGERPRINT_CAPACITY fingerprints (they start with the base-36 timestamp). */

@@ -227,6 +227,15 @@ export class EmbeddedStack {
    * Environment variables that point the AWS SDK (and so Mappa's own code, the
    * AWS CLI, or any SDK tool) at this stack.
    */
+  /** A separate DynamoDB client to this stack (for a caller that needs its own middleware). */
+  newDynamoDbClient(): DynamoDBClient {
+    return createDynamoDbClient({
+      endpoint: this.dynamoDbEndpoint,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    });
+  }
+
   clientEnvironment(): Record<string, string> {
     return {
       AWS_REGION: LOCAL_REGION,

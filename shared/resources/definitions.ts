@@ -23,6 +23,8 @@ export const DATA_LAKE_PREFIXES = {
   models: 'models/',
   /** Campaign exports (segments, batch recommendations). */
   exports: 'exports/',
+  /** Events posted to the API, one object per request, until compacted into incoming/interactions/. */
+  staging: 'staging/',
 } as const;
 
 /** The drop-folder prefix that triggers preprocessing for one dataset. */

@@ -1,0 +1,57 @@
+import {
+  type ApiDeps,
+  json,
+  jsonBody,
+  makeApiHandler,
+  parseInput,
+  requireModel,
+  type RouteHandler,
+} from '../../shared/serving/api';
+import { containerApiDeps } from '../../shared/serving/container';
+import { rank, recommend } from '../../shared/serving/recommender';
+import { rankBodySchema, recommendationsQuerySchema, userPathSchema } from '../../shared/serving/schemas';
+import { readUserState } from '../../shared/serving/user-state';
+
+/** GET /v1/users/{userId}/recommendations and POST /v1/users/{userId}/rank. */
+export const getRecommendations: RouteHandler = async (event, deps, scope) => {
+  const { userId } = parseInput(userPathSchema, event.pathParameters ?? {}, 'path');
+  const query = parseInput(recommendationsQuerySchema, event.queryStringParameters ?? {}, 'query');
+  const model = await requireModel(deps, scope);
+  const state = await readUserState(deps.dynamoDb, deps.tables, userId, model.manifest.version, scope.log);
+  const result = recommend(
+    model,
+    userId,
+    state,
+    {
+      limit: query.limit,
+      excludeSeen: query.exclude_seen === 'true',
+      ...(query.category !== undefined ? { category: query.category } : {}),
+      ...(query.min_price !== undefined ? { minPrice: query.min_price } : {}),
+      ...(query.max_price !== undefined ? { maxPrice: query.max_price } : {}),
+    },
+    deps.policy,
+  );
+  scope.strategy = result.strategy;
+  return json(200, {
+    userId,
+    modelVersion: model.manifest.version,
+    strategy: result.strategy,
+    items: result.items,
+  });
+};
+
+export const rankItems: RouteHandler = async (event, deps, scope) => {
+  const { userId } = parseInput(userPathSchema, event.pathParameters ?? {}, 'path');
+  const body = parseInput(rankBodySchema, jsonBody(event), 'body');
+  const model = await requireModel(deps, scope);
+  const state = await readUserState(deps.dynamoDb, deps.tables, userId, model.manifest.version, scope.log);
+  const result = rank(model, userId, state, body.itemIds);
+  scope.strategy = result.strategy;
+  return json(200, { userId, modelVersion: model.manifest.version, ...result });
+};
+
+/** The Lambda handler over the given dependencies (the local API server passes its own). */
+export const makeHandler = (depsFor: () => ApiDeps) =>
+  makeApiHandler('recommendations', { getRecommendations, rankItems }, depsFor);
+
+export const handler = makeHandler(() => containerApiDeps('recommendations'));

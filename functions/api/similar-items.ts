@@ -1,0 +1,43 @@
+import {
+  type ApiDeps,
+  HttpError,
+  json,
+  makeApiHandler,
+  parseInput,
+  requireModel,
+  type RouteHandler,
+} from '../../shared/serving/api';
+import { containerApiDeps } from '../../shared/serving/container';
+import { itemPathSchema, similarQuerySchema } from '../../shared/serving/schemas';
+
+/** GET /v1/items/{itemId}/similar: nearest items in the embedding space. */
+export const getSimilarItems: RouteHandler = async (event, deps, scope) => {
+  const { itemId } = parseInput(itemPathSchema, event.pathParameters ?? {}, 'path');
+  const query = parseInput(similarQuerySchema, event.queryStringParameters ?? {}, 'query');
+  const model = await requireModel(deps, scope);
+  const index = model.items.indexOf(itemId);
+  if (index === undefined) {
+    throw new HttpError(
+      404,
+      'item_not_found',
+      `item '${itemId}' is not in model ${model.manifest.version} (items added after training appear after the next run)`,
+      { field: 'itemId', in: 'path' },
+    );
+  }
+  const items = model.items.similar(index, query.limit, {
+    ...(query.category !== undefined ? { category: query.category } : {}),
+    ...(query.min_price !== undefined ? { minPrice: query.min_price } : {}),
+    ...(query.max_price !== undefined ? { maxPrice: query.max_price } : {}),
+  });
+  return json(200, {
+    itemId,
+    modelVersion: model.manifest.version,
+    items: items.map((item) => ({ itemId: item.itemId, score: Number(item.score.toFixed(6)) })),
+  });
+};
+
+/** The Lambda handler over the given dependencies (the local API server passes its own). */
+export const makeHandler = (depsFor: () => ApiDeps) =>
+  makeApiHandler('similar-items', { getSimilarItems }, depsFor);
+
+export const handler = makeHandler(() => containerApiDeps('similar-items'));

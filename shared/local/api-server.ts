@@ -1,0 +1,248 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { makeHandler as eventsHandler } from '../../functions/api/events';
+import { makeHandler as modelHandler } from '../../functions/api/model';
+import { makeHandler as recommendationsHandler } from '../../functions/api/recommendations';
+import { makeHandler as similarItemsHandler } from '../../functions/api/similar-items';
+import type { ApiDeps } from '../serving/api';
+import { type ApiFunction, matchRoute } from '../serving/routes';
+import { localLambdaContext } from './lambda-context';
+
+/**
+ * `mappa serve`: the API Lambda handlers behind a small HTTP server that
+ * behaves like the API Gateway REST API the CDK app deploys — the same route
+ * table, real `APIGatewayProxyEvent` payloads, API keys checked before the
+ * handler runs, a token-bucket rate limit answering 429, API Gateway's own
+ * error bodies for unknown routes. No handler logic is re-implemented here.
+ */
+type LambdaHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+
+const HANDLER_FACTORIES: Record<ApiFunction, (depsFor: () => ApiDeps) => LambdaHandler> = {
+  recommendations: recommendationsHandler,
+  'similar-items': similarItemsHandler,
+  events: eventsHandler,
+  model: modelHandler,
+};
+
+export interface LocalApiOptions {
+  /** 0 picks a free port. */
+  readonly port: number;
+  readonly host?: string;
+  /** The key clients send as `x-api-key` (an API Gateway API key in AWS). */
+  readonly apiKey: string;
+  /** Dependencies per API function, as each Lambda container would build them. */
+  readonly depsFor: (fn: ApiFunction) => ApiDeps;
+  /** Usage-plan throttling: steady requests per second and burst. */
+  readonly rateLimit?: { readonly requestsPerSecond: number; readonly burst: number };
+  /** Largest accepted body (API Gateway's limit is 10 MB). */
+  readonly maxBodyBytes?: number;
+}
+
+export interface LocalApi {
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** A token bucket: `burst` tokens, refilled at `rate` per second. */
+class TokenBucket {
+  private tokens: number;
+  private updatedAt = Date.now();
+
+  constructor(
+    private readonly rate: number,
+    private readonly burst: number,
+  ) {
+    this.tokens = burst;
+  }
+
+  take(): boolean {
+    const now = Date.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.updatedAt) / 1000) * this.rate);
+    this.updatedAt = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
+
+class PayloadTooLarge extends Error {}
+
+function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new PayloadTooLarge());
+        request.destroy();
+      } else chunks.push(chunk);
+    });
+    request.on('end', () => resolve(Buffer.concat(chunks)));
+    request.on('error', reject);
+  });
+}
+
+function send(
+  response: ServerResponse,
+  status: number,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
+  response.writeHead(status, { 'content-type': 'application/json', ...headers });
+  response.end(body);
+}
+
+/** The REST API (v1) proxy event API Gateway would send for this request. */
+export function apiGatewayEvent(
+  request: { method: string; url: URL; headers: Record<string, string | string[] | undefined>; body: Buffer },
+  resource: string,
+  pathParameters: Record<string, string>,
+  apiKey: string | undefined,
+  sourceIp: string,
+): APIGatewayProxyEvent {
+  const headers: Record<string, string> = {};
+  const multiValueHeaders: Record<string, string[]> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value === undefined) continue;
+    const values = Array.isArray(value) ? value : [value];
+    headers[name] = values.join(',');
+    multiValueHeaders[name] = values;
+  }
+  const query: Record<string, string> = {};
+  const multiQuery: Record<string, string[]> = {};
+  for (const [name, value] of request.url.searchParams) {
+    query[name] = value; // API Gateway keeps the last value in queryStringParameters
+    (multiQuery[name] ??= []).push(value);
+  }
+  const hasQuery = Object.keys(query).length > 0;
+  const hasBody = request.body.length > 0;
+  const now = Date.now();
+  return {
+    resource,
+    path: request.url.pathname,
+    httpMethod: request.method,
+    headers,
+    multiValueHeaders,
+    queryStringParameters: hasQuery ? query : null,
+    multiValueQueryStringParameters: hasQuery ? multiQuery : null,
+    pathParameters: Object.keys(pathParameters).length > 0 ? pathParameters : null,
+    stageVariables: null,
+    body: hasBody ? request.body.toString('utf8') : null,
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      authorizer: null,
+      protocol: 'HTTP/1.1',
+      httpMethod: request.method,
+      identity: {
+        accessKey: null,
+        accountId: null,
+        apiKey: apiKey ?? null,
+        apiKeyId: apiKey ? 'local-key' : null,
+        caller: null,
+        clientCert: null,
+        cognitoAuthenticationProvider: null,
+        cognitoAuthenticationType: null,
+        cognitoIdentityId: null,
+        cognitoIdentityPoolId: null,
+        principalOrgId: null,
+        sourceIp,
+        user: null,
+        userAgent: headers['user-agent'] ?? null,
+        userArn: null,
+      },
+      path: `/v1${request.url.pathname}`,
+      stage: 'v1',
+      requestId: randomUUID(),
+      requestTimeEpoch: now,
+      resourceId: 'local',
+      resourcePath: resource,
+    },
+  };
+}
+
+export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi> {
+  const handlers = new Map<ApiFunction, LambdaHandler>();
+  const handlerFor = (fn: ApiFunction): LambdaHandler => {
+    let handler = handlers.get(fn);
+    if (!handler) {
+      const deps = options.depsFor(fn);
+      handler = HANDLER_FACTORIES[fn](() => deps);
+      handlers.set(fn, handler);
+    }
+    return handler;
+  };
+  const bucket = new TokenBucket(
+    options.rateLimit?.requestsPerSecond ?? 100,
+    options.rateLimit?.burst ?? 200,
+  );
+  const maxBody = options.maxBodyBytes ?? 10 * 1024 * 1024;
+
+  const server: Server = createServer((request, response) => {
+    void (async () => {
+      const url = new URL(request.url ?? '/', 'http://localhost');
+      const method = request.method ?? 'GET';
+      const matched = matchRoute(method, url.pathname);
+      // API Gateway answers an unknown path or method like this, before any key check.
+      if (!matched) return send(response, 403, JSON.stringify({ message: 'Missing Authentication Token' }));
+      const apiKey = request.headers['x-api-key'];
+      const key = Array.isArray(apiKey) ? apiKey[0] : apiKey;
+      if (matched.route.apiKeyRequired && key !== options.apiKey) {
+        return send(response, 403, JSON.stringify({ message: 'Forbidden' }));
+      }
+      if (!bucket.take()) return send(response, 429, JSON.stringify({ message: 'Too Many Requests' }));
+      let body: Buffer;
+      try {
+        body = await readBody(request, maxBody);
+      } catch (error) {
+        if (error instanceof PayloadTooLarge) {
+          return send(response, 413, JSON.stringify({ message: 'Request Entity Too Large' }));
+        }
+        throw error;
+      }
+      const event = apiGatewayEvent(
+        { method, url, headers: request.headers, body },
+        matched.route.path,
+        matched.pathParameters,
+        key,
+        request.socket.remoteAddress ?? '127.0.0.1',
+      );
+      const result = await handlerFor(matched.route.fn)(
+        event,
+        localLambdaContext(`mappa-api-${matched.route.fn}`, 29_000),
+      );
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
+      send(response, result.statusCode, result.body, headers);
+    })().catch((error: unknown) => {
+      // Only reached if the adapter itself fails; handlers turn their own errors into responses.
+      if (!response.headersSent) send(response, 502, JSON.stringify({ message: 'Internal server error' }));
+      process.stderr.write(
+        `local API adapter error: ${error instanceof Error ? error.message : String(error)}\n`,
+      );
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}

@@ -1,0 +1,46 @@
+import { createLogger, type Logger } from '../observability/logger';
+import type { ApiDeps } from '../serving/api';
+import { ModelStore, s3ModelSource } from '../serving/model-store';
+import { DEFAULT_POLICY, type ServingPolicy } from '../serving/recommender';
+import type { ApiFunction } from '../serving/routes';
+import type { EmbeddedStack } from './embedded-stack';
+
+export interface LocalApiDepsOptions {
+  /** Seconds between manifest checks (the Lambda default is 60). */
+  readonly modelRecheckSeconds?: number;
+  readonly policy?: ServingPolicy;
+  readonly log?: Logger;
+  readonly now?: () => Date;
+  readonly writeMetrics?: (line: string) => void;
+}
+
+/**
+ * Per-function dependencies over the embedded stack, as each API Lambda
+ * container builds them from its environment in AWS: its own clients' view of
+ * the bucket and tables, and its own model store.
+ */
+export function localApiDeps(
+  stack: EmbeddedStack,
+  options: LocalApiDepsOptions = {},
+): (fn: ApiFunction) => ApiDeps {
+  return (fn) => {
+    const log = (options.log ?? createLogger({ service: 'mappa-api' })).child({ function: fn });
+    const models = new ModelStore(
+      s3ModelSource(stack.s3, stack.names.dataBucket),
+      (options.modelRecheckSeconds ?? 60) * 1000,
+      Date.now,
+      (error) => log.error('model load failed; keeping the current model', { error }),
+    );
+    return {
+      s3: stack.s3,
+      dynamoDb: stack.dynamoDb,
+      bucket: stack.names.dataBucket,
+      tables: { users: stack.names.tables.users, userVectors: stack.names.tables.userVectors },
+      models,
+      policy: options.policy ?? DEFAULT_POLICY,
+      log,
+      ...(options.now ? { now: options.now } : {}),
+      ...(options.writeMetrics ? { writeMetrics: options.writeMetrics } : {}),
+    };
+  };
+}

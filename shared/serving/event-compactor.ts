@@ -1,0 +1,83 @@
+import { createHash } from 'node:crypto';
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { incomingPrefix } from '../resources/definitions';
+import { MAPPING_FILE_NAME } from '../ingest/mapping';
+import type { Logger } from '../observability/logger';
+import { EVENTS_STAGING_PREFIX } from './events';
+
+/** Where compacted API events enter the drop folder. */
+export const API_EVENTS_FOLDER = `${incomingPrefix('interactions')}api-events/`;
+
+export interface CompactionResult {
+  readonly stagedObjects: number;
+  readonly events: number;
+  /** The drop-folder file written, if there was anything to compact. */
+  readonly file?: string;
+}
+
+/**
+ * Moves staged API events into the drop folder as one JSON Lines file, so
+ * ingestion sees a few files instead of one per request. The file name is a
+ * hash of the staged keys it holds; staged objects are deleted only after the
+ * file is written. A run that dies in between leaves them staged, and the next
+ * run writes them again — ingestion drops those as cross-file duplicates.
+ */
+export async function compactStagedEvents(
+  s3: S3Client,
+  bucket: string,
+  options: { maxObjects?: number; now?: Date; log?: Logger } = {},
+): Promise<CompactionResult> {
+  const maxObjects = options.maxObjects ?? 5_000;
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: EVENTS_STAGING_PREFIX, ContinuationToken: token }),
+    );
+    for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
+    token = page.NextContinuationToken;
+  } while (token && keys.length < maxObjects);
+  const batch = keys.sort().slice(0, maxObjects);
+  if (batch.length === 0) return { stagedObjects: 0, events: 0 };
+
+  const bodies: string[] = [];
+  for (const key of batch) {
+    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    bodies.push((await object.Body?.transformToString('utf8')) ?? '');
+  }
+  const body = bodies.map((text) => (text.endsWith('\n') || text === '' ? text : `${text}\n`)).join('');
+  const events = body.split('\n').filter((line) => line.length > 0).length;
+  const digest = createHash('sha256').update(batch.join('\n')).digest('hex').slice(0, 32);
+  const day = (options.now ?? new Date()).toISOString().slice(0, 10);
+  const file = `${API_EVENTS_FOLDER}${day}/${digest}.jsonl`;
+
+  // The canonical mapping next to the files, so a mapping for other exports higher up
+  // (a header-less MovieLens layout, say) never applies to them.
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: `${API_EVENTS_FOLDER}${MAPPING_FILE_NAME}`,
+      Body: JSON.stringify({ format: 'jsonl' }),
+      ContentType: 'application/json',
+    }),
+  );
+  await s3.send(
+    new PutObjectCommand({ Bucket: bucket, Key: file, Body: body, ContentType: 'application/x-ndjson' }),
+  );
+  for (let start = 0; start < batch.length; start += 1_000) {
+    await s3.send(
+      new DeleteObjectsCommand({
+        Bucket: bucket,
+        Delete: { Objects: batch.slice(start, start + 1_000).map((Key) => ({ Key })), Quiet: true },
+      }),
+    );
+  }
+  options.log?.info('staged events compacted', { stagedObjects: batch.length, events, file });
+  return { stagedObjects: batch.length, events, file };
+}

@@ -1,0 +1,258 @@
+import type { RecentInteraction } from '../ingest/features';
+import type { ItemFilter, ScoredItem } from './item-index';
+import type { ServedModel } from './model-store';
+
+/**
+ * Recommendation decisions for one request, as pure functions of the served
+ * model and what DynamoDB returned for the user. Handlers only fetch and format.
+ */
+export type Strategy = 'personalized' | 'cold_start' | 'fallback';
+
+/** What the feature store knows about a user at request time. */
+export interface UserState {
+  /** The user's last interactions, oldest first (feature store `recent`). */
+  readonly recent: readonly RecentInteraction[];
+  /** The vector the training job precomputed for this user and model version. */
+  readonly precomputed?: Float32Array;
+  /** DynamoDB could not be read (throttled, unavailable): serve without personal data. */
+  readonly unavailable?: boolean;
+}
+
+export interface RecommendationRequest {
+  readonly limit: number;
+  readonly excludeSeen: boolean;
+  readonly category?: string;
+  readonly minPrice?: number;
+  readonly maxPrice?: number;
+}
+
+export interface ServingPolicy {
+  /** Event types whose items are excluded as "seen"; items only viewed, say, may be allowed back. */
+  readonly excludeEventTypes: ReadonlySet<string> | 'all';
+}
+
+export const DEFAULT_POLICY: ServingPolicy = { excludeEventTypes: 'all' };
+
+export interface RecommendedItem {
+  readonly itemId: string;
+  readonly score: number;
+  /** "because you purchased i42": the past item most similar to this one. */
+  readonly reason?: string;
+  readonly reasonItemId?: string;
+}
+
+export interface Recommendations {
+  readonly strategy: Strategy;
+  /** How the user vector was obtained, for logs and metrics. */
+  readonly vectorSource: 'precomputed' | 'sequence' | 'none';
+  readonly items: RecommendedItem[];
+}
+
+interface UserVector {
+  readonly vector: Float32Array;
+  readonly source: 'precomputed' | 'sequence';
+}
+
+/** The user's known history as item indices, oldest first, with the event that put each there. */
+function knownHistory(model: ServedModel, recent: readonly RecentInteraction[]) {
+  const history: { index: number; interaction: RecentInteraction }[] = [];
+  for (const interaction of recent) {
+    const index = model.items.indexOf(interaction.item_id);
+    if (index !== undefined) history.push({ index, interaction });
+  }
+  return history;
+}
+
+/**
+ * The user vector to score with. The precomputed vector is exact for the
+ * history the model was trained on; once the user has events newer than the
+ * model (posted through the API, say), the user tower recomputes it from the
+ * recent history so the next response already reflects them.
+ */
+export function userVector(model: ServedModel, userId: string, state: UserState): UserVector | undefined {
+  const trainedAt = Date.parse(model.manifest.trainedAt) / 1000;
+  const newerThanModel = state.recent.some((interaction) => interaction.timestamp > trainedAt);
+  if (state.precomputed && !newerThanModel) return { vector: state.precomputed, source: 'precomputed' };
+  const history = knownHistory(model, state.recent).map(({ index }) => index);
+  if (history.length > 0) {
+    return { vector: model.tower.vector(history, model.userIds.get(userId)), source: 'sequence' };
+  }
+  if (state.precomputed) return { vector: state.precomputed, source: 'precomputed' };
+  return undefined;
+}
+
+/** Item indices the user has already interacted with, under the policy's event types. */
+export function seenItems(model: ServedModel, state: UserState, policy: ServingPolicy): Set<number> {
+  const seen = new Set<number>();
+  for (const { index, interaction } of knownHistory(model, state.recent)) {
+    if (policy.excludeEventTypes === 'all' || policy.excludeEventTypes.has(interaction.event_type)) {
+      seen.add(index);
+    }
+  }
+  return seen;
+}
+
+const VERBS: Record<string, string> = {
+  view: 'viewed',
+  add_to_cart: 'added to your cart',
+  purchase: 'purchased',
+  rating: 'rated',
+  interaction: 'interacted with',
+};
+
+/** Names the past item closest to each recommendation in the embedding space (recent ones win ties). */
+function explain(
+  model: ServedModel,
+  state: UserState,
+  items: readonly ScoredItem[],
+): Map<number, { reason: string; itemId: string }> {
+  const history = knownHistory(model, state.recent).slice(-20).reverse();
+  const reasons = new Map<number, { reason: string; itemId: string }>();
+  if (history.length === 0) return reasons;
+  for (const item of items) {
+    let best: (typeof history)[number] | undefined;
+    let bestSimilarity = 0;
+    for (const entry of history) {
+      if (entry.index === item.index) continue;
+      const similarity = model.items.cosine(item.index, entry.index);
+      if (similarity > bestSimilarity) {
+        best = entry;
+        bestSimilarity = similarity;
+      }
+    }
+    if (best) {
+      const verb = VERBS[best.interaction.event_type] ?? `${best.interaction.event_type.replace(/_/g, ' ')}`;
+      const itemId = best.interaction.item_id;
+      reasons.set(item.index, { reason: `because you ${verb} ${itemId}`, itemId });
+    }
+  }
+  return reasons;
+}
+
+function filterOf(request: RecommendationRequest, exclude?: ReadonlySet<number>): ItemFilter {
+  return {
+    ...(request.category !== undefined ? { category: request.category } : {}),
+    ...(request.minPrice !== undefined ? { minPrice: request.minPrice } : {}),
+    ...(request.maxPrice !== undefined ? { maxPrice: request.maxPrice } : {}),
+    ...(exclude && exclude.size > 0 ? { exclude } : {}),
+  };
+}
+
+/**
+ * A ranked list: the baseline ranking first (trending for cold start, all-time
+ * popularity as the fallback), then every other accepted item by the model's
+ * item bias (its learned popularity prior), so the list is only short when the
+ * filtered catalogue is. Scores fall with rank: 1/(1 + rank).
+ */
+function baselineList(
+  model: ServedModel,
+  ranking: readonly number[],
+  limit: number,
+  filter: ItemFilter,
+): ScoredItem[] {
+  const chosen: number[] = [];
+  const taken = new Set<number>();
+  for (const index of ranking) {
+    if (chosen.length >= limit) break;
+    if (!taken.has(index) && model.items.accepts(index, filter)) {
+      chosen.push(index);
+      taken.add(index);
+    }
+  }
+  if (chosen.length < limit) {
+    const prior = new Float32Array(model.items.width);
+    prior[model.items.width - 1] = 1;
+    const exclude = new Set([...(filter.exclude ?? []), ...taken]);
+    for (const item of model.items.topK(prior, limit - chosen.length, { ...filter, exclude })) {
+      chosen.push(item.index);
+    }
+  }
+  return chosen.map((index, rank) => ({
+    index,
+    itemId: model.items.itemIds[index] as string,
+    score: 1 / (1 + rank),
+  }));
+}
+
+export function recommend(
+  model: ServedModel,
+  userId: string,
+  state: UserState,
+  request: RecommendationRequest,
+  policy: ServingPolicy = DEFAULT_POLICY,
+): Recommendations {
+  if (state.unavailable) {
+    const items = baselineList(model, model.popularity, request.limit, filterOf(request));
+    return { strategy: 'fallback', vectorSource: 'none', items: items.map(plain) };
+  }
+  const exclude = request.excludeSeen ? seenItems(model, state, policy) : undefined;
+  const filter = filterOf(request, exclude);
+  const user = userVector(model, userId, state);
+  if (!user) {
+    const items = baselineList(model, model.trending, request.limit, filter);
+    return { strategy: 'cold_start', vectorSource: 'none', items: items.map(plain) };
+  }
+  const scored = model.items.topK(user.vector, request.limit, filter);
+  const reasons = explain(model, state, scored);
+  return {
+    strategy: 'personalized',
+    vectorSource: user.source,
+    items: scored.map((item) => {
+      const reason = reasons.get(item.index);
+      return {
+        itemId: item.itemId,
+        score: round(item.score),
+        ...(reason ? { reason: reason.reason, reasonItemId: reason.itemId } : {}),
+      };
+    }),
+  };
+}
+
+export interface Ranking {
+  readonly strategy: Strategy;
+  readonly items: { itemId: string; score: number }[];
+  /** Requested ids the model does not know (new items, typos); not fatal. */
+  readonly unknownItemIds: string[];
+}
+
+/** Orders the given items for the user; unknown users are ranked by the items' popularity prior. */
+export function rank(
+  model: ServedModel,
+  userId: string,
+  state: UserState,
+  itemIds: readonly string[],
+): Ranking {
+  const known: { itemId: string; index: number }[] = [];
+  const unknownItemIds: string[] = [];
+  const seen = new Set<string>();
+  for (const itemId of itemIds) {
+    if (seen.has(itemId)) continue;
+    seen.add(itemId);
+    const index = model.items.indexOf(itemId);
+    if (index === undefined) unknownItemIds.push(itemId);
+    else known.push({ itemId, index });
+  }
+  const user = state.unavailable ? undefined : userVector(model, userId, state);
+  let vector = user?.vector;
+  if (!vector) {
+    vector = new Float32Array(model.items.width);
+    vector[model.items.width - 1] = 1;
+  }
+  const scores = model.items.scoreItems(
+    vector,
+    known.map(({ index }) => index),
+  );
+  const items = known
+    .map(({ itemId }, position) => ({ itemId, score: round(scores[position] as number) }))
+    .sort((a, b) => b.score - a.score || a.itemId.localeCompare(b.itemId));
+  const strategy: Strategy = state.unavailable ? 'fallback' : user ? 'personalized' : 'cold_start';
+  return { strategy, items, unknownItemIds };
+}
+
+function plain(item: ScoredItem): RecommendedItem {
+  return { itemId: item.itemId, score: round(item.score) };
+}
+
+function round(score: number): number {
+  return Number(score.toFixed(6));
+}

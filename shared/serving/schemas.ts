@@ -1,0 +1,53 @@
+import { z } from 'zod';
+
+/** Request schemas of the API's path, query and body parts (the OpenAPI document mirrors them). */
+const id = z.string().trim().min(1, 'must not be empty').max(256, 'must be at most 256 characters');
+
+export const userPathSchema = z.strictObject({ userId: id });
+export const itemPathSchema = z.strictObject({ itemId: id });
+
+const limit = z.coerce
+  .number({ error: 'must be a number' })
+  .int('must be a whole number')
+  .min(1, 'must be at least 1')
+  .max(100, 'must be at most 100')
+  .default(10);
+const price = z.coerce.number({ error: 'must be a number' }).min(0, 'must not be negative');
+const category = z.string().trim().min(1, 'must not be empty').max(128);
+
+function priceRangeOrdered(
+  value: { min_price?: number; max_price?: number },
+  context: z.RefinementCtx,
+): void {
+  if (value.min_price !== undefined && value.max_price !== undefined && value.min_price > value.max_price) {
+    context.addIssue({ code: 'custom', path: ['max_price'], message: 'must not be below min_price' });
+  }
+}
+
+export const recommendationsQuerySchema = z
+  .strictObject({
+    limit,
+    exclude_seen: z.enum(['true', 'false'], { error: "must be 'true' or 'false'" }).default('true'),
+    category: category.optional(),
+    min_price: price.optional(),
+    max_price: price.optional(),
+  })
+  .superRefine(priceRangeOrdered);
+
+export const similarQuerySchema = z
+  .strictObject({
+    limit,
+    category: category.optional(),
+    min_price: price.optional(),
+    max_price: price.optional(),
+  })
+  .superRefine(priceRangeOrdered);
+
+export const MAX_RANK_ITEMS = 500;
+
+export const rankBodySchema = z.strictObject({
+  itemIds: z
+    .array(id)
+    .min(1, 'must hold at least one item id')
+    .max(MAX_RANK_ITEMS, `must hold at most ${MAX_RANK_ITEMS} item ids`),
+});

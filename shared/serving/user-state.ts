@@ -1,0 +1,151 @@
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  GetItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { fromAttributeValue, toAttributeValue } from '../feature-store/attribute-values';
+import { mergeRecent, type RecentInteraction } from '../ingest/features';
+import type { Logger } from '../observability/logger';
+import type { UserState } from './recommender';
+
+/**
+ * The serving side of the feature store: one user's recent history (users
+ * table) and precomputed vector (user-vectors table), and the API's immediate
+ * update of that history when events are posted.
+ */
+export interface ServingTables {
+  readonly users: string;
+  readonly userVectors: string;
+}
+
+/** Errors that mean "DynamoDB is busy or away right now", not "the request is wrong". */
+const TRANSIENT = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'TimeoutError',
+  'ECONNREFUSED',
+  'ECONNRESET',
+]);
+
+export function isTransientDynamoDbError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as Error & { code?: string }).code;
+  return TRANSIENT.has(error.name) || (code !== undefined && TRANSIENT.has(code));
+}
+
+function decodeRecent(value: AttributeValue | undefined): RecentInteraction[] {
+  if (!value) return [];
+  const list = fromAttributeValue(value);
+  if (!Array.isArray(list)) return [];
+  return list.flatMap((entry) => {
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return [];
+    const { item_id, timestamp, event_type } = entry;
+    if (typeof item_id !== 'string' || typeof timestamp !== 'number') return [];
+    return [{ item_id, timestamp, event_type: typeof event_type === 'string' ? event_type : 'interaction' }];
+  });
+}
+
+/**
+ * Reads what serving needs of one user. Both reads run in parallel; the users
+ * read is strongly consistent so an event posted a moment ago is seen. When
+ * DynamoDB is throttling or unavailable the state says so, and the caller
+ * serves a non-personal fallback instead of failing the request.
+ */
+export async function readUserState(
+  client: DynamoDBClient,
+  tables: ServingTables,
+  userId: string,
+  modelVersion: string,
+  log?: Logger,
+): Promise<UserState> {
+  try {
+    const [user, vector] = await Promise.all([
+      client.send(
+        new GetItemCommand({
+          TableName: tables.users,
+          Key: { user_id: { S: userId } },
+          ProjectionExpression: '#recent',
+          ExpressionAttributeNames: { '#recent': 'recent' },
+          ConsistentRead: true,
+        }),
+      ),
+      client.send(
+        new GetItemCommand({
+          TableName: tables.userVectors,
+          Key: { user_id: { S: userId }, model_version: { S: modelVersion } },
+          ProjectionExpression: 'vector',
+        }),
+      ),
+    ]);
+    const bytes = vector.Item?.vector?.B;
+    let precomputed: Float32Array | undefined;
+    if (bytes && bytes.byteLength % 4 === 0) {
+      precomputed = new Float32Array(bytes.byteLength / 4);
+      new Uint8Array(precomputed.buffer).set(bytes);
+    }
+    return { recent: decodeRecent(user.Item?.recent), ...(precomputed ? { precomputed } : {}) };
+  } catch (error) {
+    if (!isTransientDynamoDbError(error)) throw error;
+    log?.warn('feature store unavailable; serving the fallback', { error });
+    return { recent: [], unavailable: true };
+  }
+}
+
+const MAX_ATTEMPTS = 8;
+
+/**
+ * Adds interactions to a user's `recent` list at once (exclude-seen and the
+ * sequence vector see them on the next call). Only `recent` and `version` are
+ * written, under the same optimistic lock ingestion uses, so a concurrent
+ * ingestion retries and keeps these; aggregates (counts, RFM) follow when the
+ * staged events file is ingested. Re-posting the same events changes nothing.
+ */
+export async function appendRecentInteractions(
+  client: DynamoDBClient,
+  usersTable: string,
+  userId: string,
+  interactions: readonly RecentInteraction[],
+): Promise<void> {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const stored = await client.send(
+      new GetItemCommand({
+        TableName: usersTable,
+        Key: { user_id: { S: userId } },
+        ProjectionExpression: '#recent, #version',
+        ExpressionAttributeNames: { '#recent': 'recent', '#version': 'version' },
+        ConsistentRead: true,
+      }),
+    );
+    const recent = decodeRecent(stored.Item?.recent);
+    const merged = mergeRecent(recent, interactions);
+    if (JSON.stringify(merged) === JSON.stringify(recent)) return;
+    const version = stored.Item?.version?.N;
+    try {
+      await client.send(
+        new UpdateItemCommand({
+          TableName: usersTable,
+          Key: { user_id: { S: userId } },
+          UpdateExpression: 'SET #recent = :recent, #version = :next',
+          ConditionExpression:
+            version === undefined ? 'attribute_not_exists(#version)' : '#version = :expected',
+          ExpressionAttributeNames: { '#recent': 'recent', '#version': 'version' },
+          ExpressionAttributeValues: {
+            ':recent': toAttributeValue(merged),
+            ':next': { N: String(Number(version ?? 0) + 1) },
+            ...(version === undefined ? {} : { ':expected': { N: version } }),
+          },
+        }),
+      );
+      return;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 5 * 2 ** attempt * (0.5 + Math.random() / 2)));
+    }
+  }
+  throw new Error(`gave up updating recent interactions of user '${userId}' after ${MAX_ATTEMPTS} conflicts`);
+}

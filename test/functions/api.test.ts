@@ -1,0 +1,466 @@
+import { startLocalApi, type LocalApi } from '../../shared/local/api-server';
+import { localApiDeps } from '../../shared/local/api-wiring';
+import { initBackend } from '../../shared/ml/backend';
+import { createLogger } from '../../shared/observability/logger';
+import { compactStagedEvents } from '../../shared/serving/event-compactor';
+import { EVENTS_STAGING_PREFIX } from '../../shared/serving/events';
+import type { ApiFunction } from '../../shared/serving/routes';
+import type { SyntheticWorld } from '../../shared/synthetic/generator';
+import { MANIFEST_KEY, type ModelManifest } from '../../shared/training/artifacts';
+import { API_KEY, call, dropWorld, testWorld, trainQuickModel } from '../support/api';
+import { type IngestionStack, startIngestionStack, TEST_NOW } from '../support/ingestion';
+
+type Recommendations = {
+  userId: string;
+  modelVersion: string;
+  strategy: string;
+  items: { itemId: string; score: number; reason?: string; reasonItemId?: string }[];
+};
+type ErrorBody = { error: string; message: string; field?: string; in?: string };
+
+const quiet = createLogger({ service: 'test', write: () => undefined });
+/** The model is trained "a month before now", so events posted "now" are newer than it. */
+const TRAINED_AT = new Date((TEST_NOW - 30 * 86_400) * 1000);
+
+describe('recommendation API on the embedded stack', () => {
+  let env: IngestionStack;
+  let api: LocalApi;
+  let world: SyntheticWorld;
+  const metricLines: string[] = [];
+
+  const get = <T = Record<string, unknown>>(operationId: string, path: string, apiKey?: string | null) =>
+    call<T>(api.url, operationId, 'GET', path, apiKey === undefined ? {} : { apiKey });
+  const post = <T = Record<string, unknown>>(operationId: string, path: string, body: unknown) =>
+    call<T>(api.url, operationId, 'POST', path, { body });
+  const recommendations = (userId: string, query = '') =>
+    get<Recommendations>(
+      'getRecommendations',
+      `/v1/users/${encodeURIComponent(userId)}/recommendations${query}`,
+    );
+  const recentOf = async (userId: string) =>
+    ((await env.featureStore.users.get(userId))?.recent ?? []).map((entry) => entry.item_id);
+  const category = (itemId: string) => world.items.find((item) => item.itemId === itemId)?.category;
+  const price = (itemId: string) => world.items.find((item) => item.itemId === itemId)?.price ?? -1;
+
+  beforeAll(async () => {
+    await initBackend({ force: 'wasm' });
+    env = await startIngestionStack();
+    world = testWorld();
+    await dropWorld(env, world);
+    api = await startLocalApi({
+      port: 0,
+      apiKey: API_KEY,
+      depsFor: localApiDeps(env.stack, {
+        modelRecheckSeconds: 1,
+        log: quiet,
+        now: () => new Date(TEST_NOW * 1000),
+        writeMetrics: (line) => metricLines.push(line),
+      }),
+      rateLimit: { requestsPerSecond: 10_000, burst: 10_000 },
+    });
+  });
+  afterAll(async () => {
+    await api.close();
+    await env.stop();
+  });
+
+  describe('before the first model is trained', () => {
+    it('answers 503 with a clear message on every model-backed route', async () => {
+      for (const response of [
+        await recommendations('u1'),
+        await post('rankItems', '/v1/users/u1/rank', { itemIds: ['i1'] }),
+        await get('getSimilarItems', '/v1/items/i1/similar'),
+        await get('getModel', '/v1/model'),
+      ]) {
+        expect(response.status).toBe(503);
+        expect(response.body).toMatchObject({ error: 'model_not_ready' });
+        expect(JSON.stringify(response.body)).toMatch(/No model has been trained yet/);
+        expect(response.headers.get('retry-after')).toBe('60');
+      }
+    });
+
+    it('reports health without an API key, waiting for a model', async () => {
+      const health = await get('getHealth', '/v1/health', null);
+      expect(health).toMatchObject({
+        status: 200,
+        body: { status: 'waiting_for_model', modelVersion: null },
+      });
+    });
+  });
+
+  describe('with a trained model', () => {
+    let manifest: ModelManifest;
+
+    beforeAll(async () => {
+      await trainQuickModel(env, TRAINED_AT);
+      manifest = JSON.parse(await env.readText(MANIFEST_KEY)) as ModelManifest;
+      await new Promise((resolve) => setTimeout(resolve, 1_100)); // past the 1 s manifest re-check
+    });
+
+    it('requires the API key like API Gateway, and answers unknown routes like it', async () => {
+      expect(await get('getRecommendations', '/v1/users/u1/recommendations', null)).toMatchObject({
+        status: 403,
+        body: { message: 'Forbidden' },
+      });
+      expect(await get('getRecommendations', '/v1/users/u1/recommendations', 'wrong-key')).toMatchObject({
+        status: 403,
+      });
+      expect(await call(api.url, null, 'GET', '/v1/nothing-here')).toMatchObject({
+        status: 403,
+        body: { message: 'Missing Authentication Token' },
+      });
+      expect(await call(api.url, null, 'DELETE', '/v1/model')).toMatchObject({ status: 403 });
+    });
+
+    it('serves the model version and its metrics', async () => {
+      const model = await get('getModel', '/v1/model');
+      expect(model.status).toBe(200);
+      expect(model.body).toMatchObject({
+        version: manifest.version,
+        trainedAt: TRAINED_AT.toISOString(),
+        numItems: manifest.numItems,
+        metrics: manifest.metrics,
+      });
+      expect((await get('getHealth', '/v1/health')).body).toEqual({
+        status: 'ok',
+        modelVersion: manifest.version,
+      });
+    });
+
+    it('recommends unseen items for a known user, best first, with reasons from their history', async () => {
+      const response = await recommendations('u1', '?limit=5');
+      expect(response.status).toBe(200);
+      const body = response.body;
+      expect(body).toMatchObject({ userId: 'u1', modelVersion: manifest.version, strategy: 'personalized' });
+      expect(body.items).toHaveLength(5);
+      const scores = body.items.map((item) => item.score);
+      expect(scores).toEqual([...scores].sort((a, b) => b - a));
+      const seen = new Set(await recentOf('u1'));
+      expect(seen.size).toBeGreaterThan(0);
+      for (const item of body.items) expect(seen.has(item.itemId)).toBe(false);
+      const explained = body.items.filter((item) => item.reason);
+      expect(explained.length).toBeGreaterThan(0);
+      for (const item of explained) {
+        expect(seen.has(item.reasonItemId as string)).toBe(true);
+        expect(item.reason).toMatch(new RegExp(`^because you .+ ${item.reasonItemId}$`));
+      }
+    });
+
+    it('applies category and price filters, and returns the whole filtered catalogue when it is smaller', async () => {
+      const wanted = world.items[0]?.category as string;
+      const inCategory = world.items.filter((item) => item.category === wanted).length;
+      const filtered = await recommendations('u2', `?limit=100&exclude_seen=false&category=${wanted}`);
+      expect(filtered.status).toBe(200);
+      expect(filtered.body.items).toHaveLength(inCategory);
+      for (const item of filtered.body.items) expect(category(item.itemId)).toBe(wanted);
+
+      const cheap = await recommendations('u2', '?limit=10&min_price=5&max_price=40');
+      for (const item of cheap.body.items) {
+        expect(price(item.itemId)).toBeGreaterThanOrEqual(5);
+        expect(price(item.itemId)).toBeLessThanOrEqual(40);
+      }
+    });
+
+    it('never returns fewer items than asked while the catalogue allows it', async () => {
+      const seen = new Set(await recentOf('u3'));
+      const response = await recommendations('u3', '?limit=100');
+      expect(response.body.items).toHaveLength(Math.min(100, world.items.length - seen.size));
+    });
+
+    it('serves trending items to an unknown user (cold start), within a category when asked', async () => {
+      const cold = await recommendations('someone-new', '?limit=7');
+      expect(cold.body).toMatchObject({ strategy: 'cold_start', userId: 'someone-new' });
+      expect(cold.body.items).toHaveLength(7);
+      const wanted = world.items[1]?.category as string;
+      const coldInCategory = await recommendations('someone-new', `?limit=3&category=${wanted}`);
+      expect(coldInCategory.body.items).toHaveLength(3);
+      for (const item of coldInCategory.body.items) expect(category(item.itemId)).toBe(wanted);
+    });
+
+    it('excludes an item the user just purchased on the very next call', async () => {
+      const before = await recommendations('u4', '?limit=3');
+      const top = before.body.items[0]?.itemId as string;
+      const posted = await post('postEvents', '/v1/events', {
+        userId: 'u4',
+        itemId: top,
+        eventType: 'purchase',
+        value: 19.99,
+      });
+      expect(posted).toMatchObject({ status: 202, body: { accepted: 1, users: 1 } });
+      const after = await recommendations('u4', '?limit=3');
+      expect(after.body.strategy).toBe('personalized');
+      expect(after.body.items.map((item) => item.itemId)).not.toContain(top);
+      expect((await recentOf('u4')).at(-1)).toBe(top);
+    });
+
+    it('gives a brand-new user with a few events a sequence-based personalized list', async () => {
+      const viewed = world.items.slice(0, 3).map((item) => item.itemId);
+      const posted = await post('postEvents', '/v1/events', {
+        events: viewed.map((itemId, index) => ({
+          userId: 'fresh-user',
+          itemId,
+          eventType: 'view',
+          timestamp: TEST_NOW - 60 + index,
+        })),
+      });
+      expect(posted).toMatchObject({ status: 202, body: { accepted: 3, users: 1 } });
+      const response = await recommendations('fresh-user', '?limit=5');
+      expect(response.body.strategy).toBe('personalized');
+      expect(response.body.items).toHaveLength(5);
+      for (const item of response.body.items) expect(viewed).not.toContain(item.itemId);
+      expect(response.body.items.some((item) => viewed.includes(item.reasonItemId as string))).toBe(true);
+    });
+
+    it('ranks given items for a user and reports unknown ids without failing', async () => {
+      const candidates = world.items.slice(10, 20).map((item) => item.itemId);
+      const response = await post<{ items: { itemId: string; score: number }[]; unknownItemIds: string[] }>(
+        'rankItems',
+        '/v1/users/u5/rank',
+        { itemIds: [...candidates, 'no-such-item', candidates[0]] },
+      );
+      expect(response.status).toBe(200);
+      expect(response.body.unknownItemIds).toEqual(['no-such-item']);
+      expect(response.body.items.map((item) => item.itemId).sort()).toEqual([...candidates].sort());
+      const scores = response.body.items.map((item) => item.score);
+      expect(scores).toEqual([...scores].sort((a, b) => b - a));
+      const cold = await post('rankItems', '/v1/users/nobody-yet/rank', { itemIds: candidates });
+      expect(cold.body.strategy).toBe('cold_start');
+    });
+
+    it('finds similar items and answers 404 for an item the model does not know', async () => {
+      const itemId = world.items[5]?.itemId as string;
+      const similar = await get<{ items: { itemId: string; score: number }[] }>(
+        'getSimilarItems',
+        `/v1/items/${itemId}/similar?limit=4`,
+      );
+      expect(similar.status).toBe(200);
+      expect(similar.body.items).toHaveLength(4);
+      expect(similar.body.items.map((item) => item.itemId)).not.toContain(itemId);
+      for (const item of similar.body.items) expect(Math.abs(item.score)).toBeLessThanOrEqual(1.000001);
+      const missing = await get<ErrorBody>('getSimilarItems', '/v1/items/no-such-item/similar');
+      expect(missing).toMatchObject({
+        status: 404,
+        body: { error: 'item_not_found', field: 'itemId', in: 'path' },
+      });
+    });
+
+    it.each([
+      ['/v1/users/u1/recommendations?limit=0', 'limit', 'query'],
+      ['/v1/users/u1/recommendations?limit=abc', 'limit', 'query'],
+      ['/v1/users/u1/recommendations?limit=2.5', 'limit', 'query'],
+      ['/v1/users/u1/recommendations?limt=5', 'limt', 'query'],
+      ['/v1/users/u1/recommendations?exclude_seen=yes', 'exclude_seen', 'query'],
+      ['/v1/users/u1/recommendations?min_price=-1', 'min_price', 'query'],
+      ['/v1/users/u1/recommendations?min_price=50&max_price=10', 'max_price', 'query'],
+      ['/v1/users/%20/recommendations', 'userId', 'path'],
+      ['/v1/items/i1/similar?limit=101', 'limit', 'query'],
+    ])('GET %s → 400 naming %s', async (path, field, location) => {
+      const operationId = path.includes('/similar') ? 'getSimilarItems' : 'getRecommendations';
+      const response = await get<ErrorBody>(operationId, path);
+      expect(response.status).toBe(400);
+      expect(response.body).toMatchObject({ error: 'validation_error', field, in: location });
+      expect(response.body.message).toContain(`'${field}'`);
+    });
+
+    it.each([
+      ['rankItems', '/v1/users/u1/rank', { itemIds: [] }, 'itemIds'],
+      [
+        'rankItems',
+        '/v1/users/u1/rank',
+        { itemIds: Array.from({ length: 501 }, (_, i) => `i${i}`) },
+        'itemIds',
+      ],
+      ['rankItems', '/v1/users/u1/rank', { itemIds: ['i1'], items: ['i1'] }, 'items'],
+      ['rankItems', '/v1/users/u1/rank', '{"itemIds": [', 'body'],
+      ['postEvents', '/v1/events', { itemId: 'i1', eventType: 'view' }, 'userId'],
+      ['postEvents', '/v1/events', { userId: 'u1', itemId: 'i1', eventType: 'has space' }, 'eventType'],
+      ['postEvents', '/v1/events', { userId: 'u1', itemId: 'i1', eventType: 'view', value: -3 }, 'value'],
+      [
+        'postEvents',
+        '/v1/events',
+        { userId: 'u1', itemId: 'i1', eventType: 'view', timestamp: TEST_NOW + 10 * 86_400 },
+        'timestamp',
+      ],
+      [
+        'postEvents',
+        '/v1/events',
+        { userId: 'u1', itemId: 'i1', eventType: 'view', timestamp: 1_000 },
+        'timestamp',
+      ],
+      [
+        'postEvents',
+        '/v1/events',
+        {
+          events: [
+            { userId: 'u1', itemId: 'i1', eventType: 'view' },
+            { userId: 'u1', itemId: 'i2', eventType: 'view', timestamp: TEST_NOW + 10 * 86_400 },
+          ],
+        },
+        'events[1].timestamp',
+      ],
+      [
+        'postEvents',
+        '/v1/events',
+        { events: Array.from({ length: 101 }, () => ({ userId: 'u1', itemId: 'i1', eventType: 'view' })) },
+        'events',
+      ],
+    ])('%s %s with an invalid body → 400 naming %#', async (operationId, path, body, field) => {
+      const response = await post<ErrorBody>(operationId, path, body);
+      expect(response.status).toBe(400);
+      expect(response.body).toMatchObject({ error: 'validation_error', in: 'body' });
+      expect(response.body.field).toBe(field);
+    });
+
+    it('moves posted events into the drop folder, where ingestion counts them once', async () => {
+      const before = (await env.featureStore.users.get('u6'))?.event_count ?? 0;
+      const events = [0, 1].map((index) => ({
+        userId: 'u6',
+        itemId: world.items[20 + index]?.itemId as string,
+        eventType: 'view',
+        timestamp: TEST_NOW - 120 + index,
+      }));
+      await post('postEvents', '/v1/events', { events });
+      await post('postEvents', '/v1/events', { events }); // a client retry: same staged object
+      const compacted = await compactStagedEvents(env.stack.s3, env.bucket, {
+        now: new Date(TEST_NOW * 1000),
+      });
+      expect(compacted.file).toMatch(/^incoming\/interactions\/api-events\//);
+      await env.stack.drainEvents();
+      expect(await env.keys(EVENTS_STAGING_PREFIX)).toEqual([]);
+      const report = await env.report((compacted.file as string).replace('incoming/', ''));
+      expect(report.rows_in).toBe(report.accepted + report.duplicates + report.rejected);
+      expect(report.rejected).toBe(0);
+      const user = await env.featureStore.users.get('u6');
+      expect(user?.event_count).toBe(before + 2);
+      const recent = (user?.recent ?? []).filter((entry) => entry.timestamp >= TEST_NOW - 120);
+      expect(recent).toHaveLength(2);
+    });
+
+    it('keeps answering during a model swap: every response comes from the old or the new version', async () => {
+      const old = manifest.version;
+      const training = trainQuickModel(env, new Date(TRAINED_AT.getTime() + 1_000), 2);
+      const versions = new Set<string>();
+      let done = false;
+      void training.finally(() => {
+        done = true;
+      });
+      while (!done) {
+        const batch = await Promise.all(Array.from({ length: 8 }, () => recommendations('u7', '?limit=3')));
+        for (const response of batch) {
+          expect(response.status).toBe(200);
+          versions.add(response.body.modelVersion);
+        }
+      }
+      const next = (await training).version;
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      const settled = await Promise.all(Array.from({ length: 8 }, () => recommendations('u7', '?limit=3')));
+      for (const response of settled) versions.add(response.body.modelVersion);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const final = await recommendations('u7', '?limit=3');
+      expect(final.body.modelVersion).toBe(next);
+      expect([...versions].every((version) => version === old || version === next)).toBe(true);
+      manifest = JSON.parse(await env.readText(MANIFEST_KEY)) as ModelManifest;
+    });
+
+    it('writes one EMF metric line per request with latency, route and strategy', () => {
+      const lines = metricLines.map((line) => JSON.parse(line) as Record<string, unknown>);
+      const served = lines.find(
+        (line) => line.Route === 'getRecommendations' && line.Strategy_personalized === 1,
+      );
+      expect(served).toMatchObject({ Service: 'mappa-api-recommendations', Status2xx: 1 });
+      expect(typeof served?.Latency).toBe('number');
+      expect(JSON.stringify(served?._aws)).toContain('"Namespace":"Mappa"');
+      expect(lines.some((line) => line.Strategy_cold_start === 1)).toBe(true);
+    });
+  });
+
+  describe('when DynamoDB or the caller misbehaves', () => {
+    /** An API whose DynamoDB client fails with the given error (a fault the emulator cannot produce). */
+    async function apiWithFailingDynamoDb(name: string, operation: string): Promise<LocalApi> {
+      const client = env.stack.newDynamoDbClient();
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName === operation) {
+            throw Object.assign(new Error(`injected ${name}`), { name, $metadata: {} });
+          }
+          return next(args);
+        },
+        { step: 'initialize', name: 'inject-fault' },
+      );
+      const base = localApiDeps(env.stack, { log: quiet, now: () => new Date(TEST_NOW * 1000) });
+      return startLocalApi({
+        port: 0,
+        apiKey: API_KEY,
+        depsFor: (fn: ApiFunction) => ({ ...base(fn), dynamoDb: client }),
+      });
+    }
+
+    it('serves popular items as the fallback when the feature store is throttling reads', async () => {
+      const degraded = await apiWithFailingDynamoDb(
+        'ProvisionedThroughputExceededException',
+        'GetItemCommand',
+      );
+      try {
+        const response = await call<Recommendations>(
+          degraded.url,
+          'getRecommendations',
+          'GET',
+          '/v1/users/u1/recommendations?limit=4',
+        );
+        expect(response.status).toBe(200);
+        expect(response.body.strategy).toBe('fallback');
+        expect(response.body.items).toHaveLength(4);
+      } finally {
+        await degraded.close();
+      }
+    });
+
+    it('answers 429 with Retry-After when event writes are throttled, and 500 without internals on a bug', async () => {
+      const throttled = await apiWithFailingDynamoDb('ThrottlingException', 'GetItemCommand');
+      const broken = await apiWithFailingDynamoDb('TypeError', 'GetItemCommand');
+      try {
+        const event = { userId: 'u1', itemId: 'i1', eventType: 'view' };
+        const limited = await call<ErrorBody>(throttled.url, 'postEvents', 'POST', '/v1/events', {
+          body: event,
+        });
+        expect(limited).toMatchObject({ status: 429, body: { error: 'throttled' } });
+        expect(limited.headers.get('retry-after')).toBe('1');
+        const failed = await call<ErrorBody & { requestId: string }>(
+          broken.url,
+          'postEvents',
+          'POST',
+          '/v1/events',
+          {
+            body: event,
+          },
+        );
+        expect(failed.status).toBe(500);
+        expect(failed.body.error).toBe('internal_error');
+        expect(JSON.stringify(failed.body)).not.toContain('injected');
+        expect(failed.body.requestId).toMatch(/^[0-9a-f-]{36}$/);
+      } finally {
+        await throttled.close();
+        await broken.close();
+      }
+    });
+
+    it('throttles a caller beyond the usage plan rate with 429', async () => {
+      const limited = await startLocalApi({
+        port: 0,
+        apiKey: API_KEY,
+        depsFor: localApiDeps(env.stack, { log: quiet }),
+        rateLimit: { requestsPerSecond: 1, burst: 3 },
+      });
+      try {
+        const statuses = [];
+        for (let request = 0; request < 6; request++) {
+          statuses.push((await call(limited.url, null, 'GET', '/v1/health')).status);
+        }
+        expect(statuses.slice(0, 3)).toEqual([200, 200, 200]);
+        expect(statuses).toContain(429);
+      } finally {
+        await limited.close();
+      }
+    });
+  });
+});

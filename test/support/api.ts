@@ -1,0 +1,81 @@
+import { createLogger } from '../../shared/observability/logger';
+import { SYNTHETIC_PRESETS, SyntheticWorld } from '../../shared/synthetic/generator';
+import { runTraining, type TrainingRunReport } from '../../shared/training/run-training';
+import { expectDocumentedResponse } from './openapi';
+import type { IngestionStack } from './ingestion';
+
+export const API_KEY = 'test-api-key';
+
+/** A small synthetic shop: items with categories and prices, and their interactions. */
+export function testWorld(): SyntheticWorld {
+  return new SyntheticWorld({ ...SYNTHETIC_PRESETS.tiny, users: 80, items: 60, interactions: 3_000 });
+}
+
+export async function dropWorld(env: IngestionStack, world: SyntheticWorld): Promise<void> {
+  await env.drop(
+    'incoming/items/items.csv',
+    [
+      'item_id,category,price',
+      ...world.items.map((item) => `${item.itemId},${item.category},${item.price}`),
+    ].join('\n'),
+  );
+  await env.drop(
+    'incoming/interactions/events.csv',
+    [
+      'user_id,item_id,timestamp,event_type,event_value',
+      ...[...world.interactions()].map(
+        (row) => `${row.userId},${row.itemId},${row.timestamp},${row.eventType},${row.eventValue ?? ''}`,
+      ),
+    ].join('\n'),
+  );
+}
+
+/** Trains a small model and promotes it whatever its quality (these tests are about serving). */
+export function trainQuickModel(env: IngestionStack, trainedAt: Date, seed = 1): Promise<TrainingRunReport> {
+  return runTraining(
+    {
+      s3: env.stack.s3,
+      dynamoDb: env.stack.dynamoDb,
+      bucket: env.bucket,
+      userVectorsTable: env.stack.names.tables.userVectors,
+      log: createLogger({ service: 'test', write: () => undefined }),
+      now: () => trainedAt,
+    },
+    {
+      config: { embeddingDim: 16, epochs: 2, batchSize: 128, seed },
+      gate: { minLiftOverPopularity: -1, maxRegression: 1 },
+    },
+  );
+}
+
+export interface ApiResponse<T = Record<string, unknown>> {
+  readonly status: number;
+  readonly body: T;
+  readonly headers: Headers;
+}
+
+/**
+ * Calls the local API; checks every response against docs/openapi.json.
+ * `operationId` null skips the check (API Gateway's own answers to unknown routes).
+ */
+export async function call<T = Record<string, unknown>>(
+  baseUrl: string,
+  operationId: string | null,
+  method: string,
+  path: string,
+  options: { body?: unknown; apiKey?: string | null } = {},
+): Promise<ApiResponse<T>> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  const key = options.apiKey === undefined ? API_KEY : options.apiKey;
+  if (key !== null) headers['x-api-key'] = key;
+  const response = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers,
+    ...(options.body !== undefined
+      ? { body: typeof options.body === 'string' ? options.body : JSON.stringify(options.body) }
+      : {}),
+  });
+  const body = (await response.json()) as T;
+  if (operationId) expectDocumentedResponse(operationId, response.status, body);
+  return { status: response.status, body, headers: response.headers };
+}

@@ -28,6 +28,26 @@ export const stageConfigSchema = z.object({
   trainingCpu: z.coerce.number().int().default(2048),
   /** Fargate memory of the training task in MiB. */
   trainingMemoryMiB: z.coerce.number().int().min(512).default(8192),
+  /** API usage-plan throttling per key: steady requests per second. */
+  apiThrottleRate: z.coerce.number().min(1).max(10_000).default(100),
+  /** API usage-plan throttling per key: burst. */
+  apiThrottleBurst: z.coerce.number().int().min(1).max(5_000).default(200),
+  /** Comma-separated origins allowed by CORS (browser callers); empty = none. */
+  apiCorsOrigins: z
+    .string()
+    .default('')
+    .transform((raw) =>
+      raw
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    ),
+  /** Seconds between the API functions' checks for a newly promoted model. */
+  modelRecheckSeconds: z.coerce.number().int().min(1).max(3600).default(60),
+  /** Event types whose items recommendations leave out as already seen (`*` = all; e.g. `purchase`). */
+  excludeSeenEventTypes: z.string().min(1).default('*'),
+  /** Memory of the scoring API functions in MiB (1769 = one full vCPU). */
+  scoringMemoryMiB: z.coerce.number().int().min(256).max(10_240).default(1769),
   /** Days server access logs are kept. */
   accessLogRetentionDays: z.coerce.number().int().min(1).max(3650).default(365),
 });

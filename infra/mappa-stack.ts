@@ -5,6 +5,7 @@ import type { StageConfig } from './config';
 import { DataLake } from './constructs/data-lake';
 import { FeatureStore } from './constructs/feature-store';
 import { Ingestion } from './constructs/ingestion';
+import { ServingApi } from './constructs/serving-api';
 import { TrainingJob } from './constructs/training-job';
 
 export interface MappaStackProps extends StackProps {
@@ -17,6 +18,7 @@ export class MappaStack extends Stack {
   public readonly featureStore: FeatureStore;
   public readonly ingestion: Ingestion;
   public readonly training: TrainingJob;
+  public readonly serving: ServingApi;
 
   constructor(scope: Construct, id: string, props: MappaStackProps) {
     super(scope, id, props);
@@ -44,6 +46,27 @@ export class MappaStack extends Stack {
       schedule: config.trainingSchedule,
       cpu: config.trainingCpu,
       memoryMiB: config.trainingMemoryMiB,
+    });
+    this.serving = new ServingApi(this, 'Serving', {
+      bucket: this.dataLake.bucket,
+      featureStore: this.featureStore,
+      throttleRateLimit: config.apiThrottleRate,
+      throttleBurstLimit: config.apiThrottleBurst,
+      corsOrigins: config.apiCorsOrigins,
+      modelRecheckSeconds: config.modelRecheckSeconds,
+      excludeSeenEventTypes: config.excludeSeenEventTypes,
+      scoringMemoryMiB: config.scoringMemoryMiB,
+    });
+    new CfnOutput(this, 'ApiUrl', {
+      value: this.serving.api.urlForPath('/v1'),
+      description: 'Base URL of the recommendation API',
+    });
+    new CfnOutput(this, 'GetApiKey', {
+      value: Fn.join('', [
+        'aws apigateway get-api-key --include-value --query value --output text --api-key ',
+        this.serving.apiKey.keyId,
+      ]),
+      description: 'Prints the API key to send as x-api-key',
     });
     new CfnOutput(this, 'RunTrainingNow', {
       description: 'Starts a training run on demand',

@@ -4,6 +4,8 @@ import { registerEvaluateCommand } from './commands/evaluate';
 import { registerGenerateCommand } from './commands/generate';
 import { registerIngestCommand } from './commands/ingest';
 import { registerLocalCommands } from './commands/local';
+import { registerRecommendCommand } from './commands/recommend';
+import { registerServeCommand } from './commands/serve';
 import { registerTrainCommand } from './commands/train';
 
 // The SDK's Node 22 notice is documented in the README; one line per command run is noise.
@@ -22,6 +24,8 @@ registerGenerateCommand(program);
 registerIngestCommand(program);
 registerEvaluateCommand(program);
 registerTrainCommand(program);
+registerServeCommand(program);
+registerRecommendCommand(program);
 registerDemoCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {

@@ -3,7 +3,9 @@ import type { ApiDeps } from '../serving/api';
 import { ModelStore, s3ModelSource } from '../serving/model-store';
 import { DEFAULT_POLICY, type ServingPolicy } from '../serving/recommender';
 import type { ApiFunction } from '../serving/routes';
-import type { EmbeddedStack } from './embedded-stack';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { TableKey } from '../resources/definitions';
 
 export interface LocalApiDepsOptions {
   /** Seconds between manifest checks (the Lambda default is 60). */
@@ -19,8 +21,15 @@ export interface LocalApiDepsOptions {
  * container builds them from its environment in AWS: its own clients' view of
  * the bucket and tables, and its own model store.
  */
+/** The local bucket and tables (an EmbeddedStack, or a connection to one). */
+export interface LocalDataServices {
+  readonly s3: S3Client;
+  readonly dynamoDb: DynamoDBClient;
+  readonly names: { readonly dataBucket: string; readonly tables: Record<TableKey, string> };
+}
+
 export function localApiDeps(
-  stack: EmbeddedStack,
+  stack: LocalDataServices,
   options: LocalApiDepsOptions = {},
 ): (fn: ApiFunction) => ApiDeps {
   return (fn) => {

@@ -198,7 +198,9 @@ function observability(
       coldStart: wasColdStart,
       ...(scope?.strategy ? { strategy: scope.strategy } : {}),
     };
-    if (status >= 500) scope?.log.error('request failed', { ...fields, error: request.error });
+    if (status >= 500 && !(request.error instanceof HttpError)) {
+      scope?.log.error('request failed', { ...fields, error: request.error });
+    } else if (status >= 500) scope?.log.warn('request refused', { ...fields, error: request.error });
     else scope?.log.info('request', fields);
     const strategyMetrics = scope?.strategy
       ? { [`Strategy_${scope.strategy}`]: { value: 1, unit: 'Count' as const } }

@@ -1,11 +1,12 @@
 import { App, Aspects } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { type StageConfig, stageConfigSchema } from '../../infra/config';
+import type { z } from 'zod';
+import { stageConfigSchema } from '../../infra/config';
 import { MappaStack } from '../../infra/mappa-stack';
 
 /** Synthesizes the whole app as `cdk synth` does (with cdk-nag), with optional config overrides. */
-export function synthMappaStack(overrides: Partial<StageConfig> = {}): {
+export function synthMappaStack(overrides: Partial<z.input<typeof stageConfigSchema>> = {}): {
   stack: MappaStack;
   template: Template;
 } {

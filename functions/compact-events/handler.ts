@@ -1,0 +1,20 @@
+import middy from '@middy/core';
+import type { Context, ScheduledEvent } from 'aws-lambda';
+import { s3Client } from '../../shared/aws/clients';
+import { readEnv, requiredString } from '../../shared/config/env';
+import { ENV } from '../../shared/config/env-names';
+import { createLogger } from '../../shared/observability/logger';
+import { type CompactionResult, compactStagedEvents } from '../../shared/serving/event-compactor';
+
+/**
+ * Scheduled (every few minutes): moves events staged by `POST /v1/events` into
+ * the drop folder as one file, which triggers preprocessing like any upload.
+ * Reserved concurrency 1: runs never overlap.
+ */
+let bucket: string | undefined;
+const log = createLogger({ service: 'mappa-compact-events' });
+
+export const handler = middy(async (_event: ScheduledEvent, context: Context): Promise<CompactionResult> => {
+  bucket ??= readEnv({ [ENV.dataBucket]: requiredString })[ENV.dataBucket];
+  return compactStagedEvents(s3Client(), bucket, { log: log.child({ requestId: context.awsRequestId }) });
+});

@@ -1,0 +1,243 @@
+import { Duration } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import { NagSuppressions } from 'cdk-nag';
+import { Construct } from 'constructs';
+import { ENV } from '../../shared/config/env-names';
+import { DATA_LAKE_PREFIXES } from '../../shared/resources/definitions';
+import { API_EVENTS_FOLDER } from '../../shared/serving/event-compactor';
+import { EVENTS_STAGING_PREFIX } from '../../shared/serving/events';
+import { API_FUNCTIONS, API_ROUTES, type ApiFunction } from '../../shared/serving/routes';
+import { AppFunction } from './app-function';
+import type { FeatureStore } from './feature-store';
+
+export interface ServingApiProps {
+  readonly bucket: s3.Bucket;
+  readonly featureStore: FeatureStore;
+  /** Usage-plan throttling per API key. */
+  readonly throttleRateLimit: number;
+  readonly throttleBurstLimit: number;
+  /** Origins allowed by CORS; empty = no CORS (server-to-server callers). */
+  readonly corsOrigins: readonly string[];
+  /** Seconds between the functions' checks for a newly promoted model. */
+  readonly modelRecheckSeconds: number;
+  /** Event types whose items are excluded as seen (`*` = all). */
+  readonly excludeSeenEventTypes: string;
+  /** Memory of the scoring functions (more memory = more CPU for big catalogues). */
+  readonly scoringMemoryMiB: number;
+}
+
+const DESCRIPTIONS: Record<ApiFunction, string> = {
+  recommendations: 'Top-N recommendations and personalized ranking',
+  'similar-items': 'Similar items in the embedding space',
+  events: 'Records behaviour events (recent history now, drop folder later)',
+  model: 'Served model metadata and health',
+};
+
+/**
+ * The recommendation API: a REST API (API keys + usage plan throttling, the
+ * same rule `mappa serve` enforces) with one Lambda per concern, each granted
+ * only what it touches; a scheduled compactor moving posted events into the
+ * drop folder; alarms on 5xx and latency.
+ */
+export class ServingApi extends Construct {
+  public readonly api: apigateway.RestApi;
+  public readonly apiKey: apigateway.IApiKey;
+  public readonly functions: Readonly<Record<ApiFunction, AppFunction>>;
+  public readonly compactor: AppFunction;
+  public readonly serverErrorsAlarm: cloudwatch.Alarm;
+  public readonly latencyAlarm: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: ServingApiProps) {
+    super(scope, id);
+    const tables = props.featureStore.tables;
+    const corsOrigin = props.corsOrigins.length === 1 ? props.corsOrigins[0] : undefined;
+
+    const functions = {} as Record<ApiFunction, AppFunction>;
+    for (const fn of API_FUNCTIONS) {
+      const scoring = fn !== 'events';
+      functions[fn] = new AppFunction(this, `${pascal(fn)}Function`, {
+        entryPath: `functions/api/${fn}.ts`,
+        description: DESCRIPTIONS[fn],
+        memorySize: scoring ? props.scoringMemoryMiB : 512,
+        timeout: Duration.seconds(29),
+        environment: {
+          [ENV.dataBucket]: props.bucket.bucketName,
+          [ENV.usersTable]: tables.users.tableName,
+          [ENV.userVectorsTable]: tables.userVectors.tableName,
+          [ENV.modelRecheckSeconds]: String(props.modelRecheckSeconds),
+          [ENV.excludeSeenEventTypes]: props.excludeSeenEventTypes,
+          ...(corsOrigin ? { [ENV.corsOrigin]: corsOrigin } : {}),
+        },
+      });
+    }
+    this.functions = functions;
+
+    // Least privilege: scoring functions read models/ and single items; events write staging/ and users.
+    for (const fn of ['recommendations', 'similar-items', 'model'] as const) {
+      props.bucket.grantRead(functions[fn], `${DATA_LAKE_PREFIXES.models}*`);
+    }
+    tables.users.grant(functions.recommendations, 'dynamodb:GetItem');
+    tables.userVectors.grant(functions.recommendations, 'dynamodb:GetItem');
+    props.bucket.grantPut(functions.events, `${EVENTS_STAGING_PREFIX}*`);
+    tables.users.grant(functions.events, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+
+    this.compactor = new AppFunction(this, 'CompactEventsFunction', {
+      entryPath: 'functions/compact-events/handler.ts',
+      description: 'Moves events posted to the API from staging/ into the drop folder',
+      timeout: Duration.minutes(5),
+      memorySize: 1024,
+      reservedConcurrentExecutions: 1,
+      environment: { [ENV.dataBucket]: props.bucket.bucketName },
+    });
+    props.bucket.grantRead(this.compactor, `${EVENTS_STAGING_PREFIX}*`);
+    props.bucket.grantDelete(this.compactor, `${EVENTS_STAGING_PREFIX}*`);
+    props.bucket.grantPut(this.compactor, `${API_EVENTS_FOLDER}*`);
+    new events.Rule(this, 'CompactEventsSchedule', {
+      description: 'Compacts staged API events into the drop folder',
+      schedule: events.Schedule.rate(Duration.minutes(5)),
+      targets: [new targets.LambdaFunction(this.compactor, { retryAttempts: 2 })],
+    });
+
+    const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: logs.RetentionDays.ONE_MONTH });
+    this.api = new apigateway.RestApi(this, 'Api', {
+      description: 'Mappa recommendation API',
+      cloudWatchRole: true,
+      deployOptions: {
+        stageName: 'live',
+        tracingEnabled: true,
+        loggingLevel: apigateway.MethodLoggingLevel.ERROR,
+        metricsEnabled: true,
+        accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
+        accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields(),
+        throttlingRateLimit: props.throttleRateLimit,
+        throttlingBurstLimit: props.throttleBurstLimit,
+      },
+      ...(props.corsOrigins.length > 0
+        ? {
+            defaultCorsPreflightOptions: {
+              allowOrigins: [...props.corsOrigins],
+              allowMethods: ['GET', 'POST', 'OPTIONS'],
+              allowHeaders: ['content-type', 'x-api-key'],
+            },
+          }
+        : {}),
+      endpointTypes: [apigateway.EndpointType.REGIONAL],
+    });
+    const validator = this.api.addRequestValidator('ValidateRequests', {
+      validateRequestParameters: true,
+      // Bodies have no API Gateway models; the functions validate them with the same schemas as docs/openapi.json.
+      validateRequestBody: true,
+    });
+    // API Gateway's own 4xx/5xx (bad key, throttling) as JSON like the functions' errors.
+    for (const type of [apigateway.ResponseType.DEFAULT_4XX, apigateway.ResponseType.DEFAULT_5XX]) {
+      this.api.addGatewayResponse(`Gateway${type.responseType}`, {
+        type,
+        templates: { 'application/json': '{"message":$context.error.messageString}' },
+        ...(corsOrigin ? { responseHeaders: { 'Access-Control-Allow-Origin': `'${corsOrigin}'` } } : {}),
+      });
+    }
+
+    const integrations = new Map<ApiFunction, apigateway.LambdaIntegration>();
+    for (const route of API_ROUTES) {
+      let integration = integrations.get(route.fn);
+      if (!integration) {
+        integration = new apigateway.LambdaIntegration(functions[route.fn]);
+        integrations.set(route.fn, integration);
+      }
+      const resource = this.api.root.resourceForPath(route.path);
+      const pathParameters = [...route.path.matchAll(/\{(\w+)\}/g)].map((match) => match[1] as string);
+      resource.addMethod(route.method, integration, {
+        apiKeyRequired: route.apiKeyRequired,
+        operationName: route.operationId,
+        requestValidator: validator,
+        requestParameters: Object.fromEntries(
+          pathParameters.map((name) => [`method.request.path.${name}`, true]),
+        ),
+      });
+    }
+
+    this.apiKey = this.api.addApiKey('DefaultKey', { description: 'Key for the shop, app or email tool' });
+    const plan = this.api.addUsagePlan('UsagePlan', {
+      description: 'Throttling per API key',
+      throttle: { rateLimit: props.throttleRateLimit, burstLimit: props.throttleBurstLimit },
+      apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
+    });
+    plan.addApiKey(this.apiKey);
+
+    this.serverErrorsAlarm = new cloudwatch.Alarm(this, 'ServerErrorsAlarm', {
+      alarmDescription: 'The recommendation API answered 5xx',
+      metric: this.api.metricServerError({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 5,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.latencyAlarm = new cloudwatch.Alarm(this, 'LatencyAlarm', {
+      alarmDescription: 'p99 latency of the recommendation API above 500 ms for 15 minutes',
+      metric: this.api.metricLatency({ period: Duration.minutes(5), statistic: 'p99' }),
+      threshold: 500,
+      evaluationPeriods: 3,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    NagSuppressions.addResourceSuppressions(
+      this.api,
+      [
+        {
+          id: 'AwsSolutions-APIG4',
+          reason:
+            'Callers are servers (shop back end, email tool) authenticated by API keys with a usage plan; no per-end-user identity exists to authorize.',
+        },
+        {
+          id: 'AwsSolutions-COG4',
+          reason: 'No Cognito user pool: callers authenticate with API keys (see APIG4).',
+        },
+        {
+          id: 'AwsSolutions-APIG3',
+          reason:
+            'WAF is left to the operator (it bills per web ACL even at idle); API keys and usage-plan throttling bound abuse.',
+        },
+        {
+          id: 'AwsSolutions-IAM4',
+          reason:
+            'The API Gateway account role uses AWS’s AmazonAPIGatewayPushToCloudWatchLogs, which only writes API Gateway logs.',
+          appliesTo: [
+            'Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs',
+          ],
+        },
+      ],
+      true,
+    );
+    for (const fn of [...Object.values(functions), this.compactor]) {
+      NagSuppressions.addResourceSuppressions(
+        fn,
+        [
+          {
+            id: 'AwsSolutions-IAM5',
+            reason:
+              'S3 object actions are limited to the prefixes this function needs (models/, staging/events/, incoming/interactions/api-events/); keys below them are data-dependent.',
+            appliesTo: [
+              'Action::s3:GetObject*',
+              'Action::s3:GetBucket*',
+              'Action::s3:List*',
+              'Action::s3:DeleteObject*',
+              'Action::s3:Abort*',
+              {
+                regex: `/^Resource::<.*DataLakeData.*\\.Arn>\\/(models|staging\\/events|incoming\\/interactions\\/api-events)\\/\\*$/g`,
+              },
+            ],
+          },
+        ],
+        true,
+      );
+    }
+  }
+}
+
+function pascal(name: string): string {
+  return name.replace(/(^|-)(\w)/g, (_match, _dash, letter: string) => letter.toUpperCase());
+}

@@ -1,0 +1,117 @@
+import { randomBytes } from 'node:crypto';
+import type { Command } from 'commander';
+import { startLocalApi } from '../../local/api-server';
+import { localApiDeps } from '../../local/api-wiring';
+import { createLogger } from '../../observability/logger';
+import { compactStagedEvents } from '../../serving/event-compactor';
+import { CliError, parseIntegerOption, runAction } from '../errors';
+import { openLocalServices } from '../local-services';
+import { type StackFlags, withStackFlags } from './local';
+
+interface ServeFlags extends StackFlags {
+  port: number;
+  apiKey?: string;
+  rate: number;
+  burst: number;
+  modelRecheckSeconds: number;
+  compactEverySeconds: number;
+}
+
+/** The curl commands that reproduce a few calls against the local API. */
+export function curlExamples(url: string, apiKey: string, userId: string, itemId: string): string[] {
+  const key = `-H 'x-api-key: ${apiKey}'`;
+  return [
+    `curl -s ${key} '${url}/v1/users/${userId}/recommendations?limit=5'`,
+    `curl -s ${key} '${url}/v1/items/${itemId}/similar?limit=5'`,
+    `curl -s ${key} -H 'content-type: application/json' -d '{"itemIds":["${itemId}"]}' '${url}/v1/users/${userId}/rank'`,
+    `curl -s ${key} -H 'content-type: application/json' -d '{"userId":"${userId}","itemId":"${itemId}","eventType":"purchase","value":9.99}' '${url}/v1/events'`,
+    `curl -s ${key} '${url}/v1/model'`,
+  ];
+}
+
+export function registerServeCommand(program: Command): void {
+  withStackFlags(
+    program
+      .command('serve')
+      .description(
+        'serve the recommendation API locally: the API Lambda handlers behind an API Gateway-like server',
+      )
+      .option(
+        '--port <port>',
+        'HTTP port on 127.0.0.1 (0 = any free port)',
+        parseIntegerOption('--port', 0, 65535),
+        3000,
+      )
+      .option('--api-key <key>', 'the x-api-key clients must send (default: $MAPPA_API_KEY or a random key)')
+      .option(
+        '--rate <n>',
+        'usage-plan rate limit, requests per second',
+        parseIntegerOption('--rate', 1),
+        100,
+      )
+      .option('--burst <n>', 'usage-plan burst', parseIntegerOption('--burst', 1), 200)
+      .option(
+        '--model-recheck-seconds <n>',
+        'how often to look for a newly promoted model',
+        parseIntegerOption('--model-recheck-seconds', 1, 86_400),
+        10,
+      )
+      .option(
+        '--compact-every-seconds <n>',
+        'how often posted events move from staging/ into the drop folder',
+        parseIntegerOption('--compact-every-seconds', 1, 86_400),
+        60,
+      ),
+  ).action(
+    runAction(async (flags: ServeFlags) => {
+      const apiKey = flags.apiKey ?? process.env.MAPPA_API_KEY ?? randomBytes(12).toString('hex');
+      const services = await openLocalServices(flags);
+      const log = createLogger({
+        service: 'mappa-api',
+        level: 'warn',
+        write: (line) => process.stderr.write(`${line}\n`),
+      });
+      let api;
+      try {
+        api = await startLocalApi({
+          port: flags.port,
+          apiKey,
+          depsFor: localApiDeps(services, {
+            modelRecheckSeconds: flags.modelRecheckSeconds,
+            log,
+            writeMetrics: () => undefined,
+          }),
+          rateLimit: { requestsPerSecond: flags.rate, burst: flags.burst },
+        });
+      } catch (error) {
+        await services.stop();
+        if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+          throw new CliError(`port ${flags.port} is already in use; pass --port <free port> (0 picks one)`);
+        }
+        throw error;
+      }
+      const compact = () =>
+        compactStagedEvents(services.s3, services.names.dataBucket, { log }).catch((error: unknown) =>
+          log.error('event compaction failed', { error }),
+        );
+      const timer = setInterval(() => void compact(), flags.compactEverySeconds * 1000);
+      process.stdout.write(
+        [
+          `Mappa API on ${api.url}  (x-api-key: ${apiKey})`,
+          'Try:',
+          ...curlExamples(api.url, apiKey, 'u1', 'i1').map((line) => `  ${line}`),
+          'Press Ctrl-C to stop.',
+          '',
+        ].join('\n'),
+      );
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', () => resolve());
+        process.once('SIGTERM', () => resolve());
+      });
+      clearInterval(timer);
+      await api.close();
+      await compact();
+      await services.stop();
+    }),
+  );
+}

@@ -1,0 +1,142 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { API_ROUTES } from '../../shared/serving/routes';
+import { OPENAPI } from '../support/openapi';
+import { synthMappaStack } from '../support/synth';
+
+type Resource = { Properties: Record<string, unknown> };
+
+describe('ServingApi', () => {
+  const { stack, template } = synthMappaStack({ apiThrottleRate: 50, apiThrottleBurst: 80 });
+  const resolve = (value: unknown) => stack.resolve(value);
+
+  /** Full resource paths of the API, rebuilt from the template's parent links. */
+  function resourcePaths(): Map<string, string> {
+    const resources = template.findResources('AWS::ApiGateway::Resource') as Record<string, Resource>;
+    const paths = new Map<string, string>();
+    const pathOf = (logicalId: string): string => {
+      const resource = resources[logicalId];
+      if (!resource) return '';
+      const parent = resource.Properties.ParentId as { Ref?: string };
+      return `${parent.Ref ? pathOf(parent.Ref) : ''}/${String(resource.Properties.PathPart)}`;
+    };
+    for (const logicalId of Object.keys(resources)) paths.set(logicalId, pathOf(logicalId));
+    return paths;
+  }
+
+  it('exposes exactly the routes of the route table and of docs/openapi.json, each with its API-key rule', () => {
+    const paths = resourcePaths();
+    const methods = template.findResources('AWS::ApiGateway::Method') as Record<string, Resource>;
+    const deployed = Object.values(methods)
+      .filter((method) => method.Properties.HttpMethod !== 'OPTIONS')
+      .map((method) => {
+        const resource = (method.Properties.ResourceId as { Ref: string }).Ref;
+        return `${String(method.Properties.HttpMethod)} ${paths.get(resource)} key=${String(method.Properties.ApiKeyRequired)}`;
+      })
+      .sort();
+    expect(deployed).toEqual(
+      API_ROUTES.map((route) => `${route.method} ${route.path} key=${route.apiKeyRequired}`).sort(),
+    );
+    const documented = Object.entries(OPENAPI.paths)
+      .flatMap(([path, operations]) =>
+        Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`),
+      )
+      .sort();
+    expect(documented).toEqual(API_ROUTES.map((route) => `${route.method} ${route.path}`).sort());
+  });
+
+  it('throttles per API key with a usage plan from the stage config', () => {
+    template.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
+      Throttle: { RateLimit: 50, BurstLimit: 80 },
+    });
+    template.resourceCountIs('AWS::ApiGateway::ApiKey', 1);
+    template.resourceCountIs('AWS::ApiGateway::UsagePlanKey', 1);
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'live',
+      TracingEnabled: true,
+      AccessLogSetting: Match.objectLike({ DestinationArn: Match.anyValue() }),
+    });
+  });
+
+  it('runs one Node 22 / ARM64 function per API concern, with the serving environment', () => {
+    for (const entry of [
+      'Top-N recommendations',
+      'Similar items',
+      'Records behaviour events',
+      'Served model',
+    ]) {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Description: Match.stringLikeRegexp(entry),
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+        Environment: {
+          Variables: Match.objectLike({
+            MAPPA_DATA_BUCKET: Match.anyValue(),
+            MAPPA_USERS_TABLE: Match.anyValue(),
+            MAPPA_USER_VECTORS_TABLE: Match.anyValue(),
+            MAPPA_MODEL_RECHECK_SECONDS: '60',
+            MAPPA_EXCLUDE_SEEN_EVENT_TYPES: '*',
+          }),
+        },
+      });
+    }
+  });
+
+  it('grants each function only what it touches', () => {
+    const policyOf = (construct: { role?: unknown }) => {
+      const policies = template.findResources('AWS::IAM::Policy') as Record<string, Resource>;
+      const roleRef = resolve((construct.role as { roleName: string }).roleName);
+      const statements = Object.values(policies)
+        .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(JSON.stringify(roleRef)))
+        .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: unknown[] }).Statement);
+      return JSON.stringify(statements);
+    };
+    const { functions, compactor } = stack.serving;
+    const recommendations = policyOf(functions.recommendations);
+    expect(recommendations).toContain('/models/*');
+    expect(recommendations).toContain('dynamodb:GetItem');
+    expect(recommendations).not.toMatch(/s3:PutObject|dynamodb:(PutItem|UpdateItem|DeleteItem)/);
+    const events = policyOf(functions.events);
+    expect(events).toContain('/staging/events/*');
+    expect(events).toContain('dynamodb:UpdateItem');
+    expect(events).not.toContain('/models/');
+    const model = policyOf(functions.model);
+    expect(model).not.toContain('dynamodb:');
+    const compaction = policyOf(compactor);
+    expect(compaction).toContain('/incoming/interactions/api-events/*');
+    expect(compaction).not.toContain('dynamodb:');
+  });
+
+  it('compacts staged events every five minutes, one run at a time', () => {
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('staging/ into the drop folder'),
+      ReservedConcurrentExecutions: 1,
+    });
+  });
+
+  it('alarms on 5xx answers and on p99 latency', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: '5XXError',
+      Namespace: 'AWS/ApiGateway',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Latency',
+      ExtendedStatistic: 'p99',
+      Threshold: 500,
+    });
+  });
+
+  it('adds CORS preflight and headers only when origins are configured', () => {
+    const withCors = synthMappaStack({ apiCorsOrigins: 'https://shop.example' }).template;
+    withCors.hasResourceProperties('AWS::ApiGateway::Method', { HttpMethod: 'OPTIONS' });
+    withCors.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ MAPPA_CORS_ORIGIN: 'https://shop.example' }) },
+    });
+    expect(
+      Object.keys(
+        template.findResources('AWS::ApiGateway::Method', { Properties: { HttpMethod: 'OPTIONS' } }),
+      ),
+    ).toEqual([]);
+  });
+});

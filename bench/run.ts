@@ -1,5 +1,6 @@
 import { runBackendBenchmark } from './backend';
 import { runIngestBenchmark } from './ingest';
+import { runServingBenchmark } from './serving';
 import { runTrainingBenchmark } from './training';
 
 /** `npm run bench -- <name...>`: runs the named benchmarks (all when none is named). */
@@ -7,6 +8,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   backend: runBackendBenchmark,
   ingest: runIngestBenchmark,
   training: runTrainingBenchmark,
+  serving: runServingBenchmark,
 };
 
 async function main(): Promise<void> {

@@ -1,5 +1,6 @@
 import {
   type AttributeValue,
+  BatchGetItemCommand,
   ConditionalCheckFailedException,
   type DynamoDBClient,
   GetItemCommand,
@@ -64,24 +65,30 @@ export async function readUserState(
   log?: Logger,
 ): Promise<UserState> {
   try {
-    const [user, vector] = await Promise.all([
-      client.send(
-        new GetItemCommand({
-          TableName: tables.users,
-          Key: { user_id: { S: userId } },
-          ProjectionExpression: '#recent',
-          ExpressionAttributeNames: { '#recent': 'recent' },
-          ConsistentRead: true,
-        }),
-      ),
-      client.send(
-        new GetItemCommand({
-          TableName: tables.userVectors,
-          Key: { user_id: { S: userId }, model_version: { S: modelVersion } },
-          ProjectionExpression: 'vector',
-        }),
-      ),
-    ]);
+    // One round trip for both tables.
+    const response = await client.send(
+      new BatchGetItemCommand({
+        RequestItems: {
+          [tables.users]: {
+            Keys: [{ user_id: { S: userId } }],
+            ProjectionExpression: '#user, #recent',
+            ExpressionAttributeNames: { '#user': 'user_id', '#recent': 'recent' },
+            ConsistentRead: true,
+          },
+          [tables.userVectors]: {
+            Keys: [{ user_id: { S: userId }, model_version: { S: modelVersion } }],
+            ProjectionExpression: 'vector',
+          },
+        },
+      }),
+    );
+    if (Object.keys(response.UnprocessedKeys ?? {}).length > 0) {
+      throw Object.assign(new Error('DynamoDB left keys unprocessed'), {
+        name: 'ProvisionedThroughputExceededException',
+      });
+    }
+    const user = { Item: response.Responses?.[tables.users]?.[0] };
+    const vector = { Item: response.Responses?.[tables.userVectors]?.[0] };
     const bytes = vector.Item?.vector?.B;
     let precomputed: Float32Array | undefined;
     if (bytes && bytes.byteLength % 4 === 0) {

@@ -398,7 +398,7 @@ describe('recommendation API on the embedded stack', () => {
     it('serves popular items as the fallback when the feature store is throttling reads', async () => {
       const degraded = await apiWithFailingDynamoDb(
         'ProvisionedThroughputExceededException',
-        'GetItemCommand',
+        'BatchGetItemCommand',
       );
       try {
         const response = await call<Recommendations>(

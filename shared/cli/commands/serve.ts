@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { startLocalApi } from '../../local/api-server';
 import { localApiDeps } from '../../local/api-wiring';
-import { createLogger } from '../../observability/logger';
+import { createLogger, type LogLevel } from '../../observability/logger';
 import { compactStagedEvents } from '../../serving/event-compactor';
 import { CliError, parseIntegerOption, runAction } from '../errors';
 import { openLocalServices } from '../local-services';
@@ -15,6 +15,7 @@ interface ServeFlags extends StackFlags {
   burst: number;
   modelRecheckSeconds: number;
   compactEverySeconds: number;
+  logLevel: LogLevel;
 }
 
 /** The curl commands that reproduce a few calls against the local API. */
@@ -27,6 +28,11 @@ export function curlExamples(url: string, apiKey: string, userId: string, itemId
     `curl -s ${key} -H 'content-type: application/json' -d '{"userId":"${userId}","itemId":"${itemId}","eventType":"purchase","value":9.99}' '${url}/v1/events'`,
     `curl -s ${key} '${url}/v1/model'`,
   ];
+}
+
+function parseLogLevel(raw: string): LogLevel {
+  if (raw === 'debug' || raw === 'info' || raw === 'warn' || raw === 'error') return raw;
+  throw new CliError(`--log-level must be debug, info, warn or error, got '${raw}'`, 2);
 }
 
 export function registerServeCommand(program: Command): void {
@@ -61,6 +67,12 @@ export function registerServeCommand(program: Command): void {
         'how often posted events move from staging/ into the drop folder',
         parseIntegerOption('--compact-every-seconds', 1, 86_400),
         60,
+      )
+      .option(
+        '--log-level <level>',
+        'debug | info (one JSON line per request) | warn | error',
+        parseLogLevel,
+        'warn',
       ),
   ).action(
     runAction(async (flags: ServeFlags) => {
@@ -68,7 +80,7 @@ export function registerServeCommand(program: Command): void {
       const services = await openLocalServices(flags);
       const log = createLogger({
         service: 'mappa-api',
-        level: 'warn',
+        level: flags.logLevel,
         write: (line) => process.stderr.write(`${line}\n`),
       });
       let api;

@@ -1,0 +1,472 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import autocannon from 'autocannon';
+import { build } from 'esbuild';
+import { ENV } from '../shared/config/env-names';
+import { EmbeddedStack } from '../shared/local/embedded-stack';
+import { registerPreprocessHandler } from '../shared/local/preprocess-wiring';
+import { clearLocalState, writeLocalState } from '../shared/local/state-file';
+import { initBackend } from '../shared/ml/backend';
+import { createLogger } from '../shared/observability/logger';
+import { ItemIndex, TopKHeap } from '../shared/serving/item-index';
+import { s3ModelSource, type ServedModel } from '../shared/serving/model-store';
+import { recommend } from '../shared/serving/recommender';
+import { MANIFEST_KEY, type ModelManifest } from '../shared/training/artifacts';
+import { runTraining } from '../shared/training/run-training';
+import { formatTable, report, type Row } from './report';
+
+/**
+ * Serving speed, each figure next to its baseline or physical floor:
+ * - in-process top-10 for one user (WebAssembly SIMD scan + heap) vs the plain-JS
+ *   loop it replaced, and vs one read of the item matrix at memory bandwidth;
+ *   for the ml-100k model and 100k / 1M synthetic items × 64 dimensions;
+ * - cold start: new Node process → first response, the handler bundled by esbuild
+ *   as for Lambda, model fetched from the local S3;
+ * - end to end through `mappa serve` (separate process) with the embedded
+ *   DynamoDB at a fixed 100 requests/s for 60 s, driven by autocannon;
+ * - bundle size of every API function (esbuild, minified).
+ */
+const ROOT = join(__dirname, '..');
+const ML_100K = join(ROOT, '..', 'shared', 'data', 'ml-100k', 'u.data');
+const WORK = join(__dirname, '.data', 'serving');
+const API_FUNCTIONS = ['recommendations', 'similar-items', 'events', 'model'];
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
+}
+
+function timeRepeated(runs: number, run: (iteration: number) => void): { p50: number; p99: number } {
+  for (let warm = 0; warm < Math.min(50, runs); warm++) run(warm);
+  const times: number[] = [];
+  for (let iteration = 0; iteration < runs; iteration++) {
+    const started = performance.now();
+    run(iteration);
+    times.push(performance.now() - started);
+  }
+  times.sort((a, b) => a - b);
+  return { p50: percentile(times, 0.5), p99: percentile(times, 0.99) };
+}
+
+/** The scoring loop serving used before the WebAssembly kernel: plain JS dot products + heap. */
+function plainJsTopK(vectors: Float32Array, width: number, user: Float32Array, k: number): void {
+  const heap = new TopKHeap(k);
+  const items = vectors.length / width;
+  for (let item = 0; item < items; item++) {
+    let score = 0;
+    const offset = item * width;
+    for (let dimension = 0; dimension < width; dimension++) {
+      score += (vectors[offset + dimension] as number) * (user[dimension] as number);
+    }
+    heap.offer(item, score);
+  }
+  heap.sorted();
+}
+
+function seededVectors(count: number, seed: number): Float32Array {
+  let state = seed >>> 0;
+  const values = new Float32Array(count);
+  for (let index = 0; index < count; index++) {
+    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0;
+    values[index] = state / 2 ** 32 - 0.5;
+  }
+  return values;
+}
+
+function scanRows(
+  workload: string,
+  items: number,
+  vectors: Float32Array,
+  index: ItemIndex,
+  users: Float32Array[],
+  runs: number,
+): Row[] {
+  const width = index.width;
+  const kernel = timeRepeated(runs, (iteration) =>
+    index.topK(users[iteration % users.length] as Float32Array, 10),
+  );
+  const baseline = timeRepeated(Math.max(5, Math.floor(runs / 4)), (iteration) =>
+    plainJsTopK(vectors, width, users[iteration % users.length] as Float32Array, 10),
+  );
+  const floor = timeRepeated(runs, () => index.readMatrix());
+  const megabytes = (items * Math.ceil(width / 4) * 4 * 4) / 2 ** 20;
+  return [
+    {
+      workload,
+      implementation: 'wasm SIMD scan + heap (served)',
+      items,
+      p50_ms: kernel.p50,
+      p99_ms: kernel.p99,
+      matrix_MiB: megabytes,
+    },
+    {
+      workload,
+      implementation: 'plain-JS loop + heap (baseline)',
+      items,
+      p50_ms: baseline.p50,
+      p99_ms: baseline.p99,
+      matrix_MiB: megabytes,
+    },
+    {
+      workload,
+      implementation: 'one read of the matrix (floor)',
+      items,
+      p50_ms: floor.p50,
+      p99_ms: floor.p99,
+      matrix_MiB: megabytes,
+    },
+  ];
+}
+
+async function trainMl100kModel(stack: EmbeddedStack): Promise<void> {
+  const bucket = stack.names.dataBucket;
+  const put = (key: string, body: string | Buffer) =>
+    stack.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+  await put(
+    'incoming/interactions/ml-100k/_mapping.json',
+    JSON.stringify({
+      delimiter: '\t',
+      header: ['user_id', 'item_id', 'event_value', 'timestamp'],
+      constants: { event_type: 'rating' },
+    }),
+  );
+  process.stderr.write('serving bench: ingesting ml-100k through the drop folder…\n');
+  await put('incoming/interactions/ml-100k/u.data', readFileSync(ML_100K));
+  await stack.drainEvents();
+  process.stderr.write('serving bench: training a model (3 epochs)…\n');
+  await runTraining(
+    {
+      s3: stack.s3,
+      dynamoDb: stack.dynamoDb,
+      bucket,
+      userVectorsTable: stack.names.tables.userVectors,
+      log: createLogger({ service: 'bench', level: 'error' }),
+    },
+    { config: { epochs: 3 }, gate: { minLiftOverPopularity: -1, maxRegression: 1 } },
+  );
+}
+
+async function bundle(fn: string, external: string[]): Promise<{ path: string; bytes: number }> {
+  const path = join(WORK, `${fn}${external.length > 0 ? '' : '.standalone'}.js`);
+  await build({
+    entryPoints: [join(ROOT, 'functions', 'api', `${fn}.ts`)],
+    bundle: true,
+    minify: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    outfile: path,
+    external,
+    logLevel: 'error',
+  });
+  return { path, bytes: statSync(path).size };
+}
+
+/** New process → first recommendations response; the model comes from the local S3. */
+async function coldStart(
+  stack: EmbeddedStack,
+  bundlePath: string,
+): Promise<{ totalMs: number; inProcessMs: number }> {
+  const entry = join(WORK, 'cold-start-entry.js');
+  writeFileSync(
+    entry,
+    `const { handler } = require(${JSON.stringify(bundlePath)});
+const event = JSON.parse(process.env.BENCH_EVENT);
+const context = { awsRequestId: 'cold-start', getRemainingTimeInMillis: () => 29000 };
+handler(event, context).then((response) => {
+  process.stdout.write(JSON.stringify({ status: response.statusCode, body: response.body.slice(0, 200), atMs: performance.now() }) + '\\n');
+  process.exit(0);
+});
+`,
+  );
+  const event = {
+    resource: '/v1/users/{userId}/recommendations',
+    path: '/v1/users/1/recommendations',
+    httpMethod: 'GET',
+    headers: {},
+    multiValueHeaders: {},
+    queryStringParameters: { limit: '10' },
+    multiValueQueryStringParameters: { limit: ['10'] },
+    pathParameters: { userId: '1' },
+    stageVariables: null,
+    body: null,
+    isBase64Encoded: false,
+    requestContext: { requestId: 'cold-start' },
+  };
+  const started = performance.now();
+  const output = await new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, [entry], {
+      env: {
+        ...process.env,
+        ...stack.clientEnvironment(),
+        [ENV.dataBucket]: stack.names.dataBucket,
+        [ENV.usersTable]: stack.names.tables.users,
+        [ENV.userVectorsTable]: stack.names.tables.userVectors,
+        [ENV.logLevel]: 'error',
+        BENCH_EVENT: JSON.stringify(event),
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let text = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+    });
+    child.on('exit', (code) =>
+      code === 0 ? resolve(text) : reject(new Error(`cold-start child exited ${code}`)),
+    );
+  });
+  const totalMs = performance.now() - started;
+  const line = output.split('\n').find((candidate) => candidate.startsWith('{"status"'));
+  const result = JSON.parse(line ?? '{}') as { status: number; atMs: number; body: string };
+  if (result.status !== 200) throw new Error(`cold start answered ${result.status}: ${result.body}`);
+  return { totalMs, inProcessMs: result.atMs };
+}
+
+/** `mappa serve` as its own process, connected to this process's stack like to `mappa local up`. */
+async function startServer(
+  stack: EmbeddedStack,
+  dataDir: string,
+): Promise<{ url: string; child: ChildProcess; handlerLatencies: number[] }> {
+  writeLocalState(dataDir, {
+    pid: process.pid,
+    s3Endpoint: stack.s3Endpoint,
+    dynamoDbEndpoint: stack.dynamoDbEndpoint,
+    dataBucket: stack.names.dataBucket,
+    tables: stack.names.tables,
+    startedAt: new Date().toISOString(),
+  });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(ROOT, 'shared', 'cli', 'main.ts'),
+      'serve',
+      '--port',
+      '0',
+      '--api-key',
+      'bench',
+      '--rate',
+      '10000',
+      '--burst',
+      '10000',
+      '--data-dir',
+      dataDir,
+      '--log-level',
+      'info',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT },
+  );
+  // The server logs one line per request with the handler-side latency.
+  const handlerLatencies: number[] = [];
+  let pending = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    pending += chunk.toString();
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line.startsWith('{')) continue;
+      const entry = JSON.parse(line) as { message?: string; latencyMs?: number };
+      if (entry.message === 'request' && typeof entry.latencyMs === 'number')
+        handlerLatencies.push(entry.latencyMs);
+      else process.stderr.write(`${line}\n`);
+    }
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let text = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      const match = /Mappa API on (http:\/\/\S+)/.exec(text);
+      if (match) resolve(match[1] as string);
+    });
+    child.on('exit', (code) => reject(new Error(`mappa serve exited ${code}`)));
+  });
+  return { url, child, handlerLatencies };
+}
+
+export async function runServingBenchmark(): Promise<void> {
+  if (!existsSync(ML_100K))
+    throw new Error(`${ML_100K} not found: the benchmark reads MovieLens 100K from ../shared/data`);
+  const seconds = Number(process.env.MAPPA_BENCH_SERVING_SECONDS ?? 60);
+  rmSync(WORK, { recursive: true, force: true });
+  mkdirSync(WORK, { recursive: true });
+  await initBackend({ force: 'wasm' });
+  const stack = await EmbeddedStack.start({
+    s3Port: 0,
+    dynamoDbPort: 0,
+    dataDir: join(WORK, 'stack'),
+    inMemoryDynamoDb: true,
+  });
+  registerPreprocessHandler(stack, { log: createLogger({ service: 'bench', level: 'error' }) });
+  const rows: Row[] = [];
+  try {
+    await trainMl100kModel(stack);
+    const manifestObject = await stack.s3.send(
+      new GetObjectCommand({ Bucket: stack.names.dataBucket, Key: MANIFEST_KEY }),
+    );
+    const manifest = JSON.parse(
+      (await manifestObject.Body?.transformToString('utf8')) ?? '{}',
+    ) as ModelManifest;
+    const model: ServedModel = await s3ModelSource(stack.s3, stack.names.dataBucket).load(manifest);
+
+    // In-process scoring, ml-100k: user vectors from the user tower over real histories.
+    const users = Array.from({ length: 200 }, (_, user) =>
+      model.tower.vector(
+        Array.from({ length: 20 }, (_, step) => (user * 7 + step * 13) % model.items.size),
+        user,
+      ),
+    );
+    const mlVectors = new Float32Array(model.items.size * model.items.width);
+    for (let item = 0; item < model.items.size; item++)
+      mlVectors.set(model.items.vector(item), item * model.items.width);
+    rows.push(...scanRows('ml-100k top-10', model.items.size, mlVectors, model.items, users, 5_000));
+    const full = timeRepeated(2_000, (iteration) =>
+      recommend(
+        model,
+        String(iteration % 943),
+        { recent: [], precomputed: users[iteration % users.length] as Float32Array },
+        {
+          limit: 10,
+          excludeSeen: true,
+        },
+      ),
+    );
+    rows.push({
+      workload: 'ml-100k recommend() incl. filters, reasons',
+      implementation: 'served',
+      items: model.items.size,
+      p50_ms: full.p50,
+      p99_ms: full.p99,
+      matrix_MiB: null,
+    });
+
+    // Bundles: as deployed (AWS SDK from the Lambda runtime) and fully standalone.
+    const bundles: Row[] = [];
+    for (const fn of API_FUNCTIONS) {
+      const deployed = await bundle(fn, ['@aws-sdk/*']);
+      const standalone = await bundle(fn, []);
+      bundles.push({
+        function: fn,
+        deployed_KiB: Math.round(deployed.bytes / 1024),
+        standalone_KiB: Math.round(standalone.bytes / 1024),
+      });
+    }
+
+    const cold = [];
+    for (let run = 0; run < 3; run++)
+      cold.push(await coldStart(stack, join(WORK, 'recommendations.standalone.js')));
+    const coldSorted = cold.map((entry) => entry.totalMs).sort((a, b) => a - b);
+    rows.push({
+      workload: 'cold start: new process → first response (ml-100k model from local S3)',
+      implementation: 'esbuild bundle, median of 3',
+      items: model.items.size,
+      p50_ms: percentile(coldSorted, 0.5),
+      p99_ms: coldSorted.at(-1) ?? null,
+      matrix_MiB: null,
+    });
+
+    const dataDir = join(WORK, 'serve');
+    const server = await startServer(stack, dataDir);
+    try {
+      const userIds = [...model.userIds.keys()];
+      // Warm up: the first request loads the model (that is the cold start, measured above).
+      for (let request = 0; request < 200; request++) {
+        const response = await fetch(
+          `${server.url}/v1/users/${userIds[request % userIds.length]}/recommendations`,
+          {
+            headers: { 'x-api-key': 'bench' },
+          },
+        );
+        await response.arrayBuffer();
+      }
+      // The load generator runs in a worker thread, off the thread that hosts the emulators.
+      const setupRequest = join(WORK, 'setup-request.js');
+      writeFileSync(
+        setupRequest,
+        `const users = ${JSON.stringify(userIds)};
+let next = 0;
+module.exports = (request) => ({ ...request, path: '/v1/users/' + users[next++ % users.length] + '/recommendations?limit=10' });
+`,
+      );
+      // Two arrival patterns at the same 100 req/s: near-steady (2 connections, 50 req/s each)
+      // and bursty (10 connections whose timers fire together: bursts of 10 every 100 ms).
+      for (const connections of [2, 10]) {
+        const handlerLogged = server.handlerLatencies.length;
+        const result = await autocannon({
+          url: server.url,
+          connections,
+          overallRate: 100,
+          duration: seconds,
+          workers: 1,
+          headers: { 'x-api-key': 'bench' },
+          requests: [
+            { method: 'GET', setupRequest: setupRequest as unknown as autocannon.Request['setupRequest'] },
+          ],
+        });
+        await new Promise((resolve) => setTimeout(resolve, 200)); // the last log lines
+        const handler = server.handlerLatencies.slice(handlerLogged).sort((a, b) => a - b);
+        rows.push({
+          workload: `end to end: mappa serve + embedded DynamoDB, 100 req/s for ${seconds} s, ${connections} connections`,
+          implementation: `autocannon, ${result.requests.total} requests, ${result.errors + result.non2xx} errors`,
+          items: model.items.size,
+          p50_ms: result.latency.p50,
+          p99_ms: result.latency.p99,
+          matrix_MiB: null,
+        });
+        rows.push({
+          workload: `  of which inside the handlers (server-side log)`,
+          implementation: `${handler.length} requests`,
+          items: model.items.size,
+          p50_ms: percentile(handler, 0.5),
+          p99_ms: percentile(handler, 0.99),
+          matrix_MiB: null,
+        });
+      }
+    } finally {
+      const exited = new Promise((resolve) => server.child.once('exit', resolve));
+      server.child.kill('SIGTERM');
+      await exited; // it compacts staged events on the way out, against this stack
+      clearLocalState(dataDir);
+    }
+
+    // Large synthetic catalogues last: their half-gigabyte of vectors must not disturb the latency runs.
+    for (const count of [100_000, 1_000_000]) {
+      const width = 65;
+      const vectors = seededVectors(count * width, count);
+      const index = new ItemIndex(
+        vectors,
+        Array.from({ length: count }, (_, item) => `i${item}`),
+        Array.from({ length: count }, () => ({ category: null, price: null })),
+      );
+      const queries = Array.from({ length: 16 }, (_, query) => seededVectors(width, query + 1));
+      rows.push(
+        ...scanRows(
+          `${count / 1000}k synthetic × 64 top-10`,
+          count,
+          vectors,
+          index,
+          queries,
+          count > 100_000 ? 60 : 400,
+        ),
+      );
+    }
+
+    report('serving', rows, {
+      targets: {
+        'ml-100k top-10 p50': '<= 0.25 ms',
+        '100k × 64 top-10 p50': '<= 3 ms',
+        '1M × 64 top-10 p50': '<= 25 ms',
+        'end to end p99 at 100 req/s':
+          '<= 30 ms, 0 errors (the 2-connection, near-steady run; the bursty run is shown for context)',
+        'cold start': '<= 1000 ms',
+        'bundle per API function': '<= 2 MB',
+      },
+      bundles,
+      coldStartRuns: cold,
+    });
+    process.stdout.write(`\nbundle sizes (esbuild, minified)\n${formatTable(bundles)}\n`);
+  } finally {
+    await stack.stop();
+  }
+}

@@ -1,0 +1,194 @@
+import { SeededRandom } from '../synthetic/random';
+import {
+  calibrationCurve,
+  type ClassificationMetrics,
+  classificationMetrics,
+  rocCurve,
+} from './classification-metrics';
+import {
+  calibrated,
+  DEFAULT_PROPENSITY_CONFIG,
+  disposePropensity,
+  type EpochStats,
+  ensembleLogits,
+  type Matrix,
+  type PropensityConfig,
+  trainPropensity,
+} from './propensity';
+import { binaryTarget, parseCsvTable, type Table, TabularEncoder } from './tabular';
+
+/**
+ * `mappa propensity-eval`: the propensity model on any CSV with a binary
+ * target, on two splits — random 80/20 (seeded) and temporal (first 80% of
+ * rows train, last 20% test) — next to an L2 logistic regression trained on the
+ * same features in the same run.
+ */
+export interface PropensityEvalOptions {
+  readonly target: string;
+  readonly drop?: readonly string[];
+  readonly seed?: number;
+  readonly testShare?: number;
+  readonly config?: Partial<PropensityConfig>;
+  readonly onEpoch?: (split: SplitName, model: string, stats: EpochStats) => void;
+}
+
+export type SplitName = 'random' | 'temporal';
+
+export interface SplitResult {
+  readonly trainRows: number;
+  readonly validationRows: number;
+  readonly testRows: number;
+  readonly mlp: ClassificationMetrics;
+  readonly logisticRegression: ClassificationMetrics;
+  readonly epochs: number;
+  readonly seconds: number;
+  /** For the report: ROC and reliability curves of the MLP on the test rows. */
+  readonly curves: {
+    roc: { fpr: number; tpr: number }[];
+    calibration: { predicted: number; observed: number; count: number }[];
+  };
+}
+
+export interface PropensityEvalResult {
+  readonly target: string;
+  readonly rows: number;
+  readonly positiveRate: number;
+  readonly dropped: readonly string[];
+  readonly features: number;
+  readonly encodedWidth: number;
+  readonly splits: Record<SplitName, SplitResult>;
+}
+
+interface Split {
+  readonly train: number[];
+  readonly validation: number[];
+  readonly test: number[];
+}
+
+export function randomSplit(rows: number, testShare: number, seed: number): Split {
+  const random = new SeededRandom(seed);
+  const order = Array.from({ length: rows }, (_, row) => row);
+  for (let index = order.length - 1; index > 0; index--) {
+    const swap = random.int(index + 1);
+    [order[index], order[swap]] = [order[swap] as number, order[index] as number];
+  }
+  const testSize = Math.round(rows * testShare);
+  const test = order.slice(rows - testSize);
+  const rest = order.slice(0, rows - testSize);
+  const validationSize = Math.round(rest.length * 0.15);
+  return { train: rest.slice(validationSize), validation: rest.slice(0, validationSize), test };
+}
+
+/** First rows train, last rows test; validation is the latest part of the training period. */
+export function temporalSplit(rows: number, testShare: number): Split {
+  const testStart = rows - Math.round(rows * testShare);
+  const validationStart = testStart - Math.round(testStart * 0.15);
+  const range = (from: number, to: number) => Array.from({ length: to - from }, (_, index) => from + index);
+  return {
+    train: range(0, validationStart),
+    validation: range(validationStart, testStart),
+    test: range(testStart, rows),
+  };
+}
+
+function labelsOf(labels: Uint8Array, rows: readonly number[]): Uint8Array {
+  return Uint8Array.from(rows, (row) => labels[row] as number);
+}
+
+async function evaluateSplit(
+  table: Table,
+  labels: Uint8Array,
+  split: Split,
+  exclude: ReadonlySet<string>,
+  config: PropensityConfig,
+  onEpoch: (model: string, stats: EpochStats) => void,
+): Promise<SplitResult & { encoder: TabularEncoder }> {
+  const started = performance.now();
+  const encoder = TabularEncoder.fit(table, split.train, exclude);
+  const matrix = (rows: number[]): Matrix => ({
+    values: encoder.encode(table, rows),
+    rows: rows.length,
+    width: encoder.width,
+  });
+  const [train, validation, test] = [matrix(split.train), matrix(split.validation), matrix(split.test)];
+  const [trainLabels, validationLabels, testLabels] = [split.train, split.validation, split.test].map(
+    (rows) => labelsOf(labels, rows),
+  ) as [Uint8Array, Uint8Array, Uint8Array];
+
+  const mlp = await trainPropensity(train, trainLabels, validation, validationLabels, config, (stats) =>
+    onEpoch('mlp', stats),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const mlpProbabilities = calibrated(ensembleLogits(mlp.members, test), mlp.platt);
+  const logistic = await trainPropensity(
+    train,
+    trainLabels,
+    validation,
+    validationLabels,
+    { ...config, hidden: [], dropout: 0, ensemble: 1, learningRate: 0.01, l2: 1e-3 },
+    (stats) => onEpoch('logistic', stats),
+  );
+  const logisticProbabilities = calibrated(ensembleLogits(logistic.members, test), logistic.platt);
+  const result = {
+    trainRows: split.train.length,
+    validationRows: split.validation.length,
+    testRows: split.test.length,
+    mlp: classificationMetrics(mlpProbabilities, testLabels, mlp.threshold),
+    logisticRegression: classificationMetrics(logisticProbabilities, testLabels, logistic.threshold),
+    epochs: mlp.history.length,
+    seconds: Number(seconds.toFixed(1)),
+    curves: {
+      roc: rocCurve(mlpProbabilities, testLabels),
+      calibration: calibrationCurve(mlpProbabilities, testLabels),
+    },
+    encoder,
+  };
+  disposePropensity(mlp);
+  disposePropensity(logistic);
+  return result;
+}
+
+export async function evaluatePropensityCsv(
+  text: string,
+  options: PropensityEvalOptions,
+): Promise<PropensityEvalResult> {
+  const table = parseCsvTable(text);
+  const labels = binaryTarget(table, options.target);
+  const dropped = options.drop ?? [];
+  for (const column of dropped) {
+    if (!table.columns.includes(column)) {
+      throw new Error(`--drop column '${column}' is not in the file (columns: ${table.columns.join(', ')})`);
+    }
+  }
+  const exclude = new Set([options.target, ...dropped]);
+  const config = { ...DEFAULT_PROPENSITY_CONFIG, ...options.config };
+  const testShare = options.testShare ?? 0.2;
+  const splits = {} as Record<SplitName, SplitResult>;
+  let encoder: TabularEncoder | undefined;
+  for (const [name, split] of [
+    ['random', randomSplit(table.rows, testShare, options.seed ?? 7)],
+    ['temporal', temporalSplit(table.rows, testShare)],
+  ] as const) {
+    const { encoder: fitted, ...result } = await evaluateSplit(
+      table,
+      labels,
+      split,
+      exclude,
+      config,
+      (model, stats) => options.onEpoch?.(name, model, stats),
+    );
+    encoder ??= fitted;
+    splits[name] = result;
+  }
+  let positives = 0;
+  for (const label of labels) positives += label;
+  return {
+    target: options.target,
+    rows: table.rows,
+    positiveRate: positives / Math.max(table.rows, 1),
+    dropped,
+    features: encoder?.features.length ?? 0,
+    encodedWidth: encoder?.width ?? 0,
+    splits,
+  };
+}

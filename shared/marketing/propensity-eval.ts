@@ -42,6 +42,8 @@ export interface SplitResult {
   readonly logisticRegression: ClassificationMetrics;
   readonly epochs: number;
   readonly seconds: number;
+  /** Temporal split: the half-life chosen on validation AUC, and every candidate's AUC. */
+  readonly recencyHalfLife: { value: number; validationAuc: Record<string, number> } | null;
   /** For the report: ROC and reliability curves of the MLP on the test rows. */
   readonly curves: {
     roc: { fpr: number; tpr: number }[];
@@ -91,6 +93,37 @@ export function temporalSplit(rows: number, testShare: number): Split {
   };
 }
 
+/** Candidate half-lives, as fractions of the training period. */
+export const RECENCY_HALF_LIVES = [0, 0.25, 0.1, 0.04, 0.02, 0.01];
+
+/** Trains one quick member per candidate half-life and keeps the one with the best validation AUC. */
+async function selectRecencyHalfLife(
+  train: Matrix,
+  trainLabels: Uint8Array,
+  validation: Matrix,
+  validationLabels: Uint8Array,
+  config: PropensityConfig,
+): Promise<{ value: number; validationAuc: Record<string, number> }> {
+  const validationAuc: Record<string, number> = {};
+  let best = { value: 0, auc: -1 };
+  for (const candidate of RECENCY_HALF_LIVES) {
+    const trained = await trainPropensity(
+      train,
+      trainLabels,
+      validation,
+      validationLabels,
+      { ...config, ensemble: 1, refit: false, recencyHalfLife: candidate },
+      undefined,
+      true,
+    );
+    const auc = Math.max(...trained.history.map((stats) => stats.validationAuc));
+    disposePropensity(trained);
+    validationAuc[String(candidate)] = Number(auc.toFixed(4));
+    if (auc > best.auc) best = { value: candidate, auc };
+  }
+  return { value: best.value, validationAuc };
+}
+
 function labelsOf(labels: Uint8Array, rows: readonly number[]): Uint8Array {
   return Uint8Array.from(rows, (row) => labels[row] as number);
 }
@@ -102,6 +135,7 @@ async function evaluateSplit(
   exclude: ReadonlySet<string>,
   config: PropensityConfig,
   onEpoch: (model: string, stats: EpochStats) => void,
+  timeOrdered: boolean,
 ): Promise<SplitResult & { encoder: TabularEncoder }> {
   const started = performance.now();
   const encoder = TabularEncoder.fit(table, split.train, exclude);
@@ -115,8 +149,19 @@ async function evaluateSplit(
     (rows) => labelsOf(labels, rows),
   ) as [Uint8Array, Uint8Array, Uint8Array];
 
-  const mlp = await trainPropensity(train, trainLabels, validation, validationLabels, config, (stats) =>
-    onEpoch('mlp', stats),
+  // Drift: on time-ordered rows, pick the recency half-life that best predicts the validation period.
+  const halfLife = timeOrdered
+    ? await selectRecencyHalfLife(train, trainLabels, validation, validationLabels, config)
+    : undefined;
+  const chosen = halfLife === undefined ? config : { ...config, recencyHalfLife: halfLife.value };
+  const mlp = await trainPropensity(
+    train,
+    trainLabels,
+    validation,
+    validationLabels,
+    chosen,
+    (stats) => onEpoch('mlp', stats),
+    timeOrdered,
   );
   const seconds = (performance.now() - started) / 1000;
   const mlpProbabilities = calibrated(ensembleLogits(mlp.members, test), mlp.platt);
@@ -125,8 +170,9 @@ async function evaluateSplit(
     trainLabels,
     validation,
     validationLabels,
-    { ...config, hidden: [], dropout: 0, ensemble: 1, learningRate: 0.01, l2: 1e-3 },
+    { ...chosen, hidden: [], dropout: 0, ensemble: 1, learningRate: 0.01, l2: 1e-3 },
     (stats) => onEpoch('logistic', stats),
+    timeOrdered,
   );
   const logisticProbabilities = calibrated(ensembleLogits(logistic.members, test), logistic.platt);
   const result = {
@@ -136,6 +182,7 @@ async function evaluateSplit(
     mlp: classificationMetrics(mlpProbabilities, testLabels, mlp.threshold),
     logisticRegression: classificationMetrics(logisticProbabilities, testLabels, logistic.threshold),
     epochs: mlp.history.length,
+    recencyHalfLife: halfLife ?? null,
     seconds: Number(seconds.toFixed(1)),
     curves: {
       roc: rocCurve(mlpProbabilities, testLabels),
@@ -176,6 +223,7 @@ export async function evaluatePropensityCsv(
       exclude,
       config,
       (model, stats) => options.onEpoch?.(name, model, stats),
+      name === 'temporal',
     );
     encoder ??= fitted;
     splits[name] = result;

@@ -20,6 +20,13 @@ export interface PropensityConfig {
   /** Models trained with different seeds and averaged. */
   readonly ensemble: number;
   readonly seed: number;
+  /** After early stopping, retrain each member on training + validation rows for its best epoch count. */
+  readonly refit: boolean;
+  /**
+   * For time-ordered rows: a row's weight halves every this fraction of the
+   * training period back from its end, so the model follows drift. 0 = off.
+   */
+  readonly recencyHalfLife: number;
 }
 
 export const DEFAULT_PROPENSITY_CONFIG: PropensityConfig = {
@@ -32,6 +39,8 @@ export const DEFAULT_PROPENSITY_CONFIG: PropensityConfig = {
   patience: 5,
   ensemble: 3,
   seed: 7,
+  refit: true,
+  recencyHalfLife: 0.25,
 };
 
 export interface Matrix {
@@ -100,6 +109,8 @@ export function fitPlatt(logits: ArrayLike<number>, labels: ArrayLike<number>): 
   return { a, b };
 }
 
+const optimizers = new WeakMap<tf.Sequential, tf.Optimizer>();
+
 function buildMember(width: number, config: PropensityConfig, seed: number): tf.Sequential {
   const model = tf.sequential();
   config.hidden.forEach((units, layer) => {
@@ -115,12 +126,14 @@ function buildMember(width: number, config: PropensityConfig, seed: number): tf.
     if (config.dropout > 0) model.add(tf.layers.dropout({ rate: config.dropout, seed: seed + 100 + layer }));
   });
   model.add(
-    tf.layers.dense({ units: 1, kernelInitializer: tf.initializers.glorotNormal({ seed: seed + 999 }) }),
+    tf.layers.dense({
+      ...(config.hidden.length === 0 ? { inputShape: [width] } : {}),
+      units: 1,
+      kernelInitializer: tf.initializers.glorotNormal({ seed: seed + 999 }),
+      ...(config.hidden.length === 0 ? { kernelRegularizer: tf.regularizers.l2({ l2: config.l2 }) } : {}),
+    }),
   );
-  model.compile({
-    optimizer: tf.train.adam(config.learningRate),
-    loss: (labels: tf.Tensor, logits: tf.Tensor) => tf.losses.sigmoidCrossEntropy(labels, logits),
-  });
+  optimizers.set(model, tf.train.adam(config.learningRate));
   return model;
 }
 
@@ -161,6 +174,8 @@ export async function trainPropensity(
   validationLabels: Uint8Array,
   config: PropensityConfig = DEFAULT_PROPENSITY_CONFIG,
   onEpoch?: (stats: EpochStats) => void,
+  /** Rows are in time order (oldest first): recency weighting applies. */
+  timeOrdered = false,
 ): Promise<TrainedPropensity> {
   let positives = 0;
   for (const label of trainLabels) positives += label;
@@ -171,62 +186,131 @@ export async function trainPropensity(
   const positiveWeight = (trainLabels.length - positives) / positives;
   const members: tf.Sequential[] = [];
   const history: EpochStats[] = [];
+  // Out-of-sample validation logits of the early-stopped members, for calibration and the threshold.
+  const validationLogits = new Float32Array(validation.rows);
+  const combined: Matrix = config.refit
+    ? {
+        values: concat(train.values, validation.values),
+        rows: train.rows + validation.rows,
+        width: train.width,
+      }
+    : train;
+  const combinedLabels = config.refit ? Uint8Array.from([...trainLabels, ...validationLabels]) : trainLabels;
+  const rowWeights = (labels: Uint8Array, timeOrdered: boolean): Float32Array =>
+    Float32Array.from(labels, (label, row) => {
+      const classWeight = label === 1 ? positiveWeight : 1;
+      if (!timeOrdered || !config.recencyHalfLife) return classWeight;
+      return classWeight * 2 ** ((row - labels.length) / (config.recencyHalfLife * labels.length));
+    });
+  const trainWeights = rowWeights(trainLabels, timeOrdered);
+  const combinedWeights = rowWeights(combinedLabels, timeOrdered);
   const validationInput = tf.tensor2d(validation.values, [validation.rows, validation.width]);
   try {
     for (let member = 0; member < config.ensemble; member++) {
       const seed = config.seed + member * 1_000;
       const model = buildMember(train.width, config, seed);
       const random = new SeededRandom(seed);
-      let best = { auc: -1, weights: [] as tf.Tensor[] };
+      let best = { auc: -1, epoch: 0, weights: [] as tf.Tensor[] };
       let sinceBest = 0;
       for (let epoch = 1; epoch <= config.maxEpochs; epoch++) {
-        // Our own seeded shuffle, so a run is reproducible.
-        const order = Array.from({ length: train.rows }, (_, row) => row);
-        for (let index = order.length - 1; index > 0; index--) {
-          const swap = random.int(index + 1);
-          [order[index], order[swap]] = [order[swap] as number, order[index] as number];
-        }
-        const x = tf.tensor2d(rowsOf(train, order), [train.rows, train.width]);
-        const y = tf.tensor2d(
-          Float32Array.from(order, (row) => trainLabels[row] as number),
-          [train.rows, 1],
-        );
-        const fitted = await model.fit(x, y, {
-          batchSize: config.batchSize,
-          epochs: 1,
-          shuffle: false,
-          classWeight: { 0: 1, 1: positiveWeight },
-          verbose: 0,
-        });
-        tf.dispose([x, y]);
+        const loss = await fitEpoch(model, train, trainLabels, trainWeights, random, config);
         const logits = model.predict(validationInput, { batchSize: 4096 }) as tf.Tensor;
         const auc = rocAuc(logits.dataSync(), validationLabels);
         logits.dispose();
-        const stats = {
-          member,
-          epoch,
-          loss: Number(fitted.history.loss?.[0] ?? Number.NaN),
-          validationAuc: auc,
-        };
+        const stats = { member, epoch, loss, validationAuc: auc };
         history.push(stats);
         onEpoch?.(stats);
         if (auc > best.auc) {
           tf.dispose(best.weights);
-          best = { auc, weights: model.getWeights().map((weight) => weight.clone()) };
+          best = { auc, epoch, weights: model.getWeights().map((weight) => weight.clone()) };
           sinceBest = 0;
         } else if (++sinceBest >= config.patience) break;
       }
       model.setWeights(best.weights);
       tf.dispose(best.weights);
-      members.push(model);
+      const memberLogits = ensembleLogits([model], validation);
+      for (let row = 0; row < validation.rows; row++) {
+        validationLogits[row] =
+          (validationLogits[row] as number) + (memberLogits[row] as number) / config.ensemble;
+      }
+      if (!config.refit) {
+        members.push(model);
+        continue;
+      }
+      // Refit on training + validation rows for the epochs early stopping chose: the
+      // validation rows are the most recent ones in a temporal split, the most telling.
+      model.dispose();
+      const refitted = buildMember(train.width, config, seed);
+      const refitRandom = new SeededRandom(seed);
+      for (let epoch = 1; epoch <= best.epoch; epoch++) {
+        await fitEpoch(refitted, combined, combinedLabels, combinedWeights, refitRandom, config);
+      }
+      members.push(refitted);
     }
   } finally {
     validationInput.dispose();
   }
-  const validationLogits = ensembleLogits(members, validation);
   const platt = fitPlatt(validationLogits, validationLabels);
   const threshold = bestF1Threshold(calibrated(validationLogits, platt), validationLabels);
   return { members, platt, threshold, history };
+}
+
+function concat(a: Float32Array, b: Float32Array): Float32Array {
+  const out = new Float32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/**
+ * One epoch in a seeded shuffle order (reproducible runs), minimising the
+ * row-weighted cross-entropy plus L2 on the kernels; returns the mean loss.
+ */
+async function fitEpoch(
+  model: tf.Sequential,
+  data: Matrix,
+  labels: Uint8Array,
+  weights: Float32Array,
+  random: SeededRandom,
+  config: PropensityConfig,
+): Promise<number> {
+  const order = Array.from({ length: data.rows }, (_, row) => row);
+  for (let index = order.length - 1; index > 0; index--) {
+    const swap = random.int(index + 1);
+    [order[index], order[swap]] = [order[swap] as number, order[index] as number];
+  }
+  const optimizer = optimizers.get(model) as tf.Optimizer;
+  const kernels = model.trainableWeights
+    .filter((weight) => weight.name.includes('kernel'))
+    .map((weight) => weight.read());
+  let total = 0;
+  for (let start = 0; start < order.length; start += config.batchSize) {
+    const batch = order.slice(start, start + config.batchSize);
+    const x = tf.tensor2d(rowsOf(data, batch), [batch.length, data.width]);
+    const y = tf.tensor2d(
+      Float32Array.from(batch, (row) => labels[row] as number),
+      [batch.length, 1],
+    );
+    const w = tf.tensor2d(
+      Float32Array.from(batch, (row) => weights[row] as number),
+      [batch.length, 1],
+    );
+    const loss = optimizer.minimize(() => {
+      const logits = model.apply(x, { training: true }) as tf.Tensor;
+      const data = tf.losses.sigmoidCrossEntropy(
+        y,
+        logits,
+        w,
+        undefined,
+        tf.Reduction.SUM_BY_NONZERO_WEIGHTS,
+      );
+      const penalty = tf.addN(kernels.map((kernel) => tf.sum(tf.square(kernel)))).mul(config.l2);
+      return data.add(penalty) as tf.Scalar;
+    }, true);
+    total += (loss?.dataSync()[0] ?? 0) * batch.length;
+    tf.dispose([x, y, w, loss as tf.Tensor]);
+  }
+  return total / Math.max(order.length, 1);
 }
 
 export function disposePropensity(trained: TrainedPropensity): void {

@@ -1,0 +1,114 @@
+import { existsSync, readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { evaluatePropensityCsv, type PropensityEvalResult } from '../../marketing/propensity-eval';
+import { TableError } from '../../marketing/tabular';
+import { initBackend } from '../../ml/backend';
+import { CliError, parseIntegerOption, runAction } from '../errors';
+
+interface PropensityEvalFlags {
+  csv: string;
+  target: string;
+  drop: string[];
+  seed: number;
+  json?: boolean;
+}
+
+const collect = (value: string, previous: string[]) => [
+  ...previous,
+  ...value
+    .split(',')
+    .map((column) => column.trim())
+    .filter(Boolean),
+];
+
+/** The evaluation as a table: both splits, MLP next to logistic regression. */
+export function formatPropensityEval(result: PropensityEvalResult): string {
+  const header = ['split', 'model', 'ROC AUC', 'PR AUC', 'F1', 'precision', 'recall', 'ECE', 'lift@10%'];
+  const rows = Object.entries(result.splits).flatMap(([split, outcome]) =>
+    (
+      [
+        ['MLP (calibrated ensemble)', outcome.mlp],
+        ['logistic regression (L2)', outcome.logisticRegression],
+      ] as const
+    ).map(([model, metrics]) => [
+      split,
+      model,
+      metrics.rocAuc.toFixed(4),
+      metrics.prAuc.toFixed(4),
+      metrics.f1.toFixed(3),
+      metrics.precision.toFixed(3),
+      metrics.recall.toFixed(3),
+      metrics.calibrationError.toFixed(4),
+      metrics.liftTop10.toFixed(2),
+    ]),
+  );
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
+  const line = (cells: readonly string[]) =>
+    cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ');
+  const splitLines = Object.entries(result.splits).map(
+    ([split, outcome]) =>
+      `${split}: ${outcome.trainRows} train / ${outcome.validationRows} validation / ${outcome.testRows} test rows, ` +
+      `${outcome.epochs} epochs in ${outcome.seconds} s` +
+      (outcome.recencyHalfLife
+        ? `, recency half-life ${outcome.recencyHalfLife.value} (chosen on validation AUC)`
+        : ''),
+  );
+  return [
+    `${result.rows} rows, target '${result.target}' positive rate ${(result.positiveRate * 100).toFixed(1)}%, ` +
+      `${result.features} feature columns (${result.encodedWidth} encoded)` +
+      (result.dropped.length > 0 ? `, dropped: ${result.dropped.join(', ')}` : ''),
+    ...splitLines,
+    '',
+    line(header),
+    line(widths.map((width) => '-'.repeat(width))),
+    ...rows.map(line),
+    '',
+    'F1, precision and recall at the threshold chosen on validation; ECE = expected calibration error (10 bins).',
+  ].join('\n');
+}
+
+export function registerPropensityEvalCommand(program: Command): void {
+  program
+    .command('propensity-eval')
+    .description(
+      'train and evaluate the propensity model on any CSV with a binary target: random 80/20 and temporal splits, next to logistic regression',
+    )
+    .requiredOption('--csv <file>', 'CSV with a header row (`,` `;` or tab)')
+    .requiredOption('--target <column>', 'the binary target column (yes/no, 1/0, true/false)')
+    .option('--drop <columns>', 'columns to leave out, comma-separated or repeated (e.g. leaks)', collect, [])
+    .option('--seed <n>', 'seed of the random split and the models', parseIntegerOption('--seed'), 7)
+    .option('--json', 'print the results as JSON')
+    .action(
+      runAction(async (flags: PropensityEvalFlags) => {
+        if (!existsSync(flags.csv)) throw new CliError(`--csv file '${flags.csv}' does not exist`, 2);
+        await initBackend();
+        let result: PropensityEvalResult;
+        try {
+          let lastLine = 0;
+          result = await evaluatePropensityCsv(readFileSync(flags.csv, 'utf8'), {
+            target: flags.target,
+            drop: flags.drop,
+            seed: flags.seed,
+            config: { seed: flags.seed },
+            onEpoch: (split, model, stats) => {
+              if (model !== 'mlp' || Date.now() - lastLine < 2_000) return;
+              lastLine = Date.now();
+              process.stderr.write(
+                `${split} split: model ${stats.member + 1}, epoch ${stats.epoch}, validation AUC ${stats.validationAuc.toFixed(4)}\n`,
+              );
+            },
+          });
+        } catch (error) {
+          if (error instanceof TableError) throw new CliError(error.message, 2);
+          if (error instanceof Error && error.message.startsWith('--drop'))
+            throw new CliError(error.message, 2);
+          throw error;
+        }
+        process.stdout.write(
+          flags.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatPropensityEval(result)}\n`,
+        );
+      }),
+    );
+}

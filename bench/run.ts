@@ -1,5 +1,6 @@
 import { runBackendBenchmark } from './backend';
 import { runIngestBenchmark } from './ingest';
+import { runPropensityBenchmark } from './propensity';
 import { runServingBenchmark } from './serving';
 import { runTrainingBenchmark } from './training';
 
@@ -9,6 +10,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   ingest: runIngestBenchmark,
   training: runTrainingBenchmark,
   serving: runServingBenchmark,
+  propensity: runPropensityBenchmark,
 };
 
 async function main(): Promise<void> {

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import autocannon from 'autocannon';
@@ -30,7 +31,8 @@ import { formatTable, report, type Row } from './report';
  */
 const ROOT = join(__dirname, '..');
 const ML_100K = join(ROOT, '..', 'shared', 'data', 'ml-100k', 'u.data');
-const WORK = join(__dirname, '.data', 'serving');
+// Outside the repository: bundles written here must not be linted or committed.
+const WORK = join(tmpdir(), 'mappa-bench-serving');
 const API_FUNCTIONS = ['recommendations', 'similar-items', 'events', 'model'];
 
 function percentile(sorted: readonly number[], p: number): number {

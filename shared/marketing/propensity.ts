@@ -78,20 +78,31 @@ export function fitPlatt(logits: ArrayLike<number>, labels: ArrayLike<number>): 
   const negatives = labels.length - positives;
   const high = (positives + 1) / (positives + 2);
   const low = 1 / (negatives + 2);
+  const target = (index: number) => (labels[index] === 1 ? high : low);
+  // Negative log-likelihood, written to stay finite for large |a·x + b|.
+  const objective = (a: number, b: number) => {
+    let sum = 0;
+    for (let index = 0; index < logits.length; index++) {
+      const z = a * (logits[index] as number) + b;
+      const t = target(index);
+      sum += z >= 0 ? (1 - t) * z + Math.log1p(Math.exp(-z)) : -t * z + Math.log1p(Math.exp(z));
+    }
+    return sum;
+  };
   let a = 1;
   let b = 0;
-  for (let iteration = 0; iteration < 50; iteration++) {
+  let current = objective(a, b);
+  for (let iteration = 0; iteration < 100; iteration++) {
     let gradientA = 0;
     let gradientB = 0;
-    let hAA = 1e-9;
+    let hAA = 1e-12;
     let hAB = 0;
-    let hBB = 1e-9;
+    let hBB = 1e-12;
     for (let index = 0; index < logits.length; index++) {
       const x = logits[index] as number;
-      const target = labels[index] === 1 ? high : low;
       const p = sigmoid(a * x + b);
-      const error = p - target;
-      const weight = p * (1 - p);
+      const error = p - target(index);
+      const weight = Math.max(p * (1 - p), 1e-12);
       gradientA += error * x;
       gradientB += error;
       hAA += weight * x * x;
@@ -99,12 +110,22 @@ export function fitPlatt(logits: ArrayLike<number>, labels: ArrayLike<number>): 
       hBB += weight;
     }
     const determinant = hAA * hBB - hAB * hAB;
-    if (Math.abs(determinant) < 1e-12) break;
+    if (!(Math.abs(determinant) > 1e-18)) break;
     const stepA = (hBB * gradientA - hAB * gradientB) / determinant;
     const stepB = (hAA * gradientB - hAB * gradientA) / determinant;
-    a -= stepA;
-    b -= stepB;
-    if (Math.abs(stepA) + Math.abs(stepB) < 1e-9) break;
+    // Newton with backtracking: halve the step until the likelihood improves.
+    let scale = 1;
+    let next = objective(a - stepA, b - stepB);
+    while (next > current && scale > 1e-6) {
+      scale /= 2;
+      next = objective(a - scale * stepA, b - scale * stepB);
+    }
+    if (next > current) break;
+    a -= scale * stepA;
+    b -= scale * stepB;
+    const improvement = current - next;
+    current = next;
+    if (improvement < 1e-10 * Math.max(1, current)) break;
   }
   return { a, b };
 }

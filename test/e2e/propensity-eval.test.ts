@@ -1,0 +1,71 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SYNTHETIC_PRESETS } from '../../shared/synthetic/generator';
+import { writeSyntheticDataset } from '../../shared/synthetic/write-files';
+import { runMappa } from '../support/cli';
+
+describe('mappa propensity-eval', () => {
+  let dir: string;
+  let campaigns: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'mappa-propensity-'));
+    const files = await writeSyntheticDataset(dir, {
+      ...SYNTHETIC_PRESETS.small,
+      users: 600,
+      interactions: 15_000,
+    });
+    campaigns = files.campaigns.path;
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('evaluates any CSV with a binary target on both splits, next to logistic regression (--json)', () => {
+    const result = runMappa([
+      'propensity-eval',
+      '--csv',
+      campaigns,
+      '--target',
+      'converted',
+      '--drop',
+      'revenue,user_id',
+      '--json',
+    ]);
+    expect(result.stderr).not.toMatch(/mappa:/);
+    expect(result.status).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(report).toMatchObject({ target: 'converted', dropped: ['revenue', 'user_id'] });
+    for (const split of ['random', 'temporal']) {
+      const outcome = report.splits[split];
+      expect(outcome.trainRows + outcome.validationRows + outcome.testRows).toBe(report.rows);
+      for (const model of ['mlp', 'logisticRegression']) {
+        const metrics = outcome[model];
+        for (const key of ['rocAuc', 'prAuc', 'precision', 'recall', 'f1', 'calibrationError', 'brier']) {
+          expect(metrics[key]).toBeGreaterThanOrEqual(0);
+          expect(metrics[key]).toBeLessThanOrEqual(1);
+        }
+        expect(metrics.rows).toBe(outcome.testRows);
+      }
+      expect(outcome.curves.roc.at(-1)).toEqual({ fpr: 1, tpr: 1 });
+    }
+    expect(report.splits.temporal.recencyHalfLife.value).toEqual(expect.any(Number));
+    expect(report.splits.random.recencyHalfLife).toBeNull();
+  });
+
+  it.each([
+    [['--target', 'bought'], "target column 'bought' is not in the file"],
+    [['--target', 'converted', '--drop', 'nope'], "--drop column 'nope' is not in the file"],
+    [['--target', 'channel'], "target 'channel' on data row 1 is"],
+  ])('explains a bad flag in one line with exit code 2: %j', (flags, message) => {
+    const result = runMappa(['propensity-eval', '--csv', campaigns, ...flags]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(message);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('names a missing file', () => {
+    const result = runMappa(['propensity-eval', '--csv', join(dir, 'missing.csv'), '--target', 'y']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('missing.csv');
+  });
+});

@@ -36,6 +36,7 @@ const DESCRIPTIONS: Record<ApiFunction, string> = {
   'similar-items': 'Similar items in the embedding space',
   events: 'Records behaviour events (recent history now, drop folder later)',
   model: 'Served model metadata and health',
+  segments: 'Customer segments and their profiles',
 };
 
 /**
@@ -78,11 +79,12 @@ export class ServingApi extends Construct {
     this.functions = functions;
 
     // Least privilege: scoring functions read models/ and single items; events write staging/ and users.
-    for (const fn of ['recommendations', 'similar-items', 'model'] as const) {
+    for (const fn of ['recommendations', 'similar-items', 'model', 'segments'] as const) {
       props.bucket.grantRead(functions[fn], `${DATA_LAKE_PREFIXES.models}*`);
     }
     tables.users.grant(functions.recommendations, 'dynamodb:GetItem');
     tables.userVectors.grant(functions.recommendations, 'dynamodb:GetItem');
+    tables.userVectors.grant(functions.segments, 'dynamodb:GetItem');
     props.bucket.grantPut(functions.events, `${EVENTS_STAGING_PREFIX}*`);
     tables.users.grant(functions.events, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
 

@@ -5,6 +5,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { makeHandler as eventsHandler } from '../../functions/api/events';
 import { makeHandler as modelHandler } from '../../functions/api/model';
 import { makeHandler as recommendationsHandler } from '../../functions/api/recommendations';
+import { makeHandler as segmentsHandler } from '../../functions/api/segments';
 import { makeHandler as similarItemsHandler } from '../../functions/api/similar-items';
 import type { ApiDeps } from '../serving/api';
 import { type ApiFunction, matchRoute } from '../serving/routes';
@@ -24,6 +25,7 @@ const HANDLER_FACTORIES: Record<ApiFunction, (depsFor: () => ApiDeps) => LambdaH
   'similar-items': similarItemsHandler,
   events: eventsHandler,
   model: modelHandler,
+  segments: segmentsHandler,
 };
 
 export interface LocalApiOptions {

@@ -1,6 +1,7 @@
 import { GetObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
 import { artifactKey, MANIFEST_KEY, type ModelManifest } from '../training/artifacts';
 import { type ItemAttributes, ItemIndex } from './item-index';
+import type { SegmentsArtifact } from '../training/segment-users';
 import { decodeWeights, UserTower, type WeightSpec } from './user-tower';
 
 /** Everything serving needs of one model version, loaded once per container. */
@@ -16,6 +17,8 @@ export interface ServedModel {
   readonly trending: readonly number[];
   /** Per item: neighbour indices with similarities (item-kNN baseline). */
   readonly itemKnn: readonly (readonly [number, number][])[];
+  /** Customer segments of this version (absent for models trained before segmentation). */
+  readonly segments?: SegmentsArtifact;
 }
 
 export interface ModelSource {
@@ -137,6 +140,7 @@ export function s3ModelSource(s3: S3Client, bucket: string): ModelSource {
       // Copy into an aligned buffer: the SDK's byte array may be a view at any offset.
       const vectors = new Float32Array(vectorBytes.byteLength / 4);
       new Uint8Array(vectors.buffer).set(vectorBytes);
+      const segments = await readOptionalBytes(s3, bucket, artifactKey(version, 'segments'));
       const userFeatures = new Float32Array(userFeatureBytes.byteLength / 4);
       new Uint8Array(userFeatures.buffer).set(userFeatureBytes);
       const tower = new UserTower(
@@ -155,6 +159,9 @@ export function s3ModelSource(s3: S3Client, bucket: string): ModelSource {
         popularity: baselines.popularity.map(([index]) => index),
         trending: baselines.trending.map(([index]) => index),
         itemKnn: baselines.itemKnn,
+        ...(segments.byteLength > 0
+          ? { segments: JSON.parse(Buffer.from(segments).toString('utf8')) as SegmentsArtifact }
+          : {}),
       };
     },
   };

@@ -3,7 +3,7 @@
  * API-key requirement), the local server (dispatch) and the OpenAPI test.
  * `fn` names the Lambda function serving the route: one per API concern.
  */
-export type ApiFunction = 'recommendations' | 'similar-items' | 'events' | 'model';
+export type ApiFunction = 'recommendations' | 'similar-items' | 'events' | 'model' | 'segments';
 
 export interface ApiRoute {
   readonly method: 'GET' | 'POST';
@@ -37,6 +37,14 @@ export const API_ROUTES: readonly ApiRoute[] = [
     operationId: 'getSimilarItems',
     apiKeyRequired: true,
   },
+  {
+    method: 'GET',
+    path: '/v1/users/{userId}/segment',
+    fn: 'segments',
+    operationId: 'getUserSegment',
+    apiKeyRequired: true,
+  },
+  { method: 'GET', path: '/v1/segments', fn: 'segments', operationId: 'getSegments', apiKeyRequired: true },
   { method: 'POST', path: '/v1/events', fn: 'events', operationId: 'postEvents', apiKeyRequired: true },
   { method: 'GET', path: '/v1/model', fn: 'model', operationId: 'getModel', apiKeyRequired: true },
   { method: 'GET', path: '/v1/health', fn: 'model', operationId: 'getHealth', apiKeyRequired: false },

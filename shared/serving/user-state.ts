@@ -156,3 +156,22 @@ export async function appendRecentInteractions(
   }
   throw new Error(`gave up updating recent interactions of user '${userId}' after ${MAX_ATTEMPTS} conflicts`);
 }
+
+/** The segment the training job assigned the user for this model version, if any. */
+export async function readUserSegment(
+  client: DynamoDBClient,
+  userVectorsTable: string,
+  userId: string,
+  modelVersion: string,
+): Promise<number | undefined> {
+  const response = await client.send(
+    new GetItemCommand({
+      TableName: userVectorsTable,
+      Key: { user_id: { S: userId }, model_version: { S: modelVersion } },
+      ProjectionExpression: '#segment',
+      ExpressionAttributeNames: { '#segment': 'segment' },
+    }),
+  );
+  const value = response.Item?.segment?.N;
+  return value === undefined ? undefined : Number(value);
+}

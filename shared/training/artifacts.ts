@@ -23,6 +23,8 @@ export const ARTIFACT_FILES = {
   /** Baselines kept as serving fallbacks: popularity, trending, item-kNN neighbours. */
   baselines: 'baselines.json',
   metrics: 'metrics.json',
+  /** Customer segments: k, silhouettes, profiles with descriptions. */
+  segments: 'segments.json',
   trainingCurves: 'training-curves.json',
 } as const;
 

@@ -20,6 +20,7 @@ import type { Logger } from '../observability/logger';
 import { DATA_LAKE_PREFIXES } from '../resources/definitions';
 import { ARTIFACT_FILES, artifactKey, MANIFEST_KEY, type ModelManifest, newModelVersion } from './artifacts';
 import { DEFAULT_GATE, type GateConfig, type GateDecision, qualityGate } from './quality-gate';
+import { type FactRow, segmentExportCsv, segmentUsers, userFacts } from './segment-users';
 
 export interface TrainingDeps {
   readonly s3: S3Client;
@@ -36,6 +37,8 @@ export interface TrainingOptions {
   readonly gate?: GateConfig;
   /** Days precomputed user vectors live in DynamoDB (TTL). @default 30 */
   readonly userVectorTtlDays?: number;
+  /** Number of customer segments; chosen by silhouette in 3..8 when absent. */
+  readonly segments?: number;
 }
 
 export interface TrainingRunReport {
@@ -54,10 +57,12 @@ export interface TrainingRunReport {
     backend: string;
   };
   readonly report: string;
+  readonly segments: { k: number; sizes: number[]; descriptions: string[] };
 }
 
 interface CuratedData {
   readonly log: InteractionLog;
+  readonly rows: FactRow[];
   readonly interactions: number;
   readonly itemAttributes: Map<string, Record<string, unknown>>;
 }
@@ -92,19 +97,21 @@ async function* curatedLines(
 
 /** Reads the curated interactions and item attributes published by ingestion. */
 export async function loadCuratedData(s3: S3Client, bucket: string): Promise<CuratedData> {
-  const rows: { user_id: string; item_id: string; timestamp: number }[] = [];
+  const rows: FactRow[] = [];
   for await (const row of curatedLines(s3, bucket, `${DATA_LAKE_PREFIXES.curated}interactions/`)) {
     rows.push({
       user_id: String(row.user_id),
       item_id: String(row.item_id),
       timestamp: Number(row.timestamp),
+      event_type: typeof row.event_type === 'string' ? row.event_type : 'interaction',
+      event_value: typeof row.event_value === 'number' ? row.event_value : null,
     });
   }
   const itemAttributes = new Map<string, Record<string, unknown>>();
   for await (const row of curatedLines(s3, bucket, `${DATA_LAKE_PREFIXES.curated}items/`)) {
     itemAttributes.set(String(row.item_id), row);
   }
-  return { log: buildInteractionLog(rows), interactions: rows.length, itemAttributes };
+  return { log: buildInteractionLog(rows), rows, interactions: rows.length, itemAttributes };
 }
 
 async function putJson(s3: S3Client, bucket: string, key: string, value: unknown): Promise<void> {
@@ -282,7 +289,42 @@ export async function runTraining(
       gate: decision,
     });
     await putJson(deps.s3, deps.bucket, artifactKey(version, 'trainingCurves'), experiment.trained.history);
-    await writeUserVectors(deps, model, data.log, version, now, options.userVectorTtlDays ?? 30);
+    const userVectors = computeUserVectors(model, data.log);
+    const segmentation = segmentUsers(
+      userVectors,
+      d,
+      userFacts(data.log, data.rows, (itemId) => {
+        const category = data.itemAttributes.get(itemId)?.category;
+        return category === undefined || category === null ? undefined : String(category);
+      }),
+      options.config?.seed ?? 42,
+      options.segments,
+    );
+    await putJson(deps.s3, deps.bucket, artifactKey(version, 'segments'), segmentation.artifact);
+    for (const profile of segmentation.artifact.profiles) {
+      await deps.s3.send(
+        new PutObjectCommand({
+          Bucket: deps.bucket,
+          Key: `${DATA_LAKE_PREFIXES.exports}segments/${version}/${profile.name}.csv`,
+          Body: segmentExportCsv(segmentation, profile.segment),
+          ContentType: 'text/csv',
+        }),
+      );
+    }
+    log.info('users segmented', {
+      k: segmentation.artifact.k,
+      silhouettes: segmentation.artifact.silhouettes,
+    });
+    await writeUserVectors(
+      deps,
+      userVectors,
+      d,
+      segmentation.assignments,
+      data.log,
+      version,
+      now,
+      options.userVectorTtlDays ?? 30,
+    );
 
     const reportKey = `${DATA_LAKE_PREFIXES.reports}training/${version}.json`;
     const report: TrainingRunReport = {
@@ -292,6 +334,13 @@ export async function runTraining(
       metrics,
       training,
       report: reportKey,
+      segments: {
+        k: segmentation.artifact.k,
+        sizes: segmentation.artifact.profiles.map((profile) => profile.size),
+        descriptions: segmentation.artifact.profiles.map(
+          (profile) => `${profile.name}: ${profile.description}`,
+        ),
+      },
     };
     await putJson(deps.s3, deps.bucket, reportKey, report);
 
@@ -328,17 +377,11 @@ export async function runTraining(
   }
 }
 
-/** Precomputes every user's vector (from the full history) into DynamoDB, keyed by model version. */
-async function writeUserVectors(
-  deps: TrainingDeps,
-  model: TwoTowerModel,
-  log: InteractionLog,
-  version: string,
-  now: Date,
-  ttlDays: number,
-): Promise<void> {
+/** Every user's vector from their full history, row-major users × d. */
+function computeUserVectors(model: TwoTowerModel, log: InteractionLog): Float32Array {
   const n = model.shape.sequenceLength;
-  const expires = Math.floor(now.getTime() / 1000) + ttlDays * 86_400;
+  const d = model.shape.embeddingDim;
+  const out = new Float32Array(log.userIds.length * d);
   const batchUsers = 512;
   for (let start = 0; start < log.userIds.length; start += batchUsers) {
     const end = Math.min(log.userIds.length, start + batchUsers);
@@ -353,36 +396,50 @@ async function writeUserVectors(
         tf.range(start + 1, end + 1, 1, 'int32') as tf.Tensor1D,
       ),
     );
-    const values = vectors.dataSync() as Float32Array;
+    out.set(vectors.dataSync() as Float32Array, start * d);
     vectors.dispose();
-    const d = model.shape.embeddingDim;
-    const requests = [];
-    for (let user = start; user < end; user++) {
-      // Append 1 so a dot product with (item vector, bias) adds the bias.
-      const vector = new Float32Array(d + 1);
-      vector.set(values.subarray((user - start) * d, (user - start + 1) * d));
-      vector[d] = 1;
-      requests.push({
-        PutRequest: {
-          Item: {
-            user_id: { S: log.userIds[user] as string },
-            model_version: { S: version },
-            vector: { B: new Uint8Array(vector.buffer) },
-            expires_at: { N: String(expires) },
-          },
+  }
+  return out;
+}
+
+/** Writes each user's vector (with a trailing 1 for the item bias) and segment to DynamoDB, keyed by model version. */
+async function writeUserVectors(
+  deps: TrainingDeps,
+  vectors: Float32Array,
+  d: number,
+  segments: Int32Array,
+  log: InteractionLog,
+  version: string,
+  now: Date,
+  ttlDays: number,
+): Promise<void> {
+  const expires = Math.floor(now.getTime() / 1000) + ttlDays * 86_400;
+  const requests = log.userIds.map((userId, user) => {
+    // Append 1 so a dot product with (item vector, bias) adds the bias.
+    const vector = new Float32Array(d + 1);
+    vector.set(vectors.subarray(user * d, (user + 1) * d));
+    vector[d] = 1;
+    return {
+      PutRequest: {
+        Item: {
+          user_id: { S: userId },
+          model_version: { S: version },
+          vector: { B: new Uint8Array(vector.buffer) },
+          segment: { N: String(segments[user] ?? 0) },
+          expires_at: { N: String(expires) },
         },
-      });
-    }
-    for (let offset = 0; offset < requests.length; offset += 25) {
-      let pending = requests.slice(offset, offset + 25);
-      for (let attempt = 0; pending.length > 0; attempt++) {
-        if (attempt > 8) throw new Error('BatchWriteItem kept leaving user vectors unprocessed');
-        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
-        const response = await deps.dynamoDb.send(
-          new BatchWriteItemCommand({ RequestItems: { [deps.userVectorsTable]: pending } }),
-        );
-        pending = (response.UnprocessedItems?.[deps.userVectorsTable] ?? []) as typeof pending;
-      }
+      },
+    };
+  });
+  for (let offset = 0; offset < requests.length; offset += 25) {
+    let pending = requests.slice(offset, offset + 25);
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > 8) throw new Error('BatchWriteItem kept leaving user vectors unprocessed');
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      const response = await deps.dynamoDb.send(
+        new BatchWriteItemCommand({ RequestItems: { [deps.userVectorsTable]: pending } }),
+      );
+      pending = (response.UnprocessedItems?.[deps.userVectorsTable] ?? []) as typeof pending;
     }
   }
 }

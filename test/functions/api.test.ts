@@ -71,6 +71,8 @@ describe('recommendation API on the embedded stack', () => {
         await post('rankItems', '/v1/users/u1/rank', { itemIds: ['i1'] }),
         await get('getSimilarItems', '/v1/items/i1/similar'),
         await get('getModel', '/v1/model'),
+        await get('getSegments', '/v1/segments'),
+        await get('getUserSegment', '/v1/users/u1/segment'),
       ]) {
         expect(response.status).toBe(503);
         expect(response.body).toMatchObject({ error: 'model_not_ready' });
@@ -336,6 +338,30 @@ describe('recommendation API on the embedded stack', () => {
       expect(recent).toHaveLength(2);
     });
 
+    it('serves customer segments, the segment of each user, and writes one export per segment', async () => {
+      const all = await get<{ k: number; segments: { name: string; size: number; description: string }[] }>(
+        'getSegments',
+        '/v1/segments',
+      );
+      expect(all.status).toBe(200);
+      expect(all.body.k).toBeGreaterThanOrEqual(3);
+      expect(all.body.segments.reduce((sum, segment) => sum + segment.size, 0)).toBe(manifest.numUsers);
+      for (const segment of all.body.segments) expect(segment.description).toMatch(/\w+ .*(of|like) /);
+      const mine = await get<{ segment: string; profile: { name: string } }>(
+        'getUserSegment',
+        '/v1/users/u1/segment',
+      );
+      expect(mine.status).toBe(200);
+      expect(all.body.segments.map((segment) => segment.name)).toContain(mine.body.segment);
+      const stranger = await get<ErrorBody>('getUserSegment', '/v1/users/nobody-at-all/segment');
+      expect(stranger).toMatchObject({ status: 404, body: { error: 'user_not_segmented', field: 'userId' } });
+      const exports = await env.keys(`exports/segments/${manifest.version}/`);
+      expect(exports).toHaveLength(all.body.k);
+      const rows = (await env.readText(exports[0] as string)).trim().split('\n');
+      expect(rows[0]).toBe('user_id,segment,recency_days,frequency,monetary,top_category');
+      expect(rows.length - 1).toBe(all.body.segments.find((segment) => segment.name === 'S1')?.size);
+    });
+
     it('keeps answering during a model swap: every response comes from the old or the new version', async () => {
       const old = manifest.version;
       const training = trainQuickModel(env, new Date(TRAINED_AT.getTime() + 1_000), 2);
@@ -387,7 +413,11 @@ describe('recommendation API on the embedded stack', () => {
         },
         { step: 'initialize', name: 'inject-fault' },
       );
-      const base = localApiDeps(env.stack, { log: quiet, now: () => new Date(TEST_NOW * 1000) });
+      const base = localApiDeps(env.stack, {
+        log: quiet,
+        now: () => new Date(TEST_NOW * 1000),
+        writeMetrics: () => undefined,
+      });
       return startLocalApi({
         port: 0,
         apiKey: API_KEY,
@@ -448,7 +478,7 @@ describe('recommendation API on the embedded stack', () => {
       const limited = await startLocalApi({
         port: 0,
         apiKey: API_KEY,
-        depsFor: localApiDeps(env.stack, { log: quiet }),
+        depsFor: localApiDeps(env.stack, { log: quiet, writeMetrics: () => undefined }),
         rateLimit: { requestsPerSecond: 1, burst: 3 },
       });
       try {

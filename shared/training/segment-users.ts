@@ -1,0 +1,163 @@
+import type { InteractionLog } from '../ml/interactions';
+import { profileSegments, type SegmentProfile, segmentPoints, type UserFacts } from '../marketing/segments';
+
+/** One curated interaction, as much as segmentation needs. */
+export interface FactRow {
+  readonly user_id: string;
+  readonly item_id: string;
+  readonly timestamp: number;
+  readonly event_type: string;
+  readonly event_value: number | null;
+}
+
+export interface SegmentsArtifact {
+  readonly k: number;
+  readonly silhouettes: Record<string, number>;
+  /** How the clustered points are built, for readers of the artifact. */
+  readonly features: string;
+  readonly profiles: SegmentProfile[];
+}
+
+export interface UserSegmentation {
+  readonly artifact: SegmentsArtifact;
+  /** Segment of each user, aligned with the log's user indices. */
+  readonly assignments: Int32Array;
+  readonly facts: UserFacts[];
+}
+
+/** RFM and behaviour facts per user (aligned with `log.userIds`). */
+export function userFacts(
+  log: InteractionLog,
+  rows: readonly FactRow[],
+  categoryOf: (itemId: string) => string | undefined,
+): UserFacts[] {
+  const latest = rows.reduce((max, row) => Math.max(max, row.timestamp), Number.NEGATIVE_INFINITY);
+  const index = new Map(log.userIds.map((userId, position) => [userId, position]));
+  const facts = log.userIds.map((userId) => ({
+    userId,
+    last: Number.NEGATIVE_INFINITY,
+    frequency: 0,
+    monetary: 0,
+    eventCounts: {} as Record<string, number>,
+    categoryCounts: {} as Record<string, number>,
+    itemCounts: {} as Record<string, number>,
+  }));
+  for (const row of rows) {
+    const fact = facts[index.get(row.user_id) ?? -1];
+    if (!fact) continue;
+    fact.last = Math.max(fact.last, row.timestamp);
+    fact.frequency++;
+    if (row.event_type === 'purchase') fact.monetary += row.event_value ?? 0;
+    fact.eventCounts[row.event_type] = (fact.eventCounts[row.event_type] ?? 0) + 1;
+    fact.itemCounts[row.item_id] = (fact.itemCounts[row.item_id] ?? 0) + 1;
+    const category = categoryOf(row.item_id);
+    if (category !== undefined) fact.categoryCounts[category] = (fact.categoryCounts[category] ?? 0) + 1;
+  }
+  return facts.map(({ last, ...fact }) => ({
+    ...fact,
+    monetary: Number(fact.monetary.toFixed(2)),
+    recencyDays: Number(((latest - last) / 86_400).toFixed(2)),
+  }));
+}
+
+const MAX_FIT_POINTS = 20_000;
+
+/**
+ * Clusters users on their unit-length embedding plus log-RFM z-scores (the RFM
+ * block scaled to the embedding's total variance), k by silhouette in 3..8.
+ */
+export function segmentUsers(
+  vectors: Float32Array,
+  dims: number,
+  facts: UserFacts[],
+  seed: number,
+  k?: number,
+): UserSegmentation {
+  const n = facts.length;
+  const rfmDims = 3;
+  const width = dims + rfmDims;
+  const rfm = facts.map((fact) => [
+    Math.log1p(fact.recencyDays),
+    Math.log1p(fact.frequency),
+    Math.log1p(fact.monetary),
+  ]);
+  const stats = [0, 1, 2].map((column) => {
+    const values = rfm.map((row) => row[column] as number);
+    const mean = values.reduce((sum, value) => sum + value, 0) / Math.max(n, 1);
+    const sd = Math.sqrt(values.reduce((sum, value) => sum + (value - mean) ** 2, 0) / Math.max(n, 1)) || 1;
+    return { mean, sd };
+  });
+  const points = new Float32Array(n * width);
+  for (let user = 0; user < n; user++) {
+    let norm = 0;
+    for (let dimension = 0; dimension < dims; dimension++)
+      norm += (vectors[user * dims + dimension] as number) ** 2;
+    const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+    for (let dimension = 0; dimension < dims; dimension++) {
+      points[user * width + dimension] = (vectors[user * dims + dimension] as number) * scale;
+    }
+    for (let column = 0; column < rfmDims; column++) {
+      const { mean, sd } = stats[column] as { mean: number; sd: number };
+      points[user * width + dims + column] =
+        (((rfm[user] as number[])[column] as number) - mean) / sd / Math.sqrt(rfmDims);
+    }
+  }
+  // Fit on a sample when there are many users, then assign everyone to the nearest centroid.
+  const fitPoints = n > MAX_FIT_POINTS ? points.subarray(0, MAX_FIT_POINTS * width) : points;
+  const fitted = segmentPoints(fitPoints, width, { seed, ...(k !== undefined ? { k } : {}) });
+  let assignments = fitted.assignments;
+  if (n > MAX_FIT_POINTS) {
+    assignments = new Int32Array(n);
+    for (let user = 0; user < n; user++) {
+      let best = 0;
+      let bestDistance = Number.POSITIVE_INFINITY;
+      for (let cluster = 0; cluster < fitted.k; cluster++) {
+        let distance = 0;
+        for (let dimension = 0; dimension < width; dimension++) {
+          distance +=
+            ((points[user * width + dimension] as number) -
+              (fitted.centroids[cluster * width + dimension] as number)) **
+            2;
+        }
+        if (distance < bestDistance) {
+          bestDistance = distance;
+          best = cluster;
+        }
+      }
+      assignments[user] = best;
+    }
+  }
+  return {
+    artifact: {
+      k: fitted.k,
+      silhouettes: fitted.silhouettes,
+      features: `unit-length user embedding (${dims}) + log-RFM z-scores scaled by 1/sqrt(3)`,
+      profiles: profileSegments(facts, assignments, fitted.k),
+    },
+    assignments,
+    facts,
+  };
+}
+
+/** One campaign-ready CSV per segment. */
+export function segmentExportCsv(segmentation: UserSegmentation, segment: number): string {
+  const lines = ['user_id,segment,recency_days,frequency,monetary,top_category'];
+  segmentation.facts.forEach((fact, user) => {
+    if (segmentation.assignments[user] !== segment) return;
+    const topCategory =
+      Object.entries(fact.categoryCounts).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0] ??
+      '';
+    const quote = (value: string) => (/[",\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
+    lines.push(
+      [
+        quote(fact.userId),
+        `S${segment + 1}`,
+        fact.recencyDays,
+        fact.frequency,
+        fact.monetary,
+        quote(topCategory),
+      ].join(','),
+    );
+  });
+  return `${lines.join('\n')}\n`;
+}

@@ -7,13 +7,37 @@ import {
   parseInput,
   type RouteHandler,
 } from '../../shared/serving/api';
+import { outcomeDelta } from '../../shared/marketing/experiments';
 import { containerApiDeps } from '../../shared/serving/container';
 import {
+  type CanonicalEvent,
   canonicalEvents,
   EventTimestampError,
   eventsBodySchemaFor,
   recordEvents,
 } from '../../shared/serving/events';
+
+/**
+ * Adds each user's clicks, conversions and revenue to the running experiments
+ * the user was exposed in (a conditional update: unexposed users change nothing).
+ */
+async function attributeToExperiments(deps: ApiDeps, events: readonly CanonicalEvent[]): Promise<number> {
+  const running = await deps.experiments.running();
+  if (running.length === 0) return 0;
+  const byUser = new Map<string, CanonicalEvent[]>();
+  for (const event of events) byUser.set(event.user_id, [...(byUser.get(event.user_id) ?? []), event]);
+  let attributed = 0;
+  await Promise.all(
+    [...byUser].flatMap(([userId, userEvents]) => {
+      const delta = outcomeDelta(userEvents);
+      if (delta.clicks + delta.conversions === 0) return [];
+      return running.map(async (experiment) => {
+        if (await deps.experiments.store.recordOutcomes(experiment.experimentId, userId, delta)) attributed++;
+      });
+    }),
+  );
+  return attributed;
+}
 
 /** POST /v1/events: one event or `{ events: [...] }` (up to 100) → 202. */
 export const postEvents: RouteHandler = async (event, deps) => {
@@ -38,7 +62,12 @@ export const postEvents: RouteHandler = async (event, deps) => {
     canonical,
     now,
   );
-  return json(202, { accepted: result.accepted, users: result.users });
+  const attributed = await attributeToExperiments(deps, canonical);
+  return json(202, {
+    accepted: result.accepted,
+    users: result.users,
+    ...(attributed > 0 ? { attributed } : {}),
+  });
 };
 
 /** The Lambda handler over the given dependencies (the local API server passes its own). */

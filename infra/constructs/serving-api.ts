@@ -37,6 +37,7 @@ const DESCRIPTIONS: Record<ApiFunction, string> = {
   events: 'Records behaviour events (recent history now, drop folder later)',
   model: 'Served model metadata and health',
   segments: 'Customer segments and their profiles',
+  experiments: 'A/B experiment definitions and reports',
 };
 
 /**
@@ -60,7 +61,8 @@ export class ServingApi extends Construct {
 
     const functions = {} as Record<ApiFunction, AppFunction>;
     for (const fn of API_FUNCTIONS) {
-      const scoring = fn !== 'events';
+      // Functions that hold the model in memory get the scoring size; the others 512 MB.
+      const scoring = fn !== 'events' && fn !== 'experiments';
       functions[fn] = new AppFunction(this, `${pascal(fn)}Function`, {
         entryPath: `functions/api/${fn}.ts`,
         description: DESCRIPTIONS[fn],
@@ -70,6 +72,7 @@ export class ServingApi extends Construct {
           [ENV.dataBucket]: props.bucket.bucketName,
           [ENV.usersTable]: tables.users.tableName,
           [ENV.userVectorsTable]: tables.userVectors.tableName,
+          [ENV.experimentsTable]: tables.experiments.tableName,
           [ENV.modelRecheckSeconds]: String(props.modelRecheckSeconds),
           [ENV.excludeSeenEventTypes]: props.excludeSeenEventTypes,
           ...(corsOrigin ? { [ENV.corsOrigin]: corsOrigin } : {}),
@@ -85,6 +88,16 @@ export class ServingApi extends Construct {
     tables.users.grant(functions.recommendations, 'dynamodb:GetItem');
     tables.userVectors.grant(functions.recommendations, 'dynamodb:GetItem');
     tables.userVectors.grant(functions.segments, 'dynamodb:GetItem');
+    // Experiments: recommendations read definitions and count exposures; events add outcomes.
+    tables.experiments.grant(functions.recommendations, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    tables.experiments.grant(functions.events, 'dynamodb:Query', 'dynamodb:UpdateItem');
+    tables.experiments.grant(
+      functions.experiments,
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    );
     props.bucket.grantPut(functions.events, `${EVENTS_STAGING_PREFIX}*`);
     tables.users.grant(functions.events, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
 

@@ -14,6 +14,8 @@ export const ENV = {
   datasetStatsTable: 'MAPPA_DATASET_STATS_TABLE',
   /** DynamoDB table: precomputed user vectors per model version. */
   userVectorsTable: 'MAPPA_USER_VECTORS_TABLE',
+  /** DynamoDB table: A/B experiment definitions, assignments and outcomes. */
+  experimentsTable: 'MAPPA_EXPERIMENTS_TABLE',
   /** DynamoDB table: idempotency and job ledger (processed objects, chunk progress). */
   ledgerTable: 'MAPPA_LEDGER_TABLE',
   /** Forces a TF.js backend (`tensorflow`, `wasm` or `cpu`) instead of the automatic choice. */

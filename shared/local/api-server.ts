@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { makeHandler as eventsHandler } from '../../functions/api/events';
+import { makeHandler as experimentsHandler } from '../../functions/api/experiments';
 import { makeHandler as modelHandler } from '../../functions/api/model';
 import { makeHandler as recommendationsHandler } from '../../functions/api/recommendations';
 import { makeHandler as segmentsHandler } from '../../functions/api/segments';
@@ -26,6 +27,7 @@ const HANDLER_FACTORIES: Record<ApiFunction, (depsFor: () => ApiDeps) => LambdaH
   events: eventsHandler,
   model: modelHandler,
   segments: segmentsHandler,
+  experiments: experimentsHandler,
 };
 
 export interface LocalApiOptions {

@@ -1,5 +1,7 @@
 import { createLogger, type Logger } from '../observability/logger';
 import type { ApiDeps } from '../serving/api';
+import { ExperimentStore } from '../marketing/experiment-store';
+import { ExperimentDirectory } from '../serving/experiment-directory';
 import { ModelStore, s3ModelSource } from '../serving/model-store';
 import { DEFAULT_POLICY, type ServingPolicy } from '../serving/recommender';
 import type { ApiFunction } from '../serving/routes';
@@ -14,6 +16,8 @@ export interface LocalApiDepsOptions {
   readonly log?: Logger;
   readonly now?: () => Date;
   readonly writeMetrics?: (line: string) => void;
+  /** Seconds experiment definitions are cached (the Lambda default is 60). */
+  readonly experimentsCacheSeconds?: number;
 }
 
 /**
@@ -44,8 +48,18 @@ export function localApiDeps(
       s3: stack.s3,
       dynamoDb: stack.dynamoDb,
       bucket: stack.names.dataBucket,
-      tables: { users: stack.names.tables.users, userVectors: stack.names.tables.userVectors },
+      tables: {
+        users: stack.names.tables.users,
+        userVectors: stack.names.tables.userVectors,
+        experiments: stack.names.tables.experiments,
+      },
       models,
+      experiments: new ExperimentDirectory(
+        new ExperimentStore(stack.dynamoDb, stack.names.tables.experiments),
+        // The events path reads the running list on every request: an exposure made a
+        // second after an experiment started must still get its conversions.
+        fn === 'events' ? 0 : (options.experimentsCacheSeconds ?? 60) * 1000,
+      ),
       policy: options.policy ?? DEFAULT_POLICY,
       log,
       ...(options.now ? { now: options.now } : {}),

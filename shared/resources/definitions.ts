@@ -81,6 +81,13 @@ export const TABLES = {
     sortKey: { name: 'model_version', type: 'S' },
     timeToLiveAttribute: 'expires_at',
   },
+  experiments: {
+    nameSuffix: 'experiments',
+    purpose:
+      'A/B experiments: each definition, the registry of running ones, and per exposed user the variant and outcomes',
+    partitionKey: { name: 'experiment_id', type: 'S' },
+    sortKey: { name: 'entry', type: 'S' },
+  },
   ledger: {
     nameSuffix: 'ledger',
     purpose: 'Idempotency and job ledger: processed object versions, chunk progress, run records',

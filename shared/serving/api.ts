@@ -6,6 +6,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import type { z } from 'zod';
 import type { Logger } from '../observability/logger';
 import { emfLine, METRICS_NAMESPACE } from '../observability/metrics';
+import type { ExperimentDirectory } from './experiment-directory';
 import type { ModelStore, ServedModel } from './model-store';
 import type { ServingPolicy, Strategy } from './recommender';
 import { API_ROUTES, type ApiFunction } from './routes';
@@ -37,6 +38,8 @@ export interface ApiDeps {
   readonly bucket: string;
   readonly tables: ServingTables;
   readonly models: ModelStore;
+  /** Experiment definitions, cached per container. */
+  readonly experiments: ExperimentDirectory;
   readonly policy: ServingPolicy;
   readonly log: Logger;
   /** `Access-Control-Allow-Origin` for browser callers; none when unset. */

@@ -4,6 +4,8 @@ import { readEnv, requiredString } from '../config/env';
 import { ENV } from '../config/env-names';
 import { createLogger } from '../observability/logger';
 import type { ApiDeps } from './api';
+import { ExperimentStore } from '../marketing/experiment-store';
+import { ExperimentDirectory } from './experiment-directory';
 import { ModelStore, s3ModelSource } from './model-store';
 import type { ServingPolicy } from './recommender';
 import type { ApiFunction } from './routes';
@@ -32,6 +34,7 @@ export function containerApiDeps(fn: ApiFunction, source: NodeJS.ProcessEnv = pr
         [ENV.dataBucket]: requiredString,
         [ENV.usersTable]: requiredString,
         [ENV.userVectorsTable]: requiredString,
+        [ENV.experimentsTable]: requiredString,
         [ENV.modelRecheckSeconds]: z.coerce.number().min(1).max(86_400).default(60),
         [ENV.excludeSeenEventTypes]: z.string().optional(),
         [ENV.corsOrigin]: z.string().optional(),
@@ -40,6 +43,7 @@ export function containerApiDeps(fn: ApiFunction, source: NodeJS.ProcessEnv = pr
     );
     const log = createLogger({ service: `mappa-api-${fn}` });
     const s3 = s3Client();
+    const dynamoDb = dynamoDbClient();
     const models = new ModelStore(
       s3ModelSource(s3, env[ENV.dataBucket]),
       env[ENV.modelRecheckSeconds] * 1000,
@@ -48,10 +52,20 @@ export function containerApiDeps(fn: ApiFunction, source: NodeJS.ProcessEnv = pr
     );
     deps = {
       s3,
-      dynamoDb: dynamoDbClient(),
+      dynamoDb,
       bucket: env[ENV.dataBucket],
-      tables: { users: env[ENV.usersTable], userVectors: env[ENV.userVectorsTable] },
+      tables: {
+        users: env[ENV.usersTable],
+        userVectors: env[ENV.userVectorsTable],
+        experiments: env[ENV.experimentsTable],
+      },
       models,
+      // The events path reads the running list on every request: an exposure made a
+      // second after an experiment started must still get its conversions.
+      experiments: new ExperimentDirectory(
+        new ExperimentStore(dynamoDb, env[ENV.experimentsTable]),
+        fn === 'events' ? 0 : 60_000,
+      ),
       policy: { excludeEventTypes: parseExcludedEventTypes(env[ENV.excludeSeenEventTypes]) },
       log,
       ...(env[ENV.corsOrigin] ? { corsOrigin: env[ENV.corsOrigin] } : {}),

@@ -6,7 +6,7 @@ import type { ServedModel } from './model-store';
  * Recommendation decisions for one request, as pure functions of the served
  * model and what DynamoDB returned for the user. Handlers only fetch and format.
  */
-export type Strategy = 'personalized' | 'cold_start' | 'fallback';
+export type Strategy = 'personalized' | 'cold_start' | 'fallback' | 'popular' | 'trending';
 
 /** What the feature store knows about a user at request time. */
 export interface UserState {
@@ -24,6 +24,8 @@ export interface RecommendationRequest {
   readonly category?: string;
   readonly minPrice?: number;
   readonly maxPrice?: number;
+  /** An experiment variant's strategy: a baseline list instead of the model (still excluding seen items). */
+  readonly variantStrategy?: 'personalized' | 'popular' | 'trending';
 }
 
 export interface ServingPolicy {
@@ -187,6 +189,11 @@ export function recommend(
   }
   const exclude = request.excludeSeen ? seenItems(model, state, policy) : undefined;
   const filter = filterOf(request, exclude);
+  if (request.variantStrategy === 'popular' || request.variantStrategy === 'trending') {
+    const ranking = request.variantStrategy === 'popular' ? model.popularity : model.trending;
+    const items = baselineList(model, ranking, request.limit, filter);
+    return { strategy: request.variantStrategy, vectorSource: 'none', items: items.map(plain) };
+  }
   const user = userVector(model, userId, state);
   if (!user) {
     const items = baselineList(model, model.trending, request.limit, filter);

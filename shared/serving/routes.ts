@@ -3,7 +3,8 @@
  * API-key requirement), the local server (dispatch) and the OpenAPI test.
  * `fn` names the Lambda function serving the route: one per API concern.
  */
-export type ApiFunction = 'recommendations' | 'similar-items' | 'events' | 'model' | 'segments';
+export type ApiFunction =
+  'recommendations' | 'similar-items' | 'events' | 'model' | 'segments' | 'experiments';
 
 export interface ApiRoute {
   readonly method: 'GET' | 'POST';
@@ -45,6 +46,20 @@ export const API_ROUTES: readonly ApiRoute[] = [
     apiKeyRequired: true,
   },
   { method: 'GET', path: '/v1/segments', fn: 'segments', operationId: 'getSegments', apiKeyRequired: true },
+  {
+    method: 'POST',
+    path: '/v1/experiments',
+    fn: 'experiments',
+    operationId: 'createExperiment',
+    apiKeyRequired: true,
+  },
+  {
+    method: 'GET',
+    path: '/v1/experiments/{experimentId}/report',
+    fn: 'experiments',
+    operationId: 'getExperimentReport',
+    apiKeyRequired: true,
+  },
   { method: 'POST', path: '/v1/events', fn: 'events', operationId: 'postEvents', apiKeyRequired: true },
   { method: 'GET', path: '/v1/model', fn: 'model', operationId: 'getModel', apiKeyRequired: true },
   { method: 'GET', path: '/v1/health', fn: 'model', operationId: 'getHealth', apiKeyRequired: false },

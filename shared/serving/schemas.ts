@@ -5,6 +5,7 @@ const id = z.string().trim().min(1, 'must not be empty').max(256, 'must be at mo
 
 export const userPathSchema = z.strictObject({ userId: id });
 export const itemPathSchema = z.strictObject({ itemId: id });
+export const experimentPathSchema = z.strictObject({ experimentId: id });
 
 const limit = z.coerce
   .number({ error: 'must be a number' })
@@ -28,6 +29,10 @@ export const recommendationsQuerySchema = z
   .strictObject({
     limit,
     exclude_seen: z.enum(['true', 'false'], { error: "must be 'true' or 'false'" }).default('true'),
+    experiment: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{2,63}$/, 'must be an experiment id (3-64 lower-case letters, digits or -)')
+      .optional(),
     category: category.optional(),
     min_price: price.optional(),
     max_price: price.optional(),

@@ -19,6 +19,7 @@ import type { UserState } from './recommender';
 export interface ServingTables {
   readonly users: string;
   readonly userVectors: string;
+  readonly experiments: string;
 }
 
 /** Errors that mean "DynamoDB is busy or away right now", not "the request is wrong". */

@@ -362,6 +362,86 @@ describe('recommendation API on the embedded stack', () => {
       expect(rows.length - 1).toBe(all.body.segments.find((segment) => segment.name === 'S1')?.size);
     });
 
+    it('runs an A/B experiment: sticky variants in recommendations, outcomes from events, a report with statistics', async () => {
+      const definition = {
+        experimentId: 'home-page-test',
+        variants: [
+          { name: 'popular', strategy: 'popular', weight: 1 },
+          { name: 'personal', strategy: 'personalized', weight: 1 },
+        ],
+        costPerContact: 0.1,
+      };
+      const created = await post('createExperiment', '/v1/experiments', definition);
+      expect(created).toMatchObject({
+        status: 201,
+        body: { experimentId: 'home-page-test', status: 'running' },
+      });
+      expect((await post('createExperiment', '/v1/experiments', definition)).status).toBe(200);
+      const clash = await post<ErrorBody>('createExperiment', '/v1/experiments', {
+        ...definition,
+        costPerContact: 0.2,
+      });
+      expect(clash).toMatchObject({
+        status: 409,
+        body: { error: 'experiment_exists', field: 'experimentId' },
+      });
+      const invalid = await post<ErrorBody>('createExperiment', '/v1/experiments', {
+        ...definition,
+        variants: [definition.variants[0], { name: 'x', strategy: 'random' }],
+      });
+      expect(invalid).toMatchObject({ status: 400, body: { field: 'variants[1].strategy' } });
+
+      const users = Array.from({ length: 30 }, (_, user) => `u${user + 10}`);
+      const served = new Map<string, string>();
+      for (const userId of users) {
+        const response = await recommendations(userId, '?limit=3&experiment=home-page-test');
+        const body = response.body as Recommendations & { experiment: string; variant: string };
+        expect(body.experiment).toBe('home-page-test');
+        expect(body.strategy).toBe(body.variant === 'popular' ? 'popular' : 'personalized');
+        served.set(userId, body.variant);
+        const again = await recommendations(userId, '?limit=3&experiment=home-page-test');
+        expect((again.body as typeof body).variant).toBe(body.variant);
+      }
+      expect(new Set(served.values()).size).toBe(2);
+
+      const buyer = users[0] as string;
+      const posted = await post('postEvents', '/v1/events', {
+        events: [
+          { userId: buyer, itemId: 'i1', eventType: 'view' },
+          { userId: buyer, itemId: 'i1', eventType: 'purchase', value: 40 },
+          { userId: 'never-exposed', itemId: 'i1', eventType: 'purchase', value: 40 },
+        ],
+      });
+      expect(posted).toMatchObject({ status: 202, body: { accepted: 3, users: 2, attributed: 1 } });
+
+      const report = await get<{
+        variants: {
+          variant: string;
+          users: number;
+          exposures: number;
+          converters: number;
+          revenue: number;
+        }[];
+        power: { underpowered: boolean };
+        warnings: string[];
+      }>('getExperimentReport', '/v1/experiments/home-page-test/report');
+      expect(report.status).toBe(200);
+      expect(report.body.variants.reduce((sum, variant) => sum + variant.users, 0)).toBe(30);
+      expect(report.body.variants.reduce((sum, variant) => sum + variant.exposures, 0)).toBe(60);
+      const buyerVariant = report.body.variants.find((variant) => variant.variant === served.get(buyer));
+      expect(buyerVariant).toMatchObject({ converters: 1, revenue: 40 });
+      expect(report.body.power.underpowered).toBe(true);
+      expect(report.body.warnings.length).toBeGreaterThan(0);
+
+      const unknown = await recommendations('u1', '?experiment=no-such-test');
+      expect(unknown).toMatchObject({
+        status: 404,
+        body: { error: 'experiment_not_found', field: 'experiment' },
+      });
+      const missing = await get<ErrorBody>('getExperimentReport', '/v1/experiments/no-such-test/report');
+      expect(missing).toMatchObject({ status: 404, body: { field: 'experimentId', in: 'path' } });
+    });
+
     it('keeps answering during a model swap: every response comes from the old or the new version', async () => {
       const old = manifest.version;
       const training = trainQuickModel(env, new Date(TRAINED_AT.getTime() + 1_000), 2);

@@ -95,7 +95,14 @@ describe('ServingApi', () => {
     const recommendations = policyOf(functions.recommendations);
     expect(recommendations).toContain('/models/*');
     expect(recommendations).toContain('dynamodb:GetItem');
-    expect(recommendations).not.toMatch(/s3:PutObject|dynamodb:(PutItem|UpdateItem|DeleteItem)/);
+    expect(recommendations).not.toMatch(/s3:PutObject|dynamodb:(PutItem|DeleteItem)/);
+    // Its only write: counting experiment exposures.
+    const writes = (JSON.parse(recommendations) as { Action: string | string[]; Resource: unknown }[]).filter(
+      (statement) => JSON.stringify(statement.Action).includes('dynamodb:UpdateItem'),
+    );
+    expect(JSON.stringify(writes.map((statement) => statement.Resource))).toMatch(
+      /^\[\[\{"Fn::GetAtt":\["FeatureStoreExperiments\w+","Arn"\]\}\]\]$/,
+    );
     const events = policyOf(functions.events);
     expect(events).toContain('/staging/events/*');
     expect(events).toContain('dynamodb:UpdateItem');

@@ -1,0 +1,188 @@
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import type { ExperimentDefinition, UserOutcome } from './experiments';
+
+/**
+ * Experiments in DynamoDB, one partition per experiment: the definition
+ * (`entry = definition`) and one item per exposed user (`entry = user#<id>`)
+ * with its variant and counters updated by atomic `ADD`; a `#registry`
+ * partition lists running experiments so the events path finds them in one query.
+ */
+const REGISTRY = '#registry';
+const DEFINITION = 'definition';
+const userEntry = (userId: string) => `user#${userId}`;
+
+export class ExperimentConflict extends Error {
+  constructor(experimentId: string) {
+    super(`experiment '${experimentId}' already exists with a different definition`);
+    this.name = 'ExperimentConflict';
+  }
+}
+
+export class ExperimentStore {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly table: string,
+  ) {}
+
+  /**
+   * Creates the experiment. Re-sending the same definition (a client retry)
+   * returns it unchanged; a different definition under the same id is a conflict.
+   */
+  async create(
+    definition: ExperimentDefinition,
+    now: Date,
+  ): Promise<{ created: boolean; createdAt: string }> {
+    const body = JSON.stringify(definition);
+    const item = (entryKey: { experiment_id: string; entry: string }) => ({
+      experiment_id: { S: entryKey.experiment_id },
+      entry: { S: entryKey.entry },
+      definition: { S: body },
+      created_at: { S: now.toISOString() },
+    });
+    try {
+      // dynalite has no transactions; a conditional put of the definition is the commit point,
+      // and the registry entry is re-written (idempotently) on retries.
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: item({ experiment_id: definition.experimentId, entry: DEFINITION }),
+          ConditionExpression: 'attribute_not_exists(experiment_id)',
+        }),
+      );
+      await this.register(definition, now);
+      return { created: true, createdAt: now.toISOString() };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const existing = await this.client.send(
+        new GetItemCommand({
+          TableName: this.table,
+          Key: { experiment_id: { S: definition.experimentId }, entry: { S: DEFINITION } },
+          ConsistentRead: true,
+        }),
+      );
+      if (existing.Item?.definition?.S !== body) throw new ExperimentConflict(definition.experimentId);
+      await this.register(definition, new Date(existing.Item?.created_at?.S ?? now.toISOString()));
+      return { created: false, createdAt: existing.Item?.created_at?.S ?? now.toISOString() };
+    }
+  }
+
+  private async register(definition: ExperimentDefinition, createdAt: Date): Promise<void> {
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.table,
+        Item: {
+          experiment_id: { S: REGISTRY },
+          entry: { S: definition.experimentId },
+          definition: { S: JSON.stringify(definition) },
+          created_at: { S: createdAt.toISOString() },
+        },
+      }),
+    );
+  }
+
+  async get(experimentId: string): Promise<ExperimentDefinition | undefined> {
+    const response = await this.client.send(
+      new GetItemCommand({
+        TableName: this.table,
+        Key: { experiment_id: { S: experimentId }, entry: { S: DEFINITION } },
+      }),
+    );
+    const text = response.Item?.definition?.S;
+    return text ? (JSON.parse(text) as ExperimentDefinition) : undefined;
+  }
+
+  /** Running experiments (the registry). */
+  async running(): Promise<ExperimentDefinition[]> {
+    const definitions: ExperimentDefinition[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'experiment_id = :registry',
+          ExpressionAttributeValues: { ':registry': { S: REGISTRY } },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        if (item.definition?.S) definitions.push(JSON.parse(item.definition.S) as ExperimentDefinition);
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return definitions;
+  }
+
+  /** Counts one exposure; the first one fixes the user's variant. */
+  async recordExposure(experimentId: string, userId: string, variant: string): Promise<void> {
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.table,
+        Key: { experiment_id: { S: experimentId }, entry: { S: userEntry(userId) } },
+        UpdateExpression: 'SET variant = if_not_exists(variant, :variant) ADD exposures :one',
+        ExpressionAttributeValues: { ':variant': { S: variant }, ':one': { N: '1' } },
+      }),
+    );
+  }
+
+  /** Adds outcomes for a user who was exposed; returns false (and changes nothing) otherwise. */
+  async recordOutcomes(
+    experimentId: string,
+    userId: string,
+    delta: { clicks: number; conversions: number; revenue: number },
+  ): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: { experiment_id: { S: experimentId }, entry: { S: userEntry(userId) } },
+          UpdateExpression: 'ADD clicks :clicks, conversions :conversions, revenue :revenue',
+          ConditionExpression: 'attribute_exists(variant)',
+          ExpressionAttributeValues: {
+            ':clicks': { N: String(delta.clicks) },
+            ':conversions': { N: String(delta.conversions) },
+            ':revenue': { N: String(delta.revenue) },
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /** Every exposed user's variant and outcomes. */
+  async outcomes(experimentId: string): Promise<UserOutcome[]> {
+    const outcomes: UserOutcome[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'experiment_id = :id AND begins_with(entry, :users)',
+          ExpressionAttributeValues: { ':id': { S: experimentId }, ':users': { S: 'user#' } },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        outcomes.push({
+          variant: item.variant?.S ?? '',
+          exposures: Number(item.exposures?.N ?? 0),
+          clicks: Number(item.clicks?.N ?? 0),
+          conversions: Number(item.conversions?.N ?? 0),
+          revenue: Number(item.revenue?.N ?? 0),
+        });
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return outcomes;
+  }
+}

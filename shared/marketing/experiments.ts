@@ -1,0 +1,228 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import {
+  type Comparison,
+  sampleSizePerVariant,
+  summarise,
+  twoProportionZTest,
+  welchTTest,
+} from './statistics';
+
+/**
+ * A/B experiments for campaigns and serving strategies: definitions, sticky
+ * deterministic assignment, and the report with lifts, confidence intervals,
+ * p-values and a power check.
+ */
+export const VARIANT_STRATEGIES = ['personalized', 'popular', 'trending'] as const;
+export type VariantStrategy = (typeof VARIANT_STRATEGIES)[number];
+
+const variantSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9_-]{1,32}$/, 'must be 1-32 lower-case letters, digits, _ or -'),
+  strategy: z.enum(VARIANT_STRATEGIES, { error: `must be one of ${VARIANT_STRATEGIES.join(', ')}` }),
+  weight: z.number().positive('must be positive').max(1000).default(1),
+});
+
+export const experimentSchema = z
+  .strictObject({
+    experimentId: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{2,63}$/, 'must be 3-64 lower-case letters, digits or -'),
+    name: z.string().trim().min(1).max(200).optional(),
+    variants: z
+      .array(variantSchema)
+      .min(2, 'must hold at least two variants')
+      .max(5, 'must hold at most five variants'),
+    /** The variant the others are compared with; the first one by default. */
+    control: z.string().optional(),
+    /** Cost of one contact (one served recommendation list), for ROI. */
+    costPerContact: z.number().min(0).max(1000).default(0),
+    /** Smallest relative lift in conversion rate worth detecting, for the power check. */
+    minimumDetectableLift: z.number().positive().max(10).default(0.1),
+  })
+  .superRefine((value, context) => {
+    const names = value.variants.map((variant) => variant.name);
+    names.forEach((name, index) => {
+      if (names.indexOf(name) !== index) {
+        context.addIssue({
+          code: 'custom',
+          path: ['variants', index, 'name'],
+          message: `repeats the variant name '${name}'`,
+        });
+      }
+    });
+    if (value.control !== undefined && !names.includes(value.control)) {
+      context.addIssue({
+        code: 'custom',
+        path: ['control'],
+        message: `names no variant (variants: ${names.join(', ')})`,
+      });
+    }
+  });
+
+export type ExperimentDefinition = z.output<typeof experimentSchema>;
+export type Variant = ExperimentDefinition['variants'][number];
+
+/** Sticky, deterministic assignment: a hash of experiment and user into the cumulative weights. */
+export function assignVariant(definition: ExperimentDefinition, userId: string): Variant {
+  const digest = createHash('sha256').update(`${definition.experimentId}\u0000${userId}`).digest();
+  const unit = digest.readUInt32BE(0) / 2 ** 32;
+  const total = definition.variants.reduce((sum, variant) => sum + variant.weight, 0);
+  let cumulative = 0;
+  for (const variant of definition.variants) {
+    cumulative += variant.weight / total;
+    if (unit < cumulative) return variant;
+  }
+  return definition.variants[definition.variants.length - 1] as Variant;
+}
+
+export function controlOf(definition: ExperimentDefinition): string {
+  return definition.control ?? (definition.variants[0] as Variant).name;
+}
+
+/** What is stored per exposed user. */
+export interface UserOutcome {
+  readonly variant: string;
+  readonly exposures: number;
+  readonly clicks: number;
+  readonly conversions: number;
+  readonly revenue: number;
+}
+
+export interface VariantReport {
+  readonly variant: string;
+  readonly strategy: VariantStrategy;
+  readonly users: number;
+  readonly exposures: number;
+  readonly clicks: number;
+  /** Clicks (views, clicks) per exposure. */
+  readonly ctr: number;
+  /** Users with at least one purchase. */
+  readonly converters: number;
+  readonly conversionRate: number;
+  readonly revenue: number;
+  readonly revenuePerUser: number;
+  readonly cost: number;
+  /** (revenue − cost) / cost; null without a cost per contact. */
+  readonly roi: number | null;
+  /** Versus the control; absent for the control itself. */
+  readonly vsControl?: { conversionRate: Comparison; revenuePerUser: Comparison };
+}
+
+export interface ExperimentReport {
+  readonly experimentId: string;
+  readonly control: string;
+  readonly variants: VariantReport[];
+  readonly power: {
+    readonly minimumDetectableLift: number;
+    readonly baselineConversionRate: number;
+    readonly requiredUsersPerVariant: number | null;
+    readonly smallestVariantUsers: number;
+    readonly underpowered: boolean;
+  };
+  readonly warnings: string[];
+}
+
+const round = (value: number, digits = 6) => (Number.isFinite(value) ? Number(value.toFixed(digits)) : value);
+
+function roundComparison(comparison: Comparison): Comparison {
+  return {
+    difference: round(comparison.difference),
+    relativeLift: round(comparison.relativeLift),
+    ci95: [round(comparison.ci95[0]), round(comparison.ci95[1])],
+    pValue: round(comparison.pValue),
+    statistic: round(comparison.statistic),
+  };
+}
+
+export function experimentReport(
+  definition: ExperimentDefinition,
+  outcomes: readonly UserOutcome[],
+): ExperimentReport {
+  const control = controlOf(definition);
+  const byVariant = new Map(definition.variants.map((variant) => [variant.name, [] as UserOutcome[]]));
+  for (const outcome of outcomes) byVariant.get(outcome.variant)?.push(outcome);
+  const controlOutcomes = byVariant.get(control) ?? [];
+  const controlConverters = controlOutcomes.filter((outcome) => outcome.conversions > 0).length;
+  const controlRevenue = summarise(controlOutcomes.map((outcome) => outcome.revenue));
+  const variants = definition.variants.map((variant): VariantReport => {
+    const members = byVariant.get(variant.name) ?? [];
+    const users = members.length;
+    const exposures = members.reduce((sum, outcome) => sum + outcome.exposures, 0);
+    const clicks = members.reduce((sum, outcome) => sum + outcome.clicks, 0);
+    const converters = members.filter((outcome) => outcome.conversions > 0).length;
+    const revenue = members.reduce((sum, outcome) => sum + outcome.revenue, 0);
+    const cost = definition.costPerContact * exposures;
+    const report: VariantReport = {
+      variant: variant.name,
+      strategy: variant.strategy,
+      users,
+      exposures,
+      clicks,
+      ctr: round(exposures > 0 ? clicks / exposures : 0),
+      converters,
+      conversionRate: round(users > 0 ? converters / users : 0),
+      revenue: round(revenue, 2),
+      revenuePerUser: round(users > 0 ? revenue / users : 0, 4),
+      cost: round(cost, 2),
+      roi: cost > 0 ? round((revenue - cost) / cost, 4) : null,
+    };
+    if (variant.name === control || users === 0 || controlOutcomes.length === 0) return report;
+    return {
+      ...report,
+      vsControl: {
+        conversionRate: roundComparison(
+          twoProportionZTest(controlConverters, controlOutcomes.length, converters, users),
+        ),
+        revenuePerUser: roundComparison(
+          welchTTest(controlRevenue, summarise(members.map((outcome) => outcome.revenue))),
+        ),
+      },
+    };
+  });
+  const baseline = controlOutcomes.length > 0 ? controlConverters / controlOutcomes.length : 0;
+  const target = baseline * (1 + definition.minimumDetectableLift);
+  const required = baseline > 0 && target < 1 ? sampleSizePerVariant(baseline, target) : null;
+  const smallest = Math.min(...variants.map((variant) => variant.users));
+  const underpowered = required === null || smallest < required;
+  const warnings: string[] = [];
+  if (required === null) {
+    warnings.push('no conversions in the control yet: the power of the test cannot be estimated');
+  } else if (underpowered) {
+    warnings.push(
+      `underpowered: detecting a ${Math.round(definition.minimumDetectableLift * 100)}% lift on a ${(baseline * 100).toFixed(1)}% ` +
+        `conversion rate needs ${required} users per variant (α 0.05, power 0.8); the smallest variant has ${smallest}`,
+    );
+  }
+  return {
+    experimentId: definition.experimentId,
+    control,
+    variants,
+    power: {
+      minimumDetectableLift: definition.minimumDetectableLift,
+      baselineConversionRate: round(baseline),
+      requiredUsersPerVariant: required,
+      smallestVariantUsers: smallest,
+      underpowered,
+    },
+    warnings,
+  };
+}
+
+/** Outcomes a batch of one user's events adds to an experiment. */
+export function outcomeDelta(events: readonly { event_type: string; event_value?: number }[]): {
+  clicks: number;
+  conversions: number;
+  revenue: number;
+} {
+  let clicks = 0;
+  let conversions = 0;
+  let revenue = 0;
+  for (const event of events) {
+    if (event.event_type === 'click' || event.event_type === 'view') clicks++;
+    if (event.event_type === 'purchase') {
+      conversions++;
+      revenue += event.event_value ?? 0;
+    }
+  }
+  return { clicks, conversions, revenue: Number(revenue.toFixed(2)) };
+}

@@ -46,24 +46,21 @@ export function normalQuantile(p: number): number {
     2.938163982698783,
   ];
   const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+  // Horner evaluation of the rational approximation's polynomials.
+  const poly = (coefficients: readonly number[], value: number) =>
+    coefficients.reduce((sum, coefficient) => sum * value + coefficient, 0);
   const low = 0.02425;
   let x: number;
   if (p < low) {
     const q = Math.sqrt(-2 * Math.log(p));
-    x =
-      (((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) /
-      ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1);
+    x = poly(c, q) / poly([...d, 1], q);
   } else if (p <= 1 - low) {
     const q = p - 0.5;
     const r = q * q;
-    x =
-      ((((((a[0]! * r + a[1]!) * r + a[2]!) * r + a[3]!) * r + a[4]!) * r + a[5]!) * q) /
-      (((((b[0]! * r + b[1]!) * r + b[2]!) * r + b[3]!) * r + b[4]!) * r + 1);
+    x = (poly(a, r) * q) / poly([...b, 1], r);
   } else {
     const q = Math.sqrt(-2 * Math.log(1 - p));
-    x =
-      -(((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) /
-      ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1);
+    x = -poly(c, q) / poly([...d, 1], q);
   }
   const error = normalCdf(x) - p;
   return x - error * Math.sqrt(2 * Math.PI) * Math.exp((x * x) / 2);

@@ -9,8 +9,8 @@ import {
 } from '../../shared/serving/api';
 import { containerApiDeps } from '../../shared/serving/container';
 import type { ServedModel } from '../../shared/serving/model-store';
-import { userPathSchema } from '../../shared/serving/schemas';
-import { readUserSegment } from '../../shared/serving/user-state';
+import { propensityQuerySchema, userPathSchema } from '../../shared/serving/schemas';
+import { readUserScores } from '../../shared/serving/user-state';
 
 function segmentsOf(model: ServedModel) {
   if (!model.segments) {
@@ -39,12 +39,8 @@ export const getUserSegment: RouteHandler = async (event, deps, scope) => {
   const { userId } = parseInput(userPathSchema, event.pathParameters ?? {}, 'path');
   const model = await requireModel(deps, scope);
   const segments = segmentsOf(model);
-  const segment = await readUserSegment(
-    deps.dynamoDb,
-    deps.tables.userVectors,
-    userId,
-    model.manifest.version,
-  );
+  const scores = await readUserScores(deps.dynamoDb, deps.tables.userVectors, userId, model.manifest.version);
+  const segment = scores?.segment;
   const profile = segments.profiles.find((candidate) => candidate.segment === segment);
   if (segment === undefined || !profile) {
     throw new HttpError(
@@ -63,8 +59,44 @@ export const getUserSegment: RouteHandler = async (event, deps, scope) => {
   });
 };
 
+/** GET /v1/users/{userId}/propensity?target=purchase|churn: the probability scored at training, and its decile. */
+export const getUserPropensity: RouteHandler = async (event, deps, scope) => {
+  const { userId } = parseInput(userPathSchema, event.pathParameters ?? {}, 'path');
+  const { target } = parseInput(propensityQuerySchema, event.queryStringParameters ?? {}, 'query');
+  const model = await requireModel(deps, scope);
+  const summary = model.propensity?.[target];
+  if (!summary?.trained) {
+    throw new HttpError(
+      503,
+      'propensity_not_ready',
+      summary?.reason
+        ? `model ${model.manifest.version} has no ${target} propensity: ${summary.reason}`
+        : `model ${model.manifest.version} has no ${target} propensity; the next training run computes it`,
+    );
+  }
+  const scores = await readUserScores(deps.dynamoDb, deps.tables.userVectors, userId, model.manifest.version);
+  const score = scores?.propensity[target];
+  if (!score) {
+    throw new HttpError(
+      404,
+      'user_not_scored',
+      `user '${userId}' has no history in model ${model.manifest.version}; users are scored at training time`,
+      { field: 'userId', in: 'path' },
+    );
+  }
+  return json(200, {
+    userId,
+    modelVersion: model.manifest.version,
+    target,
+    probability: score.probability,
+    decile: score.decile,
+    definition: summary.definition,
+    validationAuc: summary.validationAuc ?? null,
+  });
+};
+
 /** The Lambda handler over the given dependencies (the local API server passes its own). */
 export const makeHandler = (depsFor: () => ApiDeps) =>
-  makeApiHandler('segments', { getSegments, getUserSegment }, depsFor);
+  makeApiHandler('segments', { getSegments, getUserSegment, getUserPropensity }, depsFor);
 
 export const handler = makeHandler(() => containerApiDeps('segments'));

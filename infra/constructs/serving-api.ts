@@ -36,7 +36,7 @@ const DESCRIPTIONS: Record<ApiFunction, string> = {
   'similar-items': 'Similar items in the embedding space',
   events: 'Records behaviour events (recent history now, drop folder later)',
   model: 'Served model metadata and health',
-  segments: 'Customer segments and their profiles',
+  segments: 'Customer segments, their profiles, and propensity scores',
   experiments: 'A/B experiment definitions and reports',
 };
 

@@ -1,6 +1,7 @@
 import { GetObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
 import { artifactKey, MANIFEST_KEY, type ModelManifest } from '../training/artifacts';
 import { type ItemAttributes, ItemIndex } from './item-index';
+import type { PropensityTarget, TargetSummary } from '../training/propensity-job';
 import type { SegmentsArtifact } from '../training/segment-users';
 import { decodeWeights, UserTower, type WeightSpec } from './user-tower';
 
@@ -19,6 +20,8 @@ export interface ServedModel {
   readonly itemKnn: readonly (readonly [number, number][])[];
   /** Customer segments of this version (absent for models trained before segmentation). */
   readonly segments?: SegmentsArtifact;
+  /** Propensity targets of this version (the scores are per user in DynamoDB). */
+  readonly propensity?: Record<PropensityTarget, TargetSummary>;
 }
 
 export interface ModelSource {
@@ -140,7 +143,10 @@ export function s3ModelSource(s3: S3Client, bucket: string): ModelSource {
       // Copy into an aligned buffer: the SDK's byte array may be a view at any offset.
       const vectors = new Float32Array(vectorBytes.byteLength / 4);
       new Uint8Array(vectors.buffer).set(vectorBytes);
-      const segments = await readOptionalBytes(s3, bucket, artifactKey(version, 'segments'));
+      const [segments, propensity] = await Promise.all([
+        readOptionalBytes(s3, bucket, artifactKey(version, 'segments')),
+        readOptionalBytes(s3, bucket, artifactKey(version, 'propensity')),
+      ]);
       const userFeatures = new Float32Array(userFeatureBytes.byteLength / 4);
       new Uint8Array(userFeatures.buffer).set(userFeatureBytes);
       const tower = new UserTower(
@@ -161,6 +167,14 @@ export function s3ModelSource(s3: S3Client, bucket: string): ModelSource {
         itemKnn: baselines.itemKnn,
         ...(segments.byteLength > 0
           ? { segments: JSON.parse(Buffer.from(segments).toString('utf8')) as SegmentsArtifact }
+          : {}),
+        ...(propensity.byteLength > 0
+          ? {
+              propensity: JSON.parse(Buffer.from(propensity).toString('utf8')) as Record<
+                PropensityTarget,
+                TargetSummary
+              >,
+            }
           : {}),
       };
     },

@@ -45,6 +45,13 @@ export const API_ROUTES: readonly ApiRoute[] = [
     operationId: 'getUserSegment',
     apiKeyRequired: true,
   },
+  {
+    method: 'GET',
+    path: '/v1/users/{userId}/propensity',
+    fn: 'segments',
+    operationId: 'getUserPropensity',
+    apiKeyRequired: true,
+  },
   { method: 'GET', path: '/v1/segments', fn: 'segments', operationId: 'getSegments', apiKeyRequired: true },
   {
     method: 'POST',

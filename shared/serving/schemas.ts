@@ -56,3 +56,7 @@ export const rankBodySchema = z.strictObject({
     .min(1, 'must hold at least one item id')
     .max(MAX_RANK_ITEMS, `must hold at most ${MAX_RANK_ITEMS} item ids`),
 });
+
+export const propensityQuerySchema = z.strictObject({
+  target: z.enum(['purchase', 'churn'], { error: "must be 'purchase' or 'churn'" }).default('purchase'),
+});

@@ -158,21 +158,34 @@ export async function appendRecentInteractions(
   throw new Error(`gave up updating recent interactions of user '${userId}' after ${MAX_ATTEMPTS} conflicts`);
 }
 
-/** The segment the training job assigned the user for this model version, if any. */
-export async function readUserSegment(
+/** What the training job scored for the user in this model version: segment and propensities. */
+export interface UserScores {
+  readonly segment?: number;
+  readonly propensity: Record<string, { probability: number; decile: number }>;
+}
+
+export async function readUserScores(
   client: DynamoDBClient,
   userVectorsTable: string,
   userId: string,
   modelVersion: string,
-): Promise<number | undefined> {
+): Promise<UserScores | undefined> {
   const response = await client.send(
     new GetItemCommand({
       TableName: userVectorsTable,
       Key: { user_id: { S: userId }, model_version: { S: modelVersion } },
-      ProjectionExpression: '#segment',
-      ExpressionAttributeNames: { '#segment': 'segment' },
     }),
   );
-  const value = response.Item?.segment?.N;
-  return value === undefined ? undefined : Number(value);
+  const item = response.Item;
+  if (!item) return undefined;
+  const propensity: UserScores['propensity'] = {};
+  for (const [name, value] of Object.entries(item)) {
+    const match = /^propensity_([a-z_]+?)(_decile)?$/.exec(name);
+    if (!match || value.N === undefined) continue;
+    const target = match[1] as string;
+    const entry = (propensity[target] ??= { probability: Number.NaN, decile: 0 });
+    if (match[2]) entry.decile = Number(value.N);
+    else entry.probability = Number(value.N);
+  }
+  return { ...(item.segment?.N !== undefined ? { segment: Number(item.segment.N) } : {}), propensity };
 }

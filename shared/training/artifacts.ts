@@ -25,6 +25,8 @@ export const ARTIFACT_FILES = {
   metrics: 'metrics.json',
   /** Customer segments: k, silhouettes, profiles with descriptions. */
   segments: 'segments.json',
+  /** Propensity targets: definition, horizon, validation AUC (scores live in the user-vectors table). */
+  propensity: 'propensity.json',
   trainingCurves: 'training-curves.json',
 } as const;
 

@@ -20,6 +20,7 @@ import type { Logger } from '../observability/logger';
 import { DATA_LAKE_PREFIXES } from '../resources/definitions';
 import { ARTIFACT_FILES, artifactKey, MANIFEST_KEY, type ModelManifest, newModelVersion } from './artifacts';
 import { DEFAULT_GATE, type GateConfig, type GateDecision, qualityGate } from './quality-gate';
+import { PROPENSITY_TARGETS, type PropensityScores, scorePropensity } from './propensity-job';
 import { type FactRow, segmentExportCsv, segmentUsers, userFacts } from './segment-users';
 
 export interface TrainingDeps {
@@ -315,11 +316,15 @@ export async function runTraining(
       k: segmentation.artifact.k,
       silhouettes: segmentation.artifact.silhouettes,
     });
+    const propensity = await scorePropensity(data.log.userIds, data.rows, options.config?.seed ?? 42);
+    await putJson(deps.s3, deps.bucket, artifactKey(version, 'propensity'), propensity.summary);
+    log.info('propensity scored', { targets: propensity.summary });
     await writeUserVectors(
       deps,
       userVectors,
       d,
       segmentation.assignments,
+      propensity,
       data.log,
       version,
       now,
@@ -408,6 +413,7 @@ async function writeUserVectors(
   vectors: Float32Array,
   d: number,
   segments: Int32Array,
+  propensity: PropensityScores,
   log: InteractionLog,
   version: string,
   now: Date,
@@ -426,6 +432,16 @@ async function writeUserVectors(
           model_version: { S: version },
           vector: { B: new Uint8Array(vector.buffer) },
           segment: { N: String(segments[user] ?? 0) },
+          ...Object.fromEntries(
+            PROPENSITY_TARGETS.flatMap((target) => {
+              const scored = propensity.scores[target];
+              if (!scored) return [];
+              return [
+                [`propensity_${target}`, { N: (scored.probability[user] as number).toFixed(6) }],
+                [`propensity_${target}_decile`, { N: String(scored.decile[user]) }],
+              ];
+            }),
+          ),
           expires_at: { N: String(expires) },
         },
       },

@@ -362,6 +362,29 @@ describe('recommendation API on the embedded stack', () => {
       expect(rows.length - 1).toBe(all.body.segments.find((segment) => segment.name === 'S1')?.size);
     });
 
+    it('serves purchase and churn propensity scored at training, with deciles', async () => {
+      type PropensityBody = { probability: number; decile: number; target: string; definition: string };
+      const deciles = new Set<number>();
+      for (const userId of ['u1', 'u2', 'u3', 'u4', 'u5', 'u6', 'u7', 'u8', 'u9', 'u10', 'u11', 'u12']) {
+        const response = await get<PropensityBody>(
+          'getUserPropensity',
+          `/v1/users/${userId}/propensity?target=purchase`,
+        );
+        expect(response.status).toBe(200);
+        expect(response.body.probability).toBeGreaterThanOrEqual(0);
+        expect(response.body.probability).toBeLessThanOrEqual(1);
+        expect(response.body.definition).toMatch(/^buys at least once in the next \d+ days$/);
+        deciles.add(response.body.decile);
+      }
+      expect(deciles.size).toBeGreaterThan(3);
+      const churn = await get<PropensityBody>('getUserPropensity', '/v1/users/u1/propensity?target=churn');
+      expect(churn.body).toMatchObject({ target: 'churn', definition: expect.stringMatching(/no activity/) });
+      const stranger = await get<ErrorBody>('getUserPropensity', '/v1/users/nobody-at-all/propensity');
+      expect(stranger).toMatchObject({ status: 404, body: { error: 'user_not_scored' } });
+      const bad = await get<ErrorBody>('getUserPropensity', '/v1/users/u1/propensity?target=love');
+      expect(bad).toMatchObject({ status: 400, body: { field: 'target', in: 'query' } });
+    });
+
     it('runs an A/B experiment: sticky variants in recommendations, outcomes from events, a report with statistics', async () => {
       const definition = {
         experimentId: 'home-page-test',

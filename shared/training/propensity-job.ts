@@ -1,0 +1,197 @@
+import {
+  ensembleLogits,
+  calibrated,
+  disposePropensity,
+  trainPropensity,
+  DEFAULT_PROPENSITY_CONFIG,
+} from '../marketing/propensity';
+import { rocAuc } from '../marketing/classification-metrics';
+import { type Table, TabularEncoder } from '../marketing/tabular';
+import { SeededRandom } from '../synthetic/random';
+import type { FactRow } from './segment-users';
+
+/**
+ * Per-user propensity scored in the training job: features as of a cutoff one
+ * horizon before the data ends, labels from the horizon (did the user buy? did
+ * the user go silent?), a calibrated MLP, then every user scored on features as
+ * of the end of the data. Served from DynamoDB: probability and decile.
+ */
+export const PROPENSITY_TARGETS = ['purchase', 'churn'] as const;
+export type PropensityTarget = (typeof PROPENSITY_TARGETS)[number];
+
+export interface TargetSummary {
+  readonly trained: boolean;
+  /** Why a target could not be trained (e.g. one class only). */
+  readonly reason?: string;
+  readonly horizonDays: number;
+  /** What the label means for this data (purchases, or any activity when there are no purchases). */
+  readonly definition: string;
+  readonly users: number;
+  readonly positiveRate: number;
+  readonly validationAuc?: number;
+}
+
+export interface PropensityScores {
+  readonly summary: Record<PropensityTarget, TargetSummary>;
+  /** Per target, aligned with the user ids: probability and decile (1 = top 10%). */
+  readonly scores: Partial<Record<PropensityTarget, { probability: Float64Array; decile: Int8Array }>>;
+}
+
+const FEATURES = [
+  'recency_days',
+  'frequency',
+  'monetary',
+  'purchases',
+  'distinct_items',
+  'tenure_days',
+  'events_last_7d',
+  'events_last_30d',
+] as const;
+
+/** Features of each user from the rows before `asOf` (Unix seconds). */
+function featuresAsOf(
+  userIds: readonly string[],
+  rows: readonly FactRow[],
+  asOf: number,
+): { table: Table; active: boolean[] } {
+  const index = new Map(userIds.map((userId, position) => [userId, position]));
+  const state = userIds.map(() => ({
+    first: Number.POSITIVE_INFINITY,
+    last: Number.NEGATIVE_INFINITY,
+    frequency: 0,
+    monetary: 0,
+    purchases: 0,
+    items: new Set<string>(),
+    last7: 0,
+    last30: 0,
+  }));
+  for (const row of rows) {
+    if (row.timestamp >= asOf) continue;
+    const user = state[index.get(row.user_id) ?? -1];
+    if (!user) continue;
+    user.first = Math.min(user.first, row.timestamp);
+    user.last = Math.max(user.last, row.timestamp);
+    user.frequency++;
+    user.items.add(row.item_id);
+    if (row.event_type === 'purchase') {
+      user.purchases++;
+      user.monetary += row.event_value ?? 0;
+    }
+    if (asOf - row.timestamp <= 7 * 86_400) user.last7++;
+    if (asOf - row.timestamp <= 30 * 86_400) user.last30++;
+  }
+  const columns = state.map((user) => [
+    (asOf - user.last) / 86_400,
+    user.frequency,
+    user.monetary,
+    user.purchases,
+    user.items.size,
+    (asOf - user.first) / 86_400,
+    user.last7,
+    user.last30,
+  ]);
+  return {
+    table: {
+      columns: [...FEATURES],
+      values: FEATURES.map((_, column) =>
+        columns.map((values) => String(Number((values[column] as number).toFixed(4)))),
+      ),
+      rows: userIds.length,
+    },
+    active: state.map((user) => user.frequency > 0),
+  };
+}
+
+export async function scorePropensity(
+  userIds: readonly string[],
+  rows: readonly FactRow[],
+  seed: number,
+): Promise<PropensityScores> {
+  let start = Number.POSITIVE_INFINITY;
+  let end = Number.NEGATIVE_INFINITY;
+  let hasPurchases = false;
+  for (const row of rows) {
+    start = Math.min(start, row.timestamp);
+    end = Math.max(end, row.timestamp);
+    if (row.event_type === 'purchase') hasPurchases = true;
+  }
+  const horizonDays = Math.max(1, Math.min(30, Math.floor(((end - start) / 86_400) * 0.2)));
+  const cutoff = end - horizonDays * 86_400;
+  const before = featuresAsOf(userIds, rows, cutoff);
+  const now = featuresAsOf(userIds, rows, end + 1);
+  const bought = new Set<string>();
+  const activeAfter = new Set<string>();
+  for (const row of rows) {
+    if (row.timestamp < cutoff) continue;
+    activeAfter.add(row.user_id);
+    if (row.event_type === 'purchase') bought.add(row.user_id);
+  }
+  const eligible = userIds.map((_, user) => user).filter((user) => before.active[user]);
+  const random = new SeededRandom(seed);
+  const shuffled = [...eligible];
+  for (let position = shuffled.length - 1; position > 0; position--) {
+    const swap = random.int(position + 1);
+    [shuffled[position], shuffled[swap]] = [shuffled[swap] as number, shuffled[position] as number];
+  }
+  const validationSize = Math.round(shuffled.length * 0.2);
+  const validationRows = shuffled.slice(0, validationSize);
+  const trainRows = shuffled.slice(validationSize);
+  const summary = {} as Record<PropensityTarget, TargetSummary>;
+  const scores: PropensityScores['scores'] = {};
+  for (const target of PROPENSITY_TARGETS) {
+    const definition =
+      target === 'purchase'
+        ? hasPurchases
+          ? `buys at least once in the next ${horizonDays} days`
+          : `is active in the next ${horizonDays} days (the data has no purchase events)`
+        : `has no activity in the next ${horizonDays} days`;
+    const label = (user: number) => {
+      const userId = userIds[user] as string;
+      if (target === 'churn') return activeAfter.has(userId) ? 0 : 1;
+      return (hasPurchases ? bought : activeAfter).has(userId) ? 1 : 0;
+    };
+    const labels = Uint8Array.from(eligible, label);
+    const positives = labels.reduce((sum, value) => sum + value, 0);
+    const base = {
+      horizonDays,
+      definition,
+      users: eligible.length,
+      positiveRate: Number((positives / Math.max(eligible.length, 1)).toFixed(4)),
+    };
+    if (positives < 5 || eligible.length - positives < 5 || trainRows.length < 20) {
+      summary[target] = { ...base, trained: false, reason: 'too few users of one outcome to learn from' };
+      continue;
+    }
+    const encoder = TabularEncoder.fit(before.table, trainRows, new Set());
+    const matrix = (table: Table, users: number[]) => ({
+      values: encoder.encode(table, users),
+      rows: users.length,
+      width: encoder.width,
+    });
+    const trained = await trainPropensity(
+      matrix(before.table, trainRows),
+      Uint8Array.from(trainRows, label),
+      matrix(before.table, validationRows),
+      Uint8Array.from(validationRows, label),
+      { ...DEFAULT_PROPENSITY_CONFIG, ensemble: 2, maxEpochs: 30, seed },
+    );
+    const validationAuc = rocAuc(
+      ensembleLogits(trained.members, matrix(before.table, validationRows)),
+      Uint8Array.from(validationRows, label),
+    );
+    const everyone = userIds.map((_, user) => user);
+    const probability = calibrated(
+      ensembleLogits(trained.members, matrix(now.table, everyone)),
+      trained.platt,
+    );
+    disposePropensity(trained);
+    const order = everyone.sort((a, b) => (probability[b] as number) - (probability[a] as number));
+    const decile = new Int8Array(userIds.length);
+    order.forEach((user, rank) => {
+      decile[user] = Math.min(10, Math.floor((rank * 10) / userIds.length) + 1);
+    });
+    scores[target] = { probability, decile };
+    summary[target] = { ...base, trained: true, validationAuc: Number(validationAuc.toFixed(4)) };
+  }
+  return { summary, scores };
+}

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerDemoCommand } from './commands/demo';
 import { registerEvaluateCommand } from './commands/evaluate';
+import { registerExportCommand } from './commands/export';
 import { registerGenerateCommand } from './commands/generate';
 import { registerIngestCommand } from './commands/ingest';
 import { registerLocalCommands } from './commands/local';
@@ -27,6 +28,7 @@ registerEvaluateCommand(program);
 registerTrainCommand(program);
 registerPropensityEvalCommand(program);
 registerServeCommand(program);
+registerExportCommand(program);
 registerRecommendCommand(program);
 registerDemoCommand(program);
 

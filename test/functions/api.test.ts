@@ -2,7 +2,9 @@ import { startLocalApi, type LocalApi } from '../../shared/local/api-server';
 import { localApiDeps } from '../../shared/local/api-wiring';
 import { initBackend } from '../../shared/ml/backend';
 import { createLogger } from '../../shared/observability/logger';
+import { exportRecommendations } from '../../shared/marketing/batch-export';
 import { compactStagedEvents } from '../../shared/serving/event-compactor';
+import { s3ModelSource } from '../../shared/serving/model-store';
 import { EVENTS_STAGING_PREFIX } from '../../shared/serving/events';
 import type { ApiFunction } from '../../shared/serving/routes';
 import type { SyntheticWorld } from '../../shared/synthetic/generator';
@@ -383,6 +385,48 @@ describe('recommendation API on the embedded stack', () => {
       expect(stranger).toMatchObject({ status: 404, body: { error: 'user_not_scored' } });
       const bad = await get<ErrorBody>('getUserPropensity', '/v1/users/u1/propensity?target=love');
       expect(bad).toMatchObject({ status: 400, body: { field: 'target', in: 'query' } });
+    });
+
+    it('exports top-N recommendations for all users and for one segment as CSV', async () => {
+      const model = await s3ModelSource(env.stack.s3, env.bucket).load(manifest);
+      const deps = {
+        s3: env.stack.s3,
+        dynamoDb: env.stack.dynamoDb,
+        bucket: env.bucket,
+        tables: env.stack.names.tables,
+      };
+      const all = await exportRecommendations(deps, model, { limit: 3 });
+      expect(all).toMatchObject({
+        key: `exports/recommendations/${manifest.version}/all-top3.csv`,
+        users: manifest.numUsers,
+      });
+      const lines = (await env.readText(all.key)).trim().split('\n');
+      expect(lines[0]).toBe('user_id,rank,item_id,score,strategy,reason');
+      expect(lines).toHaveLength(all.rows + 1);
+      expect(all.rows).toBe(3 * manifest.numUsers);
+      const u1 = lines.filter((line) => line.startsWith('u1,')).map((line) => line.split(',')[2]);
+      const seen = new Set(await recentOf('u1'));
+      expect(u1).toHaveLength(3);
+      for (const itemId of u1) expect(seen.has(itemId as string)).toBe(false);
+
+      const segmentMembers = (await env.readText(`exports/segments/${manifest.version}/S1.csv`))
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((line) => line.split(',')[0]);
+      const one = await exportRecommendations(deps, model, { limit: 2, segment: 'S1' });
+      expect(one.users).toBe(segmentMembers.length);
+      const exported = new Set(
+        (await env.readText(one.key))
+          .trim()
+          .split('\n')
+          .slice(1)
+          .map((line) => line.split(',')[0]),
+      );
+      expect([...exported].sort()).toEqual([...segmentMembers].sort());
+      await expect(exportRecommendations(deps, model, { limit: 2, segment: 'S99' })).rejects.toThrow(
+        `segment 'S99' does not exist in model ${manifest.version}`,
+      );
     });
 
     it('runs an A/B experiment: sticky variants in recommendations, outcomes from events, a report with statistics', async () => {

@@ -1,0 +1,173 @@
+import { PassThrough } from 'node:stream';
+import { type AttributeValue, BatchGetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { fromAttributeValue } from '../feature-store/attribute-values';
+import type { RecentInteraction } from '../ingest/features';
+import { DATA_LAKE_PREFIXES } from '../resources/definitions';
+import type { ServedModel } from '../serving/model-store';
+import { DEFAULT_POLICY, recommend, type ServingPolicy, type UserState } from '../serving/recommender';
+import type { ServingTables } from '../serving/user-state';
+
+/**
+ * Batch recommendations (Personalize's "batch inference"): top-N for every
+ * user of the model, or for one segment, streamed as CSV to
+ * `exports/recommendations/<version>/…` for email tools. Users go through in
+ * pages of 50 (one BatchGetItem each) and the CSV is uploaded as it is
+ * produced, so memory stays flat whatever the number of users.
+ */
+export interface ExportOptions {
+  readonly limit: number;
+  /** A segment name (`S1`…); all users of the model when absent. */
+  readonly segment?: string;
+  readonly excludeSeen?: boolean;
+  readonly policy?: ServingPolicy;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export interface ExportResult {
+  readonly key: string;
+  readonly users: number;
+  readonly rows: number;
+}
+
+export interface ExportDeps {
+  readonly s3: S3Client;
+  readonly dynamoDb: DynamoDBClient;
+  readonly bucket: string;
+  readonly tables: ServingTables;
+}
+
+const PAGE = 50;
+
+function csvField(value: string): string {
+  return /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+async function segmentUsers(deps: ExportDeps, version: string, segment: string): Promise<string[]> {
+  const key = `${DATA_LAKE_PREFIXES.exports}segments/${version}/${segment}.csv`;
+  try {
+    const object = await deps.s3.send(new GetObjectCommand({ Bucket: deps.bucket, Key: key }));
+    const lines = ((await object.Body?.transformToString('utf8')) ?? '').split('\n').slice(1);
+    return lines.filter(Boolean).map((line) => {
+      // user ids may be quoted (they can hold commas)
+      if (!line.startsWith('"')) return line.slice(0, line.indexOf(','));
+      let end = 1;
+      while (end < line.length && !(line[end] === '"' && line[end + 1] !== '"'))
+        end += line[end] === '"' ? 2 : 1;
+      return line.slice(1, end).replace(/""/g, '"');
+    });
+  } catch (error) {
+    if ((error as Error).name === 'NoSuchKey') {
+      throw new Error(`segment '${segment}' does not exist in model ${version} (no ${key})`);
+    }
+    throw error;
+  }
+}
+
+/** Recent history and precomputed vectors of up to 50 users, in one BatchGetItem (retrying unprocessed keys). */
+async function userStates(
+  deps: ExportDeps,
+  userIds: readonly string[],
+  version: string,
+): Promise<Map<string, UserState>> {
+  const recent = new Map<string, RecentInteraction[]>();
+  const vectors = new Map<string, Float32Array>();
+  let request: Record<string, { Keys: Record<string, AttributeValue>[]; ProjectionExpression?: string }> = {
+    [deps.tables.users]: {
+      Keys: userIds.map((userId) => ({ user_id: { S: userId } })),
+      ProjectionExpression: 'user_id, recent',
+    },
+    [deps.tables.userVectors]: {
+      Keys: userIds.map((userId) => ({ user_id: { S: userId }, model_version: { S: version } })),
+      ProjectionExpression: 'user_id, vector',
+    },
+  };
+  for (let attempt = 0; Object.keys(request).length > 0; attempt++) {
+    if (attempt > 8) throw new Error('BatchGetItem kept leaving keys unprocessed');
+    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+    const response = await deps.dynamoDb.send(new BatchGetItemCommand({ RequestItems: request }));
+    for (const item of response.Responses?.[deps.tables.users] ?? []) {
+      const list = item.recent ? fromAttributeValue(item.recent) : [];
+      recent.set(
+        String(item.user_id?.S),
+        (Array.isArray(list) ? list : []) as unknown as RecentInteraction[],
+      );
+    }
+    for (const item of response.Responses?.[deps.tables.userVectors] ?? []) {
+      const bytes = item.vector?.B;
+      if (!bytes) continue;
+      const vector = new Float32Array(bytes.byteLength / 4);
+      new Uint8Array(vector.buffer).set(bytes);
+      vectors.set(String(item.user_id?.S), vector);
+    }
+    request = (response.UnprocessedKeys ?? {}) as typeof request;
+  }
+  return new Map(
+    userIds.map((userId) => {
+      const vector = vectors.get(userId);
+      return [userId, { recent: recent.get(userId) ?? [], ...(vector ? { precomputed: vector } : {}) }];
+    }),
+  );
+}
+
+export async function exportRecommendations(
+  deps: ExportDeps,
+  model: ServedModel,
+  options: ExportOptions,
+): Promise<ExportResult> {
+  const version = model.manifest.version;
+  const users = options.segment
+    ? await segmentUsers(deps, version, options.segment)
+    : [...model.userIds.keys()];
+  const key = `${DATA_LAKE_PREFIXES.exports}recommendations/${version}/${options.segment ?? 'all'}-top${options.limit}.csv`;
+  const body = new PassThrough();
+  const upload = new Upload({
+    client: deps.s3,
+    params: { Bucket: deps.bucket, Key: key, Body: body, ContentType: 'text/csv' },
+  });
+  const uploaded = upload.done();
+  let rows = 0;
+  try {
+    body.write('user_id,rank,item_id,score,strategy,reason\n');
+    for (let start = 0; start < users.length; start += PAGE) {
+      const page = users.slice(start, start + PAGE);
+      const states = await userStates(deps, page, version);
+      const lines: string[] = [];
+      for (const userId of page) {
+        const result = recommend(
+          model,
+          userId,
+          states.get(userId) ?? { recent: [] },
+          { limit: options.limit, excludeSeen: options.excludeSeen ?? true },
+          options.policy ?? DEFAULT_POLICY,
+        );
+        result.items.forEach((item, rank) => {
+          lines.push(
+            [
+              csvField(userId),
+              rank + 1,
+              csvField(item.itemId),
+              item.score,
+              result.strategy,
+              csvField(item.reason ?? ''),
+            ].join(','),
+          );
+        });
+      }
+      rows += lines.length;
+      // Respect backpressure: wait for the upload to drain before producing more.
+      if (lines.length > 0 && !body.write(`${lines.join('\n')}\n`)) {
+        await new Promise((resolve) => body.once('drain', resolve));
+      }
+      options.onProgress?.(Math.min(start + PAGE, users.length), users.length);
+    }
+    body.end();
+    await uploaded;
+  } catch (error) {
+    body.destroy();
+    await upload.abort().catch(() => undefined);
+    throw error;
+  }
+  return { key, users: users.length, rows };
+}

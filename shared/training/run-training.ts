@@ -59,6 +59,8 @@ export interface TrainingRunReport {
   };
   readonly report: string;
   readonly segments: { k: number; sizes: number[]; descriptions: string[] };
+  /** Up to 1,000 user ids, most active first (examples for demos and smoke tests). */
+  readonly activeUsers: string[];
 }
 
 interface CuratedData {
@@ -339,6 +341,11 @@ export async function runTraining(
       metrics,
       training,
       report: reportKey,
+      activeUsers: data.log.userIds
+        .map((userId, user) => ({ userId, events: (data.log.sequences[user] as Int32Array).length }))
+        .sort((a, b) => b.events - a.events || a.userId.localeCompare(b.userId))
+        .slice(0, 1_000)
+        .map((entry) => entry.userId),
       segments: {
         k: segmentation.artifact.k,
         sizes: segmentation.artifact.profiles.map((profile) => profile.size),

@@ -18,6 +18,8 @@ describe('mappa demo (the README’s main command)', () => {
         '0',
         '--dynamodb-port',
         '0',
+        '--port',
+        '0',
       ]);
 
       expect(result.status).toBe(0);
@@ -29,6 +31,20 @@ describe('mappa demo (the README’s main command)', () => {
       expect(result.stdout).toMatch(/^\s+model\s+\d\.\d{4}/m);
       expect(result.stdout).toMatch(/^\s+popularity\s+\d\.\d{4}/m);
       expect(result.stdout).toMatch(/(Promoted|Not promoted) model v\d{8}T\d{6}Z-/);
+      // Step 5: the API, called over HTTP, with the curl commands that reproduce each call.
+      expect(result.stdout).toMatch(
+        /\[5\] Serving the API on http:\/\/127\.0\.0\.1:\d+ \(x-api-key: [0-9a-f]{16}\)/,
+      );
+      expect(result.stdout).toMatch(
+        /\$ curl -s -H 'x-api-key: [0-9a-f]{16}' 'http:\/\/127\.0\.0\.1:\d+\/v1\/users\/u\d+\/recommendations\?limit=5'/,
+      );
+      expect(result.stdout).toMatch(/u\d+ \(personalized\):\n\s+1\. i\d+\s+-?\d+\.\d{3}\s+because you \w/);
+      expect(result.stdout).toMatch(/brand-new-visitor \(cold_start\):\n\s+1\. i\d+/);
+      expect(result.stdout).toMatch(/items similar to i\d+:\n\s+1\. i\d+/);
+      expect(result.stdout).toMatch(/\d customer segments:\n\s+S1\s+\d+ users\s+\w+/);
+      expect(result.stdout).toMatch(/purchase propensity \d+\.\d%, decile \d+/);
+      expect(result.stdout).toMatch(/popular\s+\d+ users\s+conversion \d+\.\d%.*\(control\)/);
+      expect(result.stdout).toMatch(/personalized\s+\d+ users\s+conversion .* lift -?\d+% \(95% CI/);
       expect(existsSync(join(dir, 'demo-data', 'interactions.csv'))).toBe(true);
       expect(readdirSync(join(dir, 's3', 'mappa-data'))).toEqual(
         expect.arrayContaining(['curated', 'models', 'reports']),

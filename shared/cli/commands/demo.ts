@@ -1,6 +1,10 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
+import { type LocalApi, startLocalApi } from '../../local/api-server';
+import { localApiDeps } from '../../local/api-wiring';
+import { ApiTour } from '../demo-showcase';
 import { uploadFile } from '../../aws/upload';
 import { registerPreprocessHandler } from '../../local/preprocess-wiring';
 import { initBackend } from '../../ml/backend';
@@ -11,7 +15,7 @@ import type { EmbeddedStack } from '../../local/embedded-stack';
 import type { Dataset } from '../../resources/definitions';
 import { SYNTHETIC_PRESETS } from '../../synthetic/generator';
 import { writeSyntheticDataset } from '../../synthetic/write-files';
-import { CliError, runAction } from '../errors';
+import { CliError, parseIntegerOption, runAction } from '../errors';
 import { syntheticConfigFrom } from './generate';
 import { dropKeys, formatReport, readReport } from './ingest';
 import { formatTrainingReport } from './train';
@@ -21,6 +25,7 @@ interface DemoFlags extends StackFlags {
   data?: string;
   preset: string;
   exit?: boolean;
+  port: number;
 }
 
 /** A canonical file found for a dataset. */
@@ -59,11 +64,17 @@ export function registerDemoCommand(program: Command): void {
     program
       .command('demo')
       .description(
-        'run the whole pipeline locally: embedded AWS stack, data, drop-folder ingestion, training and evaluation',
+        'run the whole pipeline locally: embedded AWS stack, data, drop-folder ingestion, training and evaluation, the API',
       )
       .option('--data <dir-or-file>', 'canonical CSV files to use instead of generated synthetic data')
       .option('--preset <name>', `synthetic data size: ${Object.keys(SYNTHETIC_PRESETS).join(', ')}`, 'small')
-      .option('--exit', 'exit when done instead of serving until Ctrl-C'),
+      .option('--exit', 'exit when done instead of serving until Ctrl-C')
+      .option(
+        '--port <port>',
+        'port of the local API (0 = any free port)',
+        parseIntegerOption('--port', 0, 65535),
+        3000,
+      ),
   ).action(
     runAction(async (flags: DemoFlags) => {
       const started = Date.now();
@@ -74,14 +85,21 @@ export function registerDemoCommand(program: Command): void {
         process.stdout.write(`    S3 ${stack.s3Endpoint}, DynamoDB ${stack.dynamoDbEndpoint}\n`);
         const files = await prepareData(flags);
         await dropFiles(stack, files);
-        await trainModel(stack);
-        process.stdout.write(`\nDone in ${((Date.now() - started) / 1000).toFixed(1)} s.\n`);
-        if (!flags.exit) {
-          process.stdout.write('The local stack keeps running; press Ctrl-C to stop.\n');
-          await new Promise<void>((resolve) => {
-            process.once('SIGINT', () => resolve());
-            process.once('SIGTERM', () => resolve());
-          });
+        const userIds = await trainModel(stack);
+        const api = await serveApi(stack, flags);
+        try {
+          step(5, `Serving the API on ${api.url} (x-api-key: ${api.apiKey}) and calling it`);
+          await new ApiTour(api.url, api.apiKey).run(userIds);
+          process.stdout.write(`\nDone in ${((Date.now() - started) / 1000).toFixed(1)} s.\n`);
+          if (!flags.exit) {
+            process.stdout.write(`The API keeps serving on ${api.url}; press Ctrl-C to stop.\n`);
+            await new Promise<void>((resolve) => {
+              process.once('SIGINT', () => resolve());
+              process.once('SIGTERM', () => resolve());
+            });
+          }
+        } finally {
+          await api.close();
         }
       } finally {
         await stack.stop();
@@ -142,7 +160,35 @@ async function dropFiles(stack: EmbeddedStack, files: DatasetFile[]): Promise<vo
   }
 }
 
-async function trainModel(stack: EmbeddedStack): Promise<void> {
+/** The same local API `mappa serve` runs, over the demo's stack. */
+async function serveApi(stack: EmbeddedStack, flags: DemoFlags): Promise<LocalApi & { apiKey: string }> {
+  const apiKey = randomBytes(8).toString('hex');
+  try {
+    const api = await startLocalApi({
+      port: flags.port,
+      apiKey,
+      depsFor: localApiDeps(stack, {
+        modelRecheckSeconds: 5,
+        log: createLogger({
+          service: 'mappa-api',
+          level: 'error',
+          write: (line) => process.stderr.write(`${line}\n`),
+        }),
+        writeMetrics: () => undefined,
+      }),
+      rateLimit: { requestsPerSecond: 1_000, burst: 1_000 },
+    });
+    return Object.assign(api, { apiKey });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new CliError(`port ${flags.port} is already in use; pass --port <free port> (0 picks one)`, 2);
+    }
+    throw error;
+  }
+}
+
+/** Trains and returns the model's user ids, most active first (for the tour). */
+async function trainModel(stack: EmbeddedStack): Promise<string[]> {
   step(4, 'Running the training job: two-tower model and baselines, evaluation, quality gate, artifacts');
   const backend = await initBackend();
   const report = await runTraining(
@@ -162,4 +208,8 @@ async function trainModel(stack: EmbeddedStack): Promise<void> {
     backend.backend,
   );
   process.stdout.write(`${formatTrainingReport(report).replace(/^/gm, '    ')}\n`);
+  if (report.segments.k > 0) {
+    process.stdout.write(`    segments: ${report.segments.descriptions.join('; ')}\n`);
+  }
+  return report.activeUsers;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_NAME_PREFIX } from '../shared/resources/definitions';
+import { trainingOverridesSchema } from '../shared/training/overrides';
 
 /**
  * Typed stage configuration, read from CDK context (`cdk.json` defaults,
@@ -48,6 +49,23 @@ export const stageConfigSchema = z.object({
   excludeSeenEventTypes: z.string().min(1).default('*'),
   /** Memory of the scoring API functions in MiB (1769 = one full vCPU). */
   scoringMemoryMiB: z.coerce.number().int().min(256).max(10_240).default(1769),
+  /** Email address the alarm topic notifies (a confirmation mail arrives first); empty = none. */
+  alarmEmail: z.union([z.literal(''), z.email('must be an email address')]).default(''),
+  /** Training hyper-parameters as JSON, e.g. {"embeddingDim":64,"epochs":12}; {} = the tested defaults. */
+  trainingHyperParameters: z
+    .string()
+    .default('{}')
+    .transform((raw, context) => {
+      try {
+        return trainingOverridesSchema.parse(JSON.parse(raw));
+      } catch (error) {
+        context.addIssue({
+          code: 'custom',
+          message: `is not valid training hyper-parameters: ${error instanceof Error ? error.message : String(error)}`,
+        });
+        return z.NEVER;
+      }
+    }),
   /** Days server access logs are kept. */
   accessLogRetentionDays: z.coerce.number().int().min(1).max(3650).default(365),
 });

@@ -5,6 +5,7 @@ import type { StageConfig } from './config';
 import { DataLake } from './constructs/data-lake';
 import { FeatureStore } from './constructs/feature-store';
 import { Ingestion } from './constructs/ingestion';
+import { Observability } from './constructs/observability';
 import { ServingApi } from './constructs/serving-api';
 import { TrainingJob } from './constructs/training-job';
 
@@ -19,6 +20,7 @@ export class MappaStack extends Stack {
   public readonly ingestion: Ingestion;
   public readonly training: TrainingJob;
   public readonly serving: ServingApi;
+  public readonly observability: Observability;
 
   constructor(scope: Construct, id: string, props: MappaStackProps) {
     super(scope, id, props);
@@ -46,6 +48,7 @@ export class MappaStack extends Stack {
       schedule: config.trainingSchedule,
       cpu: config.trainingCpu,
       memoryMiB: config.trainingMemoryMiB,
+      hyperParameters: config.trainingHyperParameters,
     });
     this.serving = new ServingApi(this, 'Serving', {
       bucket: this.dataLake.bucket,
@@ -56,6 +59,12 @@ export class MappaStack extends Stack {
       modelRecheckSeconds: config.modelRecheckSeconds,
       excludeSeenEventTypes: config.excludeSeenEventTypes,
       scoringMemoryMiB: config.scoringMemoryMiB,
+    });
+    this.observability = new Observability(this, 'Observability', {
+      ingestion: this.ingestion,
+      training: this.training,
+      serving: this.serving,
+      ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
     });
     new CfnOutput(this, 'ApiUrl', {
       value: this.serving.api.urlForPath('/v1'),

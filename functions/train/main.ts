@@ -4,6 +4,7 @@ import { readEnv, requiredString } from '../../shared/config/env';
 import { ENV } from '../../shared/config/env-names';
 import { initBackend, parseBackendName } from '../../shared/ml/backend';
 import { createLogger } from '../../shared/observability/logger';
+import { trainingOverridesSchema } from '../../shared/training/overrides';
 import { runTraining } from '../../shared/training/run-training';
 
 /**
@@ -18,7 +19,12 @@ async function main(): Promise<void> {
     [ENV.dataBucket]: requiredString,
     [ENV.userVectorsTable]: requiredString,
     [ENV.tfBackend]: z.string().optional(),
+    [ENV.trainingConfig]: z
+      .string()
+      .default('{}')
+      .transform((raw) => trainingOverridesSchema.parse(JSON.parse(raw))),
   });
+  const { segments, ...config } = env[ENV.trainingConfig];
   const forced = parseBackendName(env[ENV.tfBackend]);
   const backend = await initBackend(forced ? { force: forced } : {});
   log.info('tf backend selected', { backend: backend.backend, skipped: backend.skipped });
@@ -30,7 +36,7 @@ async function main(): Promise<void> {
       userVectorsTable: env[ENV.userVectorsTable],
       log,
     },
-    {},
+    { config, ...(segments !== undefined ? { segments } : {}) },
     backend.backend,
   );
   log.info('training run finished', {

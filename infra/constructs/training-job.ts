@@ -10,6 +10,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { ENV } from '../../shared/config/env-names';
+import type { TrainingOverrides } from '../../shared/training/overrides';
 import { DATA_LAKE_PREFIXES } from '../../shared/resources/definitions';
 import { REPO_ROOT } from './app-function';
 import type { FeatureStore } from './feature-store';
@@ -23,6 +24,8 @@ export interface TrainingJobProps {
   readonly cpu?: number;
   /** Fargate memory in MiB. @default 8192 */
   readonly memoryMiB?: number;
+  /** Hyper-parameter overrides for the training run (validated). @default {} */
+  readonly hyperParameters?: TrainingOverrides;
   /** Alarm when no model was promoted for this many days. @default 3 */
   readonly maxDaysWithoutPromotion?: number;
 }
@@ -107,6 +110,7 @@ export class TrainingJob extends Construct {
         [ENV.dataBucket]: props.bucket.bucketName,
         [ENV.userVectorsTable]: props.featureStore.tables.userVectors.tableName,
         [ENV.tfBackend]: 'tensorflow',
+        [ENV.trainingConfig]: JSON.stringify(props.hyperParameters ?? {}),
       },
     });
 

@@ -18,6 +18,8 @@ export const ENV = {
   experimentsTable: 'MAPPA_EXPERIMENTS_TABLE',
   /** DynamoDB table: idempotency and job ledger (processed objects, chunk progress). */
   ledgerTable: 'MAPPA_LEDGER_TABLE',
+  /** Training hyper-parameter overrides as JSON (see shared/training/overrides.ts). */
+  trainingConfig: 'MAPPA_TRAINING_CONFIG',
   /** Forces a TF.js backend (`tensorflow`, `wasm` or `cpu`) instead of the automatic choice. */
   tfBackend: 'MAPPA_TF_BACKEND',
   /** Seconds between serving's checks of `models/manifest.json` for a newly promoted model. */

@@ -49,6 +49,8 @@ export const stageConfigSchema = z.object({
   excludeSeenEventTypes: z.string().min(1).default('*'),
   /** Memory of the scoring API functions in MiB (1769 = one full vCPU). */
   scoringMemoryMiB: z.coerce.number().int().min(256).max(10_240).default(1769),
+  /** API authentication: `apiKey` (API keys + usage plan; `mappa serve` enforces the same) or `iam` (SigV4). */
+  apiAuth: z.enum(['apiKey', 'iam']).default('apiKey'),
   /** Email address the alarm topic notifies (a confirmation mail arrives first); empty = none. */
   alarmEmail: z.union([z.literal(''), z.email('must be an email address')]).default(''),
   /** Training hyper-parameters as JSON, e.g. {"embeddingDim":64,"epochs":12}; {} = the tested defaults. */

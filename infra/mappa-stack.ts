@@ -59,6 +59,7 @@ export class MappaStack extends Stack {
       modelRecheckSeconds: config.modelRecheckSeconds,
       excludeSeenEventTypes: config.excludeSeenEventTypes,
       scoringMemoryMiB: config.scoringMemoryMiB,
+      authMode: config.apiAuth,
     });
     this.observability = new Observability(this, 'Observability', {
       ingestion: this.ingestion,
@@ -70,13 +71,15 @@ export class MappaStack extends Stack {
       value: this.serving.api.urlForPath('/v1'),
       description: 'Base URL of the recommendation API',
     });
-    new CfnOutput(this, 'GetApiKey', {
-      value: Fn.join('', [
-        'aws apigateway get-api-key --include-value --query value --output text --api-key ',
-        this.serving.apiKey.keyId,
-      ]),
-      description: 'Prints the API key to send as x-api-key',
-    });
+    if (this.serving.apiKey) {
+      new CfnOutput(this, 'GetApiKey', {
+        value: Fn.join('', [
+          'aws apigateway get-api-key --include-value --query value --output text --api-key ',
+          this.serving.apiKey.keyId,
+        ]),
+        description: 'Prints the API key to send as x-api-key',
+      });
+    }
     new CfnOutput(this, 'RunTrainingNow', {
       description: 'Starts a training run on demand',
       value: Fn.join('', [

@@ -29,6 +29,11 @@ export interface ServingApiProps {
   readonly excludeSeenEventTypes: string;
   /** Memory of the scoring functions (more memory = more CPU for big catalogues). */
   readonly scoringMemoryMiB: number;
+  /**
+   * `apiKey`: API keys with a usage plan (server-to-server callers; what `mappa serve` enforces).
+   * `iam`: SigV4-signed requests from IAM principals (callers inside AWS); stage-level throttling.
+   */
+  readonly authMode: 'apiKey' | 'iam';
 }
 
 const DESCRIPTIONS: Record<ApiFunction, string> = {
@@ -48,7 +53,8 @@ const DESCRIPTIONS: Record<ApiFunction, string> = {
  */
 export class ServingApi extends Construct {
   public readonly api: apigateway.RestApi;
-  public readonly apiKey: apigateway.IApiKey;
+  /** The callers' key in `apiKey` mode. */
+  public readonly apiKey?: apigateway.IApiKey;
   public readonly functions: Readonly<Record<ApiFunction, AppFunction>>;
   public readonly compactor: AppFunction;
   public readonly serverErrorsAlarm: cloudwatch.Alarm;
@@ -166,8 +172,10 @@ export class ServingApi extends Construct {
       }
       const resource = this.api.root.resourceForPath(route.path);
       const pathParameters = [...route.path.matchAll(/\{(\w+)\}/g)].map((match) => match[1] as string);
+      const iam = props.authMode === 'iam' && route.apiKeyRequired;
       resource.addMethod(route.method, integration, {
-        apiKeyRequired: route.apiKeyRequired,
+        apiKeyRequired: props.authMode === 'apiKey' && route.apiKeyRequired,
+        ...(iam ? { authorizationType: apigateway.AuthorizationType.IAM } : {}),
         operationName: route.operationId,
         requestValidator: validator,
         requestParameters: Object.fromEntries(
@@ -176,13 +184,15 @@ export class ServingApi extends Construct {
       });
     }
 
-    this.apiKey = this.api.addApiKey('DefaultKey', { description: 'Key for the shop, app or email tool' });
-    const plan = this.api.addUsagePlan('UsagePlan', {
-      description: 'Throttling per API key',
-      throttle: { rateLimit: props.throttleRateLimit, burstLimit: props.throttleBurstLimit },
-      apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
-    });
-    plan.addApiKey(this.apiKey);
+    if (props.authMode === 'apiKey') {
+      this.apiKey = this.api.addApiKey('DefaultKey', { description: 'Key for the shop, app or email tool' });
+      const plan = this.api.addUsagePlan('UsagePlan', {
+        description: 'Throttling per API key',
+        throttle: { rateLimit: props.throttleRateLimit, burstLimit: props.throttleBurstLimit },
+        apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
+      });
+      plan.addApiKey(this.apiKey);
+    }
 
     this.serverErrorsAlarm = new cloudwatch.Alarm(this, 'ServerErrorsAlarm', {
       alarmDescription: 'The recommendation API answered 5xx',
@@ -205,11 +215,13 @@ export class ServingApi extends Construct {
         {
           id: 'AwsSolutions-APIG4',
           reason:
-            'Callers are servers (shop back end, email tool) authenticated by API keys with a usage plan; no per-end-user identity exists to authorize.',
+            props.authMode === 'apiKey'
+              ? 'Callers are servers (shop back end, email tool) authenticated by API keys with a usage plan; no per-end-user identity exists to authorize. GET /v1/health is public.'
+              : 'Every route but GET /v1/health requires IAM (SigV4) authorization; the health check is public for load balancers and uptime probes.',
         },
         {
           id: 'AwsSolutions-COG4',
-          reason: 'No Cognito user pool: callers authenticate with API keys (see APIG4).',
+          reason: `No Cognito user pool: callers authenticate with ${props.authMode === 'apiKey' ? 'API keys' : 'IAM'} (see APIG4).`,
         },
         {
           id: 'AwsSolutions-APIG3',

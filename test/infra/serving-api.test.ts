@@ -1,4 +1,4 @@
-import { Match } from 'aws-cdk-lib/assertions';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { API_ROUTES } from '../../shared/serving/routes';
 import { OPENAPI } from '../support/openapi';
 import { synthMappaStack } from '../support/synth';
@@ -145,5 +145,28 @@ describe('ServingApi', () => {
         template.findResources('AWS::ApiGateway::Method', { Properties: { HttpMethod: 'OPTIONS' } }),
       ),
     ).toEqual([]);
+  });
+});
+
+describe('ServingApi with IAM authorization', () => {
+  const { stack: iamStack, template } = synthMappaStack({ apiAuth: 'iam' });
+
+  it('passes the cdk-nag AwsSolutions checks too', () => {
+    const findings = [
+      ...Annotations.fromStack(iamStack).findError('*', Match.stringLikeRegexp('AwsSolutions-.*')),
+      ...Annotations.fromStack(iamStack).findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*')),
+    ];
+    expect(findings.map((finding) => finding.id)).toEqual([]);
+  });
+
+  it('signs every route but health with IAM and creates no API key or usage plan', () => {
+    const methods = Object.values(template.findResources('AWS::ApiGateway::Method')).filter(
+      (method) => method.Properties.HttpMethod !== 'OPTIONS',
+    );
+    const iam = methods.filter((method) => method.Properties.AuthorizationType === 'AWS_IAM');
+    expect(iam).toHaveLength(API_ROUTES.filter((route) => route.apiKeyRequired).length);
+    for (const method of methods) expect(method.Properties.ApiKeyRequired).toBe(false);
+    template.resourceCountIs('AWS::ApiGateway::ApiKey', 0);
+    template.resourceCountIs('AWS::ApiGateway::UsagePlan', 0);
   });
 });

@@ -14,6 +14,7 @@ import { createLogger } from '../shared/observability/logger';
 import { ItemIndex, TopKHeap } from '../shared/serving/item-index';
 import { s3ModelSource, type ServedModel } from '../shared/serving/model-store';
 import { recommend } from '../shared/serving/recommender';
+import { API_FUNCTIONS } from '../shared/serving/routes';
 import { MANIFEST_KEY, type ModelManifest } from '../shared/training/artifacts';
 import { runTraining } from '../shared/training/run-training';
 import { formatTable, report, type Row } from './report';
@@ -33,7 +34,6 @@ const ROOT = join(__dirname, '..');
 const ML_100K = join(ROOT, '..', 'shared', 'data', 'ml-100k', 'u.data');
 // Outside the repository: bundles written here must not be linted or committed.
 const WORK = join(tmpdir(), 'mappa-bench-serving');
-const API_FUNCTIONS = ['recommendations', 'similar-items', 'events', 'model'];
 
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;

@@ -205,6 +205,7 @@ handler(event, context).then((response) => {
         [ENV.dataBucket]: stack.names.dataBucket,
         [ENV.usersTable]: stack.names.tables.users,
         [ENV.userVectorsTable]: stack.names.tables.userVectors,
+        [ENV.experimentsTable]: stack.names.tables.experiments,
         [ENV.logLevel]: 'error',
         BENCH_EVENT: JSON.stringify(event),
       },

@@ -7,6 +7,7 @@ import { registerIngestCommand } from './commands/ingest';
 import { registerLocalCommands } from './commands/local';
 import { registerPropensityEvalCommand } from './commands/propensity-eval';
 import { registerRecommendCommand } from './commands/recommend';
+import { registerReportCommand } from './commands/report';
 import { registerServeCommand } from './commands/serve';
 import { registerTrainCommand } from './commands/train';
 
@@ -29,6 +30,7 @@ registerTrainCommand(program);
 registerPropensityEvalCommand(program);
 registerServeCommand(program);
 registerExportCommand(program);
+registerReportCommand(program);
 registerRecommendCommand(program);
 registerDemoCommand(program);
 

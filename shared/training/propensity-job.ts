@@ -5,7 +5,7 @@ import {
   trainPropensity,
   DEFAULT_PROPENSITY_CONFIG,
 } from '../marketing/propensity';
-import { rocAuc } from '../marketing/classification-metrics';
+import { calibrationCurve, rocAuc, rocCurve } from '../marketing/classification-metrics';
 import { type Table, TabularEncoder } from '../marketing/tabular';
 import { SeededRandom } from '../synthetic/random';
 import type { FactRow } from './segment-users';
@@ -29,6 +29,11 @@ export interface TargetSummary {
   readonly users: number;
   readonly positiveRate: number;
   readonly validationAuc?: number;
+  /** ROC and reliability curves on the validation users (for the report). */
+  readonly curves?: {
+    roc: { fpr: number; tpr: number }[];
+    calibration: { predicted: number; observed: number; count: number }[];
+  };
 }
 
 export interface PropensityScores {
@@ -175,10 +180,17 @@ export async function scorePropensity(
       Uint8Array.from(validationRows, label),
       { ...DEFAULT_PROPENSITY_CONFIG, ensemble: 2, maxEpochs: 30, seed },
     );
-    const validationAuc = rocAuc(
-      ensembleLogits(trained.members, matrix(before.table, validationRows)),
-      Uint8Array.from(validationRows, label),
-    );
+    const validationLogits = ensembleLogits(trained.members, matrix(before.table, validationRows));
+    const validationLabels = Uint8Array.from(validationRows, label);
+    const validationAuc = rocAuc(validationLogits, validationLabels);
+    const validationProbabilities = calibrated(validationLogits, trained.platt);
+    const curves = {
+      roc: rocCurve(validationProbabilities, validationLabels, 51).map(({ fpr, tpr }) => ({
+        fpr: Number(fpr.toFixed(4)),
+        tpr: Number(tpr.toFixed(4)),
+      })),
+      calibration: calibrationCurve(validationProbabilities, validationLabels),
+    };
     const everyone = userIds.map((_, user) => user);
     const probability = calibrated(
       ensembleLogits(trained.members, matrix(now.table, everyone)),
@@ -191,7 +203,7 @@ export async function scorePropensity(
       decile[user] = Math.min(10, Math.floor((rank * 10) / userIds.length) + 1);
     });
     scores[target] = { probability, decile };
-    summary[target] = { ...base, trained: true, validationAuc: Number(validationAuc.toFixed(4)) };
+    summary[target] = { ...base, trained: true, validationAuc: Number(validationAuc.toFixed(4)), curves };
   }
   return { summary, scores };
 }

@@ -16,6 +16,8 @@ export interface SegmentsArtifact {
   /** How the clustered points are built, for readers of the artifact. */
   readonly features: string;
   readonly profiles: SegmentProfile[];
+  /** A 2-D PCA projection of (up to 2,000) clustered users for the report's segment map: [x, y, segment]. */
+  readonly projection: [number, number, number][];
 }
 
 export interface UserSegmentation {
@@ -129,6 +131,7 @@ export function segmentUsers(
   }
   return {
     artifact: {
+      projection: projectUsers(points, width, assignments, 2_000),
       k: fitted.k,
       silhouettes: fitted.silhouettes,
       features: `unit-length user embedding (${dims}) + log-RFM z-scores scaled by 1/sqrt(3)`,
@@ -160,4 +163,69 @@ export function segmentExportCsv(segmentation: UserSegmentation, segment: number
     );
   });
   return `${lines.join('\n')}\n`;
+}
+
+/** Top-2 principal components by power iteration (with deflation), applied to an even sample of users. */
+export function projectUsers(
+  points: Float32Array,
+  width: number,
+  assignments: Int32Array,
+  maxPoints: number,
+): [number, number, number][] {
+  const n = points.length / width;
+  if (n === 0) return [];
+  const mean = new Float64Array(width);
+  for (let user = 0; user < n; user++) {
+    for (let dimension = 0; dimension < width; dimension++) {
+      mean[dimension] = (mean[dimension] as number) + (points[user * width + dimension] as number) / n;
+    }
+  }
+  const covariance = new Float64Array(width * width);
+  for (let user = 0; user < n; user++) {
+    for (let a = 0; a < width; a++) {
+      const da = (points[user * width + a] as number) - (mean[a] as number);
+      for (let b = a; b < width; b++) {
+        covariance[a * width + b] =
+          (covariance[a * width + b] as number) +
+          (da * ((points[user * width + b] as number) - (mean[b] as number))) / n;
+      }
+    }
+  }
+  for (let a = 0; a < width; a++)
+    for (let b = 0; b < a; b++) covariance[a * width + b] = covariance[b * width + a] as number;
+  const components: Float64Array[] = [];
+  for (let component = 0; component < 2; component++) {
+    let vector = Float64Array.from({ length: width }, (_, index) => 1 / Math.sqrt(width) + index * 1e-3);
+    for (let iteration = 0; iteration < 200; iteration++) {
+      const next = new Float64Array(width);
+      for (let a = 0; a < width; a++) {
+        let sum = 0;
+        for (let b = 0; b < width; b++) sum += (covariance[a * width + b] as number) * (vector[b] as number);
+        next[a] = sum;
+      }
+      for (const previous of components) {
+        let dot = 0;
+        for (let a = 0; a < width; a++) dot += (next[a] as number) * (previous[a] as number);
+        for (let a = 0; a < width; a++) next[a] = (next[a] as number) - dot * (previous[a] as number);
+      }
+      const norm = Math.sqrt(next.reduce((sum, value) => sum + value * value, 0)) || 1;
+      vector = next.map((value) => value / norm);
+    }
+    components.push(vector);
+  }
+  const step = Math.max(1, Math.ceil(n / maxPoints));
+  const projected: [number, number, number][] = [];
+  for (let user = 0; user < n; user += step) {
+    const coordinates = components.map((component) => {
+      let sum = 0;
+      for (let dimension = 0; dimension < width; dimension++) {
+        sum +=
+          ((points[user * width + dimension] as number) - (mean[dimension] as number)) *
+          (component[dimension] as number);
+      }
+      return Number(sum.toFixed(4));
+    });
+    projected.push([coordinates[0] as number, coordinates[1] as number, assignments[user] as number]);
+  }
+  return projected;
 }

@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { renderInChromium } from '../support/chromium';
 import { runMappa } from '../support/cli';
 
 describe('mappa demo (the README’s main command)', () => {
@@ -20,6 +21,8 @@ describe('mappa demo (the README’s main command)', () => {
         '0',
         '--port',
         '0',
+        '--report',
+        join(dir, 'latest.html'),
       ]);
 
       expect(result.status).toBe(0);
@@ -46,6 +49,25 @@ describe('mappa demo (the README’s main command)', () => {
       expect(result.stdout).toMatch(/popular\s+\d+ users\s+conversion \d+\.\d%.*\(control\)/);
       expect(result.stdout).toMatch(/personalized\s+\d+ users\s+conversion .* lift -?\d+% \(95% CI/);
       expect(existsSync(join(dir, 'demo-data', 'interactions.csv'))).toBe(true);
+
+      // Step 6: the report, rendered in headless Chromium: every chart drew, no page errors.
+      expect(result.stdout).toContain(`[6] Writing the evaluation report\n    ${join(dir, 'latest.html')}`);
+      const { dom, screenshot } = renderInChromium(join(dir, 'latest.html'));
+      const canvases = [...dom.matchAll(/<canvas id="([\w-]+)"[^>]*>/g)];
+      expect(canvases.map((match) => match[1])).toEqual([
+        'chart-training',
+        'chart-quality',
+        'chart-segments',
+        'chart-roc',
+        'chart-calibration',
+        'chart-experiment',
+        'chart-ingestion',
+      ]);
+      for (const match of canvases) expect(match[0]).toContain('data-drawn="true"');
+      expect(dom).toContain('<div id="errors"></div>');
+      expect(dom).not.toMatch(/https?:\/\/(?!127\.0\.0\.1)[^"'\s]*\.(js|css)/); // nothing fetched from the network
+      expect(screenshot.subarray(1, 4).toString()).toBe('PNG');
+      expect(screenshot.length).toBeGreaterThan(50_000);
       expect(readdirSync(join(dir, 's3', 'mappa-data'))).toEqual(
         expect.arrayContaining(['curated', 'models', 'reports']),
       );

@@ -18,6 +18,7 @@ import { writeSyntheticDataset } from '../../synthetic/write-files';
 import { CliError, parseIntegerOption, runAction } from '../errors';
 import { syntheticConfigFrom } from './generate';
 import { dropKeys, formatReport, readReport } from './ingest';
+import { DEFAULT_REPORT_PATH, writeReport } from './report';
 import { formatTrainingReport } from './train';
 import { type StackFlags, startStackFromFlags, withStackFlags } from './local';
 
@@ -26,6 +27,7 @@ interface DemoFlags extends StackFlags {
   preset: string;
   exit?: boolean;
   port: number;
+  report: string;
 }
 
 /** A canonical file found for a dataset. */
@@ -69,6 +71,7 @@ export function registerDemoCommand(program: Command): void {
       .option('--data <dir-or-file>', 'canonical CSV files to use instead of generated synthetic data')
       .option('--preset <name>', `synthetic data size: ${Object.keys(SYNTHETIC_PRESETS).join(', ')}`, 'small')
       .option('--exit', 'exit when done instead of serving until Ctrl-C')
+      .option('--report <file>', 'where to write the evaluation report', DEFAULT_REPORT_PATH)
       .option(
         '--port <port>',
         'port of the local API (0 = any free port)',
@@ -90,6 +93,9 @@ export function registerDemoCommand(program: Command): void {
         try {
           step(5, `Serving the API on ${api.url} (x-api-key: ${api.apiKey}) and calling it`);
           await new ApiTour(api.url, api.apiKey).run(userIds);
+          step(6, 'Writing the evaluation report');
+          const report = await writeReport(stack, flags.report);
+          process.stdout.write(`    ${report}\n`);
           process.stdout.write(`\nDone in ${((Date.now() - started) / 1000).toFixed(1)} s.\n`);
           if (!flags.exit) {
             process.stdout.write(`The API keeps serving on ${api.url}; press Ctrl-C to stop.\n`);

@@ -1,0 +1,102 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
+import { ExperimentStore } from '../marketing/experiment-store';
+import { experimentReport } from '../marketing/experiments';
+import type { IngestionReport } from '../ingest/ingest-object';
+import type { EvaluationResult } from '../ml/evaluate';
+import type { EpochStats } from '../ml/train-two-tower';
+import { DATA_LAKE_PREFIXES } from '../resources/definitions';
+import { artifactKey, MANIFEST_KEY, type ModelManifest } from '../training/artifacts';
+import type { PropensityTarget, TargetSummary } from '../training/propensity-job';
+import type { SegmentsArtifact } from '../training/segment-users';
+import type { ReportData } from './build-report';
+
+async function readJson<T>(s3: S3Client, bucket: string, key: string): Promise<T | undefined> {
+  try {
+    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return JSON.parse((await object.Body?.transformToString('utf8')) ?? '') as T;
+  } catch (error) {
+    if (error instanceof NoSuchKey) return undefined;
+    throw error;
+  }
+}
+
+async function listKeys(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+    );
+    for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
+    token = page.NextContinuationToken;
+  } while (token);
+  return keys;
+}
+
+/** Everything the report shows, read from the data lake and the experiments table. */
+export async function collectReportData(
+  deps: { s3: S3Client; dynamoDb: DynamoDBClient; bucket: string; experimentsTable: string },
+  now = new Date(),
+): Promise<ReportData> {
+  const manifest = await readJson<ModelManifest>(deps.s3, deps.bucket, MANIFEST_KEY);
+  let model: ReportData['model'];
+  let segments: SegmentsArtifact | undefined;
+  let propensity: Partial<Record<PropensityTarget, TargetSummary>> | undefined;
+  if (manifest) {
+    const [metrics, curves] = await Promise.all([
+      readJson<{ metrics: Record<string, EvaluationResult> }>(
+        deps.s3,
+        deps.bucket,
+        artifactKey(manifest.version, 'metrics'),
+      ),
+      readJson<EpochStats[]>(deps.s3, deps.bucket, artifactKey(manifest.version, 'trainingCurves')),
+    ]);
+    model = {
+      version: manifest.version,
+      trainedAt: manifest.trainedAt,
+      metrics: metrics?.metrics ?? {},
+      curves: curves ?? [],
+    };
+    segments = await readJson<SegmentsArtifact>(
+      deps.s3,
+      deps.bucket,
+      artifactKey(manifest.version, 'segments'),
+    );
+    propensity = await readJson(deps.s3, deps.bucket, artifactKey(manifest.version, 'propensity'));
+  }
+
+  const store = new ExperimentStore(deps.dynamoDb, deps.experimentsTable);
+  const running = await store.running();
+  const latest = running.at(-1);
+  const experiment = latest ? experimentReport(latest, await store.outcomes(latest.experimentId)) : undefined;
+
+  const ingestion = {
+    files: 0,
+    rowsIn: 0,
+    accepted: 0,
+    duplicates: 0,
+    rejected: 0,
+    byReason: {} as Record<string, number>,
+  };
+  for (const key of await listKeys(deps.s3, deps.bucket, `${DATA_LAKE_PREFIXES.reports}ingestion/`)) {
+    const report = await readJson<IngestionReport>(deps.s3, deps.bucket, key);
+    if (!report) continue;
+    ingestion.files++;
+    ingestion.rowsIn += report.rows_in;
+    ingestion.accepted += report.accepted;
+    ingestion.duplicates += report.duplicates;
+    ingestion.rejected += report.rejected;
+    for (const [reason, count] of Object.entries(report.rejected_by_reason ?? {})) {
+      ingestion.byReason[reason] = (ingestion.byReason[reason] ?? 0) + (count as number);
+    }
+  }
+  return {
+    generatedAt: now.toISOString(),
+    ...(model ? { model } : {}),
+    ...(segments ? { segments } : {}),
+    ...(propensity ? { propensity } : {}),
+    ...(experiment ? { experiment } : {}),
+    ingestion,
+  };
+}

@@ -1,5 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { listKeys, readJsonIfExists as readJson } from '../aws/s3-objects';
 import { ExperimentStore } from '../marketing/experiment-store';
 import { experimentReport } from '../marketing/experiments';
 import type { IngestionReport } from '../ingest/ingest-object';
@@ -10,29 +11,6 @@ import { artifactKey, MANIFEST_KEY, type ModelManifest } from '../training/artif
 import type { PropensityTarget, TargetSummary } from '../training/propensity-job';
 import type { SegmentsArtifact } from '../training/segment-users';
 import type { ReportData } from './build-report';
-
-async function readJson<T>(s3: S3Client, bucket: string, key: string): Promise<T | undefined> {
-  try {
-    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    return JSON.parse((await object.Body?.transformToString('utf8')) ?? '') as T;
-  } catch (error) {
-    if (error instanceof NoSuchKey) return undefined;
-    throw error;
-  }
-}
-
-async function listKeys(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
-    );
-    for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
-    token = page.NextContinuationToken;
-  } while (token);
-  return keys;
-}
 
 /** Everything the report shows, read from the data lake and the experiments table. */
 export async function collectReportData(

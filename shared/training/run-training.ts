@@ -1,11 +1,5 @@
 import { BatchWriteItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  GetObjectCommand,
-  ListObjectsV2Command,
-  NoSuchKey,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import * as tf from '@tensorflow/tfjs';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
@@ -17,6 +11,7 @@ import type { TrainingConfig, TrainingProgress } from '../ml/train-two-tower';
 import { fillContext, type TwoTowerModel } from '../ml/two-tower';
 import { topKIndices } from '../ml/top-k';
 import type { Logger } from '../observability/logger';
+import { listKeys, readJsonIfExists } from '../aws/s3-objects';
 import { DATA_LAKE_PREFIXES } from '../resources/definitions';
 import { ARTIFACT_FILES, artifactKey, MANIFEST_KEY, type ModelManifest, newModelVersion } from './artifacts';
 import { DEFAULT_GATE, type GateConfig, type GateDecision, qualityGate } from './quality-gate';
@@ -70,25 +65,14 @@ interface CuratedData {
   readonly itemAttributes: Map<string, Record<string, unknown>>;
 }
 
-async function listKeys(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
-    );
-    for (const object of page.Contents ?? []) if (object.Key?.endsWith('.jsonl.gz')) keys.push(object.Key);
-    token = page.NextContinuationToken;
-  } while (token);
-  return keys.sort();
-}
-
 async function* curatedLines(
   s3: S3Client,
   bucket: string,
   prefix: string,
 ): AsyncGenerator<Record<string, unknown>> {
-  for (const key of await listKeys(s3, bucket, prefix)) {
+  for (const key of (await listKeys(s3, bucket, prefix))
+    .filter((name) => name.endsWith('.jsonl.gz'))
+    .sort()) {
     const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     const lines = createInterface({
       input: (object.Body as Readable).pipe(createGunzip()),
@@ -128,14 +112,8 @@ async function putJson(s3: S3Client, bucket: string, key: string, value: unknown
   );
 }
 
-async function readManifest(s3: S3Client, bucket: string): Promise<ModelManifest | undefined> {
-  try {
-    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: MANIFEST_KEY }));
-    return JSON.parse((await object.Body?.transformToString('utf8')) ?? '') as ModelManifest;
-  } catch (error) {
-    if (error instanceof NoSuchKey) return undefined;
-    throw error;
-  }
+function readManifest(s3: S3Client, bucket: string): Promise<ModelManifest | undefined> {
+  return readJsonIfExists<ModelManifest>(s3, bucket, MANIFEST_KEY);
 }
 
 function topList(scores: Float32Array, k: number): [number, number][] {

@@ -200,6 +200,7 @@ function observability(
       latencyMs: Number(latencyMs.toFixed(2)),
       coldStart: wasColdStart,
       ...(scope?.strategy ? { strategy: scope.strategy } : {}),
+      ...(scope?.modelVersion ? { modelVersion: scope.modelVersion } : {}),
     };
     if (status >= 500 && !(request.error instanceof HttpError)) {
       scope?.log.error('request failed', { ...fields, error: request.error });

@@ -535,6 +535,36 @@ describe('recommendation API on the embedded stack', () => {
       manifest = JSON.parse(await env.readText(MANIFEST_KEY)) as ModelManifest;
     });
 
+    it('logs one JSON line per request with request id, route, status, latency and model version', async () => {
+      const lines: string[] = [];
+      const logged = await startLocalApi({
+        port: 0,
+        apiKey: API_KEY,
+        depsFor: localApiDeps(env.stack, {
+          log: createLogger({ service: 'test', write: (line) => lines.push(line) }),
+          writeMetrics: () => undefined,
+        }),
+      });
+      try {
+        await call(logged.url, 'getRecommendations', 'GET', '/v1/users/u1/recommendations?limit=2');
+      } finally {
+        await logged.close();
+      }
+      const entry = lines
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .find((line) => line.message === 'request');
+      expect(entry).toMatchObject({
+        level: 'info',
+        route: 'getRecommendations',
+        status: 200,
+        strategy: 'personalized',
+        modelVersion: manifest.version,
+        requestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        apiRequestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      });
+      expect(typeof entry?.latencyMs).toBe('number');
+    });
+
     it('writes one EMF metric line per request with latency, route and strategy', () => {
       const lines = metricLines.map((line) => JSON.parse(line) as Record<string, unknown>);
       const served = lines.find(

@@ -2,12 +2,14 @@ import { PassThrough } from 'node:stream';
 import { type AttributeValue, BatchGetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { fromAttributeValue } from '../feature-store/attribute-values';
+import { csvLine } from '../data/formats';
+import { float32FromBytes } from '../data/binary';
 import type { RecentInteraction } from '../ingest/features';
 import { DATA_LAKE_PREFIXES } from '../resources/definitions';
 import type { ServedModel } from '../serving/model-store';
 import { DEFAULT_POLICY, recommend, type ServingPolicy, type UserState } from '../serving/recommender';
-import type { ServingTables } from '../serving/user-state';
+import { decodeRecent, type ServingTables } from '../serving/user-state';
+import { parseCsvTable } from './tabular';
 
 /**
  * Batch recommendations (Personalize's "batch inference"): top-N for every
@@ -40,29 +42,21 @@ export interface ExportDeps {
 
 const PAGE = 50;
 
-function csvField(value: string): string {
-  return /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
-}
-
+/** The user ids of a segment, from the campaign CSV the training job wrote for it. */
 async function segmentUsers(deps: ExportDeps, version: string, segment: string): Promise<string[]> {
   const key = `${DATA_LAKE_PREFIXES.exports}segments/${version}/${segment}.csv`;
+  let text: string;
   try {
     const object = await deps.s3.send(new GetObjectCommand({ Bucket: deps.bucket, Key: key }));
-    const lines = ((await object.Body?.transformToString('utf8')) ?? '').split('\n').slice(1);
-    return lines.filter(Boolean).map((line) => {
-      // user ids may be quoted (they can hold commas)
-      if (!line.startsWith('"')) return line.slice(0, line.indexOf(','));
-      let end = 1;
-      while (end < line.length && !(line[end] === '"' && line[end + 1] !== '"'))
-        end += line[end] === '"' ? 2 : 1;
-      return line.slice(1, end).replace(/""/g, '"');
-    });
+    text = (await object.Body?.transformToString('utf8')) ?? '';
   } catch (error) {
     if ((error as Error).name === 'NoSuchKey') {
       throw new Error(`segment '${segment}' does not exist in model ${version} (no ${key})`);
     }
     throw error;
   }
+  const table = parseCsvTable(text);
+  return [...(table.values[table.columns.indexOf('user_id')] ?? [])];
 }
 
 /** Recent history and precomputed vectors of up to 50 users, in one BatchGetItem (retrying unprocessed keys). */
@@ -88,18 +82,12 @@ async function userStates(
     if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
     const response = await deps.dynamoDb.send(new BatchGetItemCommand({ RequestItems: request }));
     for (const item of response.Responses?.[deps.tables.users] ?? []) {
-      const list = item.recent ? fromAttributeValue(item.recent) : [];
-      recent.set(
-        String(item.user_id?.S),
-        (Array.isArray(list) ? list : []) as unknown as RecentInteraction[],
-      );
+      recent.set(String(item.user_id?.S), decodeRecent(item.recent));
     }
     for (const item of response.Responses?.[deps.tables.userVectors] ?? []) {
       const bytes = item.vector?.B;
       if (!bytes) continue;
-      const vector = new Float32Array(bytes.byteLength / 4);
-      new Uint8Array(vector.buffer).set(bytes);
-      vectors.set(String(item.user_id?.S), vector);
+      vectors.set(String(item.user_id?.S), float32FromBytes(bytes));
     }
     request = (response.UnprocessedKeys ?? {}) as typeof request;
   }
@@ -144,14 +132,7 @@ export async function exportRecommendations(
         );
         result.items.forEach((item, rank) => {
           lines.push(
-            [
-              csvField(userId),
-              rank + 1,
-              csvField(item.itemId),
-              item.score,
-              result.strategy,
-              csvField(item.reason ?? ''),
-            ].join(','),
+            csvLine([userId, rank + 1, item.itemId, item.score, result.strategy, item.reason ?? '']),
           );
         });
       }

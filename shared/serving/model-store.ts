@@ -1,4 +1,5 @@
 import { GetObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
+import { float32FromBytes } from '../data/binary';
 import { artifactKey, MANIFEST_KEY, type ModelManifest } from '../training/artifacts';
 import { type ItemAttributes, ItemIndex } from './item-index';
 import type { PropensityTarget, TargetSummary } from '../training/propensity-job';
@@ -141,14 +142,12 @@ export function s3ModelSource(s3: S3Client, bucket: string): ModelSource {
         }>(s3, bucket, artifactKey(version, 'baselines')),
       ]);
       // Copy into an aligned buffer: the SDK's byte array may be a view at any offset.
-      const vectors = new Float32Array(vectorBytes.byteLength / 4);
-      new Uint8Array(vectors.buffer).set(vectorBytes);
+      const vectors = float32FromBytes(vectorBytes);
       const [segments, propensity] = await Promise.all([
         readOptionalBytes(s3, bucket, artifactKey(version, 'segments')),
         readOptionalBytes(s3, bucket, artifactKey(version, 'propensity')),
       ]);
-      const userFeatures = new Float32Array(userFeatureBytes.byteLength / 4);
-      new Uint8Array(userFeatures.buffer).set(userFeatureBytes);
+      const userFeatures = float32FromBytes(userFeatureBytes);
       const tower = new UserTower(
         { ...description.shape, userFeatureDim: description.shape.userFeatureDim ?? 0 },
         decodeWeights(

@@ -6,6 +6,7 @@ import {
   GetItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { float32FromBytes } from '../data/binary';
 import { fromAttributeValue, toAttributeValue } from '../feature-store/attribute-values';
 import { mergeRecent, type RecentInteraction } from '../ingest/features';
 import type { Logger } from '../observability/logger';
@@ -40,7 +41,8 @@ export function isTransientDynamoDbError(error: unknown): boolean {
   return TRANSIENT.has(error.name) || (code !== undefined && TRANSIENT.has(code));
 }
 
-function decodeRecent(value: AttributeValue | undefined): RecentInteraction[] {
+/** A user's stored `recent` list, keeping only well-formed entries. */
+export function decodeRecent(value: AttributeValue | undefined): RecentInteraction[] {
   if (!value) return [];
   const list = fromAttributeValue(value);
   if (!Array.isArray(list)) return [];
@@ -91,11 +93,7 @@ export async function readUserState(
     const user = { Item: response.Responses?.[tables.users]?.[0] };
     const vector = { Item: response.Responses?.[tables.userVectors]?.[0] };
     const bytes = vector.Item?.vector?.B;
-    let precomputed: Float32Array | undefined;
-    if (bytes && bytes.byteLength % 4 === 0) {
-      precomputed = new Float32Array(bytes.byteLength / 4);
-      new Uint8Array(precomputed.buffer).set(bytes);
-    }
+    const precomputed = bytes && bytes.byteLength % 4 === 0 ? float32FromBytes(bytes) : undefined;
     return { recent: decodeRecent(user.Item?.recent), ...(precomputed ? { precomputed } : {}) };
   } catch (error) {
     if (!isTransientDynamoDbError(error)) throw error;

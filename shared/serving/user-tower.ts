@@ -1,3 +1,5 @@
+import { float32FromBytes } from '../data/binary';
+
 /**
  * The two-tower model's user tower as plain Float32Array arithmetic, so the API
  * can compute a vector for a user whose history changed since training (or a
@@ -21,8 +23,7 @@ export interface UserTowerShape {
 
 /** Splits a TF.js weights buffer (float32 only, in manifest order) into named arrays. */
 export function decodeWeights(specs: readonly WeightSpec[], data: Uint8Array): Map<string, Float32Array> {
-  const aligned = new Float32Array(data.byteLength / 4);
-  new Uint8Array(aligned.buffer).set(data);
+  const aligned = float32FromBytes(data);
   const weights = new Map<string, Float32Array>();
   let offset = 0;
   for (const spec of specs) {

@@ -1,3 +1,4 @@
+import { csvLine } from '../data/formats';
 import type { InteractionLog } from '../ml/interactions';
 import { profileSegments, type SegmentProfile, segmentPoints, type UserFacts } from '../marketing/segments';
 
@@ -150,16 +151,8 @@ export function segmentExportCsv(segmentation: UserSegmentation, segment: number
     const topCategory =
       Object.entries(fact.categoryCounts).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0] ??
       '';
-    const quote = (value: string) => (/[",\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
     lines.push(
-      [
-        quote(fact.userId),
-        `S${segment + 1}`,
-        fact.recencyDays,
-        fact.frequency,
-        fact.monetary,
-        quote(topCategory),
-      ].join(','),
+      csvLine([fact.userId, `S${segment + 1}`, fact.recencyDays, fact.frequency, fact.monetary, topCategory]),
     );
   });
   return `${lines.join('\n')}\n`;

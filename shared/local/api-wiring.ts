@@ -1,8 +1,6 @@
 import { createLogger, type Logger } from '../observability/logger';
 import type { ApiDeps } from '../serving/api';
-import { ExperimentStore } from '../marketing/experiment-store';
-import { ExperimentDirectory } from '../serving/experiment-directory';
-import { ModelStore, s3ModelSource } from '../serving/model-store';
+import { buildApiDeps } from '../serving/container';
 import { DEFAULT_POLICY, type ServingPolicy } from '../serving/recommender';
 import type { ApiFunction } from '../serving/routes';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -36,15 +34,8 @@ export function localApiDeps(
   stack: LocalDataServices,
   options: LocalApiDepsOptions = {},
 ): (fn: ApiFunction) => ApiDeps {
-  return (fn) => {
-    const log = (options.log ?? createLogger({ service: 'mappa-api' })).child({ function: fn });
-    const models = new ModelStore(
-      s3ModelSource(stack.s3, stack.names.dataBucket),
-      (options.modelRecheckSeconds ?? 60) * 1000,
-      Date.now,
-      (error) => log.error('model load failed; keeping the current model', { error }),
-    );
-    return {
+  return (fn) =>
+    buildApiDeps(fn, {
       s3: stack.s3,
       dynamoDb: stack.dynamoDb,
       bucket: stack.names.dataBucket,
@@ -53,17 +44,11 @@ export function localApiDeps(
         userVectors: stack.names.tables.userVectors,
         experiments: stack.names.tables.experiments,
       },
-      models,
-      experiments: new ExperimentDirectory(
-        new ExperimentStore(stack.dynamoDb, stack.names.tables.experiments),
-        // The events path reads the running list on every request: an exposure made a
-        // second after an experiment started must still get its conversions.
-        fn === 'events' ? 0 : (options.experimentsCacheSeconds ?? 60) * 1000,
-      ),
+      log: (options.log ?? createLogger({ service: 'mappa-api' })).child({ function: fn }),
+      modelRecheckMs: (options.modelRecheckSeconds ?? 60) * 1000,
+      experimentsCacheMs: (options.experimentsCacheSeconds ?? 60) * 1000,
       policy: options.policy ?? DEFAULT_POLICY,
-      log,
       ...(options.now ? { now: options.now } : {}),
       ...(options.writeMetrics ? { writeMetrics: options.writeMetrics } : {}),
-    };
-  };
+    });
 }

@@ -19,6 +19,37 @@ export function parseExcludedEventTypes(raw: string | undefined): ServingPolicy[
   return types.length === 0 || types.includes('*') ? 'all' : new Set(types);
 }
 
+/** What differs between a Lambda container and the local server; the rest is built the same way. */
+export interface ApiDepsInputs extends Pick<
+  ApiDeps,
+  's3' | 'dynamoDb' | 'bucket' | 'tables' | 'policy' | 'log'
+> {
+  readonly modelRecheckMs: number;
+  /** How long experiment definitions and the running list are cached (the events function never caches the list). */
+  readonly experimentsCacheMs: number;
+  readonly corsOrigin?: string;
+  readonly now?: () => Date;
+  readonly writeMetrics?: (line: string) => void;
+}
+
+/** One API function's dependencies: its own model store and experiment directory over the given clients. */
+export function buildApiDeps(fn: ApiFunction, inputs: ApiDepsInputs): ApiDeps {
+  const { modelRecheckMs, experimentsCacheMs, ...rest } = inputs;
+  const models = new ModelStore(s3ModelSource(inputs.s3, inputs.bucket), modelRecheckMs, Date.now, (error) =>
+    inputs.log.error('model load failed; keeping the current model', { error }),
+  );
+  return {
+    ...rest,
+    models,
+    // The events path reads the running list on every request: an exposure made a
+    // second after an experiment started must still get its conversions.
+    experiments: new ExperimentDirectory(
+      new ExperimentStore(inputs.dynamoDb, inputs.tables.experiments),
+      fn === 'events' ? 0 : experimentsCacheMs,
+    ),
+  };
+}
+
 const containers = new Map<ApiFunction, ApiDeps>();
 
 /**
@@ -41,37 +72,23 @@ export function containerApiDeps(fn: ApiFunction, source: NodeJS.ProcessEnv = pr
       },
       source,
     );
-    const log = createLogger({ service: `mappa-api-${fn}` });
-    const s3 = s3Client();
-    const dynamoDb = dynamoDbClient();
-    const models = new ModelStore(
-      s3ModelSource(s3, env[ENV.dataBucket]),
-      env[ENV.modelRecheckSeconds] * 1000,
-      Date.now,
-      (error) => log.error('model load failed; keeping the current model', { error }),
-    );
-    deps = {
-      s3,
-      dynamoDb,
+    deps = buildApiDeps(fn, {
+      s3: s3Client(),
+      dynamoDb: dynamoDbClient(),
       bucket: env[ENV.dataBucket],
       tables: {
         users: env[ENV.usersTable],
         userVectors: env[ENV.userVectorsTable],
         experiments: env[ENV.experimentsTable],
       },
-      models,
-      // The events path reads the running list on every request: an exposure made a
-      // second after an experiment started must still get its conversions.
-      experiments: new ExperimentDirectory(
-        new ExperimentStore(dynamoDb, env[ENV.experimentsTable]),
-        fn === 'events' ? 0 : 60_000,
-      ),
+      log: createLogger({ service: `mappa-api-${fn}` }),
+      modelRecheckMs: env[ENV.modelRecheckSeconds] * 1000,
+      experimentsCacheMs: 60_000,
       policy: { excludeEventTypes: parseExcludedEventTypes(env[ENV.excludeSeenEventTypes]) },
-      log,
       ...(env[ENV.corsOrigin] ? { corsOrigin: env[ENV.corsOrigin] } : {}),
-    };
+    });
     containers.set(fn, deps);
-    if (fn !== 'events') void models.current();
+    if (fn !== 'events') void deps.models.current();
   }
   return deps;
 }

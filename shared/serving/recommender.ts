@@ -55,9 +55,15 @@ interface UserVector {
   readonly source: 'precomputed' | 'sequence';
 }
 
+/** One past interaction with an item the model knows. */
+interface HistoryEntry {
+  readonly index: number;
+  readonly interaction: RecentInteraction;
+}
+
 /** The user's known history as item indices, oldest first, with the event that put each there. */
-function knownHistory(model: ServedModel, recent: readonly RecentInteraction[]) {
-  const history: { index: number; interaction: RecentInteraction }[] = [];
+function knownHistory(model: ServedModel, recent: readonly RecentInteraction[]): HistoryEntry[] {
+  const history: HistoryEntry[] = [];
   for (const interaction of recent) {
     const index = model.items.indexOf(interaction.item_id);
     if (index !== undefined) history.push({ index, interaction });
@@ -71,22 +77,27 @@ function knownHistory(model: ServedModel, recent: readonly RecentInteraction[]) 
  * model (posted through the API, say), the user tower recomputes it from the
  * recent history so the next response already reflects them.
  */
-export function userVector(model: ServedModel, userId: string, state: UserState): UserVector | undefined {
+function userVector(
+  model: ServedModel,
+  userId: string,
+  state: UserState,
+  history: readonly HistoryEntry[],
+): UserVector | undefined {
   const trainedAt = Date.parse(model.manifest.trainedAt) / 1000;
   const newerThanModel = state.recent.some((interaction) => interaction.timestamp > trainedAt);
   if (state.precomputed && !newerThanModel) return { vector: state.precomputed, source: 'precomputed' };
-  const history = knownHistory(model, state.recent).map(({ index }) => index);
   if (history.length > 0) {
-    return { vector: model.tower.vector(history, model.userIds.get(userId)), source: 'sequence' };
+    const indices = history.map(({ index }) => index);
+    return { vector: model.tower.vector(indices, model.userIds.get(userId)), source: 'sequence' };
   }
   if (state.precomputed) return { vector: state.precomputed, source: 'precomputed' };
   return undefined;
 }
 
 /** Item indices the user has already interacted with, under the policy's event types. */
-export function seenItems(model: ServedModel, state: UserState, policy: ServingPolicy): Set<number> {
+function seenItems(history: readonly HistoryEntry[], policy: ServingPolicy): Set<number> {
   const seen = new Set<number>();
-  for (const { index, interaction } of knownHistory(model, state.recent)) {
+  for (const { index, interaction } of history) {
     if (policy.excludeEventTypes === 'all' || policy.excludeEventTypes.has(interaction.event_type)) {
       seen.add(index);
     }
@@ -105,14 +116,14 @@ const VERBS: Record<string, string> = {
 /** Names the past item closest to each recommendation in the embedding space (recent ones win ties). */
 function explain(
   model: ServedModel,
-  state: UserState,
+  known: readonly HistoryEntry[],
   items: readonly ScoredItem[],
 ): Map<number, { reason: string; itemId: string }> {
-  const history = knownHistory(model, state.recent).slice(-20).reverse();
+  const history = known.slice(-20).reverse();
   const reasons = new Map<number, { reason: string; itemId: string }>();
   if (history.length === 0) return reasons;
   for (const item of items) {
-    let best: (typeof history)[number] | undefined;
+    let best: HistoryEntry | undefined;
     let bestSimilarity = 0;
     for (const entry of history) {
       if (entry.index === item.index) continue;
@@ -162,8 +173,7 @@ function baselineList(
     }
   }
   if (chosen.length < limit) {
-    const prior = new Float32Array(model.items.width);
-    prior[model.items.width - 1] = 1;
+    const prior = popularityPrior(model);
     const exclude = new Set([...(filter.exclude ?? []), ...taken]);
     for (const item of model.items.topK(prior, limit - chosen.length, { ...filter, exclude })) {
       chosen.push(item.index);
@@ -187,20 +197,21 @@ export function recommend(
     const items = baselineList(model, model.popularity, request.limit, filterOf(request));
     return { strategy: 'fallback', vectorSource: 'none', items: items.map(plain) };
   }
-  const exclude = request.excludeSeen ? seenItems(model, state, policy) : undefined;
+  const history = knownHistory(model, state.recent);
+  const exclude = request.excludeSeen ? seenItems(history, policy) : undefined;
   const filter = filterOf(request, exclude);
   if (request.variantStrategy === 'popular' || request.variantStrategy === 'trending') {
     const ranking = request.variantStrategy === 'popular' ? model.popularity : model.trending;
     const items = baselineList(model, ranking, request.limit, filter);
     return { strategy: request.variantStrategy, vectorSource: 'none', items: items.map(plain) };
   }
-  const user = userVector(model, userId, state);
+  const user = userVector(model, userId, state, history);
   if (!user) {
     const items = baselineList(model, model.trending, request.limit, filter);
     return { strategy: 'cold_start', vectorSource: 'none', items: items.map(plain) };
   }
   const scored = model.items.topK(user.vector, request.limit, filter);
-  const reasons = explain(model, state, scored);
+  const reasons = explain(model, history, scored);
   return {
     strategy: 'personalized',
     vectorSource: user.source,
@@ -239,14 +250,11 @@ export function rank(
     if (index === undefined) unknownItemIds.push(itemId);
     else known.push({ itemId, index });
   }
-  const user = state.unavailable ? undefined : userVector(model, userId, state);
-  let vector = user?.vector;
-  if (!vector) {
-    vector = new Float32Array(model.items.width);
-    vector[model.items.width - 1] = 1;
-  }
+  const user = state.unavailable
+    ? undefined
+    : userVector(model, userId, state, knownHistory(model, state.recent));
   const scores = model.items.scoreItems(
-    vector,
+    user?.vector ?? popularityPrior(model),
     known.map(({ index }) => index),
   );
   const items = known
@@ -254,6 +262,13 @@ export function rank(
     .sort((a, b) => b.score - a.score || a.itemId.localeCompare(b.itemId));
   const strategy: Strategy = state.unavailable ? 'fallback' : user ? 'personalized' : 'cold_start';
   return { strategy, items, unknownItemIds };
+}
+
+/** A query vector that scores each item by its learned bias alone: the model's popularity prior. */
+function popularityPrior(model: ServedModel): Float32Array {
+  const prior = new Float32Array(model.items.width);
+  prior[model.items.width - 1] = 1;
+  return prior;
 }
 
 function plain(item: ScoredItem): RecommendedItem {

@@ -11,8 +11,16 @@ export async function readJsonIfExists<T>(s3: S3Client, bucket: string, key: str
   }
 }
 
-/** Every key under a prefix (all pages), in S3's (lexicographic) order. */
-export async function listKeys(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
+/**
+ * The keys under a prefix in S3's (lexicographic) order: all pages, or pages
+ * until at least `atLeast` keys are in hand (the result may hold a few more).
+ */
+export async function listKeys(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  atLeast = Number.POSITIVE_INFINITY,
+): Promise<string[]> {
   const keys: string[] = [];
   let token: string | undefined;
   do {
@@ -21,6 +29,6 @@ export async function listKeys(s3: S3Client, bucket: string, prefix: string): Pr
     );
     for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
     token = page.NextContinuationToken;
-  } while (token);
+  } while (token && keys.length < atLeast);
   return keys;
 }

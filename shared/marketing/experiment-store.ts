@@ -101,23 +101,32 @@ export class ExperimentStore {
 
   /** Running experiments (the registry). */
   async running(): Promise<ExperimentDefinition[]> {
-    const definitions: ExperimentDefinition[] = [];
+    const items = await this.queryAll('experiment_id = :registry', { ':registry': { S: REGISTRY } });
+    return items.flatMap((item) =>
+      item.definition?.S ? [JSON.parse(item.definition.S) as ExperimentDefinition] : [],
+    );
+  }
+
+  /** Every item of a key condition, following LastEvaluatedKey through all pages. */
+  private async queryAll(
+    keyCondition: string,
+    values: Record<string, AttributeValue>,
+  ): Promise<Record<string, AttributeValue>[]> {
+    const items: Record<string, AttributeValue>[] = [];
     let start: Record<string, AttributeValue> | undefined;
     do {
       const page = await this.client.send(
         new QueryCommand({
           TableName: this.table,
-          KeyConditionExpression: 'experiment_id = :registry',
-          ExpressionAttributeValues: { ':registry': { S: REGISTRY } },
+          KeyConditionExpression: keyCondition,
+          ExpressionAttributeValues: values,
           ExclusiveStartKey: start,
         }),
       );
-      for (const item of page.Items ?? []) {
-        if (item.definition?.S) definitions.push(JSON.parse(item.definition.S) as ExperimentDefinition);
-      }
+      items.push(...(page.Items ?? []));
       start = page.LastEvaluatedKey;
     } while (start);
-    return definitions;
+    return items;
   }
 
   /** Counts one exposure; the first one fixes the user's variant. */
@@ -161,28 +170,16 @@ export class ExperimentStore {
 
   /** Every exposed user's variant and outcomes. */
   async outcomes(experimentId: string): Promise<UserOutcome[]> {
-    const outcomes: UserOutcome[] = [];
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'experiment_id = :id AND begins_with(entry, :users)',
-          ExpressionAttributeValues: { ':id': { S: experimentId }, ':users': { S: 'user#' } },
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        outcomes.push({
-          variant: item.variant?.S ?? '',
-          exposures: Number(item.exposures?.N ?? 0),
-          clicks: Number(item.clicks?.N ?? 0),
-          conversions: Number(item.conversions?.N ?? 0),
-          revenue: Number(item.revenue?.N ?? 0),
-        });
-      }
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return outcomes;
+    const items = await this.queryAll('experiment_id = :id AND begins_with(entry, :users)', {
+      ':id': { S: experimentId },
+      ':users': { S: 'user#' },
+    });
+    return items.map((item) => ({
+      variant: item.variant?.S ?? '',
+      exposures: Number(item.exposures?.N ?? 0),
+      clicks: Number(item.clicks?.N ?? 0),
+      conversions: Number(item.conversions?.N ?? 0),
+      revenue: Number(item.revenue?.N ?? 0),
+    }));
   }
 }

@@ -1,11 +1,6 @@
 import { createHash } from 'node:crypto';
-import {
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { listKeys } from '../aws/s3-objects';
 import { incomingPrefix } from '../resources/definitions';
 import { MAPPING_FILE_NAME } from '../ingest/mapping';
 import type { Logger } from '../observability/logger';
@@ -34,15 +29,7 @@ export async function compactStagedEvents(
   options: { maxObjects?: number; now?: Date; log?: Logger } = {},
 ): Promise<CompactionResult> {
   const maxObjects = options.maxObjects ?? 5_000;
-  const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: EVENTS_STAGING_PREFIX, ContinuationToken: token }),
-    );
-    for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
-    token = page.NextContinuationToken;
-  } while (token && keys.length < maxObjects);
+  const keys = await listKeys(s3, bucket, EVENTS_STAGING_PREFIX, maxObjects);
   const batch = keys.sort().slice(0, maxObjects);
   if (batch.length === 0) return { stagedObjects: 0, events: 0 };
 

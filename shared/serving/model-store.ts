@@ -1,4 +1,5 @@
 import { GetObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
+import { readJsonIfExists } from '../aws/s3-objects';
 import { float32FromBytes } from '../data/binary';
 import { artifactKey, MANIFEST_KEY, type ModelManifest } from '../training/artifacts';
 import { type ItemAttributes, ItemIndex } from './item-index';
@@ -108,14 +109,7 @@ async function readJson<T>(s3: S3Client, bucket: string, key: string): Promise<T
 /** Reads manifests and artifacts from the data bucket (`models/`). */
 export function s3ModelSource(s3: S3Client, bucket: string): ModelSource {
   return {
-    async manifest() {
-      try {
-        return await readJson<ModelManifest>(s3, bucket, MANIFEST_KEY);
-      } catch (error) {
-        if (error instanceof NoSuchKey) return undefined;
-        throw error;
-      }
-    },
+    manifest: () => readJsonIfExists<ModelManifest>(s3, bucket, MANIFEST_KEY),
     async load(manifest) {
       const version = manifest.version;
       const [

@@ -8,7 +8,7 @@ import { build } from 'esbuild';
 import { ENV } from '../shared/config/env-names';
 import { EmbeddedStack } from '../shared/local/embedded-stack';
 import { registerPreprocessHandler } from '../shared/local/preprocess-wiring';
-import { clearLocalState, writeLocalState } from '../shared/local/state-file';
+import { clearLocalState, stateOfRunningStack, writeLocalState } from '../shared/local/state-file';
 import { initBackend } from '../shared/ml/backend';
 import { createLogger } from '../shared/observability/logger';
 import { ItemIndex, TopKHeap } from '../shared/serving/item-index';
@@ -231,14 +231,7 @@ async function startServer(
   stack: EmbeddedStack,
   dataDir: string,
 ): Promise<{ url: string; child: ChildProcess; handlerLatencies: number[] }> {
-  writeLocalState(dataDir, {
-    pid: process.pid,
-    s3Endpoint: stack.s3Endpoint,
-    dynamoDbEndpoint: stack.dynamoDbEndpoint,
-    dataBucket: stack.names.dataBucket,
-    tables: stack.names.tables,
-    startedAt: new Date().toISOString(),
-  });
+  writeLocalState(dataDir, stateOfRunningStack(stack));
   const child = spawn(
     process.execPath,
     [

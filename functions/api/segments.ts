@@ -23,6 +23,16 @@ function segmentsOf(model: ServedModel) {
   return model.segments;
 }
 
+/** 404 for a user the training job did not segment or score (no history in this model version). */
+function userNotInModel(code: string, done: string, userId: string, model: ServedModel): HttpError {
+  return new HttpError(
+    404,
+    code,
+    `user '${userId}' has no history in model ${model.manifest.version}; users are ${done} at training time`,
+    { field: 'userId', in: 'path' },
+  );
+}
+
 /** GET /v1/segments: every segment's profile for the served model. */
 export const getSegments: RouteHandler = async (_event, deps, scope) => {
   const model = await requireModel(deps, scope);
@@ -43,12 +53,7 @@ export const getUserSegment: RouteHandler = async (event, deps, scope) => {
   const segment = scores?.segment;
   const profile = segments.profiles.find((candidate) => candidate.segment === segment);
   if (segment === undefined || !profile) {
-    throw new HttpError(
-      404,
-      'user_not_segmented',
-      `user '${userId}' has no history in model ${model.manifest.version}; users are segmented at training time`,
-      { field: 'userId', in: 'path' },
-    );
+    throw userNotInModel('user_not_segmented', 'segmented', userId, model);
   }
   return json(200, {
     userId,
@@ -77,12 +82,7 @@ export const getUserPropensity: RouteHandler = async (event, deps, scope) => {
   const scores = await readUserScores(deps.dynamoDb, deps.tables.userVectors, userId, model.manifest.version);
   const score = scores?.propensity[target];
   if (!score) {
-    throw new HttpError(
-      404,
-      'user_not_scored',
-      `user '${userId}' has no history in model ${model.manifest.version}; users are scored at training time`,
-      { field: 'userId', in: 'path' },
-    );
+    throw userNotInModel('user_not_scored', 'scored', userId, model);
   }
   return json(200, {
     userId,

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
+import type { EmbeddedStack } from './embedded-stack';
 
 /** What a running `mappa local up` records so other commands can find it. */
 export const localStateSchema = z.object({
@@ -15,6 +16,18 @@ export type LocalState = z.output<typeof localStateSchema>;
 
 export function stateFilePath(dataDir: string): string {
   return join(dataDir, 'local.json');
+}
+
+/** The state this process records for a stack it runs, so other commands can connect to it. */
+export function stateOfRunningStack(stack: EmbeddedStack): LocalState {
+  return {
+    pid: process.pid,
+    s3Endpoint: stack.s3Endpoint,
+    dynamoDbEndpoint: stack.dynamoDbEndpoint,
+    dataBucket: stack.names.dataBucket,
+    tables: stack.names.tables,
+    startedAt: new Date().toISOString(),
+  };
 }
 
 export function writeLocalState(dataDir: string, state: LocalState): void {

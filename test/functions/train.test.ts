@@ -5,6 +5,7 @@ import { s3ModelSource } from '../../shared/serving/model-store';
 import { SYNTHETIC_PRESETS, SyntheticWorld } from '../../shared/synthetic/generator';
 import { artifactKey, MANIFEST_KEY, type ModelManifest } from '../../shared/training/artifacts';
 import { runTraining, type TrainingDeps } from '../../shared/training/run-training';
+import { dropWorld } from '../support/api';
 import { type IngestionStack, startIngestionStack } from '../support/ingestion';
 
 const quick = { config: { embeddingDim: 16, epochs: 2, batchSize: 128 } };
@@ -17,22 +18,7 @@ describe('training job on the embedded stack', () => {
     await initBackend({ force: 'wasm' });
     env = await startIngestionStack();
     const world = new SyntheticWorld({ ...SYNTHETIC_PRESETS.tiny, users: 80, interactions: 3_000 });
-    await env.drop(
-      'incoming/items/items.csv',
-      [
-        'item_id,category,price',
-        ...world.items.map((item) => `${item.itemId},${item.category},${item.price}`),
-      ].join('\n'),
-    );
-    await env.drop(
-      'incoming/interactions/events.csv',
-      [
-        'user_id,item_id,timestamp,event_type',
-        ...[...world.interactions()].map(
-          (row) => `${row.userId},${row.itemId},${row.timestamp},${row.eventType}`,
-        ),
-      ].join('\n'),
-    );
+    await dropWorld(env, world);
     deps = {
       s3: env.stack.s3,
       dynamoDb: env.stack.dynamoDb,

@@ -1,7 +1,13 @@
 import type { Command } from 'commander';
 import { EmbeddedStack } from '../../local/embedded-stack';
 import { registerPreprocessHandler } from '../../local/preprocess-wiring';
-import { clearLocalState, processAlive, readLocalState, writeLocalState } from '../../local/state-file';
+import {
+  clearLocalState,
+  processAlive,
+  readLocalState,
+  stateOfRunningStack,
+  writeLocalState,
+} from '../../local/state-file';
 import { CliError, parseIntegerOption, runAction } from '../errors';
 
 export interface StackFlags {
@@ -51,14 +57,7 @@ export function registerLocalCommands(program: Command): void {
       }
       const stack = await startStackFromFlags(flags);
       registerPreprocessHandler(stack);
-      writeLocalState(flags.dataDir, {
-        pid: process.pid,
-        s3Endpoint: stack.s3Endpoint,
-        dynamoDbEndpoint: stack.dynamoDbEndpoint,
-        dataBucket: stack.names.dataBucket,
-        tables: stack.names.tables,
-        startedAt: new Date().toISOString(),
-      });
+      writeLocalState(flags.dataDir, stateOfRunningStack(stack));
       process.stdout.write(
         [
           'Local stack is up.',

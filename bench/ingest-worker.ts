@@ -1,10 +1,11 @@
 import { createReadStream, readFileSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
-import { ChunkBuilder, serializeCurated } from '../shared/ingest/chunk-builder';
+import { serializeCurated } from '../shared/ingest/chunk-builder';
+import { type ChunkRead, ChunkReader } from '../shared/ingest/chunk-reader';
 import { DEFAULT_CHUNK_ROWS } from '../shared/ingest/ingest-object';
 import { DEFAULT_MAPPING } from '../shared/ingest/mapping';
 import { CsvSplitter } from '../shared/ingest/records';
-import { csvValidatorForHeader, type RowValidator } from '../shared/ingest/validate';
+import { csvValidatorForHeader } from '../shared/ingest/validate';
 
 /**
  * One measurement in a fresh process (so peak RSS is this measurement's own):
@@ -13,7 +14,7 @@ import { csvValidatorForHeader, type RowValidator } from '../shared/ingest/valid
  *    exactly the per-record work of the preprocess Lambda minus S3 and DynamoDB.
  * Prints one JSON line: rows, seconds, peak RSS.
  */
-const CHUNK_ROWS = DEFAULT_CHUNK_ROWS;
+const COMMA = 0x2c;
 
 /**
  * This process's own peak RSS (VmHWM). Not `resourceUsage().maxRSS`: on Linux
@@ -30,39 +31,49 @@ async function main(): Promise<void> {
   if ((mode !== 'parse' && mode !== 'pipeline') || !file)
     throw new Error('usage: ingest-worker parse|pipeline <file.csv.gz>');
   const started = performance.now();
-  const splitter = new CsvSplitter({ delimiter: 0x2c });
-  let rows = 0;
-  let curatedBytes = 0;
-  let builder: ChunkBuilder | undefined;
-  let validator: RowValidator | undefined;
-  const flush = async () => {
-    if (!builder) return;
-    curatedBytes += (await serializeCurated('interactions', builder.interactions)).length;
-    builder = validator ? new ChunkBuilder(validator, 'interactions') : undefined;
-  };
-  for await (const chunk of createReadStream(file).pipe(createGunzip()) as AsyncIterable<Buffer>) {
-    for (const record of splitter.push(chunk)) {
-      if (!validator) {
-        validator = csvValidatorForHeader('interactions', record.fields, DEFAULT_MAPPING);
-        builder = new ChunkBuilder(validator, 'interactions');
-        continue;
-      }
-      rows++;
-      if (mode === 'pipeline' && builder) {
-        builder.add(record);
-        if (builder.size >= CHUNK_ROWS) await flush();
-      }
-    }
-  }
-  for (const record of splitter.end()) {
-    rows++;
-    builder?.add(record);
-  }
-  if (mode === 'pipeline') await flush();
+  const decoded = createReadStream(file).pipe(createGunzip()) as AsyncIterable<Buffer>;
+  const { rows, curatedBytes } = mode === 'parse' ? await parseOnly(decoded) : await pipeline(decoded);
   const seconds = (performance.now() - started) / 1000;
   process.stdout.write(
     `${JSON.stringify({ mode, rows, seconds, rowsPerSecond: rows / seconds, peakRssMiB: peakRssMiB(), curatedBytes })}\n`,
   );
+}
+
+async function parseOnly(decoded: AsyncIterable<Buffer>): Promise<{ rows: number; curatedBytes: number }> {
+  const splitter = new CsvSplitter({ delimiter: COMMA });
+  let records = 0;
+  for await (const chunk of decoded) records += splitter.push(chunk).length;
+  records += splitter.end().length;
+  return { rows: records - 1, curatedBytes: 0 }; // minus the header
+}
+
+/** The preprocess Lambda's loop (shared/ingest/ingest-object.ts): read ahead one chunk while the last is published. */
+async function pipeline(decoded: AsyncIterable<Buffer>): Promise<{ rows: number; curatedBytes: number }> {
+  // Like planRead: the header line first, then the data rows from just past it.
+  const iterator = decoded[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  if (first.done) return { rows: 0, curatedBytes: 0 };
+  const headerEnd = first.value.indexOf(0x0a) + 1;
+  const headerSplitter = new CsvSplitter({ delimiter: COMMA });
+  const [header] = headerSplitter.push(first.value.subarray(0, headerEnd));
+  const validator = csvValidatorForHeader('interactions', header?.fields ?? [], DEFAULT_MAPPING);
+  const dataRows = async function* (): AsyncIterable<Buffer> {
+    yield first.value.subarray(headerEnd);
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+  };
+  const splitter = new CsvSplitter({ delimiter: COMMA, startOffset: headerEnd, startLine: 2 });
+  const reader = new ChunkReader(dataRows(), splitter, validator, 'interactions', DEFAULT_CHUNK_ROWS);
+  let rows = 0;
+  let curatedBytes = 0;
+  let readAhead: Promise<ChunkRead> | undefined;
+  for (;;) {
+    const { builder, exhausted } = await (readAhead ?? reader.read());
+    readAhead = exhausted ? undefined : reader.read();
+    rows += builder.size;
+    curatedBytes += (await serializeCurated('interactions', builder.interactions)).length;
+    if (exhausted) break;
+  }
+  return { rows, curatedBytes };
 }
 
 main().catch((error: unknown) => {

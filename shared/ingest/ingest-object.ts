@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { createGunzip, gunzipSync, constants as zlibConstants } from 'node:zlib';
 import {
   CopyObjectCommand,
@@ -16,7 +16,14 @@ import type { VersionedTable } from '../feature-store/versioned-table';
 import type { Logger } from '../observability/logger';
 import type { Dataset } from '../resources/definitions';
 import { applyEntityChunk, applyInteractionsChunk } from './apply-chunk';
-import { addCounts, ChunkBuilder, type ChunkCounts, emptyCounts, serializeCurated } from './chunk-builder';
+import {
+  addCounts,
+  type ChunkBuilder,
+  type ChunkCounts,
+  emptyCounts,
+  serializeCurated,
+} from './chunk-builder';
+import { type ChunkRead, ChunkReader } from './chunk-reader';
 import type { Versioned } from './features';
 import {
   continuationKey,
@@ -173,46 +180,58 @@ export async function ingestObject(deps: IngestionDeps, source: SourceObject): P
   );
 
   let processedHere = 0;
-  while (!ledger.done_reading) {
-    const enoughTime =
-      (deps.remainingTimeMs?.() ?? Number.POSITIVE_INFINITY) >= (deps.minRemainingMs ?? 300_000);
-    if (processedHere >= (deps.maxChunksPerInvocation ?? Number.POSITIVE_INFINITY) || !enoughTime) {
-      return scheduleContinuation(deps, source, ledger.chunks.length);
-    }
-    const index = ledger.chunks.length;
-    const last = ledger.chunks.at(-1);
-    const started = Date.now();
-    const { builder, exhausted } = await readChunk(
-      deps,
-      source,
-      plan,
-      validator,
-      last?.end_offset ?? plan.dataStart,
-      last?.next_line ?? plan.dataStartLine,
-    );
-    const record = builder.size > 0 ? await publishChunk(deps, source, builder, index) : undefined;
-    ledger = await saveLedger(deps, ledgerKey, (stored) => {
-      const current = stored as IngestionLedger;
-      if (current.chunks.length > index) return current; // a concurrent delivery recorded it first
-      return {
-        ...current,
-        chunks: record ? [...current.chunks, record] : current.chunks,
-        done_reading: exhausted,
-      };
-    });
-    processedHere++;
-    if (record) {
-      deps.log.info('chunk ingested', {
-        objectKey: source.key,
-        chunk: index,
-        rows: record.rows_in,
-        accepted: record.accepted,
-        duplicates: record.duplicates,
-        rejected: record.rejected,
-        rowsPerSecond: Math.round(record.rows_in / Math.max((Date.now() - started) / 1000, 0.001)),
-        bytesDone: record.end_offset,
+  let reader: ChunkReader | undefined;
+  let readAhead: Promise<ChunkRead> | undefined;
+  try {
+    while (!ledger.done_reading) {
+      const enoughTime =
+        (deps.remainingTimeMs?.() ?? Number.POSITIVE_INFINITY) >= (deps.minRemainingMs ?? 300_000);
+      if (processedHere >= (deps.maxChunksPerInvocation ?? Number.POSITIVE_INFINITY) || !enoughTime) {
+        return await scheduleContinuation(deps, source, ledger.chunks.length);
+      }
+      const index = ledger.chunks.length;
+      const last = ledger.chunks.at(-1);
+      const started = Date.now();
+      reader ??= await openChunkReader(
+        deps,
+        source,
+        plan,
+        validator,
+        last?.end_offset ?? plan.dataStart,
+        last?.next_line ?? plan.dataStartLine,
+      );
+      const { builder, exhausted } = await (readAhead ?? reader.read());
+      // Read the next chunk while this one is applied and uploaded: the CPU work of
+      // parsing overlaps the waits on DynamoDB, S3 and compression.
+      readAhead = exhausted ? undefined : reader.read();
+      const record = builder.size > 0 ? await publishChunk(deps, source, builder, index) : undefined;
+      ledger = await saveLedger(deps, ledgerKey, (stored) => {
+        const current = stored as IngestionLedger;
+        if (current.chunks.length > index) return current; // a concurrent delivery recorded it first
+        return {
+          ...current,
+          chunks: record ? [...current.chunks, record] : current.chunks,
+          done_reading: exhausted,
+        };
       });
+      processedHere++;
+      if (record) {
+        deps.log.info('chunk ingested', {
+          objectKey: source.key,
+          chunk: index,
+          rows: record.rows_in,
+          accepted: record.accepted,
+          duplicates: record.duplicates,
+          rejected: record.rejected,
+          rowsPerSecond: Math.round(record.rows_in / Math.max((Date.now() - started) / 1000, 0.001)),
+          bytesDone: record.end_offset,
+        });
+      }
     }
+  } finally {
+    // An abandoned read-ahead (continuation or failure) is dropped with its stream.
+    readAhead?.catch(() => undefined);
+    await reader?.close();
   }
   return finalize(deps, source, ledger, startedAt);
 }
@@ -348,63 +367,44 @@ async function openObject(
   return response.Body as Readable;
 }
 
-/** Streams records from `offset` into a chunk of at most `chunkRows` rows. */
-async function readChunk(
+/** Opens the object at a record boundary (`offset` bytes into the decoded content) for reading in chunks. */
+async function openChunkReader(
   deps: IngestionDeps,
   source: SourceObject,
   plan: ReadPlan,
   validator: RowValidator,
   offset: number,
   line: number,
-): Promise<{ builder: ChunkBuilder; exhausted: boolean }> {
-  const limit = deps.chunkRows ?? DEFAULT_CHUNK_ROWS;
-  const builder = new ChunkBuilder(validator, source.dataset);
-  if (!plan.gzip && offset >= plan.objectSize) return { builder, exhausted: true };
+): Promise<ChunkReader> {
   const splitter: RecordSplitter =
     plan.format === 'csv'
       ? new CsvSplitter({ delimiter: plan.delimiter, startOffset: offset, startLine: line })
       : new LineSplitter({ startOffset: offset, startLine: line });
+  const limit = deps.chunkRows ?? DEFAULT_CHUNK_ROWS;
+  if (!plan.gzip && offset >= plan.objectSize)
+    return new ChunkReader(Readable.from([]), splitter, validator, source.dataset, limit);
   const body = await openObject(deps, source.key, offset, plan.gzip);
-  const stream: Readable = plan.gzip ? body.pipe(createGunzip()) : body;
-  let toSkip = plan.gzip ? offset : 0; // gzip cannot be range-read: decompress and skip
-  let full = false;
+  const stream = plan.gzip ? decompressFrom(body, offset) : (body as AsyncIterable<Buffer>);
+  return new ChunkReader(stream, splitter, validator, source.dataset, limit);
+}
+
+/** gzip cannot be range-read: decompress from the start and skip `offset` decoded bytes. */
+async function* decompressFrom(body: Readable, offset: number): AsyncIterable<Buffer> {
+  const decoded = body.pipe(createGunzip());
+  let toSkip = offset;
   try {
-    for await (const raw of stream as AsyncIterable<Buffer>) {
-      let chunk = raw;
-      if (toSkip > 0) {
-        if (chunk.length <= toSkip) {
-          toSkip -= chunk.length;
-          continue;
-        }
-        chunk = chunk.subarray(toSkip);
-        toSkip = 0;
+    for await (const raw of decoded as AsyncIterable<Buffer>) {
+      if (toSkip >= raw.length) {
+        toSkip -= raw.length;
+        continue;
       }
-      for (const record of splitter.push(chunk)) {
-        if (builder.size >= limit) {
-          full = true;
-          break;
-        }
-        builder.add(record);
-      }
-      if (full || builder.size >= limit) {
-        full = true;
-        break;
-      }
-    }
-    if (!full) {
-      for (const record of splitter.end()) {
-        if (builder.size >= limit) {
-          full = true;
-          break;
-        }
-        builder.add(record);
-      }
+      yield toSkip > 0 ? raw.subarray(toSkip) : raw;
+      toSkip = 0;
     }
   } finally {
-    stream.destroy();
+    decoded.destroy();
     body.destroy();
   }
-  return { builder, exhausted: !full };
 }
 
 /** Applies a chunk to the feature store and writes its curated and rejected parts. */

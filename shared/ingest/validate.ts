@@ -116,6 +116,8 @@ function parseNumber(raw: string): number {
 }
 
 const KNOWN_EVENTS = new Set<string>(KNOWN_EVENT_TYPES);
+/** Bound on the per-file event type table, so a file of junk types cannot grow it without limit. */
+const MAX_CACHED = 100_000;
 
 /**
  * Validates and cleans rows of one file: field count, required fields, ids,
@@ -286,7 +288,7 @@ export class RowValidator {
     if (timestamp > this.latestAllowed) {
       return reject('timestamp_in_future', `'timestamp' ${timestamp} is more than a day in the future`);
     }
-    const eventType = (values.event_type ?? '').trim().toLowerCase() || DEFAULT_EVENT_TYPE;
+    const eventType = this.eventTypeOf(values.event_type ?? '');
     const row: InteractionRow =
       eventValue !== undefined
         ? { user_id: userId, item_id: itemId, timestamp, event_type: eventType, event_value: eventValue }
@@ -296,6 +298,18 @@ export class RowValidator {
       clean: { dataset: 'interactions', row },
       unknownEventType: eventType !== DEFAULT_EVENT_TYPE && !KNOWN_EVENTS.has(eventType),
     };
+  }
+
+  /** Canonical event types by raw text: a file has a handful, so each row is a lookup, not new strings. */
+  private readonly eventTypes = new Map<string, string>();
+
+  private eventTypeOf(raw: string): string {
+    let canonical = this.eventTypes.get(raw);
+    if (canonical === undefined) {
+      canonical = raw.trim().toLowerCase() || DEFAULT_EVENT_TYPE;
+      if (this.eventTypes.size < MAX_CACHED) this.eventTypes.set(raw, canonical);
+    }
+    return canonical;
   }
 
   private entity(values: Record<string, string>, numbers: Record<string, number>): ValidationResult {

@@ -15,6 +15,7 @@ import {
   type PropensityConfig,
   trainPropensity,
 } from './propensity';
+import { exportPropensityModel, type PropensityModelArtifact } from './propensity-model';
 import { binaryTarget, parseCsvTable, type Table, TabularEncoder } from './tabular';
 
 /**
@@ -30,6 +31,8 @@ export interface PropensityEvalOptions {
   readonly testShare?: number;
   readonly config?: Partial<PropensityConfig>;
   readonly onEpoch?: (split: SplitName, model: string, stats: EpochStats) => void;
+  /** Receives each split's trained MLP as a portable model document (e.g. to save with --save-model). */
+  readonly onModel?: (split: SplitName, model: PropensityModelArtifact) => void;
 }
 
 export type SplitName = 'random' | 'temporal';
@@ -136,6 +139,8 @@ async function evaluateSplit(
   config: PropensityConfig,
   onEpoch: (model: string, stats: EpochStats) => void,
   timeOrdered: boolean,
+  onModel: ((model: PropensityModelArtifact) => void) | undefined,
+  target: string,
 ): Promise<SplitResult & { encoder: TabularEncoder }> {
   const started = performance.now();
   const encoder = TabularEncoder.fit(table, split.train, exclude);
@@ -190,6 +195,16 @@ async function evaluateSplit(
     },
     encoder,
   };
+  onModel?.(
+    exportPropensityModel(mlp, encoder, target, {
+      trainedAt: new Date().toISOString(),
+      split: timeOrdered ? 'temporal' : 'random',
+      trainRows: result.trainRows,
+      validationRows: result.validationRows,
+      test: { rows: result.testRows, rocAuc: result.mlp.rocAuc, prAuc: result.mlp.prAuc },
+      recencyHalfLife: chosen.recencyHalfLife,
+    }),
+  );
   disposePropensity(mlp);
   disposePropensity(logistic);
   return result;
@@ -224,6 +239,8 @@ export async function evaluatePropensityCsv(
       config,
       (model, stats) => options.onEpoch?.(name, model, stats),
       name === 'temporal',
+      options.onModel && ((model) => options.onModel?.(name, model)),
+      options.target,
     );
     encoder ??= fitted;
     splits[name] = result;

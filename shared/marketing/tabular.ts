@@ -160,8 +160,24 @@ export class TabularEncoder {
     return new TabularEncoder(features);
   }
 
-  static fromJSON(json: { features: FeatureSpec[] }): TabularEncoder {
+  static fromJSON(json: { features: readonly FeatureSpec[] }): TabularEncoder {
     return new TabularEncoder(json.features);
+  }
+
+  /**
+   * The same encoding for another table (e.g. new rows to score with a saved
+   * model): columns are found by name, wherever they are in that table.
+   */
+  forTable(table: Table): TabularEncoder {
+    const missing = this.features.filter((feature) => !table.columns.includes(feature.name));
+    if (missing.length > 0) {
+      throw new TableError(
+        `the model needs column(s) ${missing.map((feature) => feature.name).join(', ')}, which the file does not have`,
+      );
+    }
+    return new TabularEncoder(
+      this.features.map((feature) => ({ ...feature, column: table.columns.indexOf(feature.name) })),
+    );
   }
 
   toJSON(): { features: readonly FeatureSpec[] } {

@@ -30,6 +30,11 @@ export const ARTIFACT_FILES = {
   trainingCurves: 'training-curves.json',
 } as const;
 
+/** A propensity target's model file (see shared/marketing/propensity-model.ts). */
+export function propensityModelKey(version: string, target: string): string {
+  return `${DATA_LAKE_PREFIXES.models}${version}/propensity-models/${target}.json`;
+}
+
 export function artifactKey(version: string, file: keyof typeof ARTIFACT_FILES): string {
   return `${DATA_LAKE_PREFIXES.models}${version}/${ARTIFACT_FILES[file]}`;
 }

@@ -6,6 +6,11 @@ import {
   DEFAULT_PROPENSITY_CONFIG,
 } from '../marketing/propensity';
 import { calibrationCurve, rocAuc, rocCurve } from '../marketing/classification-metrics';
+import {
+  exportPropensityModel,
+  type PropensityModelArtifact,
+  PropensityScorer,
+} from '../marketing/propensity-model';
 import { type Table, TabularEncoder } from '../marketing/tabular';
 import { SeededRandom } from '../synthetic/random';
 import type { FactRow } from './segment-users';
@@ -40,6 +45,8 @@ export interface PropensityScores {
   readonly summary: Record<PropensityTarget, TargetSummary>;
   /** Per target, aligned with the user ids: probability and decile (1 = top 10%). */
   readonly scores: Partial<Record<PropensityTarget, { probability: Float64Array; decile: Int8Array }>>;
+  /** The trained models, saved with the model version; every user's score above comes from these. */
+  readonly models: Partial<Record<PropensityTarget, PropensityModelArtifact>>;
 }
 
 const FEATURES = [
@@ -143,6 +150,7 @@ export async function scorePropensity(
   const trainRows = shuffled.slice(validationSize);
   const summary = {} as Record<PropensityTarget, TargetSummary>;
   const scores: PropensityScores['scores'] = {};
+  const models: PropensityScores['models'] = {};
   for (const target of PROPENSITY_TARGETS) {
     const definition =
       target === 'purchase'
@@ -192,11 +200,17 @@ export async function scorePropensity(
       calibration: calibrationCurve(validationProbabilities, validationLabels),
     };
     const everyone = userIds.map((_, user) => user);
-    const probability = calibrated(
-      ensembleLogits(trained.members, matrix(now.table, everyone)),
-      trained.platt,
-    );
+    const model = exportPropensityModel(trained, encoder, target, {
+      definition,
+      horizonDays,
+      trainedOnUsers: trainRows.length,
+      validationAuc: Number(validationAuc.toFixed(4)),
+      features: [...FEATURES],
+    });
     disposePropensity(trained);
+    // Score with the saved model itself, so what is served is what the file reproduces.
+    const probability = PropensityScorer.fromArtifact(model).probabilities(now.table, everyone);
+    models[target] = model;
     const order = everyone.sort((a, b) => (probability[b] as number) - (probability[a] as number));
     const decile = new Int8Array(userIds.length);
     order.forEach((user, rank) => {
@@ -205,5 +219,5 @@ export async function scorePropensity(
     scores[target] = { probability, decile };
     summary[target] = { ...base, trained: true, validationAuc: Number(validationAuc.toFixed(4)), curves };
   }
-  return { summary, scores };
+  return { summary, scores, models };
 }

@@ -13,7 +13,14 @@ import { topKIndices } from '../ml/top-k';
 import type { Logger } from '../observability/logger';
 import { listKeys, readJsonIfExists } from '../aws/s3-objects';
 import { DATA_LAKE_PREFIXES } from '../resources/definitions';
-import { ARTIFACT_FILES, artifactKey, MANIFEST_KEY, type ModelManifest, newModelVersion } from './artifacts';
+import {
+  ARTIFACT_FILES,
+  artifactKey,
+  MANIFEST_KEY,
+  type ModelManifest,
+  newModelVersion,
+  propensityModelKey,
+} from './artifacts';
 import { DEFAULT_GATE, type GateConfig, type GateDecision, qualityGate } from './quality-gate';
 import { PROPENSITY_TARGETS, type PropensityScores, scorePropensity } from './propensity-job';
 import { type FactRow, segmentExportCsv, segmentUsers, userFacts } from './segment-users';
@@ -298,6 +305,9 @@ export async function runTraining(
     });
     const propensity = await scorePropensity(data.log.userIds, data.rows, options.config?.seed ?? 42);
     await putJson(deps.s3, deps.bucket, artifactKey(version, 'propensity'), propensity.summary);
+    for (const [target, model] of Object.entries(propensity.models)) {
+      await putJson(deps.s3, deps.bucket, propensityModelKey(version, target), model);
+    }
     log.info('propensity scored', { targets: propensity.summary });
     await writeUserVectors(
       deps,

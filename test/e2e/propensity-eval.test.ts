@@ -1,6 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { rocAuc } from '../../shared/marketing/classification-metrics';
+import { randomSplit } from '../../shared/marketing/propensity-eval';
+import { binaryTarget, parseCsvTable } from '../../shared/marketing/tabular';
 import { SYNTHETIC_PRESETS } from '../../shared/synthetic/generator';
 import { writeSyntheticDataset } from '../../shared/synthetic/write-files';
 import { runMappa } from '../support/cli';
@@ -30,6 +33,8 @@ describe('mappa propensity-eval', () => {
       '--drop',
       'revenue,user_id',
       '--json',
+      '--save-model',
+      join(dir, 'model.json'),
     ]);
     expect(result.stderr).not.toMatch(/mappa:/);
     expect(result.status).toBe(0);
@@ -50,6 +55,44 @@ describe('mappa propensity-eval', () => {
     }
     expect(report.splits.temporal.recencyHalfLife.value).toEqual(expect.any(Number));
     expect(report.splits.random.recencyHalfLife).toBeNull();
+
+    // The saved model round-trips: scoring the same file reproduces the random split's test AUC.
+    const scored = runMappa([
+      'propensity-score',
+      '--model',
+      join(dir, 'model.json'),
+      '--csv',
+      campaigns,
+      '--id',
+      'user_id',
+      '--json',
+    ]);
+    expect(scored.stderr).not.toMatch(/mappa:/);
+    expect(scored.status).toBe(0);
+    const { model, rows, scores } = JSON.parse(scored.stdout) as {
+      model: { target: string; threshold: number; metadata: { split: string } };
+      rows: number;
+      scores: { row: number; id: string; probability: number; decile: number; predicted: boolean }[];
+    };
+    expect(model).toMatchObject({ target: 'converted', metadata: { split: 'random' } });
+    expect(rows).toBe(report.rows);
+    expect(new Set(scores.map((score) => score.decile))).toEqual(new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]));
+    expect(scores.every((score) => score.probability >= model.threshold === score.predicted)).toBe(true);
+    const { test } = randomSplit(report.rows, 0.2, 7);
+    const labels = binaryTarget(parseCsvTable(readFileSync(campaigns, 'utf8')), 'converted');
+    const auc = rocAuc(
+      test.map((row) => scores[row]?.probability as number),
+      Uint8Array.from(test, (row) => labels[row] as number),
+    );
+    expect(auc).toBeCloseTo(report.splits.random.mlp.rocAuc, 3);
+  });
+
+  it('refuses a model file that is not a propensity model, in one line', () => {
+    const notModel = join(dir, 'not-a-model.json');
+    writeFileSync(notModel, '{"format":"something-else"}');
+    const result = runMappa(['propensity-score', '--model', notModel, '--csv', campaigns]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain("not a Mappa propensity model (format 'something-else'");
   });
 
   it.each([

@@ -3,12 +3,13 @@ import { localApiDeps } from '../../shared/local/api-wiring';
 import { initBackend } from '../../shared/ml/backend';
 import { createLogger } from '../../shared/observability/logger';
 import { exportRecommendations } from '../../shared/marketing/batch-export';
+import { PropensityScorer } from '../../shared/marketing/propensity-model';
 import { compactStagedEvents } from '../../shared/serving/event-compactor';
 import { s3ModelSource } from '../../shared/serving/model-store';
 import { EVENTS_STAGING_PREFIX } from '../../shared/serving/events';
 import type { ApiFunction } from '../../shared/serving/routes';
 import type { SyntheticWorld } from '../../shared/synthetic/generator';
-import { MANIFEST_KEY, type ModelManifest } from '../../shared/training/artifacts';
+import { MANIFEST_KEY, type ModelManifest, propensityModelKey } from '../../shared/training/artifacts';
 import { API_KEY, call, dropWorld, testWorld, trainQuickModel } from '../support/api';
 import { type IngestionStack, startIngestionStack, TEST_NOW } from '../support/ingestion';
 
@@ -385,6 +386,19 @@ describe('recommendation API on the embedded stack', () => {
       expect(stranger).toMatchObject({ status: 404, body: { error: 'user_not_scored' } });
       const bad = await get<ErrorBody>('getUserPropensity', '/v1/users/u1/propensity?target=love');
       expect(bad).toMatchObject({ status: 400, body: { field: 'target', in: 'query' } });
+    });
+
+    it('saves each propensity model with the version, loadable without TF.js', async () => {
+      for (const target of ['purchase', 'churn']) {
+        const text = await env.readText(propensityModelKey(manifest.version, target));
+        const scorer = PropensityScorer.fromArtifact(JSON.parse(text));
+        expect(scorer.target).toBe(target);
+        expect(scorer.encoder.features.map((feature) => feature.name)).toContain('recency_days');
+        expect(scorer.metadata).toMatchObject({
+          validationAuc: expect.any(Number),
+          horizonDays: expect.any(Number),
+        });
+      }
     });
 
     it('exports top-N recommendations for all users and for one segment as CSV', async () => {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { evaluatePropensityCsv, type PropensityEvalResult } from '../../marketing/propensity-eval';
 import { TableError } from '../../marketing/tabular';
@@ -11,6 +11,7 @@ interface PropensityEvalFlags {
   drop: string[];
   seed: number;
   json?: boolean;
+  saveModel?: string;
 }
 
 const collect = (value: string, previous: string[]) => [
@@ -80,6 +81,10 @@ export function registerPropensityEvalCommand(program: Command): void {
     .option('--drop <columns>', 'columns to leave out, comma-separated or repeated (e.g. leaks)', collect, [])
     .option('--seed <n>', 'seed of the random split and the models', parseIntegerOption('--seed'), 7)
     .option('--json', 'print the results as JSON')
+    .option(
+      '--save-model <file>',
+      'write the random-split MLP as a model file for `mappa propensity-score` (JSON, no TF.js needed to score)',
+    )
     .action(
       runAction(async (flags: PropensityEvalFlags) => {
         if (!existsSync(flags.csv)) throw new CliError(`--csv file '${flags.csv}' does not exist`, 2);
@@ -92,6 +97,11 @@ export function registerPropensityEvalCommand(program: Command): void {
             drop: flags.drop,
             seed: flags.seed,
             config: { seed: flags.seed },
+            onModel: (split, model) => {
+              if (!flags.saveModel || split !== 'random') return;
+              writeFileSync(flags.saveModel, `${JSON.stringify(model)}\n`);
+              process.stderr.write(`model (random split) saved to ${flags.saveModel}\n`);
+            },
             onEpoch: (split, model, stats) => {
               if (model !== 'mlp' || Date.now() - lastLine < 2_000) return;
               lastLine = Date.now();

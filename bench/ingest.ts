@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { INGESTION_V8_FLAGS } from '../shared/ingest/runtime-flags';
 import { registerPreprocessHandler } from '../shared/local/preprocess-wiring';
 import { EmbeddedStack } from '../shared/local/embedded-stack';
 import { createLogger } from '../shared/observability/logger';
@@ -27,7 +28,8 @@ function measure(
 ): { rows: number; rowsPerSecond: number; peakRssMiB: number } {
   const output = execFileSync(
     process.execPath,
-    ['--import', 'tsx', join(__dirname, 'ingest-worker.ts'), mode, file],
+    // Both modes under the preprocess Lambda's V8 flags.
+    [...INGESTION_V8_FLAGS, '--import', 'tsx', join(__dirname, 'ingest-worker.ts'), mode, file],
     {
       encoding: 'utf8',
       maxBuffer: 1 << 20,

@@ -1,3 +1,4 @@
+import { INGESTION_V8_FLAGS } from '../../shared/ingest/runtime-flags';
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
@@ -60,6 +61,7 @@ export class Ingestion extends Construct {
       memorySize: props.memorySize ?? 2048,
       ...(concurrency > 0 ? { reservedConcurrentExecutions: concurrency } : {}),
       environment: {
+        NODE_OPTIONS: ['--enable-source-maps', ...INGESTION_V8_FLAGS].join(' '),
         [ENV.dataBucket]: props.bucket.bucketName,
         [ENV.usersTable]: tables.users.tableName,
         [ENV.itemsTable]: tables.items.tableName,

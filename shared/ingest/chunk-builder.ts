@@ -76,7 +76,7 @@ export class ChunkBuilder {
   add(record: SourceRecord): void {
     this.counts.rows_in++;
     this.endOffset = record.endOffset;
-    this.nextLine = record.line + 1 + countNewlines(record.raw);
+    this.nextLine = record.nextLine;
     const result = this.validator.validate(record);
     if (!result.ok) {
       this.counts.rejected++;
@@ -99,12 +99,6 @@ export class ChunkBuilder {
   get size(): number {
     return this.counts.rows_in;
   }
-}
-
-function countNewlines(text: string): number {
-  let count = 0;
-  for (let index = text.indexOf('\n'); index >= 0; index = text.indexOf('\n', index + 1)) count++;
-  return count;
 }
 
 /** One curated JSON line for a user or item row. */

@@ -18,6 +18,8 @@ export interface SourceRecord {
   readonly fields: string[];
   /** Byte offset (in the decoded stream) just past this record's terminator. */
   readonly endOffset: number;
+  /** Physical line just past this record (quoted fields may span lines). */
+  readonly nextLine: number;
   /** Set when the record is structurally broken (e.g. an unterminated quote at end of input). */
   readonly error?: 'unterminated_quote';
 }
@@ -132,6 +134,7 @@ export class CsvSplitter implements RecordSplitter {
           raw,
           fields,
           endOffset: this.pendingOffset + length,
+          nextLine: this.line + newlines + 1,
           ...(inQuotes ? { error: 'unterminated_quote' as const } : {}),
         });
         this.line += newlines + 1;
@@ -145,6 +148,7 @@ export class CsvSplitter implements RecordSplitter {
           raw: buffer.toString('utf8', recordStart, recordEnd),
           fields,
           endOffset: this.pendingOffset + next,
+          nextLine: this.line + newlines + 1,
         });
       }
       this.line += newlines + 1;
@@ -200,7 +204,13 @@ export class LineSplitter implements RecordSplitter {
   private emit(buffer: Buffer, start: number, end: number, next: number, out: SourceRecord[]): void {
     const raw = buffer.toString('utf8', start, end);
     if (raw.trim().length > 0)
-      out.push({ line: this.line, raw, fields: [raw], endOffset: this.pendingOffset + next });
+      out.push({
+        line: this.line,
+        raw,
+        fields: [raw],
+        endOffset: this.pendingOffset + next,
+        nextLine: this.line + 1,
+      });
     this.line++;
   }
 }

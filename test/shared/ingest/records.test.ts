@@ -27,6 +27,8 @@ describe('CsvSplitter', () => {
       ['4', 'ü', '6'],
     ]);
     expect(records.map((record) => record.line)).toEqual([1, 2, 4, 5, 7]);
+    // The line after each record: the blank line 3 is skipped, the quoted line break spans lines 5-6.
+    expect(records.map((record) => record.nextLine)).toEqual([2, 3, 5, 7, 8]);
     expect(records[1]?.raw).toBe('1,"x, y",3');
   });
 

@@ -13,6 +13,7 @@ const record = (fields: string[], raw = fields.join(',')): SourceRecord => ({
   raw,
   fields,
   endOffset: 0,
+  nextLine: 3,
 });
 
 describe('parseTimestamp', () => {

@@ -215,6 +215,14 @@ export async function ingestObject(deps: IngestionDeps, source: SourceObject): P
         };
       });
       processedHere++;
+      if (ledger.chunks.length !== index + 1 || ledger.chunks[index]?.end_offset !== builder.endOffset) {
+        // Another delivery recorded chunks meanwhile: this stream (and its read-ahead) is behind the
+        // ledger, so read on from the ledger's position instead.
+        readAhead?.catch(() => undefined);
+        readAhead = undefined;
+        await reader.close();
+        reader = undefined;
+      }
       if (record) {
         deps.log.info('chunk ingested', {
           objectKey: source.key,

@@ -1,6 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { handleDropFolderRecord } from '../../shared/ingest/drop-folder';
+import { ingestObject } from '../../shared/ingest/ingest-object';
 import { recentPopularity, topCategories } from '../../shared/ingest/features';
 import { statKey } from '../../shared/feature-store/feature-store';
 import { assertBalanced, type IngestionStack, startIngestionStack } from '../support/ingestion';
@@ -323,6 +324,73 @@ describe('large files', () => {
       expect(await env.keys('incoming/interactions/_continuations/')).toEqual([]);
       const rejected = JSON.parse((await env.readText('rejected/interactions/big.csv.gz.jsonl')).trim());
       expect(rejected).toMatchObject({ line: 6, reason: 'invalid_timestamp' });
+    } finally {
+      await env.stop();
+    }
+  });
+
+  it('re-reads from the ledger when another delivery recorded chunks while this one was publishing', async () => {
+    // Prepare: 2 rows per chunk (15 rows, 8 chunks) and no automatic deliveries: the test runs them.
+    const env = await startIngestionStack({ chunkRows: 2 });
+    try {
+      env.unregister();
+      const rows = Array.from(
+        { length: 15 },
+        (_, index) => `jane${index % 3},i${index % 5},${T + index},view,`,
+      );
+      const key = 'incoming/interactions/raced.csv';
+      await env.stack.s3.send(
+        new PutObjectCommand({
+          Bucket: env.bucket,
+          Key: key,
+          Body: ['user_id,item_id,timestamp,event_type,event_value', ...rows].join('\n'),
+        }),
+      );
+      const { ETag } = await env.stack.s3.send(new HeadObjectCommand({ Bucket: env.bucket, Key: key }));
+      const source = {
+        key,
+        etag: (ETag ?? '').replace(/"/g, ''),
+        dataset: 'interactions' as const,
+        relativeKey: 'raced.csv',
+      };
+      // Delivery A stops just before recording its first chunk (its 2nd ledger write) until released.
+      let reached!: () => void;
+      let release!: () => void;
+      const atGate = new Promise<void>((resolve) => (reached = resolve));
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const ledger = Object.create(env.deps.ledger) as typeof env.deps.ledger;
+      let writes = 0;
+      ledger.updateEach = async (...args) => {
+        if (++writes === 2) {
+          reached();
+          await gate;
+        }
+        return env.deps.ledger.updateEach(...args);
+      };
+
+      // Act: A starts; delivery B records chunks 0-2 meanwhile and hands over; then A goes on.
+      const first = ingestObject({ ...env.deps, ledger }, source);
+      await atGate;
+      const second = await ingestObject({ ...env.deps, maxChunksPerInvocation: 3 }, source);
+      release();
+      const outcome = await first;
+
+      // Assert: A continued from chunk 3 of the ledger, not from where its own stream was.
+      expect(second).toMatchObject({ status: 'continued', nextChunk: 3 });
+      expect(outcome).toMatchObject({ status: 'completed' });
+      const report = await env.report('interactions/raced.csv');
+      assertBalanced(report);
+      expect(report).toMatchObject({
+        status: 'completed',
+        chunks: 8,
+        rows_in: 15,
+        accepted: 15,
+        duplicates: 0,
+      });
+      const curated = await env.curatedRows('curated/interactions/raced.csv/');
+      expect(curated.map((row) => row.timestamp)).toEqual(rows.map((_, index) => T + index));
+      for (const user of ['jane0', 'jane1', 'jane2'])
+        expect((await env.featureStore.users.get(user))?.event_count).toBe(5);
     } finally {
       await env.stop();
     }

@@ -12,7 +12,7 @@ export const TEST_NOW = 1_767_225_600;
 /** An embedded stack with the real preprocess handler registered on the drop folder. */
 export async function startIngestionStack(overrides: Partial<IngestionDeps> = {}) {
   const { stack, stop } = await startTestStack();
-  const { deps } = registerPreprocessHandler(stack, {
+  const { deps, unregister } = registerPreprocessHandler(stack, {
     log: createLogger({ service: 'test', write: () => undefined }),
     nowSeconds: () => TEST_NOW,
     ...overrides,
@@ -50,7 +50,7 @@ export async function startIngestionStack(overrides: Partial<IngestionDeps> = {}
     return rows;
   }
 
-  return { stack, stop, deps, drop, readText, report, keys, curatedRows, featureStore, bucket };
+  return { stack, stop, deps, unregister, drop, readText, report, keys, curatedRows, featureStore, bucket };
 }
 
 export type IngestionStack = Awaited<ReturnType<typeof startIngestionStack>>;

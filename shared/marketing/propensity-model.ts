@@ -157,6 +157,18 @@ export class PropensityScorer {
   }
 }
 
+/** Deciles of scores: 1 = the 10% highest, 10 = the lowest (ties keep row order). */
+export function deciles(scores: ArrayLike<number>): Int8Array {
+  const order = Array.from({ length: scores.length }, (_, row) => row).sort(
+    (a, b) => (scores[b] as number) - (scores[a] as number),
+  );
+  const decile = new Int8Array(scores.length);
+  order.forEach((row, rank) => {
+    decile[row] = Math.min(10, Math.floor((rank * 10) / scores.length) + 1);
+  });
+  return decile;
+}
+
 function forward(layers: readonly DenseLayer[], input: Float32Array, rows: number): Float32Array {
   let current = input;
   for (const layer of layers) {

@@ -7,6 +7,7 @@ import {
 } from '../marketing/propensity';
 import { calibrationCurve, rocAuc, rocCurve } from '../marketing/classification-metrics';
 import {
+  deciles,
   exportPropensityModel,
   type PropensityModelArtifact,
   PropensityScorer,
@@ -211,12 +212,7 @@ export async function scorePropensity(
     // Score with the saved model itself, so what is served is what the file reproduces.
     const probability = PropensityScorer.fromArtifact(model).probabilities(now.table, everyone);
     models[target] = model;
-    const order = everyone.sort((a, b) => (probability[b] as number) - (probability[a] as number));
-    const decile = new Int8Array(userIds.length);
-    order.forEach((user, rank) => {
-      decile[user] = Math.min(10, Math.floor((rank * 10) / userIds.length) + 1);
-    });
-    scores[target] = { probability, decile };
+    scores[target] = { probability, decile: deciles(probability) };
     summary[target] = { ...base, trained: true, validationAuc: Number(validationAuc.toFixed(4)), curves };
   }
   return { summary, scores, models };

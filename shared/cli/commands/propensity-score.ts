@@ -1,7 +1,7 @@
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { csvLine } from '../../data/formats';
-import { type PropensityModelArtifact, PropensityScorer } from '../../marketing/propensity-model';
+import { deciles, type PropensityModelArtifact, PropensityScorer } from '../../marketing/propensity-model';
 import { parseCsvTable, TableError } from '../../marketing/tabular';
 import { CliError, runAction } from '../errors';
 
@@ -50,11 +50,7 @@ export function scoreRows(scorer: PropensityScorer, csvText: string, idColumn?: 
   }
   const rows = Array.from({ length: table.rows }, (_, row) => row);
   const probability = scorer.probabilities(table, rows);
-  const order = [...rows].sort((a, b) => (probability[b] as number) - (probability[a] as number));
-  const decile = new Int8Array(table.rows);
-  order.forEach((row, rank) => {
-    decile[row] = Math.min(10, Math.floor((rank * 10) / table.rows) + 1);
-  });
+  const decile = deciles(probability);
   return rows.map((row) => ({
     row: row + 1,
     ...(idIndex >= 0 ? { id: (table.values[idIndex] as string[])[row] as string } : {}),

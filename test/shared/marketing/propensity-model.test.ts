@@ -7,6 +7,7 @@ import {
   trainPropensity,
 } from '../../../shared/marketing/propensity';
 import {
+  deciles,
   exportPropensityModel,
   type PropensityModelArtifact,
   PropensityScorer,
@@ -129,5 +130,16 @@ describe('propensity model files', () => {
       'member 0 layer 0: weights do not match its shape',
     );
     expect(() => PropensityScorer.fromArtifact({ ...artifact, members: [] })).toThrow('no ensemble members');
+  });
+});
+
+describe('deciles', () => {
+  it('puts the highest tenth of scores in decile 1 and the lowest in 10, ties in row order', () => {
+    const scores = Array.from({ length: 20 }, (_, row) => row / 20); // row 19 is the highest
+    expect(Array.from(deciles(scores))).toEqual(
+      Array.from({ length: 20 }, (_, row) => 10 - Math.floor(row / 2)),
+    );
+    expect(Array.from(deciles([0.5, 0.5, 0.5]))).toEqual([1, 4, 7]);
+    expect(deciles([]).length).toBe(0);
   });
 });

@@ -182,6 +182,13 @@ export async function ingestObject(deps: IngestionDeps, source: SourceObject): P
   let processedHere = 0;
   let reader: ChunkReader | undefined;
   let readAhead: Promise<ChunkRead> | undefined;
+  // An abandoned read-ahead (continuation, failure, stale position) is dropped with its stream.
+  const dropReader = async () => {
+    readAhead?.catch(() => undefined);
+    readAhead = undefined;
+    await reader?.close();
+    reader = undefined;
+  };
   try {
     while (!ledger.done_reading) {
       const enoughTime =
@@ -218,10 +225,7 @@ export async function ingestObject(deps: IngestionDeps, source: SourceObject): P
       if (ledger.chunks.length !== index + 1 || ledger.chunks[index]?.end_offset !== builder.endOffset) {
         // Another delivery recorded chunks meanwhile: this stream (and its read-ahead) is behind the
         // ledger, so read on from the ledger's position instead.
-        readAhead?.catch(() => undefined);
-        readAhead = undefined;
-        await reader.close();
-        reader = undefined;
+        await dropReader();
       }
       if (record) {
         deps.log.info('chunk ingested', {
@@ -237,9 +241,7 @@ export async function ingestObject(deps: IngestionDeps, source: SourceObject): P
       }
     }
   } finally {
-    // An abandoned read-ahead (continuation or failure) is dropped with its stream.
-    readAhead?.catch(() => undefined);
-    await reader?.close();
+    await dropReader();
   }
   return finalize(deps, source, ledger, startedAt);
 }

@@ -1,5 +1,5 @@
 import { gzipSync } from 'node:zlib';
-import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { handleDropFolderRecord } from '../../shared/ingest/drop-folder';
 import { ingestObject } from '../../shared/ingest/ingest-object';
 import { recentPopularity, topCategories } from '../../shared/ingest/features';
@@ -245,11 +245,10 @@ describe('idempotency and concurrency', () => {
     await env.drop('incoming/interactions/once.csv', body);
     const before = await env.featureStore.users.get('frank');
     const key = 'incoming/interactions/once.csv';
-    const { ETag } = await env.stack.s3.send(new HeadObjectCommand({ Bucket: env.bucket, Key: key }));
 
     // Act: re-deliver the identical notification, as S3/Lambda at-least-once delivery may.
     const outcome = await handleDropFolderRecord(env.deps, {
-      s3: { object: { key, eTag: (ETag ?? '').replace(/"/g, '') } },
+      s3: { object: { key, eTag: await env.etagOf(key) } },
     } as never);
 
     expect(outcome.status).toBe('completed');
@@ -346,10 +345,9 @@ describe('large files', () => {
           Body: ['user_id,item_id,timestamp,event_type,event_value', ...rows].join('\n'),
         }),
       );
-      const { ETag } = await env.stack.s3.send(new HeadObjectCommand({ Bucket: env.bucket, Key: key }));
       const source = {
         key,
-        etag: (ETag ?? '').replace(/"/g, ''),
+        etag: await env.etagOf(key),
         dataset: 'interactions' as const,
         relativeKey: 'raced.csv',
       };

@@ -1,4 +1,9 @@
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import { gunzipSync } from 'node:zlib';
 import { openFeatureStore } from '../../shared/feature-store/feature-store';
 import type { IngestionDeps, IngestionReport } from '../../shared/ingest/ingest-object';
@@ -36,6 +41,12 @@ export async function startIngestionStack(overrides: Partial<IngestionDeps> = {}
     return JSON.parse(await readText(`reports/ingestion/${relativeKey}.json`)) as IngestionReport;
   }
 
+  /** An object's ETag without quotes, as S3 notifications carry it. */
+  async function etagOf(key: string): Promise<string> {
+    const head = await stack.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return (head.ETag ?? '').replace(/"/g, '');
+  }
+
   async function keys(prefix: string): Promise<string[]> {
     const listed = await stack.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
     return (listed.Contents ?? []).map((object) => object.Key ?? '').sort();
@@ -50,7 +61,20 @@ export async function startIngestionStack(overrides: Partial<IngestionDeps> = {}
     return rows;
   }
 
-  return { stack, stop, deps, unregister, drop, readText, report, keys, curatedRows, featureStore, bucket };
+  return {
+    stack,
+    stop,
+    deps,
+    unregister,
+    drop,
+    readText,
+    report,
+    etagOf,
+    keys,
+    curatedRows,
+    featureStore,
+    bucket,
+  };
 }
 
 export type IngestionStack = Awaited<ReturnType<typeof startIngestionStack>>;

@@ -16,6 +16,13 @@ import {
   trainPropensity,
 } from './propensity';
 import { exportPropensityModel, type PropensityModelArtifact } from './propensity-model';
+import {
+  CONTACT_VOLUME_COLUMN,
+  type ContactDateSpec,
+  dateColumnsOf,
+  detectContactDate,
+  withContactVolume,
+} from './contact-context';
 import { binaryTarget, parseCsvTable, type Table, TabularEncoder } from './tabular';
 
 /**
@@ -30,6 +37,8 @@ export interface PropensityEvalOptions {
   readonly seed?: number;
   readonly testShare?: number;
   readonly config?: Partial<PropensityConfig>;
+  /** Add the campaign-context feature when the file has contact dates (shared/marketing/contact-context.ts). @default true */
+  readonly context?: boolean;
   readonly onEpoch?: (split: SplitName, model: string, stats: EpochStats) => void;
   /** Receives each split's trained MLP as a portable model document (e.g. to save with --save-model). */
   readonly onModel?: (split: SplitName, model: PropensityModelArtifact) => void;
@@ -61,6 +70,12 @@ export interface PropensityEvalResult {
   readonly dropped: readonly string[];
   readonly features: number;
   readonly encodedWidth: number;
+  /** The campaign-context feature added from the contact dates, or null (no date columns, or turned off). */
+  readonly context: {
+    readonly column: typeof CONTACT_VOLUME_COLUMN;
+    readonly dateColumns: readonly string[];
+    readonly yearInferredFromRowOrder: boolean;
+  } | null;
   readonly splits: Record<SplitName, SplitResult>;
 }
 
@@ -141,6 +156,7 @@ async function evaluateSplit(
   timeOrdered: boolean,
   onModel: ((model: PropensityModelArtifact) => void) | undefined,
   target: string,
+  context: ContactDateSpec | undefined,
 ): Promise<SplitResult & { encoder: TabularEncoder }> {
   const started = performance.now();
   const encoder = TabularEncoder.fit(table, split.train, exclude);
@@ -196,14 +212,20 @@ async function evaluateSplit(
     encoder,
   };
   onModel?.(
-    exportPropensityModel(mlp, encoder, target, {
-      trainedAt: new Date().toISOString(),
-      split: timeOrdered ? 'temporal' : 'random',
-      trainRows: result.trainRows,
-      validationRows: result.validationRows,
-      test: { rows: result.testRows, rocAuc: result.mlp.rocAuc, prAuc: result.mlp.prAuc },
-      recencyHalfLife: chosen.recencyHalfLife,
-    }),
+    exportPropensityModel(
+      mlp,
+      encoder,
+      target,
+      {
+        trainedAt: new Date().toISOString(),
+        split: timeOrdered ? 'temporal' : 'random',
+        trainRows: result.trainRows,
+        validationRows: result.validationRows,
+        test: { rows: result.testRows, rocAuc: result.mlp.rocAuc, prAuc: result.mlp.prAuc },
+        recencyHalfLife: chosen.recencyHalfLife,
+      },
+      context,
+    ),
   );
   disposePropensity(mlp);
   disposePropensity(logistic);
@@ -214,15 +236,17 @@ export async function evaluatePropensityCsv(
   text: string,
   options: PropensityEvalOptions,
 ): Promise<PropensityEvalResult> {
-  const table = parseCsvTable(text);
-  const labels = binaryTarget(table, options.target);
+  const parsed = parseCsvTable(text);
+  const labels = binaryTarget(parsed, options.target);
   const dropped = options.drop ?? [];
   for (const column of dropped) {
-    if (!table.columns.includes(column)) {
-      throw new Error(`--drop column '${column}' is not in the file (columns: ${table.columns.join(', ')})`);
+    if (!parsed.columns.includes(column)) {
+      throw new Error(`--drop column '${column}' is not in the file (columns: ${parsed.columns.join(', ')})`);
     }
   }
   const exclude = new Set([options.target, ...dropped]);
+  const context = options.context === false ? undefined : detectContactDate(parsed.columns, exclude);
+  const table = context === undefined ? parsed : withContactVolume(parsed, context);
   const config = { ...DEFAULT_PROPENSITY_CONFIG, ...options.config };
   const testShare = options.testShare ?? 0.2;
   const splits = {} as Record<SplitName, SplitResult>;
@@ -241,6 +265,7 @@ export async function evaluatePropensityCsv(
       name === 'temporal',
       options.onModel && ((model) => options.onModel?.(name, model)),
       options.target,
+      context,
     );
     encoder ??= fitted;
     splits[name] = result;
@@ -254,6 +279,14 @@ export async function evaluatePropensityCsv(
     dropped,
     features: encoder?.features.length ?? 0,
     encodedWidth: encoder?.width ?? 0,
+    context:
+      context === undefined
+        ? null
+        : {
+            column: CONTACT_VOLUME_COLUMN,
+            dateColumns: dateColumnsOf(context),
+            yearInferredFromRowOrder: context.kind === 'day-month' && context.year === undefined,
+          },
     splits,
   };
 }

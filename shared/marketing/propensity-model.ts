@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { float32FromBytes } from '../data/binary';
 import type { Platt, TrainedPropensity } from './propensity';
+import { type ContactDateSpec, withContactVolume } from './contact-context';
 import { type FeatureSpec, type Table, TabularEncoder } from './tabular';
 
 /**
@@ -28,6 +29,8 @@ export interface PropensityModelArtifact {
   readonly members: readonly { readonly layers: readonly DenseLayerArtifact[] }[];
   readonly platt: Platt;
   readonly threshold: number;
+  /** Contact date columns the campaign-context feature is derived from when scoring (absent: none). */
+  readonly context?: ContactDateSpec;
   /** Free-form facts about the training run (rows, metrics, time). */
   readonly metadata: Record<string, unknown>;
 }
@@ -61,6 +64,7 @@ export function exportPropensityModel(
   encoder: TabularEncoder,
   target: string,
   metadata: Record<string, unknown> = {},
+  context?: ContactDateSpec,
 ): PropensityModelArtifact {
   return {
     format: PROPENSITY_MODEL_FORMAT,
@@ -69,6 +73,7 @@ export function exportPropensityModel(
     members: trained.members.map((member) => ({ layers: denseLayers(member) })),
     platt: trained.platt,
     threshold: trained.threshold,
+    ...(context === undefined ? {} : { context }),
     metadata,
   };
 }
@@ -90,6 +95,7 @@ export class PropensityScorer {
     readonly platt: Platt,
     readonly threshold: number,
     readonly metadata: Record<string, unknown>,
+    readonly context: ContactDateSpec | undefined,
   ) {}
 
   /** Validates the document's shape as well as parsing it: a model file may come from anywhere. */
@@ -129,11 +135,13 @@ export class PropensityScorer {
       artifact.platt,
       artifact.threshold,
       artifact.metadata ?? {},
+      contextOf(artifact.context),
     );
   }
 
-  /** Mean ensemble logit per row of `table` (columns found by name). */
-  logits(table: Table, rows: readonly number[]): Float32Array {
+  /** Mean ensemble logit per row of `table` (columns found by name; the context feature derived as in training). */
+  logits(source: Table, rows: readonly number[]): Float32Array {
+    const table = this.context === undefined ? source : withContactVolume(source, this.context);
     const encoder = this.encoder.forTable(table);
     const out = new Float32Array(rows.length);
     const batch = 1024;
@@ -155,6 +163,21 @@ export class PropensityScorer {
     const { a, b } = this.platt;
     return Float64Array.from(this.logits(table, rows), (logit) => 1 / (1 + Math.exp(-(a * logit + b))));
   }
+}
+
+function contextOf(context: unknown): ContactDateSpec | undefined {
+  if (context === undefined) return undefined;
+  const spec = context as Partial<Record<'kind' | 'date' | 'day' | 'month' | 'year', unknown>>;
+  const named = (value: unknown) => typeof value === 'string' && value !== '';
+  if (spec.kind === 'date' && named(spec.date)) return context as ContactDateSpec;
+  if (
+    spec.kind === 'day-month' &&
+    named(spec.day) &&
+    named(spec.month) &&
+    (spec.year === undefined || named(spec.year))
+  )
+    return context as ContactDateSpec;
+  throw new Error(`the model's context is not a contact date spec: ${JSON.stringify(context)}`);
 }
 
 /** Deciles of scores: 1 = the 10% highest, 10 = the lowest (ties keep row order). */

@@ -5,8 +5,33 @@ import { rocAuc } from '../../shared/marketing/classification-metrics';
 import { randomSplit } from '../../shared/marketing/propensity-eval';
 import { binaryTarget, parseCsvTable } from '../../shared/marketing/tabular';
 import { SYNTHETIC_PRESETS } from '../../shared/synthetic/generator';
+import { SeededRandom } from '../../shared/synthetic/random';
 import { writeSyntheticDataset } from '../../shared/synthetic/write-files';
 import { runMappa } from '../support/cli';
+
+/**
+ * A contact log in time order over two years: mass-campaign days (many calls,
+ * few conversions) and follow-up days (few calls, many conversions).
+ */
+function contactLogCsv(seed: number): string {
+  const random = new SeededRandom(seed);
+  const lines = ['age,plan,day,month,y'];
+  for (let month = 0; month < 24; month++) {
+    for (const day of [3, 10, 17, 24]) {
+      const mass = random.next() < 0.5;
+      const calls = mass ? 40 + random.int(20) : 3 + random.int(5);
+      for (let call = 0; call < calls; call++) {
+        const age = 20 + random.int(50);
+        const plan = random.next() < 0.3 ? 'pro' : 'basic';
+        const logit = (mass ? -3 : 0.2) + (plan === 'pro' ? 0.8 : 0) + 0.01 * (age - 45);
+        const y = random.next() < 1 / (1 + Math.exp(-logit)) ? 'yes' : 'no';
+        lines.push([age, plan, day, MONTHS[month % 12], y].join(','));
+      }
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
 
 describe('mappa propensity-eval', () => {
   let dir: string;
@@ -53,6 +78,7 @@ describe('mappa propensity-eval', () => {
       }
       expect(outcome.curves.roc.at(-1)).toEqual({ fpr: 1, tpr: 1 });
     }
+    expect(report.context).toBeNull(); // no contact date columns in this file
     expect(report.splits.temporal.recencyHalfLife.value).toEqual(expect.any(Number));
     expect(report.splits.random.recencyHalfLife).toBeNull();
 
@@ -85,6 +111,71 @@ describe('mappa propensity-eval', () => {
       Uint8Array.from(test, (row) => labels[row] as number),
     );
     expect(auc).toBeCloseTo(report.splits.random.mlp.rocAuc, 3);
+  });
+
+  it('adds the campaign context from contact dates, saves it with the model and derives it when scoring', () => {
+    const contactLog = join(dir, 'contact-log.csv');
+    writeFileSync(contactLog, contactLogCsv(11));
+    const modelFile = join(dir, 'context-model.json');
+    const result = runMappa([
+      'propensity-eval',
+      '--csv',
+      contactLog,
+      '--target',
+      'y',
+      '--json',
+      '--save-model',
+      modelFile,
+    ]);
+    expect(result.stderr).not.toMatch(/mappa:/);
+    expect(result.status).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(report.context).toEqual({
+      column: 'contacts_same_day',
+      dateColumns: ['day', 'month'],
+      yearInferredFromRowOrder: true,
+    });
+    expect(report.features).toBe(5); // age, plan, day, month + contacts_same_day
+    const model = JSON.parse(readFileSync(modelFile, 'utf8'));
+    expect(model.context).toEqual({ kind: 'day-month', day: 'day', month: 'month' });
+    expect(model.encoder.features.map((feature: { name: string }) => feature.name)).toContain(
+      'contacts_same_day',
+    );
+
+    // Scoring the file (which has no contacts_same_day column) reproduces the random split's test AUC.
+    const scored = runMappa(['propensity-score', '--model', modelFile, '--csv', contactLog, '--json']);
+    expect(scored.status).toBe(0);
+    const { scores } = JSON.parse(scored.stdout) as { scores: { probability: number }[] };
+    const { test } = randomSplit(report.rows, 0.2, 7);
+    const labels = binaryTarget(parseCsvTable(readFileSync(contactLog, 'utf8')), 'y');
+    const auc = rocAuc(
+      test.map((row) => scores[row]?.probability as number),
+      Uint8Array.from(test, (row) => labels[row] as number),
+    );
+    expect(auc).toBeCloseTo(report.splits.random.mlp.rocAuc, 3);
+
+    // Without the date columns the model cannot count the volume, and says which column it needs.
+    const noDates = join(dir, 'no-dates.csv');
+    writeFileSync(noDates, 'age,plan\n40,basic\n');
+    const refused = runMappa(['propensity-score', '--model', modelFile, '--csv', noDates]);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain("contact date column 'day' is not in the file");
+
+    const without = runMappa([
+      'propensity-eval',
+      '--csv',
+      contactLog,
+      '--target',
+      'y',
+      '--no-context',
+      '--json',
+    ]);
+    expect(without.status).toBe(0);
+    const withoutReport = JSON.parse(without.stdout);
+    expect(withoutReport).toMatchObject({ context: null, features: 4 });
+    // The volume is what drives conversion in this log: the model with it ranks far better.
+    for (const split of ['random', 'temporal'])
+      expect(report.splits[split].mlp.rocAuc).toBeGreaterThan(withoutReport.splits[split].mlp.rocAuc + 0.05);
   });
 
   it('refuses a model file that is not a propensity model, in one line', () => {

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { CONTACT_VOLUME_COLUMN } from '../../marketing/contact-context';
 import { evaluatePropensityCsv, type PropensityEvalResult } from '../../marketing/propensity-eval';
 import { TableError } from '../../marketing/tabular';
 import { initBackend } from '../../ml/backend';
@@ -12,6 +13,7 @@ interface PropensityEvalFlags {
   seed: number;
   json?: boolean;
   saveModel?: string;
+  context: boolean;
 }
 
 const collect = (value: string, previous: string[]) => [
@@ -60,6 +62,10 @@ export function formatPropensityEval(result: PropensityEvalResult): string {
     `${result.rows} rows, target '${result.target}' positive rate ${(result.positiveRate * 100).toFixed(1)}%, ` +
       `${result.features} feature columns (${result.encodedWidth} encoded)` +
       (result.dropped.length > 0 ? `, dropped: ${result.dropped.join(', ')}` : ''),
+    result.context
+      ? `campaign context: ${result.context.column} from ${result.context.dateColumns.join(' + ')}` +
+        (result.context.yearInferredFromRowOrder ? ' (year inferred from row order)' : '')
+      : 'campaign context: none (no contact date columns)',
     ...splitLines,
     '',
     line(header),
@@ -82,6 +88,10 @@ export function registerPropensityEvalCommand(program: Command): void {
     .option('--seed <n>', 'seed of the random split and the models', parseIntegerOption('--seed'), 7)
     .option('--json', 'print the results as JSON')
     .option(
+      '--no-context',
+      `do not add the campaign-context feature (${CONTACT_VOLUME_COLUMN}: rows on the same contact date) when the file has date columns`,
+    )
+    .option(
       '--save-model <file>',
       'write the random-split MLP as a model file for `mappa propensity-score` (JSON, no TF.js needed to score)',
     )
@@ -96,6 +106,7 @@ export function registerPropensityEvalCommand(program: Command): void {
             target: flags.target,
             drop: flags.drop,
             seed: flags.seed,
+            context: flags.context,
             config: { seed: flags.seed },
             onModel: (split, model) => {
               if (!flags.saveModel || split !== 'random') return;

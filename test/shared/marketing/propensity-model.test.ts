@@ -130,6 +130,9 @@ describe('propensity model files', () => {
       'member 0 layer 0: weights do not match its shape',
     );
     expect(() => PropensityScorer.fromArtifact({ ...artifact, members: [] })).toThrow('no ensemble members');
+    expect(() =>
+      PropensityScorer.fromArtifact({ ...artifact, context: { kind: 'day-month', day: 'day' } } as never),
+    ).toThrow("the model's context is not a contact date spec");
   });
 });
 

@@ -12,7 +12,8 @@ import { report, type Row } from './report';
 /**
  * Ingestion throughput and memory: for 100k, 1M and 5M synthetic interactions
  * (gzip CSV), the full per-record pipeline next to the raw CSV parse of the same
- * file, each in its own process for a clean peak RSS. DynamoDB feature writes are
+ * file, each in its own process for a clean peak RSS. For context, the raw parse
+ * of the same file by csv-parse, npm's most used CSV parser. DynamoDB feature writes are
  * measured separately, end to end through the preprocess handler on the embedded stack.
  */
 const SIZES = [
@@ -31,7 +32,7 @@ interface Measurement {
 /** Runs per measurement; the median is reported (this VM's timings vary by 10-20% run to run). */
 const REPEATS = 3;
 
-function measureOnce(mode: 'parse' | 'pipeline', file: string, v8Flags: readonly string[]): Measurement {
+function measureOnce(mode: 'parse' | 'csv-parse' | 'pipeline', file: string, v8Flags: readonly string[]): Measurement {
   const output = execFileSync(
     process.execPath,
     [...v8Flags, '--import', 'tsx', join(__dirname, 'ingest-worker.ts'), mode, file],
@@ -58,16 +59,19 @@ function measureSize(file: string): {
   parse: Measurement;
   pipeline: Measurement;
   parseDefaultFlags: Measurement;
+  csvParse: Measurement;
 } {
   const runs = {
     parse: [] as Measurement[],
     pipeline: [] as Measurement[],
     parseDefaultFlags: [] as Measurement[],
+    csvParse: [] as Measurement[],
   };
   for (let repeat = 0; repeat < REPEATS; repeat++) {
     runs.parse.push(measureOnce('parse', file, INGESTION_V8_FLAGS));
     runs.parseDefaultFlags.push(measureOnce('parse', file, []));
     runs.pipeline.push(measureOnce('pipeline', file, INGESTION_V8_FLAGS));
+    runs.csvParse.push(measureOnce('csv-parse', file, []));
   }
   const summary = (list: Measurement[]): Measurement => ({
     rows: list[0]?.rows ?? 0,
@@ -78,6 +82,7 @@ function measureSize(file: string): {
     parse: summary(runs.parse),
     pipeline: summary(runs.pipeline),
     parseDefaultFlags: summary(runs.parseDefaultFlags),
+    csvParse: summary(runs.csvParse),
   };
 }
 
@@ -119,7 +124,7 @@ export async function runIngestBenchmark(): Promise<void> {
     process.stderr.write(
       `measuring ${size.label}: raw parse, pipeline${size.dynamodb ? ', DynamoDB' : ''}...\n`,
     );
-    const { parse: parseLambdaFlags, pipeline, parseDefaultFlags } = measureSize(file);
+    const { parse: parseLambdaFlags, pipeline, parseDefaultFlags, csvParse } = measureSize(file);
     const parse =
       parseDefaultFlags.rowsPerSecond > parseLambdaFlags.rowsPerSecond ? parseDefaultFlags : parseLambdaFlags;
     const dynamo = size.dynamodb ? await measureDynamoDb(file, pipeline.rows) : null;
@@ -132,6 +137,8 @@ export async function runIngestBenchmark(): Promise<void> {
       pipeline_vs_parse: Number((pipeline.rowsPerSecond / parse.rowsPerSecond).toFixed(3)),
       parse_peak_rss_mib: Math.round(parseLambdaFlags.peakRssMiB),
       pipeline_peak_rss_mib: Math.round(pipeline.peakRssMiB),
+      csv_parse_npm_rows_per_s: Math.round(csvParse.rowsPerSecond),
+      pipeline_vs_csv_parse_npm: Number((pipeline.rowsPerSecond / csvParse.rowsPerSecond).toFixed(3)),
       with_dynamodb_rows_per_s: dynamo === null ? null : Math.round(dynamo),
     });
   }
@@ -143,6 +150,6 @@ export async function runIngestBenchmark(): Promise<void> {
     v8Flags: INGESTION_V8_FLAGS,
     method: `median of ${REPEATS} runs per cell, each in a fresh process; pipeline and parse_peak_rss under the preprocess Lambda's V8 flags; parse_rows_per_s is the faster of the parse under those flags and under Node's defaults`,
     notes:
-      'with_dynamodb: end to end through the preprocess handler (S3 + feature store) on the embedded stack (dynalite in memory)',
+      'with_dynamodb: end to end through the preprocess handler (S3 + feature store) on the embedded stack (dynalite in memory); csv_parse_npm: gunzip + the csv-parse package alone on the same file (Node defaults), for context only — the target is against Mappa\'s own parser',
   });
 }

@@ -1,5 +1,5 @@
 import { createReadStream, readFileSync } from 'node:fs';
-import { Readable } from 'node:stream';
+import { type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { parse as csvParse } from 'csv-parse';
 import { serializeCurated } from '../shared/ingest/chunk-builder';

@@ -32,7 +32,11 @@ interface Measurement {
 /** Runs per measurement; the median is reported (this VM's timings vary by 10-20% run to run). */
 const REPEATS = 3;
 
-function measureOnce(mode: 'parse' | 'csv-parse' | 'pipeline', file: string, v8Flags: readonly string[]): Measurement {
+function measureOnce(
+  mode: 'parse' | 'csv-parse' | 'pipeline',
+  file: string,
+  v8Flags: readonly string[],
+): Measurement {
   const output = execFileSync(
     process.execPath,
     [...v8Flags, '--import', 'tsx', join(__dirname, 'ingest-worker.ts'), mode, file],
@@ -150,6 +154,6 @@ export async function runIngestBenchmark(): Promise<void> {
     v8Flags: INGESTION_V8_FLAGS,
     method: `median of ${REPEATS} runs per cell, each in a fresh process; pipeline and parse_peak_rss under the preprocess Lambda's V8 flags; parse_rows_per_s is the faster of the parse under those flags and under Node's defaults`,
     notes:
-      'with_dynamodb: end to end through the preprocess handler (S3 + feature store) on the embedded stack (dynalite in memory); csv_parse_npm: gunzip + the csv-parse package alone on the same file (Node defaults), for context only — the target is against Mappa\'s own parser',
+      "with_dynamodb: end to end through the preprocess handler (S3 + feature store) on the embedded stack (dynalite in memory); csv_parse_npm: gunzip + the csv-parse package alone on the same file (Node defaults), for context only — the target is against Mappa's own parser",
   });
 }

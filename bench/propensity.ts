@@ -32,9 +32,12 @@ export async function runPropensityBenchmark(): Promise<void> {
   for (const split of ['random', 'temporal'] as const) {
     const outcome = result.splits[split];
     const plain = withoutContext.splits[split];
+    const withContext = outcome.context?.used
+      ? `customer + campaign context (validation AUC ${outcome.context.validationAuc.with} vs ${outcome.context.validationAuc.without} without)`
+      : 'customer columns (campaign context not chosen on validation)';
     for (const [model, features, metrics] of [
-      ['MLP ensemble, calibrated (Mappa)', 'customer + campaign context', outcome.mlp],
-      ['L2 logistic regression', 'customer + campaign context', outcome.logisticRegression],
+      ['MLP ensemble, calibrated (Mappa)', withContext, outcome.mlp],
+      ['L2 logistic regression', withContext, outcome.logisticRegression],
       ['MLP ensemble, calibrated (Mappa)', 'customer columns only (--no-context)', plain.mlp],
       ['L2 logistic regression', 'customer columns only (--no-context)', plain.logisticRegression],
     ] as const) {

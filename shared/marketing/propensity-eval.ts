@@ -54,7 +54,12 @@ export interface SplitResult {
   readonly logisticRegression: ClassificationMetrics;
   readonly epochs: number;
   readonly seconds: number;
-  /** Temporal split: the half-life chosen on validation AUC, and every candidate's AUC. */
+  /** Whether the campaign-context feature was used, chosen on validation AUC (null: the file has no contact dates). */
+  readonly context: {
+    readonly used: boolean;
+    readonly validationAuc: { readonly with: number; readonly without: number };
+  } | null;
+  /** Temporal split: the half-life chosen on validation AUC, and every candidate's AUC (of the chosen feature set). */
   readonly recencyHalfLife: { value: number; validationAuc: Record<string, number> } | null;
   /** For the report: ROC and reliability curves of the MLP on the test rows. */
   readonly curves: {
@@ -70,7 +75,7 @@ export interface PropensityEvalResult {
   readonly dropped: readonly string[];
   readonly features: number;
   readonly encodedWidth: number;
-  /** The campaign-context feature added from the contact dates, or null (no date columns, or turned off). */
+  /** The campaign-context feature offered from the contact dates, or null (no date columns, or turned off); each split says whether validation chose it. */
   readonly context: {
     readonly column: typeof CONTACT_VOLUME_COLUMN;
     readonly dateColumns: readonly string[];
@@ -114,32 +119,94 @@ export function temporalSplit(rows: number, testShare: number): Split {
 /** Candidate half-lives, as fractions of the training period. */
 export const RECENCY_HALF_LIVES = [0, 0.25, 0.1, 0.04, 0.02, 0.01];
 
-/** Trains one quick member per candidate half-life and keeps the one with the best validation AUC. */
-async function selectRecencyHalfLife(
-  train: Matrix,
+/** One split's rows encoded with one feature set (encoder fitted on the training rows only). */
+interface EncodedSplit {
+  readonly withContext: boolean;
+  readonly encoder: TabularEncoder;
+  readonly train: Matrix;
+  readonly validation: Matrix;
+  readonly test: Matrix;
+}
+
+function encodeSplit(
+  table: Table,
+  split: Split,
+  exclude: ReadonlySet<string>,
+  withContext: boolean,
+): EncodedSplit {
+  const encoder = TabularEncoder.fit(table, split.train, exclude);
+  const matrix = (rows: number[]): Matrix => ({
+    values: encoder.encode(table, rows),
+    rows: rows.length,
+    width: encoder.width,
+  });
+  return {
+    withContext,
+    encoder,
+    train: matrix(split.train),
+    validation: matrix(split.validation),
+    test: matrix(split.test),
+  };
+}
+
+interface Choice {
+  readonly data: EncodedSplit;
+  readonly halfLife: { value: number; validationAuc: Record<string, number> } | undefined;
+  readonly context: SplitResult['context'];
+}
+
+/**
+ * The choices made on the validation rows, never on the test rows: with or
+ * without the campaign-context feature (when the file has contact dates) and,
+ * on time-ordered rows, the recency half-life that best predicts the validation
+ * period. Each candidate is one quick member (no ensemble, no refit).
+ */
+async function chooseOnValidation(
+  variants: readonly EncodedSplit[],
   trainLabels: Uint8Array,
-  validation: Matrix,
   validationLabels: Uint8Array,
   config: PropensityConfig,
-): Promise<{ value: number; validationAuc: Record<string, number> }> {
-  const validationAuc: Record<string, number> = {};
-  let best = { value: 0, auc: -1 };
-  for (const candidate of RECENCY_HALF_LIVES) {
-    const trained = await trainPropensity(
-      train,
-      trainLabels,
-      validation,
-      validationLabels,
-      { ...config, ensemble: 1, refit: false, recencyHalfLife: candidate },
-      undefined,
-      true,
-    );
-    const auc = Math.max(...trained.history.map((stats) => stats.validationAuc));
-    disposePropensity(trained);
-    validationAuc[String(candidate)] = Number(auc.toFixed(4));
-    if (auc > best.auc) best = { value: candidate, auc };
+  timeOrdered: boolean,
+): Promise<Choice> {
+  if (variants.length === 1 && !timeOrdered)
+    return { data: variants[0] as EncodedSplit, halfLife: undefined, context: null };
+  const halfLives = timeOrdered ? RECENCY_HALF_LIVES : [config.recencyHalfLife];
+  const scored: {
+    data: EncodedSplit;
+    best: { value: number; auc: number };
+    validationAuc: Record<string, number>;
+  }[] = [];
+  for (const data of variants) {
+    const validationAuc: Record<string, number> = {};
+    let best = { value: halfLives[0] as number, auc: -1 };
+    for (const candidate of halfLives) {
+      const trained = await trainPropensity(
+        data.train,
+        trainLabels,
+        data.validation,
+        validationLabels,
+        { ...config, ensemble: 1, refit: false, recencyHalfLife: candidate },
+        undefined,
+        timeOrdered,
+      );
+      const auc = Math.max(...trained.history.map((stats) => stats.validationAuc));
+      disposePropensity(trained);
+      validationAuc[String(candidate)] = Number(auc.toFixed(4));
+      if (auc > best.auc) best = { value: candidate, auc };
+    }
+    scored.push({ data, best, validationAuc });
   }
-  return { value: best.value, validationAuc };
+  const winner = scored.reduce((best, next) => (next.best.auc > best.best.auc ? next : best));
+  const aucOf = (withContext: boolean) =>
+    Number((scored.find((entry) => entry.data.withContext === withContext)?.best.auc ?? 0).toFixed(4));
+  return {
+    data: winner.data,
+    halfLife: timeOrdered ? { value: winner.best.value, validationAuc: winner.validationAuc } : undefined,
+    context:
+      variants.length > 1
+        ? { used: winner.data.withContext, validationAuc: { with: aucOf(true), without: aucOf(false) } }
+        : null,
+  };
 }
 
 function labelsOf(labels: Uint8Array, rows: readonly number[]): Uint8Array {
@@ -147,7 +214,7 @@ function labelsOf(labels: Uint8Array, rows: readonly number[]): Uint8Array {
 }
 
 async function evaluateSplit(
-  table: Table,
+  tables: { readonly plain: Table; readonly withContext: Table | undefined },
   labels: Uint8Array,
   split: Split,
   exclude: ReadonlySet<string>,
@@ -159,21 +226,17 @@ async function evaluateSplit(
   context: ContactDateSpec | undefined,
 ): Promise<SplitResult & { encoder: TabularEncoder }> {
   const started = performance.now();
-  const encoder = TabularEncoder.fit(table, split.train, exclude);
-  const matrix = (rows: number[]): Matrix => ({
-    values: encoder.encode(table, rows),
-    rows: rows.length,
-    width: encoder.width,
-  });
-  const [train, validation, test] = [matrix(split.train), matrix(split.validation), matrix(split.test)];
+  const variants = [
+    ...(tables.withContext ? [encodeSplit(tables.withContext, split, exclude, true)] : []),
+    encodeSplit(tables.plain, split, exclude, false),
+  ];
   const [trainLabels, validationLabels, testLabels] = [split.train, split.validation, split.test].map(
     (rows) => labelsOf(labels, rows),
   ) as [Uint8Array, Uint8Array, Uint8Array];
 
-  // Drift: on time-ordered rows, pick the recency half-life that best predicts the validation period.
-  const halfLife = timeOrdered
-    ? await selectRecencyHalfLife(train, trainLabels, validation, validationLabels, config)
-    : undefined;
+  const choice = await chooseOnValidation(variants, trainLabels, validationLabels, config, timeOrdered);
+  const { encoder, train, validation, test } = choice.data;
+  const halfLife = choice.halfLife;
   const chosen = halfLife === undefined ? config : { ...config, recencyHalfLife: halfLife.value };
   const mlp = await trainPropensity(
     train,
@@ -204,6 +267,7 @@ async function evaluateSplit(
     logisticRegression: classificationMetrics(logisticProbabilities, testLabels, logistic.threshold),
     epochs: mlp.history.length,
     recencyHalfLife: halfLife ?? null,
+    context: choice.context,
     seconds: Number(seconds.toFixed(1)),
     curves: {
       roc: rocCurve(mlpProbabilities, testLabels),
@@ -224,7 +288,7 @@ async function evaluateSplit(
         test: { rows: result.testRows, rocAuc: result.mlp.rocAuc, prAuc: result.mlp.prAuc },
         recencyHalfLife: chosen.recencyHalfLife,
       },
-      context,
+      choice.data.withContext ? context : undefined,
     ),
   );
   disposePropensity(mlp);
@@ -246,17 +310,17 @@ export async function evaluatePropensityCsv(
   }
   const exclude = new Set([options.target, ...dropped]);
   const context = options.context === false ? undefined : detectContactDate(parsed.columns, exclude);
-  const table = context === undefined ? parsed : withContactVolume(parsed, context);
+  const tables = { plain: parsed, withContext: context && withContactVolume(parsed, context) };
   const config = { ...DEFAULT_PROPENSITY_CONFIG, ...options.config };
   const testShare = options.testShare ?? 0.2;
   const splits = {} as Record<SplitName, SplitResult>;
   let encoder: TabularEncoder | undefined;
   for (const [name, split] of [
-    ['random', randomSplit(table.rows, testShare, options.seed ?? 7)],
-    ['temporal', temporalSplit(table.rows, testShare)],
+    ['random', randomSplit(parsed.rows, testShare, options.seed ?? 7)],
+    ['temporal', temporalSplit(parsed.rows, testShare)],
   ] as const) {
     const { encoder: fitted, ...result } = await evaluateSplit(
-      table,
+      tables,
       labels,
       split,
       exclude,
@@ -274,8 +338,8 @@ export async function evaluatePropensityCsv(
   for (const label of labels) positives += label;
   return {
     target: options.target,
-    rows: table.rows,
-    positiveRate: positives / Math.max(table.rows, 1),
+    rows: parsed.rows,
+    positiveRate: positives / Math.max(parsed.rows, 1),
     dropped,
     features: encoder?.features.length ?? 0,
     encodedWidth: encoder?.width ?? 0,

@@ -79,6 +79,7 @@ describe('mappa propensity-eval', () => {
       expect(outcome.curves.roc.at(-1)).toEqual({ fpr: 1, tpr: 1 });
     }
     expect(report.context).toBeNull(); // no contact date columns in this file
+    expect([report.splits.random.context, report.splits.temporal.context]).toEqual([null, null]);
     expect(report.splits.temporal.recencyHalfLife.value).toEqual(expect.any(Number));
     expect(report.splits.random.recencyHalfLife).toBeNull();
 
@@ -135,6 +136,12 @@ describe('mappa propensity-eval', () => {
       dateColumns: ['day', 'month'],
       yearInferredFromRowOrder: true,
     });
+    for (const split of ['random', 'temporal']) {
+      // Kept because it wins on the split's validation rows (chosen there, never on the test rows).
+      const { used, validationAuc } = report.splits[split].context;
+      expect(used).toBe(true);
+      expect(validationAuc.with).toBeGreaterThan(validationAuc.without);
+    }
     expect(report.features).toBe(5); // age, plan, day, month + contacts_same_day
     const model = JSON.parse(readFileSync(modelFile, 'utf8'));
     expect(model.context).toEqual({ kind: 'day-month', day: 'day', month: 'month' });

@@ -54,6 +54,9 @@ export function formatPropensityEval(result: PropensityEvalResult): string {
     ([split, outcome]) =>
       `${split}: ${outcome.trainRows} train / ${outcome.validationRows} validation / ${outcome.testRows} test rows, ` +
       `${outcome.epochs} epochs in ${outcome.seconds} s` +
+      (outcome.context
+        ? `, campaign context ${outcome.context.used ? 'used' : 'not used'} (validation AUC ${outcome.context.validationAuc.with} with, ${outcome.context.validationAuc.without} without)`
+        : '') +
       (outcome.recencyHalfLife
         ? `, recency half-life ${outcome.recencyHalfLife.value} (chosen on validation AUC)`
         : ''),
@@ -63,8 +66,9 @@ export function formatPropensityEval(result: PropensityEvalResult): string {
       `${result.features} feature columns (${result.encodedWidth} encoded)` +
       (result.dropped.length > 0 ? `, dropped: ${result.dropped.join(', ')}` : ''),
     result.context
-      ? `campaign context: ${result.context.column} from ${result.context.dateColumns.join(' + ')}` +
-        (result.context.yearInferredFromRowOrder ? ' (year inferred from row order)' : '')
+      ? `campaign context offered: ${result.context.column} from ${result.context.dateColumns.join(' + ')}` +
+        (result.context.yearInferredFromRowOrder ? ' (year inferred from row order)' : '') +
+        '; kept where it wins on the validation rows'
       : 'campaign context: none (no contact date columns)',
     ...splitLines,
     '',

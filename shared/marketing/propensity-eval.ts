@@ -226,9 +226,10 @@ async function evaluateSplit(
   context: ContactDateSpec | undefined,
 ): Promise<SplitResult & { encoder: TabularEncoder }> {
   const started = performance.now();
+  // Plain first: on a tie the model without the extra feature is kept.
   const variants = [
-    ...(tables.withContext ? [encodeSplit(tables.withContext, split, exclude, true)] : []),
     encodeSplit(tables.plain, split, exclude, false),
+    ...(tables.withContext ? [encodeSplit(tables.withContext, split, exclude, true)] : []),
   ];
   const [trainLabels, validationLabels, testLabels] = [split.train, split.validation, split.test].map(
     (rows) => labelsOf(labels, rows),

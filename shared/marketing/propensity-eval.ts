@@ -40,6 +40,8 @@ export interface PropensityEvalOptions {
   /** Add the campaign-context feature when the file has contact dates (shared/marketing/contact-context.ts). @default true */
   readonly context?: boolean;
   readonly onEpoch?: (split: SplitName, model: string, stats: EpochStats) => void;
+  /** After each quick candidate model of the choices made on validation (progress for long runs). */
+  readonly onCandidate?: (split: SplitName, candidate: CandidateOutcome) => void;
   /** Receives each split's trained MLP as a portable model document (e.g. to save with --save-model). */
   readonly onModel?: (split: SplitName, model: PropensityModelArtifact) => void;
 }
@@ -149,6 +151,17 @@ function encodeSplit(
   };
 }
 
+/** One quick candidate of the choices made on validation. */
+export interface CandidateOutcome {
+  /** 1-based position and count of candidates in this split. */
+  readonly index: number;
+  readonly total: number;
+  readonly withContext: boolean;
+  /** Recency half-life tried (time-ordered rows only). */
+  readonly halfLife: number | null;
+  readonly validationAuc: number;
+}
+
 interface Choice {
   readonly data: EncodedSplit;
   readonly halfLife: { value: number; validationAuc: Record<string, number> } | undefined;
@@ -167,6 +180,7 @@ async function chooseOnValidation(
   validationLabels: Uint8Array,
   config: PropensityConfig,
   timeOrdered: boolean,
+  onCandidate: ((candidate: CandidateOutcome) => void) | undefined,
 ): Promise<Choice> {
   if (variants.length === 1 && !timeOrdered)
     return { data: variants[0] as EncodedSplit, halfLife: undefined, context: null };
@@ -176,6 +190,7 @@ async function chooseOnValidation(
     best: { value: number; auc: number };
     validationAuc: Record<string, number>;
   }[] = [];
+  let tried = 0;
   for (const data of variants) {
     const validationAuc: Record<string, number> = {};
     let best = { value: halfLives[0] as number, auc: -1 };
@@ -193,6 +208,13 @@ async function chooseOnValidation(
       disposePropensity(trained);
       validationAuc[String(candidate)] = Number(auc.toFixed(4));
       if (auc > best.auc) best = { value: candidate, auc };
+      onCandidate?.({
+        index: ++tried,
+        total: variants.length * halfLives.length,
+        withContext: data.withContext,
+        halfLife: timeOrdered ? candidate : null,
+        validationAuc: auc,
+      });
     }
     scored.push({ data, best, validationAuc });
   }
@@ -220,6 +242,7 @@ async function evaluateSplit(
   exclude: ReadonlySet<string>,
   config: PropensityConfig,
   onEpoch: (model: string, stats: EpochStats) => void,
+  onCandidate: ((candidate: CandidateOutcome) => void) | undefined,
   timeOrdered: boolean,
   onModel: ((model: PropensityModelArtifact) => void) | undefined,
   target: string,
@@ -235,7 +258,14 @@ async function evaluateSplit(
     (rows) => labelsOf(labels, rows),
   ) as [Uint8Array, Uint8Array, Uint8Array];
 
-  const choice = await chooseOnValidation(variants, trainLabels, validationLabels, config, timeOrdered);
+  const choice = await chooseOnValidation(
+    variants,
+    trainLabels,
+    validationLabels,
+    config,
+    timeOrdered,
+    onCandidate,
+  );
   const { encoder, train, validation, test } = choice.data;
   const halfLife = choice.halfLife;
   const chosen = halfLife === undefined ? config : { ...config, recencyHalfLife: halfLife.value };
@@ -327,6 +357,7 @@ export async function evaluatePropensityCsv(
       exclude,
       config,
       (model, stats) => options.onEpoch?.(name, model, stats),
+      options.onCandidate && ((candidate) => options.onCandidate?.(name, candidate)),
       name === 'temporal',
       options.onModel && ((model) => options.onModel?.(name, model)),
       options.target,

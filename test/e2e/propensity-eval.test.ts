@@ -138,6 +138,13 @@ describe('mappa propensity-eval', () => {
     expect(result.stderr).not.toMatch(/mappa:/);
     expect(result.status).toBe(0);
     const report = JSON.parse(result.stdout);
+    // Progress of the choices made on validation: plain and with context; on the temporal split × 6 half-lives.
+    expect(result.stderr).toContain(
+      'random split: choosing on validation 2/2 (with campaign context): validation AUC',
+    );
+    expect(result.stderr).toContain(
+      'temporal split: choosing on validation 12/12 (with campaign context, recency half-life 0.01): validation AUC',
+    );
     expect(report.context).toEqual({
       column: 'contacts_same_day',
       dateColumns: ['day', 'month'],

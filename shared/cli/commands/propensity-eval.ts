@@ -117,6 +117,15 @@ export function registerPropensityEvalCommand(program: Command): void {
               writeFileSync(flags.saveModel, `${JSON.stringify(model)}\n`);
               process.stderr.write(`model (random split) saved to ${flags.saveModel}\n`);
             },
+            onCandidate: (split, candidate) => {
+              const settings = [
+                candidate.withContext ? 'with campaign context' : 'customer columns',
+                ...(candidate.halfLife === null ? [] : [`recency half-life ${candidate.halfLife}`]),
+              ].join(', ');
+              process.stderr.write(
+                `${split} split: choosing on validation ${candidate.index}/${candidate.total} (${settings}): validation AUC ${candidate.validationAuc.toFixed(4)}\n`,
+              );
+            },
             onEpoch: (split, model, stats) => {
               if (model !== 'mlp' || Date.now() - lastLine < 2_000) return;
               lastLine = Date.now();

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { type Table, TableError } from './tabular';
 
 /**
@@ -13,10 +14,14 @@ import { type Table, TableError } from './tabular';
  */
 export const CONTACT_VOLUME_COLUMN = 'contacts_same_day';
 
+const columnName = z.string().min(1);
+
 /** Where a row's contact date comes from: one date column, or day-of-month and month (and year) columns. */
-export type ContactDateSpec =
-  | { readonly kind: 'date'; readonly date: string }
-  | { readonly kind: 'day-month'; readonly day: string; readonly month: string; readonly year?: string };
+export const contactDateSpecSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('date'), date: columnName }),
+  z.object({ kind: z.literal('day-month'), day: columnName, month: columnName, year: columnName.optional() }),
+]);
+export type ContactDateSpec = Readonly<z.infer<typeof contactDateSpecSchema>>;
 
 const DATE_COLUMNS = ['date', 'contact_date', 'call_date'];
 const DAY_COLUMNS = ['day', 'day_of_month'];

@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { float32FromBytes } from '../data/binary';
 import type { Platt, TrainedPropensity } from './propensity';
-import { type ContactDateSpec, withContactVolume } from './contact-context';
+import { type ContactDateSpec, contactDateSpecSchema, withContactVolume } from './contact-context';
 import { type FeatureSpec, type Table, TabularEncoder } from './tabular';
 
 /**
@@ -167,17 +167,10 @@ export class PropensityScorer {
 
 function contextOf(context: unknown): ContactDateSpec | undefined {
   if (context === undefined) return undefined;
-  const spec = context as Partial<Record<'kind' | 'date' | 'day' | 'month' | 'year', unknown>>;
-  const named = (value: unknown) => typeof value === 'string' && value !== '';
-  if (spec.kind === 'date' && named(spec.date)) return context as ContactDateSpec;
-  if (
-    spec.kind === 'day-month' &&
-    named(spec.day) &&
-    named(spec.month) &&
-    (spec.year === undefined || named(spec.year))
-  )
-    return context as ContactDateSpec;
-  throw new Error(`the model's context is not a contact date spec: ${JSON.stringify(context)}`);
+  const parsed = contactDateSpecSchema.safeParse(context);
+  if (!parsed.success)
+    throw new Error(`the model's context is not a contact date spec: ${JSON.stringify(context)}`);
+  return parsed.data;
 }
 
 /** Deciles of scores: 1 = the 10% highest, 10 = the lowest (ties keep row order). */

@@ -69,7 +69,7 @@ export function formatPropensityEval(result: PropensityEvalResult): string {
       ? `campaign context offered: ${result.context.column} from ${result.context.dateColumns.join(' + ')}` +
         (result.context.yearInferredFromRowOrder ? ' (year inferred from row order)' : '') +
         '; kept where it wins on the validation rows'
-      : 'campaign context: none (no contact date columns)',
+      : 'campaign context: not offered (no contact date columns, or --no-context)',
     ...splitLines,
     '',
     line(header),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { normaliseColumnName } from '../ingest/validate';
 import { type Table, TableError } from './tabular';
 
 /**
@@ -27,13 +28,17 @@ const DATE_COLUMNS = ['date', 'contact_date', 'call_date'];
 const DAY_COLUMNS = ['day', 'day_of_month'];
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
 
-/** The contact date columns of a table, by name; columns in `unavailable` (target, dropped) are not used. */
+/**
+ * The contact date columns of a table, by name; columns in `unavailable` (target, dropped) are not used.
+ * Names are compared as ingestion compares them (`Contact Date`, `CALL-DATE` → `contact_date`, `call_date`):
+ * CRM exports spell headers for people, not programs.
+ */
 export function detectContactDate(
   columns: readonly string[],
   unavailable: ReadonlySet<string> = new Set(),
 ): ContactDateSpec | undefined {
   const find = (names: readonly string[]) =>
-    columns.find((column) => names.includes(column.toLowerCase()) && !unavailable.has(column));
+    columns.find((column) => names.includes(normaliseColumnName(column)) && !unavailable.has(column));
   const date = find(DATE_COLUMNS);
   if (date !== undefined) return { kind: 'date', date };
   const day = find(DAY_COLUMNS);

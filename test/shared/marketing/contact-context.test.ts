@@ -30,6 +30,27 @@ describe('campaign context: contacts on the same date', () => {
     expect(detectContactDate(['age', 'balance'])).toBeUndefined();
   });
 
+  it('matches headers written for people (spaces, hyphens, capitals) and keeps their spelling', () => {
+    expect(detectContactDate(['Customer', 'Contact Date', 'Outcome'])).toEqual({
+      kind: 'date',
+      date: 'Contact Date',
+    });
+    expect(detectContactDate(['CALL-DATE'])).toEqual({ kind: 'date', date: 'CALL-DATE' });
+    expect(detectContactDate(['Day of Month', 'MONTH', 'Year'])).toEqual({
+      kind: 'day-month',
+      day: 'Day of Month',
+      month: 'MONTH',
+      year: 'Year',
+    });
+    expect(detectContactDate(['Contact Date'], new Set(['Contact Date']))).toBeUndefined();
+    expect(detectContactDate(['Day of Week', 'Month'])).toBeUndefined();
+    const table = parseCsvTable(
+      ['Customer,Contact Date', 'a,2024-05-02', 'b,2024-05-02', 'c,2024-05-03'].join('\n'),
+    );
+    const spec = detectContactDate(table.columns);
+    expect(withContactVolume(table, spec as NonNullable<typeof spec>).values.at(-1)).toEqual(['2', '2', '1']);
+  });
+
   it.each([
     ['may', 5],
     ['MAY', 5],

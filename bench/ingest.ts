@@ -7,7 +7,7 @@ import { EmbeddedStack } from '../shared/local/embedded-stack';
 import { createLogger } from '../shared/observability/logger';
 import { writeSyntheticDataset } from '../shared/synthetic/write-files';
 import { uploadFile } from '../shared/aws/upload';
-import { report, type Row } from './report';
+import { formatTable, report, type Row } from './report';
 
 /**
  * Ingestion throughput and memory: for 100k, 1M and 5M synthetic interactions
@@ -90,6 +90,41 @@ function measureSize(file: string): {
   };
 }
 
+interface StageBreakdown {
+  rows: number;
+  us_per_row: Record<string, number>;
+  ceiling_pipeline_vs_parse: number;
+}
+
+/**
+ * Where the pipeline's time goes per row (bench/ingest-stages.ts), medians over
+ * REPEATS fresh processes: shows how far the main thread's required work
+ * allows the pipeline/parse ratio to go.
+ */
+function measureStages(file: string): StageBreakdown {
+  const runs: StageBreakdown[] = [];
+  for (let repeat = 0; repeat < REPEATS; repeat++) {
+    const output = execFileSync(
+      process.execPath,
+      [...INGESTION_V8_FLAGS, '--import', 'tsx', join(__dirname, 'ingest-stages.ts'), file],
+      { encoding: 'utf8', maxBuffer: 1 << 20 },
+    );
+    runs.push(JSON.parse(output.trim().split('\n').at(-1) ?? '{}'));
+  }
+  const first = runs[0] as StageBreakdown;
+  const us_per_row = Object.fromEntries(
+    Object.keys(first.us_per_row).map((stage) => [
+      stage,
+      median(runs.map((run) => run.us_per_row[stage] as number)),
+    ]),
+  );
+  return {
+    rows: first.rows,
+    us_per_row,
+    ceiling_pipeline_vs_parse: median(runs.map((run) => run.ceiling_pipeline_vs_parse)),
+  };
+}
+
 async function measureDynamoDb(file: string, rows: number): Promise<number> {
   const dataDir = join(WORK_DIR, 'stack');
   rmSync(dataDir, { recursive: true, force: true });
@@ -146,14 +181,26 @@ export async function runIngestBenchmark(): Promise<void> {
       with_dynamodb_rows_per_s: dynamo === null ? null : Math.round(dynamo),
     });
   }
+  process.stderr.write('measuring where the time goes (1M rows, per stage)...\n');
+  const stages = measureStages(join(WORK_DIR, '1M', 'interactions.csv.gz'));
   const small = rows[0]?.pipeline_peak_rss_mib as number;
   const large = rows.at(-1)?.pipeline_peak_rss_mib as number;
   report('ingest', rows, {
     targets: { pipeline_vs_parse: '>= 0.5', rss_5m_vs_100k: '<= 1.5' },
     rss_5m_vs_100k: Number((large / small).toFixed(3)),
+    stages_1m: {
+      ...stages,
+      method:
+        'bench/ingest-stages.ts: one process, warm JIT, file decompressed in memory; each stage adds one step of the per-record work; ceiling = split / (split + validate + keep + encode), the best pipeline/parse ratio if gzip and gunzip were entirely hidden on the other core',
+    },
     v8Flags: INGESTION_V8_FLAGS,
     method: `median of ${REPEATS} runs per cell, each in a fresh process; pipeline and parse_peak_rss under the preprocess Lambda's V8 flags; parse_rows_per_s is the faster of the parse under those flags and under Node's defaults`,
     notes:
       "with_dynamodb: end to end through the preprocess handler (S3 + feature store) on the embedded stack (dynalite in memory); csv_parse_npm: gunzip + the csv-parse package alone on the same file (Node defaults), for context only — the target is against Mappa's own parser",
   });
+  process.stdout.write(
+    `\nwhere the time goes, 1M rows, µs per row (main thread: split … encode; thread pool: gzip, gunzip)\n${formatTable(
+      [{ ...stages.us_per_row, ceiling_pipeline_vs_parse: stages.ceiling_pipeline_vs_parse }],
+    )}\n`,
+  );
 }

@@ -7,7 +7,7 @@ import { EmbeddedStack } from '../shared/local/embedded-stack';
 import { createLogger } from '../shared/observability/logger';
 import { writeSyntheticDataset } from '../shared/synthetic/write-files';
 import { uploadFile } from '../shared/aws/upload';
-import { formatTable, report, type Row } from './report';
+import { formatTable, median, report, type Row } from './report';
 
 /**
  * Ingestion throughput and memory: for 100k, 1M and 5M synthetic interactions
@@ -32,25 +32,29 @@ interface Measurement {
 /** Runs per measurement; the median is reported (this VM's timings vary by 10-20% run to run). */
 const REPEATS = 3;
 
-function measureOnce(
-  mode: 'parse' | 'csv-parse' | 'pipeline',
-  file: string,
+/** Runs a measurement script in a fresh process (its own peak RSS and JIT) and returns the JSON line it prints last. */
+function runInFreshProcess<Result>(
+  script: string,
+  args: readonly string[],
   v8Flags: readonly string[],
-): Measurement {
+): Result {
   const output = execFileSync(
     process.execPath,
-    [...v8Flags, '--import', 'tsx', join(__dirname, 'ingest-worker.ts'), mode, file],
+    [...v8Flags, '--import', 'tsx', join(__dirname, script), ...args],
     {
       encoding: 'utf8',
       maxBuffer: 1 << 20,
     },
   );
-  return JSON.parse(output.trim().split('\n').at(-1) ?? '{}');
+  return JSON.parse(output.trim().split('\n').at(-1) ?? '{}') as Result;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
+function measureOnce(
+  mode: 'parse' | 'csv-parse' | 'pipeline',
+  file: string,
+  v8Flags: readonly string[],
+): Measurement {
+  return runInFreshProcess('ingest-worker.ts', [mode, file], v8Flags);
 }
 
 /**
@@ -104,12 +108,7 @@ interface StageBreakdown {
 function measureStages(file: string): StageBreakdown {
   const runs: StageBreakdown[] = [];
   for (let repeat = 0; repeat < REPEATS; repeat++) {
-    const output = execFileSync(
-      process.execPath,
-      [...INGESTION_V8_FLAGS, '--import', 'tsx', join(__dirname, 'ingest-stages.ts'), file],
-      { encoding: 'utf8', maxBuffer: 1 << 20 },
-    );
-    runs.push(JSON.parse(output.trim().split('\n').at(-1) ?? '{}'));
+    runs.push(runInFreshProcess<StageBreakdown>('ingest-stages.ts', [file], INGESTION_V8_FLAGS));
   }
   const first = runs[0] as StageBreakdown;
   const us_per_row = Object.fromEntries(

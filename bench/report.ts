@@ -8,6 +8,12 @@ export const RESULTS_DIR = join(__dirname, 'results');
 
 export type Row = Record<string, string | number | boolean | null>;
 
+/** The median (upper middle for an even count): the benchmarks' summary of repeated runs on a noisy machine. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+}
+
 /** Formats rows as an aligned plain-text table. */
 export function formatTable(rows: readonly Row[]): string {
   const first = rows[0];

@@ -18,8 +18,13 @@ export const stageConfigSchema = z.object({
   rejectedRetentionDays: z.coerce.number().int().min(1).max(3650).default(90),
   /** Days a replaced (non-current) object version is kept, e.g. overwritten model artifacts. */
   noncurrentVersionRetentionDays: z.coerce.number().int().min(1).max(3650).default(30),
-  /** Reserved concurrency of the preprocess function (0 = none; new accounts with a limit of 10 need 0). */
-  ingestionConcurrency: z.coerce.number().int().min(0).max(1000).default(5),
+  /**
+   * Reserved concurrency of the preprocess function (0 = none, the default). Opt-in: Lambda keeps
+   * min(100, account limit) executions unreserved, so an account at the default limit of 10 can reserve none.
+   */
+  ingestionConcurrency: z.coerce.number().int().min(0).max(1000).default(0),
+  /** The account's Lambda concurrency limit (Service Quotas), checked against reservations at synth. */
+  accountConcurrencyLimit: z.coerce.number().int().min(10).default(10),
   /** EventBridge schedule of the training job. */
   trainingSchedule: z
     .string()
@@ -72,6 +77,11 @@ export const stageConfigSchema = z.object({
   accessLogRetentionDays: z.coerce.number().int().min(1).max(3650).default(365),
 });
 
+/** Executions Lambda keeps unreserved in an account: 100, or all of them below a limit of 100. */
+export function minimumUnreservedConcurrency(accountLimit: number): number {
+  return Math.min(100, accountLimit);
+}
+
 export type StageConfig = z.output<typeof stageConfigSchema>;
 
 /** Parses stage config from a context lookup, naming the offending key on error. */
@@ -86,5 +96,15 @@ export function loadStageConfig(tryGetContext: (key: string) => unknown): StageC
     const issue = parsed.error.issues[0];
     throw new Error(`Invalid CDK context '${issue?.path.join('.')}': ${issue?.message}`);
   }
-  return parsed.data;
+  const config = parsed.data;
+  const reservable = config.accountConcurrencyLimit - minimumUnreservedConcurrency(config.accountConcurrencyLimit);
+  if (config.ingestionConcurrency > reservable) {
+    throw new Error(
+      `Invalid CDK context 'ingestionConcurrency': ${config.ingestionConcurrency} reserved executions exceed what an account ` +
+        `with a concurrency limit of ${config.accountConcurrencyLimit} can reserve (${reservable}; Lambda keeps ` +
+        `${minimumUnreservedConcurrency(config.accountConcurrencyLimit)} unreserved). Raise the limit in Service Quotas and pass ` +
+        `-c accountConcurrencyLimit=<your limit>, or use ingestionConcurrency=0.`,
+    );
+  }
+  return config;
 }

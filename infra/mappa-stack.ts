@@ -1,6 +1,8 @@
 import { CfnOutput, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
+import { API_DEPLOYABLES, type Deployable } from '../shared/resources/deployables';
 import type { StageConfig } from './config';
 import { DataLake } from './constructs/data-lake';
 import { FeatureStore } from './constructs/feature-store';
@@ -21,6 +23,26 @@ export class MappaStack extends Stack {
   public readonly training: TrainingJob;
   public readonly serving: ServingApi;
   public readonly observability: Observability;
+
+  /** The role each deployable runs as, by the name the local IAM double knows it by. */
+  deployableRoles(): Record<Deployable, iam.IRole> {
+    const roleOf = (fn: { role?: iam.IRole }, name: string): iam.IRole => {
+      if (!fn.role) throw new Error(`MappaStack: ${name} has no role`);
+      return fn.role;
+    };
+    const api = Object.fromEntries(
+      Object.entries(API_DEPLOYABLES).map(([fn, deployable]) => [
+        deployable,
+        roleOf(this.serving.functions[fn as keyof typeof API_DEPLOYABLES], deployable),
+      ]),
+    ) as Record<(typeof API_DEPLOYABLES)[keyof typeof API_DEPLOYABLES], iam.IRole>;
+    return {
+      preprocess: roleOf(this.ingestion.function, 'preprocess'),
+      ...api,
+      'compact-events': roleOf(this.serving.compactor, 'compact-events'),
+      train: this.training.taskDefinition.taskRole,
+    };
+  }
 
   constructor(scope: Construct, id: string, props: MappaStackProps) {
     super(scope, id, props);

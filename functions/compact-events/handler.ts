@@ -9,7 +9,7 @@ import { type CompactionResult, compactStagedEvents } from '../../shared/serving
 /**
  * Scheduled (every few minutes): moves events staged by `POST /v1/events` into
  * the drop folder as one file, which triggers preprocessing like any upload.
- * Reserved concurrency 1: runs never overlap.
+ * Overlapping runs are harmless: both write the same hash-named file.
  */
 let bucket: string | undefined;
 const log = createLogger({ service: 'mappa-compact-events' });

@@ -11,12 +11,16 @@ import { ENV } from '../../shared/config/env-names';
 import { CONTINUATIONS_FOLDER } from '../../shared/ingest/layout';
 import { DATA_LAKE_PREFIXES, DATASETS, incomingPrefix } from '../../shared/resources/definitions';
 import { AppFunction } from './app-function';
+import { grantMissingKeyAnswers, grantObjects } from './data-lake-grants';
 import type { FeatureStore } from './feature-store';
 
 export interface IngestionProps {
   readonly bucket: s3.Bucket;
   readonly featureStore: FeatureStore;
-  /** Concurrent preprocessing invocations, to bound DynamoDB write pressure; 0 = no reservation. @default 5 */
+  /**
+   * Reserved concurrency of the preprocess function, to bound DynamoDB write pressure; 0 = no reservation
+   * (accounts with the default limit of 10 cannot reserve any). @default 0
+   */
   readonly reservedConcurrency?: number;
   /** Memory of the preprocessing function in MB (a 200k-row chunk is held in memory). @default 2048 */
   readonly memorySize?: number;
@@ -36,7 +40,7 @@ export class Ingestion extends Construct {
 
   constructor(scope: Construct, id: string, props: IngestionProps) {
     super(scope, id);
-    const concurrency = props.reservedConcurrency ?? 5;
+    const concurrency = props.reservedConcurrency ?? 0;
     if (!Number.isInteger(concurrency) || concurrency < 0) {
       throw new Error(`Ingestion: reservedConcurrency must be a whole number >= 0, got ${concurrency}`);
     }
@@ -75,33 +79,41 @@ export class Ingestion extends Construct {
       onFailure: new SqsDestination(this.deadLetterQueue),
     });
 
-    // Least privilege: read the drop folder; move quarantined files out of it; write only derived prefixes.
-    props.bucket.grantRead(this.function, `${DATA_LAKE_PREFIXES.incoming}*`);
-    props.bucket.grantDelete(this.function, `${DATA_LAKE_PREFIXES.incoming}*`);
-    for (const dataset of DATASETS)
-      props.bucket.grantPut(this.function, `${incomingPrefix(dataset)}${CONTINUATIONS_FOLDER}*`);
-    for (const prefix of [
-      DATA_LAKE_PREFIXES.curated,
-      DATA_LAKE_PREFIXES.rejected,
-      DATA_LAKE_PREFIXES.reports,
-    ]) {
-      props.bucket.grantReadWrite(this.function, `${prefix}*`);
-      props.bucket.grantDelete(this.function, `${prefix}*`);
+    // Least privilege, exact actions: read the version an event names, move quarantined files out of the
+    // drop folder, write only derived prefixes, and only the tables ingestion maintains.
+    grantObjects(props.bucket, this.function, ['s3:GetObject', 's3:GetObjectVersion', 's3:DeleteObject'], [
+      DATA_LAKE_PREFIXES.incoming,
+    ]);
+    grantObjects(
+      props.bucket,
+      this.function,
+      ['s3:PutObject'],
+      DATASETS.map((dataset) => `${incomingPrefix(dataset)}${CONTINUATIONS_FOLDER}`),
+    );
+    grantObjects(
+      props.bucket,
+      this.function,
+      ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+      [DATA_LAKE_PREFIXES.curated, DATA_LAKE_PREFIXES.rejected, DATA_LAKE_PREFIXES.reports],
+    );
+    grantMissingKeyAnswers(props.bucket, this.function);
+    for (const table of [tables.users, tables.items, tables.datasetStats, tables.ledger]) {
+      table.grant(
+        this.function,
+        'dynamodb:GetItem',
+        'dynamodb:BatchGetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+      );
     }
-    props.featureStore.grantReadWrite(this.function);
     NagSuppressions.addResourceSuppressions(
       this.function,
       [
         {
           id: 'AwsSolutions-IAM5',
           reason:
-            'Object-level S3 actions are scoped to the data-lake prefixes this function owns (incoming/, curated/, rejected/, reports/); object keys below them are data-dependent.',
+            'Object actions are scoped to the data-lake prefixes this function owns (incoming/, curated/, rejected/, reports/); object keys below them are data-dependent.',
           appliesTo: [
-            'Action::s3:GetObject*',
-            'Action::s3:GetBucket*',
-            'Action::s3:List*',
-            'Action::s3:DeleteObject*',
-            'Action::s3:Abort*',
             { regex: '/^Resource::<.*DataLakeData.*\\.Arn>\\/(incoming|curated|rejected|reports)\\/.*$/g' },
           ],
         },

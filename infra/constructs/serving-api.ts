@@ -13,6 +13,7 @@ import { API_EVENTS_FOLDER } from '../../shared/serving/event-compactor';
 import { EVENTS_STAGING_PREFIX } from '../../shared/serving/events';
 import { API_FUNCTIONS, API_ROUTES, type ApiFunction } from '../../shared/serving/routes';
 import { AppFunction } from './app-function';
+import { grantListPrefixes, grantMissingKeyAnswers, grantObjects } from './data-lake-grants';
 import type { FeatureStore } from './feature-store';
 
 export interface ServingApiProps {
@@ -87,12 +88,15 @@ export class ServingApi extends Construct {
     }
     this.functions = functions;
 
-    // Least privilege: scoring functions read models/ and single items; events write staging/ and users.
+    // Least privilege, exact actions. Every API function reads the manifest (which may not exist before
+    // the first model: S3 must answer 404, not 403) and the artifacts under models/.
     for (const fn of ['recommendations', 'similar-items', 'model', 'segments'] as const) {
-      props.bucket.grantRead(functions[fn], `${DATA_LAKE_PREFIXES.models}*`);
+      grantObjects(props.bucket, functions[fn], ['s3:GetObject'], [DATA_LAKE_PREFIXES.models]);
+      grantMissingKeyAnswers(props.bucket, functions[fn]);
     }
-    tables.users.grant(functions.recommendations, 'dynamodb:GetItem');
-    tables.userVectors.grant(functions.recommendations, 'dynamodb:GetItem');
+    // Recommendations and ranking read the user's features and vector in one BatchGetItem.
+    tables.users.grant(functions.recommendations, 'dynamodb:BatchGetItem');
+    tables.userVectors.grant(functions.recommendations, 'dynamodb:BatchGetItem');
     tables.userVectors.grant(functions.segments, 'dynamodb:GetItem');
     // Experiments: recommendations read definitions and count exposures; events add outcomes.
     tables.experiments.grant(functions.recommendations, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
@@ -104,20 +108,22 @@ export class ServingApi extends Construct {
       'dynamodb:Query',
       'dynamodb:UpdateItem',
     );
-    props.bucket.grantPut(functions.events, `${EVENTS_STAGING_PREFIX}*`);
+    grantObjects(props.bucket, functions.events, ['s3:PutObject'], [EVENTS_STAGING_PREFIX]);
     tables.users.grant(functions.events, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
 
     this.compactor = new AppFunction(this, 'CompactEventsFunction', {
       entryPath: 'functions/compact-events/handler.ts',
       description: 'Moves events posted to the API from staging/ into the drop folder',
-      timeout: Duration.minutes(5),
+      // Shorter than the schedule, so runs rarely overlap; when they do (a retry), both write the
+      // same hash-named file and ingestion counts the second as duplicates. No reserved concurrency:
+      // new accounts have none to spare.
+      timeout: Duration.minutes(4),
       memorySize: 1024,
-      reservedConcurrentExecutions: 1,
       environment: { [ENV.dataBucket]: props.bucket.bucketName },
     });
-    props.bucket.grantRead(this.compactor, `${EVENTS_STAGING_PREFIX}*`);
-    props.bucket.grantDelete(this.compactor, `${EVENTS_STAGING_PREFIX}*`);
-    props.bucket.grantPut(this.compactor, `${API_EVENTS_FOLDER}*`);
+    grantListPrefixes(props.bucket, this.compactor, [EVENTS_STAGING_PREFIX]);
+    grantObjects(props.bucket, this.compactor, ['s3:GetObject', 's3:DeleteObject'], [EVENTS_STAGING_PREFIX]);
+    grantObjects(props.bucket, this.compactor, ['s3:PutObject'], [API_EVENTS_FOLDER]);
     new events.Rule(this, 'CompactEventsSchedule', {
       description: 'Compacts staged API events into the drop folder',
       schedule: events.Schedule.rate(Duration.minutes(5)),
@@ -248,11 +254,6 @@ export class ServingApi extends Construct {
             reason:
               'S3 object actions are limited to the prefixes this function needs (models/, staging/events/, incoming/interactions/api-events/); keys below them are data-dependent.',
             appliesTo: [
-              'Action::s3:GetObject*',
-              'Action::s3:GetBucket*',
-              'Action::s3:List*',
-              'Action::s3:DeleteObject*',
-              'Action::s3:Abort*',
               {
                 regex: `/^Resource::<.*DataLakeData.*\\.Arn>\\/(models|staging\\/events|incoming\\/interactions\\/api-events)\\/\\*$/g`,
               },

@@ -13,6 +13,7 @@ import { ENV } from '../../shared/config/env-names';
 import type { TrainingOverrides } from '../../shared/training/overrides';
 import { DATA_LAKE_PREFIXES } from '../../shared/resources/definitions';
 import { REPO_ROOT } from './app-function';
+import { grantListPrefixes, grantMissingKeyAnswers, grantObjects } from './data-lake-grants';
 import type { FeatureStore } from './feature-store';
 
 export interface TrainingJobProps {
@@ -114,12 +115,20 @@ export class TrainingJob extends Construct {
       },
     });
 
-    // Least privilege: read curated data and the manifest; write models/ and training reports; write user vectors.
+    // Least privilege, exact actions: list and read curated data, read and write models/, write training
+    // reports and segment exports, write user vectors.
     const role = this.taskDefinition.taskRole;
-    props.bucket.grantRead(role, `${DATA_LAKE_PREFIXES.curated}*`);
-    props.bucket.grantReadWrite(role, `${DATA_LAKE_PREFIXES.models}*`);
-    props.bucket.grantWrite(role, `${DATA_LAKE_PREFIXES.reports}training/*`);
-    props.featureStore.tables.userVectors.grantWriteData(role);
+    grantListPrefixes(props.bucket, role, [DATA_LAKE_PREFIXES.curated, DATA_LAKE_PREFIXES.models]);
+    grantMissingKeyAnswers(props.bucket, role);
+    grantObjects(props.bucket, role, ['s3:GetObject'], [DATA_LAKE_PREFIXES.curated]);
+    grantObjects(props.bucket, role, ['s3:GetObject', 's3:PutObject'], [DATA_LAKE_PREFIXES.models]);
+    grantObjects(
+      props.bucket,
+      role,
+      ['s3:PutObject'],
+      [`${DATA_LAKE_PREFIXES.reports}training/`, `${DATA_LAKE_PREFIXES.exports}segments/`],
+    );
+    props.featureStore.tables.userVectors.grant(role, 'dynamodb:BatchWriteItem');
 
     this.schedule = new events.Rule(this, 'Schedule', {
       description: 'Retrains the Mappa model on the schedule from CDK context (trainingSchedule)',
@@ -178,7 +187,7 @@ export class TrainingJob extends Construct {
         {
           id: 'AwsSolutions-IAM5',
           reason:
-            'Object-level S3 actions are scoped to curated/, models/ and reports/training/ prefixes; ecr:GetAuthorizationToken and logs actions are CDK defaults for pulling the image and writing this task’s log group.',
+            'Object-level S3 actions are scoped to curated/, models/, reports/training/ and exports/segments/ prefixes; ecr:GetAuthorizationToken and logs actions are CDK defaults for pulling the image and writing this task’s log group.',
         },
       ],
       true,

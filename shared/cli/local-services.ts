@@ -1,8 +1,9 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { createDynamoDbClient, createS3Client } from '../aws/clients';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/embedded-stack';
+import { type DeployableClients, LocalAccount } from '../local/local-account';
 import { registerPreprocessHandler } from '../local/preprocess-wiring';
+import type { Deployable } from '../resources/deployables';
+import { localIamPolicies } from './local-iam';
 import { processAlive, readLocalState } from '../local/state-file';
 import type { TableKey } from '../resources/definitions';
 import { type StackFlags, startStackFromFlags } from './commands/local';
@@ -12,6 +13,8 @@ export interface LocalServices {
   readonly s3: S3Client;
   readonly dynamoDb: DynamoDBClient;
   readonly names: { readonly dataBucket: string; readonly tables: Record<TableKey, string> };
+  /** A deployable's clients, under its role's IAM policies unless `--no-iam`. */
+  clientsFor(deployable: Deployable): DeployableClients;
   /** Whether this process started the stack (and so preprocesses drop-folder uploads itself). */
   readonly embedded: boolean;
   stop(): Promise<void>;
@@ -21,17 +24,18 @@ export interface LocalServices {
 export async function openLocalServices(flags: StackFlags): Promise<LocalServices> {
   const running = readLocalState(flags.dataDir);
   if (running && processAlive(running.pid)) {
-    const connection = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
-    const s3 = createS3Client({ ...connection, endpoint: running.s3Endpoint }, {});
-    const dynamoDb = createDynamoDbClient({ ...connection, endpoint: running.dynamoDbEndpoint });
+    const account = new LocalAccount(running, localIamPolicies(flags));
+    const { s3, dynamoDb } = account.operatorClients();
     return {
       s3,
       dynamoDb,
       names: { dataBucket: running.dataBucket, tables: running.tables as Record<TableKey, string> },
+      clientsFor: (deployable) => account.clientsFor(deployable),
       embedded: false,
       stop: async () => {
         s3.destroy();
         dynamoDb.destroy();
+        account.destroy();
       },
     };
   }
@@ -41,6 +45,7 @@ export async function openLocalServices(flags: StackFlags): Promise<LocalService
     s3: stack.s3,
     dynamoDb: stack.dynamoDb,
     names: stack.names,
+    clientsFor: (deployable) => stack.clientsFor(deployable),
     embedded: true,
     stop: () => stack.stop(),
   };

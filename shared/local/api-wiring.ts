@@ -6,6 +6,8 @@ import type { ApiFunction } from '../serving/routes';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { TableKey } from '../resources/definitions';
+import { apiDeployable, type Deployable } from '../resources/deployables';
+import type { DeployableClients } from './local-account';
 
 export interface LocalApiDepsOptions {
   /** Seconds between manifest checks (the Lambda default is 60). */
@@ -25,9 +27,12 @@ export interface LocalApiDepsOptions {
  */
 /** The local bucket and tables (an EmbeddedStack, or a connection to one). */
 export interface LocalDataServices {
+  /** The operator's (administrator's) clients. */
   readonly s3: S3Client;
   readonly dynamoDb: DynamoDBClient;
   readonly names: { readonly dataBucket: string; readonly tables: Record<TableKey, string> };
+  /** A deployable's clients, under its role's IAM policies when enforcement is on. */
+  clientsFor(deployable: Deployable): DeployableClients;
 }
 
 export function localApiDeps(
@@ -36,8 +41,7 @@ export function localApiDeps(
 ): (fn: ApiFunction) => ApiDeps {
   return (fn) =>
     buildApiDeps(fn, {
-      s3: stack.s3,
-      dynamoDb: stack.dynamoDb,
+      ...stack.clientsFor(apiDeployable(fn)),
       bucket: stack.names.dataBucket,
       tables: {
         users: stack.names.tables.users,

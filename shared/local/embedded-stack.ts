@@ -11,7 +11,7 @@ import {
 import type { S3Client } from '@aws-sdk/client-s3';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
-import { createDynamoDbClient, createS3Client } from '../aws/clients';
+import type { Deployable } from '../resources/deployables';
 import {
   attributeDefinitions,
   DATASETS,
@@ -24,11 +24,12 @@ import {
   type TableKey,
   tableName,
 } from '../resources/definitions';
+import type { AccountPolicies } from './iam/account-policies';
+import type { IamUsageRecorder } from './iam/enforcement';
+import { type DeployableClients, LOCAL_CREDENTIALS, LOCAL_REGION, LocalAccount } from './local-account';
 import { type DeadLetter, S3EventBridge, type S3EventHandler } from './s3-event-bridge';
 
-/** Credentials s3rver checks signatures against; dynalite accepts any. */
-export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
-export const LOCAL_REGION = 'us-east-1';
+export { LOCAL_CREDENTIALS, LOCAL_REGION };
 
 export interface EmbeddedStackOptions {
   /** S3 port on 127.0.0.1; 0 picks a free port (parallel tests). @default 4569 */
@@ -43,6 +44,13 @@ export interface EmbeddedStackOptions {
   readonly inMemoryDynamoDb?: boolean;
   /** Notified when an S3 event failed every delivery attempt. */
   readonly onDeadLetter?: (letter: DeadLetter) => void;
+  /**
+   * The deployables' policies from the synthesized template; each deployable's
+   * clients are then IAM-enforced. Omitted = no enforcement (`--no-iam`).
+   */
+  readonly iam?: AccountPolicies;
+  /** Where IAM decisions are recorded (shared across stacks in one test run). */
+  readonly iamRecorder?: IamUsageRecorder;
 }
 
 /** Physical names of everything the stack created. */
@@ -95,6 +103,8 @@ export class EmbeddedStack {
   readonly s3: S3Client;
   readonly dynamoDb: DynamoDBClient;
   readonly names: LocalResourceNames;
+  /** The local account: per-deployable clients under each one's IAM role. */
+  readonly account: LocalAccount;
   private readonly bridge: S3EventBridge;
 
   private constructor(
@@ -105,17 +115,12 @@ export class EmbeddedStack {
     readonly dynamoDbEndpoint: string,
     readonly dataDir: string,
     namePrefix: string,
-    onDeadLetter?: (letter: DeadLetter) => void,
+    options: EmbeddedStackOptions,
   ) {
-    this.s3 = createS3Client(
-      { endpoint: s3Endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS },
-      {},
-    );
-    this.dynamoDb = createDynamoDbClient({
-      endpoint: dynamoDbEndpoint,
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-    });
+    this.account = new LocalAccount({ s3Endpoint, dynamoDbEndpoint }, options.iam, options.iamRecorder);
+    // The operator's clients: uploads, reports and table creation, as an account administrator.
+    ({ s3: this.s3, dynamoDb: this.dynamoDb } = this.account.operatorClients());
+    const { onDeadLetter } = options;
     this.names = {
       dataBucket: localBucketName(namePrefix),
       tables: Object.fromEntries(TABLE_KEYS.map((key) => [key, tableName(namePrefix, key)])) as Record<
@@ -185,7 +190,7 @@ export class EmbeddedStack {
       `http://127.0.0.1:${dynamoPort}`,
       dataDir,
       namePrefix,
-      options.onDeadLetter,
+      options,
     );
     try {
       await stack.createTables();
@@ -223,19 +228,15 @@ export class EmbeddedStack {
     return this.bridge.deadLetters;
   }
 
+  /** The clients a deployable's code gets here: its role's IAM enforced when the stack has policies. */
+  clientsFor(deployable: Deployable): DeployableClients {
+    return this.account.clientsFor(deployable);
+  }
+
   /**
    * Environment variables that point the AWS SDK (and so Mappa's own code, the
    * AWS CLI, or any SDK tool) at this stack.
    */
-  /** A separate DynamoDB client to this stack (for a caller that needs its own middleware). */
-  newDynamoDbClient(): DynamoDBClient {
-    return createDynamoDbClient({
-      endpoint: this.dynamoDbEndpoint,
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-    });
-  }
-
   clientEnvironment(): Record<string, string> {
     return {
       AWS_REGION: LOCAL_REGION,
@@ -252,6 +253,7 @@ export class EmbeddedStack {
     await this.bridge.drain();
     this.s3.destroy();
     this.dynamoDb.destroy();
+    this.account.destroy();
     await Promise.all([closeServer(this.s3Server), closeServer(this.dynamoDbServer)]);
   }
 

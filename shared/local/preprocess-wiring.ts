@@ -13,14 +13,15 @@ export function registerPreprocessHandler(
   stack: EmbeddedStack,
   options: Partial<Omit<IngestionDeps, 'featureStore' | 'ledger' | 's3' | 'bucket'>> & { log?: Logger } = {},
 ): { deps: IngestionDeps; unregister: () => void } {
+  const clients = stack.clientsFor('preprocess');
   const deps = ingestionDeps(
     {
-      s3: stack.s3,
+      s3: clients.s3,
       bucket: stack.names.dataBucket,
       log: options.log ?? createLogger({ service: 'mappa-preprocess' }),
       ...options,
     },
-    stack.dynamoDb,
+    clients.dynamoDb,
     stack.names.tables,
   );
   const handler = makeHandler((context) => ({

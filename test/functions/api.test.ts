@@ -8,6 +8,7 @@ import { compactStagedEvents } from '../../shared/serving/event-compactor';
 import { s3ModelSource } from '../../shared/serving/model-store';
 import { EVENTS_STAGING_PREFIX } from '../../shared/serving/events';
 import type { ApiFunction } from '../../shared/serving/routes';
+import { apiDeployable } from '../../shared/resources/deployables';
 import type { SyntheticWorld } from '../../shared/synthetic/generator';
 import { MANIFEST_KEY, type ModelManifest, propensityModelKey } from '../../shared/training/artifacts';
 import { API_KEY, call, dropWorld, testWorld, trainQuickModel } from '../support/api';
@@ -326,7 +327,7 @@ describe('recommendation API on the embedded stack', () => {
       }));
       await post('postEvents', '/v1/events', { events });
       await post('postEvents', '/v1/events', { events }); // a client retry: same staged object
-      const compacted = await compactStagedEvents(env.stack.s3, env.bucket, {
+      const compacted = await compactStagedEvents(env.stack.clientsFor('compact-events').s3, env.bucket, {
         now: new Date(TEST_NOW * 1000),
       });
       expect(compacted.file).toMatch(/^incoming\/interactions\/api-events\//);
@@ -594,16 +595,19 @@ describe('recommendation API on the embedded stack', () => {
   describe('when DynamoDB or the caller misbehaves', () => {
     /** An API whose DynamoDB client fails with the given error (a fault the emulator cannot produce). */
     async function apiWithFailingDynamoDb(name: string, operation: string): Promise<LocalApi> {
-      const client = env.stack.newDynamoDbClient();
-      client.middlewareStack.add(
-        (next, context) => async (args) => {
-          if (context.commandName === operation) {
-            throw Object.assign(new Error(`injected ${name}`), { name, $metadata: {} });
-          }
-          return next(args);
-        },
-        { step: 'initialize', name: 'inject-fault' },
-      );
+      const failingClient = (fn: ApiFunction) => {
+        const client = env.stack.account.newClientsFor(apiDeployable(fn)).dynamoDb;
+        client.middlewareStack.add(
+          (next, context) => async (args) => {
+            if (context.commandName === operation) {
+              throw Object.assign(new Error(`injected ${name}`), { name, $metadata: {} });
+            }
+            return next(args);
+          },
+          { step: 'initialize', name: 'inject-fault' },
+        );
+        return client;
+      };
       const base = localApiDeps(env.stack, {
         log: quiet,
         now: () => new Date(TEST_NOW * 1000),
@@ -612,7 +616,7 @@ describe('recommendation API on the embedded stack', () => {
       return startLocalApi({
         port: 0,
         apiKey: API_KEY,
-        depsFor: (fn: ApiFunction) => ({ ...base(fn), dynamoDb: client }),
+        depsFor: (fn: ApiFunction) => ({ ...base(fn), dynamoDb: failingClient(fn) }),
       });
     }
 

@@ -20,8 +20,7 @@ describe('training job on the embedded stack', () => {
     const world = new SyntheticWorld({ ...SYNTHETIC_PRESETS.tiny, users: 80, interactions: 3_000 });
     await dropWorld(env, world);
     deps = {
-      s3: env.stack.s3,
-      dynamoDb: env.stack.dynamoDb,
+      ...env.stack.clientsFor('train'),
       bucket: env.bucket,
       userVectorsTable: env.stack.names.tables.userVectors,
       log: createLogger({ service: 'test', write: () => undefined }),
@@ -98,7 +97,7 @@ describe('training job on the embedded stack', () => {
   it('leaves the manifest unchanged when a run dies mid-way', async () => {
     const current = await manifest();
     const name = 'fail-metrics-upload';
-    env.stack.s3.middlewareStack.add(
+    deps.s3.middlewareStack.add(
       (next, context) => async (args) => {
         const key = (args.input as { Key?: string }).Key ?? '';
         if (context.commandName === 'PutObjectCommand' && key.endsWith('/metrics.json'))
@@ -110,7 +109,7 @@ describe('training job on the embedded stack', () => {
     try {
       await expect(runTraining(deps, quick)).rejects.toThrow('injected: task stopped');
     } finally {
-      env.stack.s3.middlewareStack.remove(name);
+      deps.s3.middlewareStack.remove(name);
     }
     expect(await manifest()).toEqual(current);
   });

@@ -21,13 +21,13 @@ describe('Ingestion', () => {
     expect(prefixes.sort()).toEqual(['incoming/interactions/', 'incoming/items/', 'incoming/users/']);
   });
 
-  it('runs on Node 22 / ARM64 with a 15-minute timeout, reserved concurrency and tracing', () => {
+  it('runs on Node 22 / ARM64 with a 15-minute timeout, tracing and no reserved concurrency by default', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
       Timeout: 900,
       MemorySize: 2048,
-      ReservedConcurrentExecutions: 5,
+      ReservedConcurrentExecutions: Match.absent(),
       TracingConfig: { Mode: 'Active' },
       Environment: {
         Variables: Match.objectLike({

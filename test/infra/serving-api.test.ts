@@ -94,14 +94,15 @@ describe('ServingApi', () => {
     const { functions, compactor } = stack.serving;
     const recommendations = policyOf(functions.recommendations);
     expect(recommendations).toContain('/models/*');
-    expect(recommendations).toContain('dynamodb:GetItem');
+    expect(recommendations).toContain('dynamodb:BatchGetItem');
     expect(recommendations).not.toMatch(/s3:PutObject|dynamodb:(PutItem|DeleteItem)/);
     // Its only write: counting experiment exposures.
     const writes = (JSON.parse(recommendations) as { Action: string | string[]; Resource: unknown }[]).filter(
       (statement) => JSON.stringify(statement.Action).includes('dynamodb:UpdateItem'),
     );
     expect(JSON.stringify(writes.map((statement) => statement.Resource))).toMatch(
-      /^\[\[\{"Fn::GetAtt":\["FeatureStoreExperiments\w+","Arn"\]\}\]\]$/,
+      // One resource, the experiments table (cdk.json's minimizePolicies writes it without the inner array).
+      /^\[\[?\{"Fn::GetAtt":\["FeatureStoreExperiments\w+","Arn"\]\}\]?\]$/,
     );
     const events = policyOf(functions.events);
     expect(events).toContain('/staging/events/*');
@@ -114,11 +115,12 @@ describe('ServingApi', () => {
     expect(compaction).not.toContain('dynamodb:');
   });
 
-  it('compacts staged events every five minutes, one run at a time', () => {
+  it('compacts staged events every five minutes, each run shorter than the schedule, with no reserved concurrency', () => {
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
     template.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('staging/ into the drop folder'),
-      ReservedConcurrentExecutions: 1,
+      Timeout: 240,
+      ReservedConcurrentExecutions: Match.absent(),
     });
   });
 

@@ -34,8 +34,7 @@ export async function dropWorld(env: IngestionStack, world: SyntheticWorld): Pro
 export function trainQuickModel(env: IngestionStack, trainedAt: Date, seed = 1): Promise<TrainingRunReport> {
   return runTraining(
     {
-      s3: env.stack.s3,
-      dynamoDb: env.stack.dynamoDb,
+      ...env.stack.clientsFor('train'),
       bucket: env.bucket,
       userVectorsTable: env.stack.names.tables.userVectors,
       log: createLogger({ service: 'test', write: () => undefined }),

@@ -1,18 +1,37 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EmbeddedStack, type EmbeddedStackOptions } from '../../shared/local/embedded-stack';
+import { localAccountPolicies } from '../../infra/local-policies';
+import { EmbeddedStack, type EmbeddedStackOptions, LOCAL_REGION } from '../../shared/local/embedded-stack';
+import type { AccountPolicies } from '../../shared/local/iam/account-policies';
+import { IamUsageRecorder } from '../../shared/local/iam/enforcement';
 
-/** Starts an embedded stack on free ports in a fresh temp directory; `stop()` removes it. */
+/** Where each test process leaves its IAM usage record; test/support/global-teardown.ts merges them. */
+export const IAM_USAGE_DIR = join(tmpdir(), 'mappa-test-iam-usage');
+
+/** The deployables' policies of the default `cdk synth`, as local mode enforces them. */
+export function defaultPolicies(): AccountPolicies {
+  return localAccountPolicies({ region: LOCAL_REGION });
+}
+
+/**
+ * Starts an embedded stack on free ports in a fresh temp directory, with
+ * every deployable's IAM enforced from the synthesized app unless `iam` says
+ * otherwise; `stop()` removes it and records the IAM usage.
+ */
 export async function startTestStack(
-  options: Omit<EmbeddedStackOptions, 'dataDir'> = {},
+  options: Omit<EmbeddedStackOptions, 'dataDir' | 'iam'> & { iam?: AccountPolicies | false } = {},
 ): Promise<{ stack: EmbeddedStack; stop: () => Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'mappa-test-'));
+  const { iam, ...rest } = options;
+  const policies = iam === false ? undefined : (iam ?? defaultPolicies());
+  const recorder = options.iamRecorder ?? new IamUsageRecorder();
   const stack = await EmbeddedStack.start({
     s3Port: 0,
     dynamoDbPort: 0,
     inMemoryDynamoDb: true,
-    ...options,
+    ...rest,
+    ...(policies ? { iam: policies, iamRecorder: recorder } : {}),
     dataDir,
   });
   return {
@@ -20,6 +39,14 @@ export async function startTestStack(
     stop: async () => {
       await stack.stop();
       rmSync(dataDir, { recursive: true, force: true });
+      // Only the default policies describe the deployed roles; a test's edited policy set is not a record.
+      if (policies && iam === undefined && recorder.usage().length > 0) {
+        mkdirSync(IAM_USAGE_DIR, { recursive: true });
+        writeFileSync(
+          join(IAM_USAGE_DIR, `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.json`),
+          JSON.stringify(recorder.usage()),
+        );
+      }
     },
   };
 }

@@ -199,8 +199,7 @@ async function trainModel(stack: EmbeddedStack): Promise<string[]> {
   const backend = await initBackend();
   const report = await runTraining(
     {
-      s3: stack.s3,
-      dynamoDb: stack.dynamoDb,
+      ...stack.clientsFor('train'),
       bucket: stack.names.dataBucket,
       userVectorsTable: stack.names.tables.userVectors,
       log: createLogger({

@@ -9,8 +9,9 @@ import {
   writeLocalState,
 } from '../../local/state-file';
 import { CliError, parseIntegerOption, runAction } from '../errors';
+import { type IamFlags, localIamPolicies } from '../local-iam';
 
-export interface StackFlags {
+export interface StackFlags extends IamFlags {
   s3Port: number;
   dynamodbPort: number;
   dataDir: string;
@@ -31,14 +32,20 @@ export function withStackFlags(command: Command): Command {
       parseIntegerOption('--dynamodb-port', 0, 65535),
       4570,
     )
-    .option('--data-dir <dir>', 'where the local stack keeps its data', '.mappa');
+    .option('--data-dir <dir>', 'where the local stack keeps its data', '.mappa')
+    .option(
+      '--no-iam',
+      "don't enforce each deployable's IAM policies from the synthesized CDK app (also MAPPA_LOCAL_IAM=off)",
+    );
 }
 
 export function startStackFromFlags(flags: StackFlags): Promise<EmbeddedStack> {
+  const iam = localIamPolicies(flags);
   return EmbeddedStack.start({
     s3Port: flags.s3Port,
     dynamoDbPort: flags.dynamodbPort,
     dataDir: flags.dataDir,
+    ...(iam ? { iam } : {}),
   });
 }
 

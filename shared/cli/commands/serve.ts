@@ -103,7 +103,7 @@ export function registerServeCommand(program: Command): void {
         throw error;
       }
       const compact = () =>
-        compactStagedEvents(services.s3, services.names.dataBucket, { log }).catch((error: unknown) =>
+        compactStagedEvents(services.clientsFor('compact-events').s3, services.names.dataBucket, { log }).catch((error: unknown) =>
           log.error('event compaction failed', { error }),
         );
       const timer = setInterval(() => void compact(), flags.compactEverySeconds * 1000);

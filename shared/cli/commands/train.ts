@@ -1,13 +1,11 @@
 import type { Command } from 'commander';
-import { createDynamoDbClient, createS3Client } from '../../aws/clients';
 import { initBackend } from '../../ml/backend';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/embedded-stack';
-import { processAlive, readLocalState } from '../../local/state-file';
 import { createLogger } from '../../observability/logger';
 import { runTraining, type TrainingRunReport } from '../../training/run-training';
 import { parseIntegerOption, runAction } from '../errors';
 import { formatMetricsTable, terminalTrainingProgress } from '../metrics-table';
-import { type StackFlags, startStackFromFlags, withStackFlags } from './local';
+import { openLocalServices } from '../local-services';
+import { type StackFlags, withStackFlags } from './local';
 
 interface TrainFlags extends StackFlags {
   epochs?: number;
@@ -45,41 +43,23 @@ export function registerTrainCommand(program: Command): void {
         level: 'warn',
         write: (line) => process.stderr.write(`${line}\n`),
       });
-      const running = readLocalState(flags.dataDir);
       const options = flags.epochs ? { config: { epochs: flags.epochs } } : {};
+      const services = await openLocalServices(flags);
       let report: TrainingRunReport;
-      if (running && processAlive(running.pid)) {
-        const connection = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+      try {
         report = await runTraining(
           {
-            s3: createS3Client({ ...connection, endpoint: running.s3Endpoint }, {}),
-            dynamoDb: createDynamoDbClient({ ...connection, endpoint: running.dynamoDbEndpoint }),
-            bucket: running.dataBucket,
-            userVectorsTable: running.tables.userVectors ?? '',
+            ...services.clientsFor('train'),
+            bucket: services.names.dataBucket,
+            userVectorsTable: services.names.tables.userVectors,
             log,
             progress: terminalTrainingProgress(),
           },
           options,
           backend.backend,
         );
-      } else {
-        const stack = await startStackFromFlags(flags);
-        try {
-          report = await runTraining(
-            {
-              s3: stack.s3,
-              dynamoDb: stack.dynamoDb,
-              bucket: stack.names.dataBucket,
-              userVectorsTable: stack.names.tables.userVectors,
-              log,
-              progress: terminalTrainingProgress(),
-            },
-            options,
-            backend.backend,
-          );
-        } finally {
-          await stack.stop();
-        }
+      } finally {
+        await services.stop();
       }
       process.stdout.write(
         flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatTrainingReport(report)}\n`,

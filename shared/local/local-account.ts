@@ -1,0 +1,92 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { createDynamoDbClient, createS3Client } from '../aws/clients';
+import type { Deployable } from '../resources/deployables';
+import type { AccountPolicies } from './iam/account-policies';
+import { enforceIam, IamUsageRecorder, PolicyEvaluator } from './iam/enforcement';
+
+/** Credentials s3rver checks signatures against; dynalite accepts any. */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+export const LOCAL_REGION = 'us-east-1';
+
+export interface DeployableClients {
+  readonly s3: S3Client;
+  readonly dynamoDb: DynamoDBClient;
+}
+
+export interface LocalEndpoints {
+  readonly s3Endpoint: string;
+  readonly dynamoDbEndpoint: string;
+}
+
+/**
+ * The local AWS account: the emulators' endpoints plus, per deployable, SDK
+ * clients that carry the IAM enforcement of that deployable's role (when
+ * policies are given). The operator's own clients (uploads, reports, table
+ * creation) act as an administrator, as a person with the account's admin
+ * credentials would.
+ */
+export class LocalAccount {
+  readonly evaluator?: PolicyEvaluator;
+  private readonly clients = new Map<Deployable, DeployableClients>();
+
+  constructor(
+    readonly endpoints: LocalEndpoints,
+    policies?: AccountPolicies,
+    recorder: IamUsageRecorder = new IamUsageRecorder(),
+  ) {
+    if (policies) this.evaluator = new PolicyEvaluator(policies, recorder);
+  }
+
+  /** Whether calls of deployables are checked against their roles. */
+  get iamEnforced(): boolean {
+    return this.evaluator !== undefined;
+  }
+
+  get recorder(): IamUsageRecorder | undefined {
+    return this.evaluator?.recorder;
+  }
+
+  /** New administrator clients (not enforced). */
+  operatorClients(): DeployableClients {
+    return {
+      s3: createS3Client(
+        { endpoint: this.endpoints.s3Endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS },
+        {},
+      ),
+      dynamoDb: createDynamoDbClient({
+        endpoint: this.endpoints.dynamoDbEndpoint,
+        region: LOCAL_REGION,
+        credentials: LOCAL_CREDENTIALS,
+      }),
+    };
+  }
+
+  /** The clients a deployable's code gets: built once, IAM-enforced for its role. */
+  clientsFor(deployable: Deployable): DeployableClients {
+    let clients = this.clients.get(deployable);
+    if (!clients) {
+      clients = this.newClientsFor(deployable);
+      this.clients.set(deployable, clients);
+    }
+    return clients;
+  }
+
+  /** Fresh clients under a deployable's role (e.g. to add a fault-injecting middleware); the caller destroys them. */
+  newClientsFor(deployable: Deployable): DeployableClients {
+    const clients = this.operatorClients();
+    if (this.evaluator) {
+      enforceIam(clients.s3, 'S3', deployable, this.evaluator);
+      enforceIam(clients.dynamoDb, 'DynamoDB', deployable, this.evaluator);
+    }
+    return clients;
+  }
+
+  destroy(): void {
+    for (const clients of this.clients.values()) {
+      clients.s3.destroy();
+      clients.dynamoDb.destroy();
+    }
+    this.clients.clear();
+  }
+}

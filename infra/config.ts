@@ -97,7 +97,8 @@ export function loadStageConfig(tryGetContext: (key: string) => unknown): StageC
     throw new Error(`Invalid CDK context '${issue?.path.join('.')}': ${issue?.message}`);
   }
   const config = parsed.data;
-  const reservable = config.accountConcurrencyLimit - minimumUnreservedConcurrency(config.accountConcurrencyLimit);
+  const reservable =
+    config.accountConcurrencyLimit - minimumUnreservedConcurrency(config.accountConcurrencyLimit);
   if (config.ingestionConcurrency > reservable) {
     throw new Error(
       `Invalid CDK context 'ingestionConcurrency': ${config.ingestionConcurrency} reserved executions exceed what an account ` +

@@ -1,5 +1,13 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { AccountPolicies } from '../shared/local/iam/account-policies';
 
@@ -24,13 +32,13 @@ export interface LocalPolicyOptions {
 
 const SOURCES = ['infra', 'shared/resources', 'shared/config', 'cdk.json', 'package-lock.json'];
 
-export function localAccountPolicies(options: LocalPolicyOptions): AccountPolicies {
+export async function localAccountPolicies(options: LocalPolicyOptions): Promise<AccountPolicies> {
   const cacheDir = options.cacheDir ?? join(REPO_ROOT, 'node_modules', '.cache', 'mappa-iam');
   const digest = sourceDigest(options);
   const cached = join(cacheDir, `${digest}.json`);
   if (existsSync(cached)) return JSON.parse(readFileSync(cached, 'utf8')) as AccountPolicies;
   // aws-cdk-lib takes a second to load: only a cache miss pays for it.
-  const { synthesizeAccountPolicies } = require('./synthesize-policies') as typeof import('./synthesize-policies');
+  const { synthesizeAccountPolicies } = await import('./synthesize-policies');
   const policies = synthesizeAccountPolicies(options);
   mkdirSync(cacheDir, { recursive: true });
   const partial = `${cached}.${process.pid}.tmp`;

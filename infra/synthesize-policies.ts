@@ -46,4 +46,3 @@ function logicalIdOf(construct: iam.IRole | { node: { defaultChild?: unknown } }
   if (!child) throw new Error('local policies: construct without a CloudFormation resource');
   return Stack.of(construct as iam.IRole).getLogicalId(child as never);
 }
-

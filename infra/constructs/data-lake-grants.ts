@@ -10,11 +10,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 
 /** Object-level actions Mappa's code makes (versions: reading the exact version an event named). */
 export type ObjectAction =
-  | 's3:GetObject'
-  | 's3:GetObjectVersion'
-  | 's3:PutObject'
-  | 's3:DeleteObject'
-  | 's3:AbortMultipartUpload';
+  's3:GetObject' | 's3:GetObjectVersion' | 's3:PutObject' | 's3:DeleteObject' | 's3:AbortMultipartUpload';
 
 /** Object actions on every key under each prefix (a prefix may end in a partial name). */
 export function grantObjects(
@@ -32,7 +28,11 @@ export function grantObjects(
 }
 
 /** `s3:ListBucket` limited by the `s3:prefix` condition to keys under the given prefixes. */
-export function grantListPrefixes(bucket: s3.IBucket, grantee: iam.IGrantable, prefixes: readonly string[]): void {
+export function grantListPrefixes(
+  bucket: s3.IBucket,
+  grantee: iam.IGrantable,
+  prefixes: readonly string[],
+): void {
   grantee.grantPrincipal.addToPrincipalPolicy(
     new iam.PolicyStatement({
       actions: ['s3:ListBucket'],

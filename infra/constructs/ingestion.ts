@@ -81,9 +81,12 @@ export class Ingestion extends Construct {
 
     // Least privilege, exact actions: read the version an event names, move quarantined files out of the
     // drop folder, write only derived prefixes, and only the tables ingestion maintains.
-    grantObjects(props.bucket, this.function, ['s3:GetObject', 's3:GetObjectVersion', 's3:DeleteObject'], [
-      DATA_LAKE_PREFIXES.incoming,
-    ]);
+    grantObjects(
+      props.bucket,
+      this.function,
+      ['s3:GetObject', 's3:GetObjectVersion', 's3:DeleteObject'],
+      [DATA_LAKE_PREFIXES.incoming],
+    );
     grantObjects(
       props.bucket,
       this.function,

@@ -11,7 +11,10 @@ export interface IamFlags {
  * The policies the local stack enforces for each deployable (from the
  * synthesized CDK app), or undefined when enforcement is turned off.
  */
-export function localIamPolicies(flags: IamFlags, env: NodeJS.ProcessEnv = process.env): AccountPolicies | undefined {
+export async function localIamPolicies(
+  flags: IamFlags,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<AccountPolicies | undefined> {
   if (!flags.iam || env.MAPPA_LOCAL_IAM === 'off') return undefined;
-  return localAccountPolicies({ region: LOCAL_REGION });
+  return await localAccountPolicies({ region: LOCAL_REGION });
 }

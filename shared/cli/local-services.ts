@@ -24,7 +24,7 @@ export interface LocalServices {
 export async function openLocalServices(flags: StackFlags): Promise<LocalServices> {
   const running = readLocalState(flags.dataDir);
   if (running && processAlive(running.pid)) {
-    const account = new LocalAccount(running, localIamPolicies(flags));
+    const account = new LocalAccount(running, await localIamPolicies(flags));
     const { s3, dynamoDb } = account.operatorClients();
     return {
       s3,

@@ -41,7 +41,7 @@ describe('preprocess failure handling', () => {
   it('retries after a crash between the user and item updates without double-counting', async () => {
     // Prepare: the first write to the items table fails, after the users were already updated.
     let itemWritesFailed = 0;
-    const restore = failPutItems(env.stack.dynamoDb, (table) => {
+    const restore = failPutItems(env.stack.clientsFor('preprocess').dynamoDb, (table) => {
       if (!table.endsWith('-items') || itemWritesFailed > 0) return false;
       itemWritesFailed++;
       return true;
@@ -68,7 +68,7 @@ describe('preprocess failure handling', () => {
   it('finishes a file whose first attempt died while publishing the report', async () => {
     const name = 'fail-first-report';
     let failures = 0;
-    env.stack.s3.middlewareStack.add(
+    env.stack.clientsFor('preprocess').s3.middlewareStack.add(
       (next, context) => async (args) => {
         const key = (args.input as { Key?: string }).Key ?? '';
         if (
@@ -86,7 +86,7 @@ describe('preprocess failure handling', () => {
     try {
       await env.drop('incoming/interactions/late.csv', `${file}\nkim,i3,not-a-time,view,`);
     } finally {
-      env.stack.s3.middlewareStack.remove(name);
+      env.stack.clientsFor('preprocess').s3.middlewareStack.remove(name);
     }
 
     expect(failures).toBe(1);
@@ -99,7 +99,9 @@ describe('preprocess failure handling', () => {
   });
 
   it('dead-letters a file that keeps failing, with its key, and publishes no report', async () => {
-    const restore = failPutItems(env.stack.dynamoDb, (table) => table.endsWith('-users'));
+    const restore = failPutItems(env.stack.clientsFor('preprocess').dynamoDb, (table) =>
+      table.endsWith('-users'),
+    );
 
     await env.drop('incoming/interactions/doomed.csv', file);
     restore();

@@ -43,7 +43,8 @@ describe('account constraints at synth', () => {
       Effect: string;
     }[];
     const forCloudWatch = statements.filter(
-      (statement) => statement.Effect === 'Allow' && statement.Principal?.Service === 'cloudwatch.amazonaws.com',
+      (statement) =>
+        statement.Effect === 'Allow' && statement.Principal?.Service === 'cloudwatch.amazonaws.com',
     );
     expect(forCloudWatch.flatMap((statement) => [statement.Action].flat()).sort()).toEqual([
       'kms:Decrypt',

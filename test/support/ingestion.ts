@@ -15,8 +15,11 @@ import { startTestStack } from './local-stack';
 export const TEST_NOW = 1_767_225_600;
 
 /** An embedded stack with the real preprocess handler registered on the drop folder. */
-export async function startIngestionStack(overrides: Partial<IngestionDeps> = {}) {
-  const { stack, stop } = await startTestStack();
+export async function startIngestionStack(
+  overrides: Partial<IngestionDeps> = {},
+  stackOptions: Parameters<typeof startTestStack>[0] = {},
+) {
+  const { stack, stop } = await startTestStack(stackOptions);
   const { deps, unregister } = registerPreprocessHandler(stack, {
     log: createLogger({ service: 'test', write: () => undefined }),
     nowSeconds: () => TEST_NOW,

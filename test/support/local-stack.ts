@@ -10,7 +10,7 @@ import { IamUsageRecorder } from '../../shared/local/iam/enforcement';
 export const IAM_USAGE_DIR = join(tmpdir(), 'mappa-test-iam-usage');
 
 /** The deployables' policies of the default `cdk synth`, as local mode enforces them. */
-export function defaultPolicies(): AccountPolicies {
+export function defaultPolicies(): Promise<AccountPolicies> {
   return localAccountPolicies({ region: LOCAL_REGION });
 }
 
@@ -24,7 +24,7 @@ export async function startTestStack(
 ): Promise<{ stack: EmbeddedStack; stop: () => Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'mappa-test-'));
   const { iam, ...rest } = options;
-  const policies = iam === false ? undefined : (iam ?? defaultPolicies());
+  const policies = iam === false ? undefined : (iam ?? (await defaultPolicies()));
   const recorder = options.iamRecorder ?? new IamUsageRecorder();
   const stack = await EmbeddedStack.start({
     s3Port: 0,
@@ -39,8 +39,9 @@ export async function startTestStack(
     stop: async () => {
       await stack.stop();
       rmSync(dataDir, { recursive: true, force: true });
-      // Only the default policies describe the deployed roles; a test's edited policy set is not a record.
-      if (policies && iam === undefined && recorder.usage().length > 0) {
+      // Only the default policies describe the deployed roles; a test with edited policies, or its own
+      // recorder (deliberate denials), is not part of the record.
+      if (policies && iam === undefined && options.iamRecorder === undefined && recorder.usage().length > 0) {
         mkdirSync(IAM_USAGE_DIR, { recursive: true });
         writeFileSync(
           join(IAM_USAGE_DIR, `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.json`),

@@ -8,7 +8,9 @@ import { loadStageConfig, type stageConfigSchema } from '../../infra/config';
 import { MappaStack } from '../../infra/mappa-stack';
 
 const CDK_JSON_CONTEXT = (
-  JSON.parse(readFileSync(join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }
+  JSON.parse(readFileSync(join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as {
+    context: Record<string, unknown>;
+  }
 ).context;
 
 /**

@@ -39,8 +39,8 @@ export function withStackFlags(command: Command): Command {
     );
 }
 
-export function startStackFromFlags(flags: StackFlags): Promise<EmbeddedStack> {
-  const iam = localIamPolicies(flags);
+export async function startStackFromFlags(flags: StackFlags): Promise<EmbeddedStack> {
+  const iam = await localIamPolicies(flags);
   return EmbeddedStack.start({
     s3Port: flags.s3Port,
     dynamoDbPort: flags.dynamodbPort,

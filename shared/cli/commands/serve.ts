@@ -103,9 +103,9 @@ export function registerServeCommand(program: Command): void {
         throw error;
       }
       const compact = () =>
-        compactStagedEvents(services.clientsFor('compact-events').s3, services.names.dataBucket, { log }).catch((error: unknown) =>
-          log.error('event compaction failed', { error }),
-        );
+        compactStagedEvents(services.clientsFor('compact-events').s3, services.names.dataBucket, {
+          log,
+        }).catch((error: unknown) => log.error('event compaction failed', { error }));
       const timer = setInterval(() => void compact(), flags.compactEverySeconds * 1000);
       process.stdout.write(
         [

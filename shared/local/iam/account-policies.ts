@@ -141,9 +141,10 @@ function intrinsicResolver(inputs: TemplatePolicyInputs, accountId: string): (va
       const argument = value[key];
       if (key === 'Ref' && typeof argument === 'string') return pseudo[argument] ?? physicalName(argument);
       if (key === 'Fn::GetAtt') {
-        const [logicalId, attribute] = (
-          Array.isArray(argument) ? argument : String(argument).split('.')
-        ) as [string, string];
+        const [logicalId, attribute] = (Array.isArray(argument) ? argument : String(argument).split('.')) as [
+          string,
+          string,
+        ];
         if (attribute === 'Arn') return arnOf(logicalId);
         return `${arnOf(logicalId)}/${attribute}`;
       }

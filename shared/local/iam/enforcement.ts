@@ -42,7 +42,9 @@ export class IamUsageRecorder {
 /** Raised for a command the double has no IAM mapping for (add it to sdk-requests.ts). */
 export class UnmappedCommandError extends Error {
   constructor(service: IamService, commandName: string) {
-    super(`local IAM double: no authorization mapping for ${service} ${commandName}; add it to shared/local/iam/sdk-requests.ts`);
+    super(
+      `local IAM double: no authorization mapping for ${service} ${commandName}; add it to shared/local/iam/sdk-requests.ts`,
+    );
     this.name = 'UnmappedCommandError';
   }
 }
@@ -73,7 +75,10 @@ export class PolicyEvaluator {
   }
 
   /** One request, cached by its exact content (the policies never change within a process). */
-  evaluate(deployable: Deployable, request: AuthorizationRequest): Promise<{ allowed: boolean; grantedBy?: string }> {
+  evaluate(
+    deployable: Deployable,
+    request: AuthorizationRequest,
+  ): Promise<{ allowed: boolean; grantedBy?: string }> {
     const key = `${deployable}\u0000${request.action}\u0000${request.resource}\u0000${JSON.stringify(request.context ?? {})}`;
     let decision = this.cache.get(key);
     if (!decision) {
@@ -166,7 +171,10 @@ export function enforceIam(
 ): void {
   const roleArn = evaluator.policies.deployables[deployable].roleArn;
   const middleware =
-    (next: (args: { input: Record<string, unknown> }) => Promise<unknown>, context: { commandName?: string }) =>
+    (
+      next: (args: { input: Record<string, unknown> }) => Promise<unknown>,
+      context: { commandName?: string },
+    ) =>
     async (args: { input: Record<string, unknown> }) => {
       const commandName = context.commandName ?? 'UnknownCommand';
       const denied = await evaluator.authorize(deployable, service, commandName, args.input);
@@ -192,6 +200,7 @@ export function enforceIam(
 function isMissingObject(error: unknown, commandName: string): boolean {
   if (commandName !== 'GetObjectCommand' && commandName !== 'HeadObjectCommand') return false;
   const name = (error as { name?: string } | undefined)?.name;
-  const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+  const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata
+    ?.httpStatusCode;
   return name === 'NoSuchKey' || name === 'NotFound' || status === 404;
 }

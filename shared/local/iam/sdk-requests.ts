@@ -23,7 +23,9 @@ const readObject: Mapper = (input) => [
     resource: objectArn(input.Bucket, input.Key),
   },
 ];
-const writeObject: Mapper = (input) => [{ action: 's3:PutObject', resource: objectArn(input.Bucket, input.Key) }];
+const writeObject: Mapper = (input) => [
+  { action: 's3:PutObject', resource: objectArn(input.Bucket, input.Key) },
+];
 
 const S3_COMMANDS: Record<string, Mapper> = {
   GetObjectCommand: readObject,
@@ -57,10 +59,18 @@ const S3_COMMANDS: Record<string, Mapper> = {
       }),
     ),
   ListObjectsV2Command: (input) => [
-    { action: 's3:ListBucket', resource: bucketArn(input.Bucket), context: { 's3:prefix': String(input.Prefix ?? '') } },
+    {
+      action: 's3:ListBucket',
+      resource: bucketArn(input.Bucket),
+      context: { 's3:prefix': String(input.Prefix ?? '') },
+    },
   ],
   ListObjectsCommand: (input) => [
-    { action: 's3:ListBucket', resource: bucketArn(input.Bucket), context: { 's3:prefix': String(input.Prefix ?? '') } },
+    {
+      action: 's3:ListBucket',
+      resource: bucketArn(input.Bucket),
+      context: { 's3:prefix': String(input.Prefix ?? '') },
+    },
   ],
   ListObjectVersionsCommand: (input) => [
     {

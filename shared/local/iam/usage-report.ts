@@ -9,7 +9,6 @@ export interface IamDecision {
   readonly grantedBy?: string;
 }
 
-
 export type IamUsage = (IamDecision & { readonly count: number })[];
 
 /** Decisions that differ only in the object behind one granted pattern count as one use. */
@@ -48,11 +47,19 @@ export function formatIamUsage(usage: IamUsage, title: string): string {
     '',
   ];
   const byDeployable = new Map<string, IamUsage>();
-  for (const entry of usage) byDeployable.set(entry.deployable, [...(byDeployable.get(entry.deployable) ?? []), entry]);
+  for (const entry of usage)
+    byDeployable.set(entry.deployable, [...(byDeployable.get(entry.deployable) ?? []), entry]);
   for (const [deployable, entries] of byDeployable) {
-    lines.push(`## ${deployable}`, '', '| action | granted by (or denied resource) | calls |', '|---|---|---:|');
+    lines.push(
+      `## ${deployable}`,
+      '',
+      '| action | granted by (or denied resource) | calls |',
+      '|---|---|---:|',
+    );
     for (const entry of entries) {
-      const where = entry.allowed ? `\`${entry.grantedBy ?? entry.resource}\`` : `**denied** \`${entry.resource}\``;
+      const where = entry.allowed
+        ? `\`${entry.grantedBy ?? entry.resource}\``
+        : `**denied** \`${entry.resource}\``;
       lines.push(`| \`${entry.action}\` | ${where} | ${entry.count} |`);
     }
     lines.push('');

@@ -1,0 +1,73 @@
+import { startLocalApi } from '../../shared/local/api-server';
+import { localApiDeps } from '../../shared/local/api-wiring';
+import { initBackend } from '../../shared/ml/backend';
+import { createLogger } from '../../shared/observability/logger';
+import { API_KEY, call, dropWorld, testWorld, trainQuickModel } from '../support/api';
+import { withoutGrant } from '../support/iam';
+import { startIngestionStack, TEST_NOW } from '../support/ingestion';
+import { defaultPolicies } from '../support/local-stack';
+
+/**
+ * The negative control of the local IAM double: take one grant away from the
+ * synthesized policies and the end-to-end flow fails, naming the deployable,
+ * the action and the resource, exactly where AWS would fail it.
+ */
+describe('IAM negative control: one grant removed from the synthesized policy', () => {
+  beforeAll(() => initBackend({ force: 'wasm' }));
+
+  it('recommendations without BatchGetItem on the users table answer 500 and log who was denied what', async () => {
+    // Prepare: the deployed policies, less recommendations' read of user features.
+    const policies = withoutGrant(
+      await defaultPolicies(),
+      'api-recommendations',
+      'dynamodb:BatchGetItem',
+      'mappa-users',
+    );
+    const env = await startIngestionStack({}, { iam: policies });
+    const logged: string[] = [];
+    try {
+      await dropWorld(env, testWorld());
+      await trainQuickModel(env, new Date(TEST_NOW * 1000));
+      const api = await startLocalApi({
+        port: 0,
+        apiKey: API_KEY,
+        depsFor: localApiDeps(env.stack, {
+          log: createLogger({ service: 'test', write: (line) => logged.push(line) }),
+          writeMetrics: () => undefined,
+        }),
+      });
+      try {
+        // Act
+        const response = await call(api.url, 'getRecommendations', 'GET', '/v1/users/u1/recommendations');
+        // Assess: a generic 500 to the caller, the specifics in the function's log.
+        expect(response.status).toBe(500);
+        expect(JSON.stringify(response.body)).not.toContain('BatchGetItem');
+        expect(logged.join('\n')).toContain(
+          'assumed-role/api-recommendations/api-recommendations is not authorized to perform: dynamodb:BatchGetItem on resource: arn:aws:dynamodb:us-east-1:000000000000:table/mappa-users',
+        );
+        // The same route with the synthesized policy intact works (the control's other half).
+        expect(env.stack.account.recorder?.denied()).toEqual([
+          expect.objectContaining({ deployable: 'api-recommendations', action: 'dynamodb:BatchGetItem' }),
+        ]);
+      } finally {
+        await api.close();
+      }
+    } finally {
+      await env.stop();
+    }
+  });
+
+  it('a training run without the segment-export grant fails before the manifest, naming the role and key', async () => {
+    const policies = withoutGrant(await defaultPolicies(), 'train', 's3:PutObject', '/exports/segments/');
+    const env = await startIngestionStack({}, { iam: policies });
+    try {
+      await dropWorld(env, testWorld());
+      await expect(trainQuickModel(env, new Date(TEST_NOW * 1000))).rejects.toThrow(
+        /assumed-role\/train\/train is not authorized to perform: s3:PutObject on resource: arn:aws:s3:::mappa-data\/exports\/segments\//,
+      );
+      expect(await env.keys('models/manifest.json')).toEqual([]);
+    } finally {
+      await env.stop();
+    }
+  });
+});

@@ -10,6 +10,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import type { AccountPolicies } from '../shared/local/iam/account-policies';
+import type * as SynthesizeModule from './synthesize-policies';
 
 const REPO_ROOT = join(__dirname, '..');
 
@@ -38,7 +39,8 @@ export async function localAccountPolicies(options: LocalPolicyOptions): Promise
   const cached = join(cacheDir, `${digest}.json`);
   if (existsSync(cached)) return JSON.parse(readFileSync(cached, 'utf8')) as AccountPolicies;
   // aws-cdk-lib takes a second to load: only a cache miss pays for it.
-  const { synthesizeAccountPolicies } = await import('./synthesize-policies');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily: most runs hit the cache
+  const { synthesizeAccountPolicies } = require('./synthesize-policies') as typeof SynthesizeModule;
   const policies = synthesizeAccountPolicies(options);
   mkdirSync(cacheDir, { recursive: true });
   const partial = `${cached}.${process.pid}.tmp`;

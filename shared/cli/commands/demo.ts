@@ -1,11 +1,12 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { type LocalApi, startLocalApi } from '../../local/api-server';
 import { localApiDeps } from '../../local/api-wiring';
 import { ApiTour } from '../demo-showcase';
 import { uploadFile } from '../../aws/upload';
+import { formatIamUsage } from '../../local/iam/usage-report';
 import { registerPreprocessHandler } from '../../local/preprocess-wiring';
 import { initBackend } from '../../ml/backend';
 import { createLogger } from '../../observability/logger';
@@ -96,6 +97,9 @@ export function registerDemoCommand(program: Command): void {
           step(6, 'Writing the evaluation report');
           const report = await writeReport(stack, flags.report);
           process.stdout.write(`    ${report}\n`);
+          const usage = writeIamUsage(stack, join(dirname(flags.report), 'iam-usage.md'));
+          if (usage)
+            process.stdout.write(`    ${usage} (every AWS call each deployable made, by IAM grant)\n`);
           process.stdout.write(`\nDone in ${((Date.now() - started) / 1000).toFixed(1)} s.\n`);
           if (!flags.exit) {
             process.stdout.write(`The API keeps serving on ${api.url}; press Ctrl-C to stop.\n`);
@@ -164,6 +168,15 @@ async function dropFiles(stack: EmbeddedStack, files: DatasetFile[]): Promise<vo
   } finally {
     unregister();
   }
+}
+
+/** Writes the IAM usage the run recorded (none with --no-iam); returns the file. */
+function writeIamUsage(stack: EmbeddedStack, path: string): string | undefined {
+  const usage = stack.account.recorder?.usage();
+  if (!usage) return undefined;
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, formatIamUsage(usage, 'IAM usage recorded by `mappa demo`'));
+  return path;
 }
 
 /** The same local API `mappa serve` runs, over the demo's stack. */

@@ -7,8 +7,10 @@ import {
   parseInput,
   type RouteHandler,
 } from '../../shared/serving/api';
-import { outcomeDelta } from '../../shared/marketing/experiments';
-import { containerApiDeps } from '../../shared/serving/container';
+import { recordOutcomes, runningExperiments } from '../../shared/marketing/experiment-store';
+import { outcomeDelta, type UserOutcome } from '../../shared/marketing/experiments';
+import { type ApiSettings, lambdaDeps } from '../../shared/serving/container';
+import { RunningExperiments } from '../../shared/serving/experiment-directory';
 import {
   type CanonicalEvent,
   canonicalEvents,
@@ -17,12 +19,32 @@ import {
   recordEvents,
 } from '../../shared/serving/events';
 
+/** What the events function uses: no model; the running experiments and outcome counting. */
+export interface EventsDeps extends ApiDeps {
+  readonly runningExperiments: RunningExperiments;
+  readonly recordOutcomes: (
+    experimentId: string,
+    userId: string,
+    delta: Pick<UserOutcome, 'clicks' | 'conversions' | 'revenue'>,
+  ) => Promise<boolean>;
+}
+
+export function eventsDeps(base: ApiDeps, _settings: ApiSettings): EventsDeps {
+  const table = { client: base.dynamoDb, table: base.tables.experiments };
+  return {
+    ...base,
+    // Read on every request: an exposure made a second after an experiment started must still get its conversions.
+    runningExperiments: new RunningExperiments(() => runningExperiments(table), 0),
+    recordOutcomes: (experimentId, userId, delta) => recordOutcomes(table, experimentId, userId, delta),
+  };
+}
+
 /**
  * Adds each user's clicks, conversions and revenue to the running experiments
  * the user was exposed in (a conditional update: unexposed users change nothing).
  */
-async function attributeToExperiments(deps: ApiDeps, events: readonly CanonicalEvent[]): Promise<number> {
-  const running = await deps.experiments.running();
+async function attributeToExperiments(deps: EventsDeps, events: readonly CanonicalEvent[]): Promise<number> {
+  const running = await deps.runningExperiments.list();
   if (running.length === 0) return 0;
   const byUser = new Map<string, CanonicalEvent[]>();
   for (const event of events) byUser.set(event.user_id, [...(byUser.get(event.user_id) ?? []), event]);
@@ -32,7 +54,7 @@ async function attributeToExperiments(deps: ApiDeps, events: readonly CanonicalE
       const delta = outcomeDelta(userEvents);
       if (delta.clicks + delta.conversions === 0) return [];
       return running.map(async (experiment) => {
-        if (await deps.experiments.store.recordOutcomes(experiment.experimentId, userId, delta)) attributed++;
+        if (await deps.recordOutcomes(experiment.experimentId, userId, delta)) attributed++;
       });
     }),
   );
@@ -40,7 +62,7 @@ async function attributeToExperiments(deps: ApiDeps, events: readonly CanonicalE
 }
 
 /** POST /v1/events: one event or `{ events: [...] }` (up to 100) → 202. */
-export const postEvents: RouteHandler = async (event, deps) => {
+export const postEvents: RouteHandler<EventsDeps> = async (event, deps) => {
   const raw = jsonBody(event);
   const body = parseInput(eventsBodySchemaFor(raw), raw, 'body');
   const batched = 'events' in body;
@@ -71,6 +93,6 @@ export const postEvents: RouteHandler = async (event, deps) => {
 };
 
 /** The Lambda handler over the given dependencies (the local API server passes its own). */
-export const makeHandler = (depsFor: () => ApiDeps) => makeApiHandler('events', { postEvents }, depsFor);
+export const makeHandler = (depsFor: () => EventsDeps) => makeApiHandler('events', { postEvents }, depsFor);
 
-export const handler = makeHandler(() => containerApiDeps('events'));
+export const handler = makeHandler(lambdaDeps('events', eventsDeps));

@@ -1,4 +1,10 @@
-import { ExperimentConflict } from '../../shared/marketing/experiment-store';
+import {
+  createExperiment as storeExperiment,
+  ExperimentConflict,
+  experimentOutcomes,
+  getExperiment,
+} from '../../shared/marketing/experiment-store';
+import type { ExperimentDefinition, UserOutcome } from '../../shared/marketing/experiments';
 import { experimentReport, experimentSchema } from '../../shared/marketing/experiments';
 import {
   type ApiDeps,
@@ -9,17 +15,35 @@ import {
   parseInput,
   type RouteHandler,
 } from '../../shared/serving/api';
-import { containerApiDeps } from '../../shared/serving/container';
+import { type ApiSettings, lambdaDeps } from '../../shared/serving/container';
+import { ExperimentDefinitions } from '../../shared/serving/experiment-directory';
 import { experimentPathSchema } from '../../shared/serving/schemas';
 
+/** What the experiments function uses: create, read definitions, read outcomes. */
+export interface ExperimentsDeps extends ApiDeps {
+  readonly experiments: ExperimentDefinitions;
+  readonly storeExperiment: (
+    definition: ExperimentDefinition,
+    now: Date,
+  ) => Promise<{ created: boolean; createdAt: string }>;
+  readonly outcomes: (experimentId: string) => Promise<UserOutcome[]>;
+}
+
+export function experimentsDeps(base: ApiDeps, _settings: ApiSettings): ExperimentsDeps {
+  const table = { client: base.dynamoDb, table: base.tables.experiments };
+  return {
+    ...base,
+    experiments: new ExperimentDefinitions((experimentId) => getExperiment(table, experimentId)),
+    storeExperiment: (definition, now) => storeExperiment(table, definition, now),
+    outcomes: (experimentId) => experimentOutcomes(table, experimentId),
+  };
+}
+
 /** POST /v1/experiments: 201 when created, 200 for a repeated identical request, 409 for a different one. */
-export const createExperiment: RouteHandler = async (event, deps) => {
+export const createExperiment: RouteHandler<ExperimentsDeps> = async (event, deps) => {
   const definition = parseInput(experimentSchema, jsonBody(event), 'body');
   try {
-    const { created, createdAt } = await deps.experiments.store.create(
-      definition,
-      deps.now?.() ?? new Date(),
-    );
+    const { created, createdAt } = await deps.storeExperiment(definition, deps.now?.() ?? new Date());
     return json(created ? 201 : 200, { ...definition, status: 'running', createdAt });
   } catch (error) {
     if (error instanceof ExperimentConflict) {
@@ -30,7 +54,7 @@ export const createExperiment: RouteHandler = async (event, deps) => {
 };
 
 /** GET /v1/experiments/{experimentId}/report: per-variant outcomes, lifts with 95% CIs, p-values, power. */
-export const getExperimentReport: RouteHandler = async (event, deps) => {
+export const getExperimentReport: RouteHandler<ExperimentsDeps> = async (event, deps) => {
   const { experimentId } = parseInput(experimentPathSchema, event.pathParameters ?? {}, 'path');
   const definition = await deps.experiments.get(experimentId);
   if (!definition) {
@@ -39,12 +63,12 @@ export const getExperimentReport: RouteHandler = async (event, deps) => {
       in: 'path',
     });
   }
-  const outcomes = await deps.experiments.store.outcomes(experimentId);
+  const outcomes = await deps.outcomes(experimentId);
   return json(200, experimentReport(definition, outcomes));
 };
 
 /** The Lambda handler over the given dependencies (the local API server passes its own). */
-export const makeHandler = (depsFor: () => ApiDeps) =>
+export const makeHandler = (depsFor: () => ExperimentsDeps) =>
   makeApiHandler('experiments', { createExperiment, getExperimentReport }, depsFor);
 
-export const handler = makeHandler(() => containerApiDeps('experiments'));
+export const handler = makeHandler(lambdaDeps('experiments', experimentsDeps));

@@ -5,11 +5,21 @@ import {
   requireModel,
   type RouteHandler,
 } from '../../shared/serving/api';
-import { containerApiDeps } from '../../shared/serving/container';
+import { type ApiSettings, lambdaDeps, modelStore } from '../../shared/serving/container';
+import { type ManifestOnly, type ModelStore, s3ManifestSource } from '../../shared/serving/model-store';
+
+/** Metadata and health need the manifest only: this function never loads vectors or weights. */
+export interface ModelDeps extends ApiDeps {
+  readonly models: ModelStore<ManifestOnly>;
+}
+
+export function modelDeps(base: ApiDeps, settings: ApiSettings): ModelDeps {
+  return { ...base, models: modelStore(base, settings, s3ManifestSource) };
+}
 
 /** GET /v1/model: the served model's version, training time and test metrics. */
-export const getModel: RouteHandler = async (_event, deps, scope) => {
-  const { manifest } = await requireModel(deps, scope);
+export const getModel: RouteHandler<ModelDeps> = async (_event, deps, scope) => {
+  const { manifest } = await requireModel(deps.models, scope);
   return json(200, {
     version: manifest.version,
     trainedAt: manifest.trainedAt,
@@ -21,7 +31,7 @@ export const getModel: RouteHandler = async (_event, deps, scope) => {
 };
 
 /** GET /v1/health: the function is up; says whether a model is loaded (no API key needed). */
-export const getHealth: RouteHandler = async (_event, deps, scope) => {
+export const getHealth: RouteHandler<ModelDeps> = async (_event, deps, scope) => {
   const model = await deps.models.current();
   if (model) scope.modelVersion = model.manifest.version;
   return json(200, {
@@ -31,7 +41,7 @@ export const getHealth: RouteHandler = async (_event, deps, scope) => {
 };
 
 /** The Lambda handler over the given dependencies (the local API server passes its own). */
-export const makeHandler = (depsFor: () => ApiDeps) =>
+export const makeHandler = (depsFor: () => ModelDeps) =>
   makeApiHandler('model', { getModel, getHealth }, depsFor);
 
-export const handler = makeHandler(() => containerApiDeps('model'));
+export const handler = makeHandler(lambdaDeps('model', modelDeps));

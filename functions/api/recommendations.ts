@@ -8,17 +8,37 @@ import {
   requireModel,
   type RouteHandler,
 } from '../../shared/serving/api';
+import { getExperiment, recordExposure } from '../../shared/marketing/experiment-store';
 import { assignVariant } from '../../shared/marketing/experiments';
-import { containerApiDeps } from '../../shared/serving/container';
+import { type ApiSettings, lambdaDeps, modelStore } from '../../shared/serving/container';
+import { ExperimentDefinitions } from '../../shared/serving/experiment-directory';
+import { type ModelStore, s3ModelSource } from '../../shared/serving/model-store';
 import { rank, recommend } from '../../shared/serving/recommender';
 import { rankBodySchema, recommendationsQuerySchema, userPathSchema } from '../../shared/serving/schemas';
 import { readUserState } from '../../shared/serving/user-state';
 
+/** What the recommendations function uses: the full model, experiment definitions, exposure counting. */
+export interface RecommendationsDeps extends ApiDeps {
+  readonly models: ModelStore;
+  readonly experiments: ExperimentDefinitions;
+  readonly recordExposure: (experimentId: string, userId: string, variant: string) => Promise<void>;
+}
+
+export function recommendationsDeps(base: ApiDeps, settings: ApiSettings): RecommendationsDeps {
+  const table = { client: base.dynamoDb, table: base.tables.experiments };
+  return {
+    ...base,
+    models: modelStore(base, settings, s3ModelSource),
+    experiments: new ExperimentDefinitions((experimentId) => getExperiment(table, experimentId)),
+    recordExposure: (experimentId, userId, variant) => recordExposure(table, experimentId, userId, variant),
+  };
+}
+
 /** GET /v1/users/{userId}/recommendations and POST /v1/users/{userId}/rank. */
-export const getRecommendations: RouteHandler = async (event, deps, scope) => {
+export const getRecommendations: RouteHandler<RecommendationsDeps> = async (event, deps, scope) => {
   const { userId } = parseInput(userPathSchema, event.pathParameters ?? {}, 'path');
   const query = parseInput(recommendationsQuerySchema, event.queryStringParameters ?? {}, 'query');
-  const model = await requireModel(deps, scope);
+  const model = await requireModel(deps.models, scope);
   const experiment = query.experiment ? await deps.experiments.get(query.experiment) : undefined;
   if (query.experiment && !experiment) {
     throw new HttpError(404, 'experiment_not_found', `experiment '${query.experiment}' does not exist`, {
@@ -44,8 +64,7 @@ export const getRecommendations: RouteHandler = async (event, deps, scope) => {
   );
   scope.strategy = result.strategy;
   // The exposure is what the experiment report counts: record it before answering.
-  if (experiment && variant)
-    await deps.experiments.store.recordExposure(experiment.experimentId, userId, variant.name);
+  if (experiment && variant) await deps.recordExposure(experiment.experimentId, userId, variant.name);
   return json(200, {
     userId,
     modelVersion: model.manifest.version,
@@ -55,10 +74,10 @@ export const getRecommendations: RouteHandler = async (event, deps, scope) => {
   });
 };
 
-export const rankItems: RouteHandler = async (event, deps, scope) => {
+export const rankItems: RouteHandler<RecommendationsDeps> = async (event, deps, scope) => {
   const { userId } = parseInput(userPathSchema, event.pathParameters ?? {}, 'path');
   const body = parseInput(rankBodySchema, jsonBody(event), 'body');
-  const model = await requireModel(deps, scope);
+  const model = await requireModel(deps.models, scope);
   const state = await readUserState(deps.dynamoDb, deps.tables, userId, model.manifest.version, scope.log);
   const result = rank(model, userId, state, body.itemIds);
   scope.strategy = result.strategy;
@@ -66,7 +85,7 @@ export const rankItems: RouteHandler = async (event, deps, scope) => {
 };
 
 /** The Lambda handler over the given dependencies (the local API server passes its own). */
-export const makeHandler = (depsFor: () => ApiDeps) =>
+export const makeHandler = (depsFor: () => RecommendationsDeps) =>
   makeApiHandler('recommendations', { getRecommendations, rankItems }, depsFor);
 
-export const handler = makeHandler(() => containerApiDeps('recommendations'));
+export const handler = makeHandler(lambdaDeps('recommendations', recommendationsDeps));

@@ -7,12 +7,21 @@ import {
   requireModel,
   type RouteHandler,
 } from '../../shared/serving/api';
-import { containerApiDeps } from '../../shared/serving/container';
-import type { ServedModel } from '../../shared/serving/model-store';
+import { type ApiSettings, lambdaDeps, modelStore } from '../../shared/serving/container';
+import { type ModelStore, type SegmentsModel, s3SegmentsSource } from '../../shared/serving/model-store';
 import { propensityQuerySchema, userPathSchema } from '../../shared/serving/schemas';
 import { readUserScores } from '../../shared/serving/user-state';
 
-function segmentsOf(model: ServedModel) {
+/** Segments and propensity need profiles and summaries only, never vectors or weights. */
+export interface SegmentsDeps extends ApiDeps {
+  readonly models: ModelStore<SegmentsModel>;
+}
+
+export function segmentsDeps(base: ApiDeps, settings: ApiSettings): SegmentsDeps {
+  return { ...base, models: modelStore(base, settings, s3SegmentsSource) };
+}
+
+function segmentsOf(model: SegmentsModel) {
   if (!model.segments) {
     throw new HttpError(
       503,
@@ -24,7 +33,7 @@ function segmentsOf(model: ServedModel) {
 }
 
 /** 404 for a user the training job did not segment or score (no history in this model version). */
-function userNotInModel(code: string, done: string, userId: string, model: ServedModel): HttpError {
+function userNotInModel(code: string, done: string, userId: string, model: SegmentsModel): HttpError {
   return new HttpError(
     404,
     code,
@@ -34,8 +43,8 @@ function userNotInModel(code: string, done: string, userId: string, model: Serve
 }
 
 /** GET /v1/segments: every segment's profile for the served model. */
-export const getSegments: RouteHandler = async (_event, deps, scope) => {
-  const model = await requireModel(deps, scope);
+export const getSegments: RouteHandler<SegmentsDeps> = async (_event, deps, scope) => {
+  const model = await requireModel(deps.models, scope);
   const segments = segmentsOf(model);
   return json(200, {
     modelVersion: model.manifest.version,
@@ -45,9 +54,9 @@ export const getSegments: RouteHandler = async (_event, deps, scope) => {
 };
 
 /** GET /v1/users/{userId}/segment: the user's segment and its profile. */
-export const getUserSegment: RouteHandler = async (event, deps, scope) => {
+export const getUserSegment: RouteHandler<SegmentsDeps> = async (event, deps, scope) => {
   const { userId } = parseInput(userPathSchema, event.pathParameters ?? {}, 'path');
-  const model = await requireModel(deps, scope);
+  const model = await requireModel(deps.models, scope);
   const segments = segmentsOf(model);
   const scores = await readUserScores(deps.dynamoDb, deps.tables.userVectors, userId, model.manifest.version);
   const segment = scores?.segment;
@@ -65,10 +74,10 @@ export const getUserSegment: RouteHandler = async (event, deps, scope) => {
 };
 
 /** GET /v1/users/{userId}/propensity?target=purchase|churn: the probability scored at training, and its decile. */
-export const getUserPropensity: RouteHandler = async (event, deps, scope) => {
+export const getUserPropensity: RouteHandler<SegmentsDeps> = async (event, deps, scope) => {
   const { userId } = parseInput(userPathSchema, event.pathParameters ?? {}, 'path');
   const { target } = parseInput(propensityQuerySchema, event.queryStringParameters ?? {}, 'query');
-  const model = await requireModel(deps, scope);
+  const model = await requireModel(deps.models, scope);
   const summary = model.propensity?.[target];
   if (!summary?.trained) {
     throw new HttpError(
@@ -96,7 +105,7 @@ export const getUserPropensity: RouteHandler = async (event, deps, scope) => {
 };
 
 /** The Lambda handler over the given dependencies (the local API server passes its own). */
-export const makeHandler = (depsFor: () => ApiDeps) =>
+export const makeHandler = (depsFor: () => SegmentsDeps) =>
   makeApiHandler('segments', { getSegments, getUserSegment, getUserPropensity }, depsFor);
 
-export const handler = makeHandler(() => containerApiDeps('segments'));
+export const handler = makeHandler(lambdaDeps('segments', segmentsDeps));

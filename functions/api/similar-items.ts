@@ -7,14 +7,23 @@ import {
   requireModel,
   type RouteHandler,
 } from '../../shared/serving/api';
-import { containerApiDeps } from '../../shared/serving/container';
+import { type ApiSettings, lambdaDeps, modelStore } from '../../shared/serving/container';
+import { type ModelStore, s3ModelSource } from '../../shared/serving/model-store';
 import { itemPathSchema, similarQuerySchema } from '../../shared/serving/schemas';
 
+export interface SimilarItemsDeps extends ApiDeps {
+  readonly models: ModelStore;
+}
+
+export function similarItemsDeps(base: ApiDeps, settings: ApiSettings): SimilarItemsDeps {
+  return { ...base, models: modelStore(base, settings, s3ModelSource) };
+}
+
 /** GET /v1/items/{itemId}/similar: nearest items in the embedding space. */
-export const getSimilarItems: RouteHandler = async (event, deps, scope) => {
+export const getSimilarItems: RouteHandler<SimilarItemsDeps> = async (event, deps, scope) => {
   const { itemId } = parseInput(itemPathSchema, event.pathParameters ?? {}, 'path');
   const query = parseInput(similarQuerySchema, event.queryStringParameters ?? {}, 'query');
-  const model = await requireModel(deps, scope);
+  const model = await requireModel(deps.models, scope);
   const index = model.items.indexOf(itemId);
   if (index === undefined) {
     throw new HttpError(
@@ -37,7 +46,7 @@ export const getSimilarItems: RouteHandler = async (event, deps, scope) => {
 };
 
 /** The Lambda handler over the given dependencies (the local API server passes its own). */
-export const makeHandler = (depsFor: () => ApiDeps) =>
+export const makeHandler = (depsFor: () => SimilarItemsDeps) =>
   makeApiHandler('similar-items', { getSimilarItems }, depsFor);
 
-export const handler = makeHandler(() => containerApiDeps('similar-items'));
+export const handler = makeHandler(lambdaDeps('similar-items', similarItemsDeps));

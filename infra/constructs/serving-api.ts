@@ -101,13 +101,7 @@ export class ServingApi extends Construct {
     // Experiments: recommendations read definitions and count exposures; events add outcomes.
     tables.experiments.grant(functions.recommendations, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
     tables.experiments.grant(functions.events, 'dynamodb:Query', 'dynamodb:UpdateItem');
-    tables.experiments.grant(
-      functions.experiments,
-      'dynamodb:GetItem',
-      'dynamodb:PutItem',
-      'dynamodb:Query',
-      'dynamodb:UpdateItem',
-    );
+    tables.experiments.grant(functions.experiments, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query');
     grantObjects(props.bucket, functions.events, ['s3:PutObject'], [EVENTS_STAGING_PREFIX]);
     tables.users.grant(functions.events, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
 

@@ -2,13 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { makeHandler as eventsHandler } from '../../functions/api/events';
-import { makeHandler as experimentsHandler } from '../../functions/api/experiments';
-import { makeHandler as modelHandler } from '../../functions/api/model';
-import { makeHandler as recommendationsHandler } from '../../functions/api/recommendations';
-import { makeHandler as segmentsHandler } from '../../functions/api/segments';
-import { makeHandler as similarItemsHandler } from '../../functions/api/similar-items';
+import { eventsDeps, makeHandler as eventsHandler } from '../../functions/api/events';
+import { experimentsDeps, makeHandler as experimentsHandler } from '../../functions/api/experiments';
+import { makeHandler as modelHandler, modelDeps } from '../../functions/api/model';
+import {
+  makeHandler as recommendationsHandler,
+  recommendationsDeps,
+} from '../../functions/api/recommendations';
+import { makeHandler as segmentsHandler, segmentsDeps } from '../../functions/api/segments';
+import { makeHandler as similarItemsHandler, similarItemsDeps } from '../../functions/api/similar-items';
 import type { ApiDeps } from '../serving/api';
+import type { ApiDepsBuilder, ApiSettings } from '../serving/container';
 import { type ApiFunction, matchRoute } from '../serving/routes';
 import { localLambdaContext } from './lambda-context';
 
@@ -21,14 +25,25 @@ import { localLambdaContext } from './lambda-context';
  */
 type LambdaHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
-const HANDLER_FACTORIES: Record<ApiFunction, (depsFor: () => ApiDeps) => LambdaHandler> = {
-  recommendations: recommendationsHandler,
-  'similar-items': similarItemsHandler,
-  events: eventsHandler,
-  model: modelHandler,
-  segments: segmentsHandler,
-  experiments: experimentsHandler,
+/** Each function's own dependency builder and handler, exactly as its Lambda module wires them. */
+function wire<D extends ApiDeps>(build: ApiDepsBuilder<D>, make: (depsFor: () => D) => LambdaHandler) {
+  return (base: ApiDeps, settings: ApiSettings): LambdaHandler => {
+    const deps = build(base, settings);
+    return make(() => deps);
+  };
+}
+
+const HANDLER_FACTORIES: Record<ApiFunction, (base: ApiDeps, settings: ApiSettings) => LambdaHandler> = {
+  recommendations: wire(recommendationsDeps, recommendationsHandler),
+  'similar-items': wire(similarItemsDeps, similarItemsHandler),
+  events: wire(eventsDeps, eventsHandler),
+  model: wire(modelDeps, modelHandler),
+  segments: wire(segmentsDeps, segmentsHandler),
+  experiments: wire(experimentsDeps, experimentsHandler),
 };
+
+/** One function's common frame plus the settings of its own parts (see `localApiDeps`). */
+export type LocalFunctionDeps = ApiDeps & { readonly settings: ApiSettings };
 
 export interface LocalApiOptions {
   /** 0 picks a free port. */
@@ -36,8 +51,8 @@ export interface LocalApiOptions {
   readonly host?: string;
   /** The key clients send as `x-api-key` (an API Gateway API key in AWS). */
   readonly apiKey: string;
-  /** Dependencies per API function, as each Lambda container would build them. */
-  readonly depsFor: (fn: ApiFunction) => ApiDeps;
+  /** Each API function's common frame and settings, as its Lambda container reads them from its environment. */
+  readonly depsFor: (fn: ApiFunction) => LocalFunctionDeps;
   /** Usage-plan throttling: steady requests per second and burst. */
   readonly rateLimit?: { readonly requestsPerSecond: number; readonly burst: number };
   /** Largest accepted body (API Gateway's limit is 10 MB). */
@@ -175,8 +190,8 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
   const handlerFor = (fn: ApiFunction): LambdaHandler => {
     let handler = handlers.get(fn);
     if (!handler) {
-      const deps = options.depsFor(fn);
-      handler = HANDLER_FACTORIES[fn](() => deps);
+      const { settings, ...base } = options.depsFor(fn);
+      handler = HANDLER_FACTORIES[fn](base, settings);
       handlers.set(fn, handler);
     }
     return handler;

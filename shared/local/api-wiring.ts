@@ -1,6 +1,5 @@
 import { createLogger, type Logger } from '../observability/logger';
-import type { ApiDeps } from '../serving/api';
-import { buildApiDeps } from '../serving/container';
+import type { LocalFunctionDeps } from './api-server';
 import { DEFAULT_POLICY, type ServingPolicy } from '../serving/recommender';
 import type { ApiFunction } from '../serving/routes';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -38,21 +37,22 @@ export interface LocalDataServices {
 export function localApiDeps(
   stack: LocalDataServices,
   options: LocalApiDepsOptions = {},
-): (fn: ApiFunction) => ApiDeps {
-  return (fn) =>
-    buildApiDeps(fn, {
-      ...stack.clientsFor(apiDeployable(fn)),
-      bucket: stack.names.dataBucket,
-      tables: {
-        users: stack.names.tables.users,
-        userVectors: stack.names.tables.userVectors,
-        experiments: stack.names.tables.experiments,
-      },
-      log: (options.log ?? createLogger({ service: 'mappa-api' })).child({ function: fn }),
+): (fn: ApiFunction) => LocalFunctionDeps {
+  return (fn) => ({
+    ...stack.clientsFor(apiDeployable(fn)),
+    bucket: stack.names.dataBucket,
+    tables: {
+      users: stack.names.tables.users,
+      userVectors: stack.names.tables.userVectors,
+      experiments: stack.names.tables.experiments,
+    },
+    log: (options.log ?? createLogger({ service: 'mappa-api' })).child({ function: fn }),
+    settings: {
       modelRecheckMs: (options.modelRecheckSeconds ?? 60) * 1000,
       experimentsCacheMs: (options.experimentsCacheSeconds ?? 60) * 1000,
-      policy: options.policy ?? DEFAULT_POLICY,
-      ...(options.now ? { now: options.now } : {}),
-      ...(options.writeMetrics ? { writeMetrics: options.writeMetrics } : {}),
-    });
+    },
+    policy: options.policy ?? DEFAULT_POLICY,
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.writeMetrics ? { writeMetrics: options.writeMetrics } : {}),
+  });
 }

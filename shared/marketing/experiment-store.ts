@@ -26,160 +26,186 @@ export class ExperimentConflict extends Error {
   }
 }
 
-export class ExperimentStore {
-  constructor(
-    private readonly client: DynamoDBClient,
-    private readonly table: string,
-  ) {}
+/**
+ * The experiments table and the client to reach it. Operations are separate
+ * functions, not methods of one class, so each Lambda bundle carries only the
+ * DynamoDB commands its role is granted (the bundle check in the tests).
+ */
+export interface ExperimentTable {
+  readonly client: DynamoDBClient;
+  readonly table: string;
+}
 
-  /**
-   * Creates the experiment. Re-sending the same definition (a client retry)
-   * returns it unchanged; a different definition under the same id is a conflict.
-   */
-  async create(
-    definition: ExperimentDefinition,
-    now: Date,
-  ): Promise<{ created: boolean; createdAt: string }> {
-    const body = JSON.stringify(definition);
-    const item = (entryKey: { experiment_id: string; entry: string }) => ({
-      experiment_id: { S: entryKey.experiment_id },
-      entry: { S: entryKey.entry },
-      definition: { S: body },
-      created_at: { S: now.toISOString() },
-    });
-    try {
-      // dynalite has no transactions; a conditional put of the definition is the commit point,
-      // and the registry entry is re-written (idempotently) on retries.
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.table,
-          Item: item({ experiment_id: definition.experimentId, entry: DEFINITION }),
-          ConditionExpression: 'attribute_not_exists(experiment_id)',
-        }),
-      );
-      await this.register(definition, now);
-      return { created: true, createdAt: now.toISOString() };
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const existing = await this.client.send(
-        new GetItemCommand({
-          TableName: this.table,
-          Key: { experiment_id: { S: definition.experimentId }, entry: { S: DEFINITION } },
-          ConsistentRead: true,
-        }),
-      );
-      if (existing.Item?.definition?.S !== body) throw new ExperimentConflict(definition.experimentId);
-      await this.register(definition, new Date(existing.Item?.created_at?.S ?? now.toISOString()));
-      return { created: false, createdAt: existing.Item?.created_at?.S ?? now.toISOString() };
-    }
-  }
-
-  private async register(definition: ExperimentDefinition, createdAt: Date): Promise<void> {
-    await this.client.send(
+/**
+ * Creates the experiment. Re-sending the same definition (a client retry)
+ * returns it unchanged; a different definition under the same id is a conflict.
+ */
+export async function createExperiment(
+  { client, table }: ExperimentTable,
+  definition: ExperimentDefinition,
+  now: Date,
+): Promise<{ created: boolean; createdAt: string }> {
+  const body = JSON.stringify(definition);
+  const item = (entryKey: { experiment_id: string; entry: string }) => ({
+    experiment_id: { S: entryKey.experiment_id },
+    entry: { S: entryKey.entry },
+    definition: { S: body },
+    created_at: { S: now.toISOString() },
+  });
+  try {
+    // dynalite has no transactions; a conditional put of the definition is the commit point,
+    // and the registry entry is re-written (idempotently) on retries.
+    await client.send(
       new PutItemCommand({
-        TableName: this.table,
-        Item: {
-          experiment_id: { S: REGISTRY },
-          entry: { S: definition.experimentId },
-          definition: { S: JSON.stringify(definition) },
-          created_at: { S: createdAt.toISOString() },
+        TableName: table,
+        Item: item({ experiment_id: definition.experimentId, entry: DEFINITION }),
+        ConditionExpression: 'attribute_not_exists(experiment_id)',
+      }),
+    );
+    await register({ client, table }, definition, now);
+    return { created: true, createdAt: now.toISOString() };
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    const existing = await client.send(
+      new GetItemCommand({
+        TableName: table,
+        Key: { experiment_id: { S: definition.experimentId }, entry: { S: DEFINITION } },
+        ConsistentRead: true,
+      }),
+    );
+    if (existing.Item?.definition?.S !== body) throw new ExperimentConflict(definition.experimentId);
+    await register(
+      { client, table },
+      definition,
+      new Date(existing.Item?.created_at?.S ?? now.toISOString()),
+    );
+    return { created: false, createdAt: existing.Item?.created_at?.S ?? now.toISOString() };
+  }
+}
+
+async function register(
+  { client, table }: ExperimentTable,
+  definition: ExperimentDefinition,
+  createdAt: Date,
+): Promise<void> {
+  await client.send(
+    new PutItemCommand({
+      TableName: table,
+      Item: {
+        experiment_id: { S: REGISTRY },
+        entry: { S: definition.experimentId },
+        definition: { S: JSON.stringify(definition) },
+        created_at: { S: createdAt.toISOString() },
+      },
+    }),
+  );
+}
+
+/** One experiment's definition. */
+export async function getExperiment(
+  { client, table }: ExperimentTable,
+  experimentId: string,
+): Promise<ExperimentDefinition | undefined> {
+  const response = await client.send(
+    new GetItemCommand({
+      TableName: table,
+      Key: { experiment_id: { S: experimentId }, entry: { S: DEFINITION } },
+    }),
+  );
+  const text = response.Item?.definition?.S;
+  return text ? (JSON.parse(text) as ExperimentDefinition) : undefined;
+}
+
+/** Running experiments (the registry). */
+export async function runningExperiments(experiments: ExperimentTable): Promise<ExperimentDefinition[]> {
+  const items = await queryAll(experiments, 'experiment_id = :registry', { ':registry': { S: REGISTRY } });
+  return items.flatMap((item) =>
+    item.definition?.S ? [JSON.parse(item.definition.S) as ExperimentDefinition] : [],
+  );
+}
+
+/** Every item of a key condition, following LastEvaluatedKey through all pages. */
+async function queryAll(
+  { client, table }: ExperimentTable,
+  keyCondition: string,
+  values: Record<string, AttributeValue>,
+): Promise<Record<string, AttributeValue>[]> {
+  const items: Record<string, AttributeValue>[] = [];
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: keyCondition,
+        ExpressionAttributeValues: values,
+        ExclusiveStartKey: start,
+      }),
+    );
+    items.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
+
+/** Counts one exposure; the first one fixes the user's variant. */
+export async function recordExposure(
+  { client, table }: ExperimentTable,
+  experimentId: string,
+  userId: string,
+  variant: string,
+): Promise<void> {
+  await client.send(
+    new UpdateItemCommand({
+      TableName: table,
+      Key: { experiment_id: { S: experimentId }, entry: { S: userEntry(userId) } },
+      UpdateExpression: 'SET variant = if_not_exists(variant, :variant) ADD exposures :one',
+      ExpressionAttributeValues: { ':variant': { S: variant }, ':one': { N: '1' } },
+    }),
+  );
+}
+
+/** Adds outcomes for a user who was exposed; returns false (and changes nothing) otherwise. */
+export async function recordOutcomes(
+  { client, table }: ExperimentTable,
+  experimentId: string,
+  userId: string,
+  delta: { clicks: number; conversions: number; revenue: number },
+): Promise<boolean> {
+  try {
+    await client.send(
+      new UpdateItemCommand({
+        TableName: table,
+        Key: { experiment_id: { S: experimentId }, entry: { S: userEntry(userId) } },
+        UpdateExpression: 'ADD clicks :clicks, conversions :conversions, revenue :revenue',
+        ConditionExpression: 'attribute_exists(variant)',
+        ExpressionAttributeValues: {
+          ':clicks': { N: String(delta.clicks) },
+          ':conversions': { N: String(delta.conversions) },
+          ':revenue': { N: String(delta.revenue) },
         },
       }),
     );
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
   }
+}
 
-  async get(experimentId: string): Promise<ExperimentDefinition | undefined> {
-    const response = await this.client.send(
-      new GetItemCommand({
-        TableName: this.table,
-        Key: { experiment_id: { S: experimentId }, entry: { S: DEFINITION } },
-      }),
-    );
-    const text = response.Item?.definition?.S;
-    return text ? (JSON.parse(text) as ExperimentDefinition) : undefined;
-  }
-
-  /** Running experiments (the registry). */
-  async running(): Promise<ExperimentDefinition[]> {
-    const items = await this.queryAll('experiment_id = :registry', { ':registry': { S: REGISTRY } });
-    return items.flatMap((item) =>
-      item.definition?.S ? [JSON.parse(item.definition.S) as ExperimentDefinition] : [],
-    );
-  }
-
-  /** Every item of a key condition, following LastEvaluatedKey through all pages. */
-  private async queryAll(
-    keyCondition: string,
-    values: Record<string, AttributeValue>,
-  ): Promise<Record<string, AttributeValue>[]> {
-    const items: Record<string, AttributeValue>[] = [];
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: keyCondition,
-          ExpressionAttributeValues: values,
-          ExclusiveStartKey: start,
-        }),
-      );
-      items.push(...(page.Items ?? []));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return items;
-  }
-
-  /** Counts one exposure; the first one fixes the user's variant. */
-  async recordExposure(experimentId: string, userId: string, variant: string): Promise<void> {
-    await this.client.send(
-      new UpdateItemCommand({
-        TableName: this.table,
-        Key: { experiment_id: { S: experimentId }, entry: { S: userEntry(userId) } },
-        UpdateExpression: 'SET variant = if_not_exists(variant, :variant) ADD exposures :one',
-        ExpressionAttributeValues: { ':variant': { S: variant }, ':one': { N: '1' } },
-      }),
-    );
-  }
-
-  /** Adds outcomes for a user who was exposed; returns false (and changes nothing) otherwise. */
-  async recordOutcomes(
-    experimentId: string,
-    userId: string,
-    delta: { clicks: number; conversions: number; revenue: number },
-  ): Promise<boolean> {
-    try {
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.table,
-          Key: { experiment_id: { S: experimentId }, entry: { S: userEntry(userId) } },
-          UpdateExpression: 'ADD clicks :clicks, conversions :conversions, revenue :revenue',
-          ConditionExpression: 'attribute_exists(variant)',
-          ExpressionAttributeValues: {
-            ':clicks': { N: String(delta.clicks) },
-            ':conversions': { N: String(delta.conversions) },
-            ':revenue': { N: String(delta.revenue) },
-          },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
-  }
-
-  /** Every exposed user's variant and outcomes. */
-  async outcomes(experimentId: string): Promise<UserOutcome[]> {
-    const items = await this.queryAll('experiment_id = :id AND begins_with(entry, :users)', {
-      ':id': { S: experimentId },
-      ':users': { S: 'user#' },
-    });
-    return items.map((item) => ({
-      variant: item.variant?.S ?? '',
-      exposures: Number(item.exposures?.N ?? 0),
-      clicks: Number(item.clicks?.N ?? 0),
-      conversions: Number(item.conversions?.N ?? 0),
-      revenue: Number(item.revenue?.N ?? 0),
-    }));
-  }
+/** Every exposed user's variant and outcomes. */
+export async function experimentOutcomes(
+  experiments: ExperimentTable,
+  experimentId: string,
+): Promise<UserOutcome[]> {
+  const items = await queryAll(experiments, 'experiment_id = :id AND begins_with(entry, :users)', {
+    ':id': { S: experimentId },
+    ':users': { S: 'user#' },
+  });
+  return items.map((item) => ({
+    variant: item.variant?.S ?? '',
+    exposures: Number(item.exposures?.N ?? 0),
+    clicks: Number(item.clicks?.N ?? 0),
+    conversions: Number(item.conversions?.N ?? 0),
+    revenue: Number(item.revenue?.N ?? 0),
+  }));
 }

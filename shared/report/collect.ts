@@ -1,7 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { listKeys, readJsonIfExists as readJson } from '../aws/s3-objects';
-import { ExperimentStore } from '../marketing/experiment-store';
+import { experimentOutcomes, runningExperiments } from '../marketing/experiment-store';
 import { experimentReport } from '../marketing/experiments';
 import type { IngestionReport } from '../ingest/ingest-object';
 import type { EvaluationResult } from '../ml/evaluate';
@@ -44,10 +44,12 @@ export async function collectReportData(
     propensity = await readJson(deps.s3, deps.bucket, artifactKey(manifest.version, 'propensity'));
   }
 
-  const store = new ExperimentStore(deps.dynamoDb, deps.experimentsTable);
-  const running = await store.running();
+  const experiments = { client: deps.dynamoDb, table: deps.experimentsTable };
+  const running = await runningExperiments(experiments);
   const latest = running.at(-1);
-  const experiment = latest ? experimentReport(latest, await store.outcomes(latest.experimentId)) : undefined;
+  const experiment = latest
+    ? experimentReport(latest, await experimentOutcomes(experiments, latest.experimentId))
+    : undefined;
 
   const ingestion = {
     files: 0,

@@ -6,8 +6,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import type { z } from 'zod';
 import type { Logger } from '../observability/logger';
 import { emfLine, METRICS_NAMESPACE } from '../observability/metrics';
-import type { ExperimentDirectory } from './experiment-directory';
-import type { ModelStore, ServedModel } from './model-store';
+import type { ManifestOnly, ModelStore } from './model-store';
 import type { ServingPolicy, Strategy } from './recommender';
 import { API_ROUTES, type ApiFunction } from './routes';
 import { isTransientDynamoDbError, type ServingTables } from './user-state';
@@ -31,15 +30,16 @@ export class HttpError extends Error {
   }
 }
 
-/** Everything a route needs; built once per container. */
+/**
+ * What every API function has; built once per container. Each function adds
+ * what its routes use (its model store, its experiment reads and writes) in
+ * its own handler module, so its bundle holds only the calls its role allows.
+ */
 export interface ApiDeps {
   readonly s3: S3Client;
   readonly dynamoDb: DynamoDBClient;
   readonly bucket: string;
   readonly tables: ServingTables;
-  readonly models: ModelStore;
-  /** Experiment definitions, cached per container. */
-  readonly experiments: ExperimentDirectory;
   readonly policy: ServingPolicy;
   readonly log: Logger;
   /** `Access-Control-Allow-Origin` for browser callers; none when unset. */
@@ -56,9 +56,9 @@ export interface RequestScope {
   strategy?: Strategy;
 }
 
-export type RouteHandler = (
+export type RouteHandler<D extends ApiDeps = ApiDeps> = (
   event: APIGatewayProxyEvent,
-  deps: ApiDeps,
+  deps: D,
   scope: RequestScope,
 ) => Promise<APIGatewayProxyResult>;
 
@@ -119,8 +119,11 @@ export function jsonBody(event: APIGatewayProxyEvent): unknown {
 }
 
 /** The served model, or 503 while none has been trained and promoted. */
-export async function requireModel(deps: ApiDeps, scope: RequestScope): Promise<ServedModel> {
-  const model = await deps.models.current();
+export async function requireModel<M extends ManifestOnly>(
+  models: ModelStore<M>,
+  scope: RequestScope,
+): Promise<M> {
+  const model = await models.current();
   if (!model) {
     throw new HttpError(
       503,
@@ -255,10 +258,10 @@ function jsonErrors(
 }
 
 /** A Lambda handler serving the given routes of one API function. */
-export function makeApiHandler(
+export function makeApiHandler<D extends ApiDeps>(
   fn: ApiFunction,
-  routes: Record<string, RouteHandler>,
-  depsFor: () => ApiDeps,
+  routes: Record<string, RouteHandler<D>>,
+  depsFor: () => D,
 ) {
   const owned = API_ROUTES.filter((route) => route.fn === fn);
   for (const route of owned) {

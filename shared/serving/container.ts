@@ -4,9 +4,7 @@ import { readEnv, requiredString } from '../config/env';
 import { ENV } from '../config/env-names';
 import { createLogger } from '../observability/logger';
 import type { ApiDeps } from './api';
-import { ExperimentStore } from '../marketing/experiment-store';
-import { ExperimentDirectory } from './experiment-directory';
-import { ModelStore, s3ModelSource } from './model-store';
+import { type ManifestOnly, type ModelSource, ModelStore } from './model-store';
 import type { ServingPolicy } from './recommender';
 import type { ApiFunction } from './routes';
 
@@ -19,60 +17,47 @@ export function parseExcludedEventTypes(raw: string | undefined): ServingPolicy[
   return types.length === 0 || types.includes('*') ? 'all' : new Set(types);
 }
 
-/** What differs between a Lambda container and the local server; the rest is built the same way. */
-export interface ApiDepsInputs extends Pick<
-  ApiDeps,
-  's3' | 'dynamoDb' | 'bucket' | 'tables' | 'policy' | 'log'
-> {
+/** Settings of the per-function parts (from the environment in Lambda, from options locally). */
+export interface ApiSettings {
+  /** How often the model store re-checks the manifest. */
   readonly modelRecheckMs: number;
-  /** How long experiment definitions and the running list are cached (the events function never caches the list). */
+  /** How long the list of running experiments is cached (functions that count outcomes use 0). */
   readonly experimentsCacheMs: number;
-  readonly corsOrigin?: string;
-  readonly now?: () => Date;
-  readonly writeMetrics?: (line: string) => void;
 }
 
-/** One API function's dependencies: its own model store and experiment directory over the given clients. */
-export function buildApiDeps(fn: ApiFunction, inputs: ApiDepsInputs): ApiDeps {
-  const { modelRecheckMs, experimentsCacheMs, ...rest } = inputs;
-  const models = new ModelStore(s3ModelSource(inputs.s3, inputs.bucket), modelRecheckMs, Date.now, (error) =>
-    inputs.log.error('model load failed; keeping the current model', { error }),
+/** Builds one API function's dependencies from the common frame: what its own routes use, nothing else. */
+export type ApiDepsBuilder<D extends ApiDeps> = (base: ApiDeps, settings: ApiSettings) => D;
+
+/** A model store over the function's S3 client: `source` picks what of a version it loads. */
+export function modelStore<M extends ManifestOnly>(
+  base: ApiDeps,
+  settings: ApiSettings,
+  source: (s3: ApiDeps['s3'], bucket: string) => ModelSource<M>,
+): ModelStore<M> {
+  return new ModelStore(source(base.s3, base.bucket), settings.modelRecheckMs, Date.now, (error) =>
+    base.log.error('model load failed; keeping the current model', { error }),
+  );
+}
+
+/** The frame every API function shares, read from its Lambda environment. */
+export function containerBase(
+  fn: ApiFunction,
+  source: NodeJS.ProcessEnv = process.env,
+): { base: ApiDeps; settings: ApiSettings } {
+  const env = readEnv(
+    {
+      [ENV.dataBucket]: requiredString,
+      [ENV.usersTable]: requiredString,
+      [ENV.userVectorsTable]: requiredString,
+      [ENV.experimentsTable]: requiredString,
+      [ENV.modelRecheckSeconds]: z.coerce.number().min(1).max(86_400).default(60),
+      [ENV.excludeSeenEventTypes]: z.string().optional(),
+      [ENV.corsOrigin]: z.string().optional(),
+    },
+    source,
   );
   return {
-    ...rest,
-    models,
-    // The events path reads the running list on every request: an exposure made a
-    // second after an experiment started must still get its conversions.
-    experiments: new ExperimentDirectory(
-      new ExperimentStore(inputs.dynamoDb, inputs.tables.experiments),
-      fn === 'events' ? 0 : experimentsCacheMs,
-    ),
-  };
-}
-
-const containers = new Map<ApiFunction, ApiDeps>();
-
-/**
- * The API function's dependencies from its environment, built once per
- * container. The model starts loading at once, during Lambda's init phase,
- * so the first request rarely waits for S3.
- */
-export function containerApiDeps(fn: ApiFunction, source: NodeJS.ProcessEnv = process.env): ApiDeps {
-  let deps = containers.get(fn);
-  if (!deps) {
-    const env = readEnv(
-      {
-        [ENV.dataBucket]: requiredString,
-        [ENV.usersTable]: requiredString,
-        [ENV.userVectorsTable]: requiredString,
-        [ENV.experimentsTable]: requiredString,
-        [ENV.modelRecheckSeconds]: z.coerce.number().min(1).max(86_400).default(60),
-        [ENV.excludeSeenEventTypes]: z.string().optional(),
-        [ENV.corsOrigin]: z.string().optional(),
-      },
-      source,
-    );
-    deps = buildApiDeps(fn, {
+    base: {
       s3: s3Client(),
       dynamoDb: dynamoDbClient(),
       bucket: env[ENV.dataBucket],
@@ -82,13 +67,36 @@ export function containerApiDeps(fn: ApiFunction, source: NodeJS.ProcessEnv = pr
         experiments: env[ENV.experimentsTable],
       },
       log: createLogger({ service: `mappa-api-${fn}` }),
-      modelRecheckMs: env[ENV.modelRecheckSeconds] * 1000,
-      experimentsCacheMs: 60_000,
       policy: { excludeEventTypes: parseExcludedEventTypes(env[ENV.excludeSeenEventTypes]) },
       ...(env[ENV.corsOrigin] ? { corsOrigin: env[ENV.corsOrigin] } : {}),
-    });
-    containers.set(fn, deps);
-    if (fn !== 'events') void deps.models.current();
+    },
+    settings: { modelRecheckMs: env[ENV.modelRecheckSeconds] * 1000, experimentsCacheMs: 60_000 },
+  };
+}
+
+/** Whether this module is being loaded by the Lambda runtime (its init phase, before any request). */
+export function inLambdaRuntime(env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(env.AWS_LAMBDA_FUNCTION_NAME && env.AWS_EXECUTION_ENV);
+}
+
+/**
+ * The function's dependencies in a Lambda container, built once. Called at
+ * module scope: in Lambda's init phase it builds them at once and starts
+ * loading the model (init runs with full CPU, before the first request);
+ * elsewhere (tests, local mode importing the module) it builds nothing until asked.
+ */
+export function lambdaDeps<D extends ApiDeps>(fn: ApiFunction, build: ApiDepsBuilder<D>): () => D {
+  let deps: D | undefined;
+  const get = () => {
+    if (!deps) {
+      const { base, settings } = containerBase(fn);
+      deps = build(base, settings);
+    }
+    return deps;
+  };
+  if (inLambdaRuntime()) {
+    const models = (get() as { models?: unknown }).models;
+    if (models instanceof ModelStore) void models.current();
   }
-  return deps;
+  return get;
 }

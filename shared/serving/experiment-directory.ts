@@ -1,32 +1,39 @@
-import type { ExperimentStore } from '../marketing/experiment-store';
 import type { ExperimentDefinition } from '../marketing/experiments';
 
 /**
- * Experiment definitions as the API functions see them: definitions never
- * change once created, so each is cached for the container's life; the list of
- * running experiments is re-read at most every `ttlMs`.
+ * Experiment definitions as the API functions see them. Each cache takes the
+ * one read it needs as a function, so a function's bundle holds only the
+ * DynamoDB calls its role allows.
  */
-export class ExperimentDirectory {
-  private readonly definitions = new Map<string, ExperimentDefinition>();
-  private runningList: { at: number; list: Promise<ExperimentDefinition[]> } | undefined;
 
-  constructor(
-    readonly store: ExperimentStore,
-    private readonly ttlMs: number,
-    private readonly now: () => number = Date.now,
-  ) {}
+/** Definitions never change once created: each is cached for the container's life. */
+export class ExperimentDefinitions {
+  private readonly definitions = new Map<string, ExperimentDefinition>();
+
+  constructor(private readonly read: (experimentId: string) => Promise<ExperimentDefinition | undefined>) {}
 
   async get(experimentId: string): Promise<ExperimentDefinition | undefined> {
     const cached = this.definitions.get(experimentId);
     if (cached) return cached;
-    const definition = await this.store.get(experimentId);
+    const definition = await this.read(experimentId);
     if (definition) this.definitions.set(experimentId, definition);
     return definition;
   }
+}
 
-  running(): Promise<ExperimentDefinition[]> {
+/** The list of running experiments, re-read at most every `ttlMs` (0 = on every call). */
+export class RunningExperiments {
+  private runningList: { at: number; list: Promise<ExperimentDefinition[]> } | undefined;
+
+  constructor(
+    private readonly read: () => Promise<ExperimentDefinition[]>,
+    private readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  list(): Promise<ExperimentDefinition[]> {
     if (!this.runningList || this.now() - this.runningList.at >= this.ttlMs) {
-      const list = this.store.running();
+      const list = this.read();
       this.runningList = { at: this.now(), list };
       // A failed read is not cached.
       list.catch(() => {

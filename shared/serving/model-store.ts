@@ -26,11 +26,22 @@ export interface ServedModel {
   readonly propensity?: Record<PropensityTarget, TargetSummary>;
 }
 
-export interface ModelSource {
+/** What a function that does not score needs: the manifest alone (`/v1/model`, `/v1/health`). */
+export interface ManifestOnly {
+  readonly manifest: ModelManifest;
+}
+
+/** What the segments function needs: segment profiles and propensity summaries, no vectors. */
+export interface SegmentsModel extends ManifestOnly {
+  readonly segments?: SegmentsArtifact;
+  readonly propensity?: Record<PropensityTarget, TargetSummary>;
+}
+
+export interface ModelSource<M extends ManifestOnly = ServedModel> {
   /** The current manifest, or undefined when no model has been promoted yet. */
   manifest(): Promise<ModelManifest | undefined>;
-  /** All artifacts of a version. */
-  load(manifest: ModelManifest): Promise<ServedModel>;
+  /** The artifacts of a version this function needs. */
+  load(manifest: ModelManifest): Promise<M>;
 }
 
 /**
@@ -39,20 +50,20 @@ export interface ModelSource {
  * one reference assignment, so a request sees either the old model or the new
  * one, never a half-loaded one. A failed load keeps the old model.
  */
-export class ModelStore {
-  private model: ServedModel | undefined;
+export class ModelStore<M extends ManifestOnly = ServedModel> {
+  private model: M | undefined;
   private checkedAt = Number.NEGATIVE_INFINITY;
   private refreshing: Promise<void> | undefined;
 
   constructor(
-    private readonly source: ModelSource,
+    private readonly source: ModelSource<M>,
     private readonly recheckMs: number,
     private readonly now: () => number = Date.now,
     private readonly onError: (error: unknown) => void = () => undefined,
   ) {}
 
   /** The model to serve this request with; undefined only before any model exists. */
-  async current(): Promise<ServedModel | undefined> {
+  async current(): Promise<M | undefined> {
     if (this.now() - this.checkedAt >= this.recheckMs && !this.refreshing) {
       this.checkedAt = this.now();
       this.refreshing = this.refresh().finally(() => {
@@ -106,10 +117,50 @@ async function readJson<T>(s3: S3Client, bucket: string, key: string): Promise<T
   return JSON.parse(Buffer.from(await readBytes(s3, bucket, key)).toString('utf8')) as T;
 }
 
-/** Reads manifests and artifacts from the data bucket (`models/`). */
+const readManifest = (s3: S3Client, bucket: string) => () =>
+  readJsonIfExists<ModelManifest>(s3, bucket, MANIFEST_KEY);
+
+/** The manifest only: reads nothing else of a version. */
+export function s3ManifestSource(s3: S3Client, bucket: string): ModelSource<ManifestOnly> {
+  return { manifest: readManifest(s3, bucket), load: async (manifest) => ({ manifest }) };
+}
+
+/** The manifest with segment profiles and propensity summaries (no vectors, no weights). */
+export function s3SegmentsSource(s3: S3Client, bucket: string): ModelSource<SegmentsModel> {
+  return {
+    manifest: readManifest(s3, bucket),
+    load: async (manifest) => ({ manifest, ...(await readSegmentParts(s3, bucket, manifest.version)) }),
+  };
+}
+
+async function readSegmentParts(
+  s3: S3Client,
+  bucket: string,
+  version: string,
+): Promise<Omit<SegmentsModel, 'manifest'>> {
+  const [segments, propensity] = await Promise.all([
+    readOptionalBytes(s3, bucket, artifactKey(version, 'segments')),
+    readOptionalBytes(s3, bucket, artifactKey(version, 'propensity')),
+  ]);
+  return {
+    ...(segments.byteLength > 0
+      ? { segments: JSON.parse(Buffer.from(segments).toString('utf8')) as SegmentsArtifact }
+      : {}),
+    ...(propensity.byteLength > 0
+      ? {
+          propensity: JSON.parse(Buffer.from(propensity).toString('utf8')) as Record<
+            PropensityTarget,
+            TargetSummary
+          >,
+        }
+      : {}),
+  };
+}
+
+/** Reads manifests and every artifact scoring needs from the data bucket (`models/`). */
 export function s3ModelSource(s3: S3Client, bucket: string): ModelSource {
   return {
-    manifest: () => readJsonIfExists<ModelManifest>(s3, bucket, MANIFEST_KEY),
+    manifest: readManifest(s3, bucket),
     async load(manifest) {
       const version = manifest.version;
       const [
@@ -137,10 +188,7 @@ export function s3ModelSource(s3: S3Client, bucket: string): ModelSource {
       ]);
       // Copy into an aligned buffer: the SDK's byte array may be a view at any offset.
       const vectors = float32FromBytes(vectorBytes);
-      const [segments, propensity] = await Promise.all([
-        readOptionalBytes(s3, bucket, artifactKey(version, 'segments')),
-        readOptionalBytes(s3, bucket, artifactKey(version, 'propensity')),
-      ]);
+      const segmentParts = await readSegmentParts(s3, bucket, version);
       const userFeatures = float32FromBytes(userFeatureBytes);
       const tower = new UserTower(
         { ...description.shape, userFeatureDim: description.shape.userFeatureDim ?? 0 },
@@ -158,17 +206,7 @@ export function s3ModelSource(s3: S3Client, bucket: string): ModelSource {
         popularity: baselines.popularity.map(([index]) => index),
         trending: baselines.trending.map(([index]) => index),
         itemKnn: baselines.itemKnn,
-        ...(segments.byteLength > 0
-          ? { segments: JSON.parse(Buffer.from(segments).toString('utf8')) as SegmentsArtifact }
-          : {}),
-        ...(propensity.byteLength > 0
-          ? {
-              propensity: JSON.parse(Buffer.from(propensity).toString('utf8')) as Record<
-                PropensityTarget,
-                TargetSummary
-              >,
-            }
-          : {}),
+        ...segmentParts,
       };
     },
   };

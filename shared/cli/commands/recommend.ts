@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { makeHandler } from '../../../functions/api/recommendations';
+import { makeHandler, recommendationsDeps } from '../../../functions/api/recommendations';
 import { apiGatewayEvent } from '../../local/api-server';
 import { localApiDeps } from '../../local/api-wiring';
 import { localLambdaContext } from '../../local/lambda-context';
@@ -45,10 +45,11 @@ export function registerRecommendCommand(program: Command): void {
     runAction(async (userId: string, flags: RecommendFlags) => {
       const services = await openLocalServices(flags);
       try {
-        const deps = localApiDeps(services, {
+        const { settings, ...base } = localApiDeps(services, {
           log: createLogger({ service: 'mappa-recommend', level: 'error' }),
           writeMetrics: () => undefined,
         })('recommendations');
+        const deps = recommendationsDeps(base, settings);
         const handler = makeHandler(() => deps);
         const query = new URLSearchParams({
           limit: String(flags.limit),

@@ -19,10 +19,10 @@ export interface DeployablePolicies {
   readonly policies: readonly { readonly name: string; readonly document: PolicyDocument }[];
 }
 
-export interface AccountPolicies {
+export interface AccountPolicies<K extends string = Deployable> {
   readonly accountId: string;
   readonly region: string;
-  readonly deployables: Readonly<Record<Deployable, DeployablePolicies>>;
+  readonly deployables: Readonly<Record<K, DeployablePolicies>>;
   /** Bucket policies by bucket name (e.g. the TLS-only deny). */
   readonly bucketPolicies: Readonly<Record<string, PolicyDocument>>;
 }
@@ -38,10 +38,10 @@ export interface SynthesizedTemplate {
   readonly Resources: Record<string, TemplateResource>;
 }
 
-export interface TemplatePolicyInputs {
+export interface TemplatePolicyInputs<K extends string = Deployable> {
   readonly template: SynthesizedTemplate;
   /** Logical ID of each deployable's role in the template. */
-  readonly roleLogicalIds: Readonly<Record<Deployable, string>>;
+  readonly roleLogicalIds: Readonly<Record<K, string>>;
   /** Physical name of each bucket (CloudFormation generates them in AWS; local mode names them). */
   readonly bucketNames: Readonly<Record<string, string>>;
   readonly region: string;
@@ -53,13 +53,15 @@ export interface TemplatePolicyInputs {
  * synthesized template. Unknown intrinsics fail loudly: a policy the double
  * cannot read must not silently become "allow nothing" or "allow all".
  */
-export function policiesFromTemplate(inputs: TemplatePolicyInputs): AccountPolicies {
+export function policiesFromTemplate<K extends string = Deployable>(
+  inputs: TemplatePolicyInputs<K>,
+): AccountPolicies<K> {
   const accountId = inputs.accountId ?? LOCAL_ACCOUNT_ID;
   const resolve = intrinsicResolver(inputs, accountId);
   const resources = inputs.template.Resources;
 
-  const deployables = {} as Record<Deployable, DeployablePolicies>;
-  for (const [deployable, roleId] of Object.entries(inputs.roleLogicalIds) as [Deployable, string][]) {
+  const deployables = {} as Record<K, DeployablePolicies>;
+  for (const [deployable, roleId] of Object.entries(inputs.roleLogicalIds) as [K, string][]) {
     if (resources[roleId]?.Type !== 'AWS::IAM::Role') {
       throw new Error(`policiesFromTemplate: ${deployable}'s role ${roleId} is not an AWS::IAM::Role`);
     }
@@ -94,7 +96,10 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /** Resolves Ref, Fn::GetAtt, Fn::Join, Fn::Select, Fn::Split and pseudo parameters to local values. */
-function intrinsicResolver(inputs: TemplatePolicyInputs, accountId: string): (value: unknown) => unknown {
+function intrinsicResolver<K extends string>(
+  inputs: TemplatePolicyInputs<K>,
+  accountId: string,
+): (value: unknown) => unknown {
   const resources = inputs.template.Resources;
   const pseudo: Record<string, string> = {
     'AWS::Partition': 'aws',

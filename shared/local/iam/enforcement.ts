@@ -2,7 +2,7 @@ import { DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
 import { S3ServiceException } from '@aws-sdk/client-s3';
 import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
 import type { Deployable } from '../../resources/deployables';
-import type { AccountPolicies } from './account-policies';
+import type { AccountPolicies, DeployablePolicies } from './account-policies';
 import { type AuthorizationRequest, authorizationRequests } from './sdk-requests';
 import { type IamDecision, type IamUsage, mergeIamUsage, usageKey } from './usage-report';
 
@@ -50,7 +50,7 @@ export class UnmappedCommandError extends Error {
 }
 
 export class PolicyEvaluator {
-  private readonly cache = new Map<string, Promise<{ allowed: boolean; grantedBy?: string }>>();
+  private readonly cache = new Map<string, Promise<IamVerdict>>();
 
   constructor(
     readonly policies: AccountPolicies,
@@ -75,10 +75,7 @@ export class PolicyEvaluator {
   }
 
   /** One request, cached by its exact content (the policies never change within a process). */
-  evaluate(
-    deployable: Deployable,
-    request: AuthorizationRequest,
-  ): Promise<{ allowed: boolean; grantedBy?: string }> {
+  evaluate(deployable: Deployable, request: AuthorizationRequest): Promise<IamVerdict> {
     const key = `${deployable}\u0000${request.action}\u0000${request.resource}\u0000${JSON.stringify(request.context ?? {})}`;
     let decision = this.cache.get(key);
     if (!decision) {
@@ -89,41 +86,57 @@ export class PolicyEvaluator {
     return decision;
   }
 
-  private async simulate(
-    deployable: Deployable,
-    request: AuthorizationRequest,
-  ): Promise<{ allowed: boolean; grantedBy?: string }> {
-    const { accountId } = this.policies;
-    const role = this.policies.deployables[deployable];
-    const bucket = /^arn:aws:s3:::([^/]+)/.exec(request.resource)?.[1];
-    const resourcePolicy = bucket ? this.policies.bucketPolicies[bucket] : undefined;
-    const simulation = {
-      identityPolicies: role.policies.map((policy) => ({ name: policy.name, policy: policy.document })),
-      serviceControlPolicies: [],
-      resourceControlPolicies: [],
-      ...(resourcePolicy ? { resourcePolicy } : {}),
-      request: {
-        action: request.action,
-        principal: role.roleArn,
-        resource: { accountId, resource: request.resource },
-        // In AWS the SDK always speaks TLS; the bucket's TLS-only policy must see that.
-        contextVariables: { 'aws:SecureTransport': 'true', ...request.context },
-      },
-    } as unknown as Simulation;
-    const result = await runSimulation(simulation, {});
-    if (result.resultType === 'error') {
-      throw new Error(
-        `local IAM double: cannot evaluate ${request.action} on ${request.resource} for ${deployable}: ${JSON.stringify(result.errors)}`,
-      );
-    }
-    const allowed = result.overallResult === 'Allowed';
-    if (!allowed || result.resultType !== 'single') return { allowed };
-    const explains = result.result.analysis?.identityAnalysis?.allowStatements ?? [];
-    const grantedBy = explains
-      .flatMap((statement) => statement.explain.resources ?? [])
-      .find((resource) => resource.matches)?.resource;
-    return { allowed, ...(grantedBy ? { grantedBy } : {}) };
+  private simulate(deployable: Deployable, request: AuthorizationRequest): Promise<IamVerdict> {
+    return simulateRequest(this.policies, this.policies.deployables[deployable], request);
   }
+}
+
+export interface IamVerdict {
+  readonly allowed: boolean;
+  /** The policy resource pattern that allowed the request. */
+  readonly grantedBy?: string;
+}
+
+/**
+ * One request of one role, evaluated by iam-simulate with the role's identity
+ * policies and the bucket's resource policy. A resource with `*` asks whether
+ * the role may make the call on any matching resource (the bundle check).
+ */
+export async function simulateRequest(
+  account: Pick<AccountPolicies<string>, 'accountId' | 'bucketPolicies'>,
+  role: DeployablePolicies,
+  request: AuthorizationRequest,
+  /** `Discovery` counts a statement whose conditions need context the request lacks as allowing (static checks). */
+  mode: 'Strict' | 'Discovery' = 'Strict',
+): Promise<IamVerdict> {
+  const bucket = /^arn:aws:s3:::([^/*]+)/.exec(request.resource)?.[1];
+  const resourcePolicy = bucket ? account.bucketPolicies[bucket] : undefined;
+  const simulation = {
+    identityPolicies: role.policies.map((policy) => ({ name: policy.name, policy: policy.document })),
+    serviceControlPolicies: [],
+    resourceControlPolicies: [],
+    ...(resourcePolicy ? { resourcePolicy } : {}),
+    request: {
+      action: request.action,
+      principal: role.roleArn,
+      resource: { accountId: account.accountId, resource: request.resource },
+      // In AWS the SDK always speaks TLS; the bucket's TLS-only policy must see that.
+      contextVariables: { 'aws:SecureTransport': 'true', ...request.context },
+    },
+  } as unknown as Simulation;
+  const result = await runSimulation(simulation, { simulationMode: mode });
+  if (result.resultType === 'error') {
+    throw new Error(
+      `local IAM double: cannot evaluate ${request.action} on ${request.resource} for ${role.roleArn}: ${JSON.stringify(result.errors)}`,
+    );
+  }
+  const allowed = result.overallResult === 'Allowed';
+  if (!allowed || result.resultType !== 'single') return { allowed };
+  const explains = result.result.analysis?.identityAnalysis?.allowStatements ?? [];
+  const grantedBy = explains
+    .flatMap((statement) => statement.explain.resources ?? [])
+    .find((resource) => resource.matches)?.resource;
+  return { allowed, ...(grantedBy ? { grantedBy } : {}) };
 }
 
 /** The error AWS answers a denied call with, as the SDK surfaces it. */

@@ -26,7 +26,7 @@ describe('npx cdk synth', () => {
       timeout: 180_000,
     });
     const templatePath = join(out, 'Mappa.template.json');
-    expect(existsSync(templatePath)).toBe(true);
+    if (!existsSync(templatePath)) throw new Error(`cdk synth wrote no ${templatePath}`);
     template = JSON.parse(readFileSync(templatePath, 'utf8')) as typeof template;
   }, 200_000);
   afterAll(() => rmSync(out, { recursive: true, force: true }));

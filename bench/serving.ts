@@ -143,6 +143,7 @@ async function trainMl100kModel(stack: EmbeddedStack): Promise<void> {
       dynamoDb: stack.dynamoDb,
       bucket,
       userVectorsTable: stack.names.tables.userVectors,
+      ledgerTable: stack.names.tables.ledger,
       log: createLogger({ service: 'bench', level: 'error' }),
     },
     { config: { epochs: 3 }, gate: { minLiftOverPopularity: -1, maxRegression: 1 } },

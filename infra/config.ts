@@ -32,6 +32,8 @@ export const stageConfigSchema = z.object({
     .default('cron(0 3 * * ? *)'),
   /** Fargate vCPU units of the training task (1024 = 1 vCPU). */
   trainingCpu: z.coerce.number().int().default(2048),
+  /** Minutes a training run may take; then it stops and fails, and serving keeps its model. */
+  trainingMaxMinutes: z.coerce.number().int().min(5).max(1440).default(240),
   /** Fargate memory of the training task in MiB. */
   trainingMemoryMiB: z.coerce.number().int().min(512).default(8192),
   /** API usage-plan throttling per key: steady requests per second. */

@@ -70,6 +70,7 @@ export class MappaStack extends Stack {
       schedule: config.trainingSchedule,
       cpu: config.trainingCpu,
       memoryMiB: config.trainingMemoryMiB,
+      maxRunMinutes: config.trainingMaxMinutes,
       hyperParameters: config.trainingHyperParameters,
     });
     this.serving = new ServingApi(this, 'Serving', {

@@ -5,6 +5,7 @@ import { ENV } from '../../shared/config/env-names';
 import { initBackend, parseBackendName } from '../../shared/ml/backend';
 import { createLogger } from '../../shared/observability/logger';
 import { trainingOverridesSchema } from '../../shared/training/overrides';
+import { TrainingRunInProgress } from '../../shared/training/run-lock';
 import { runTraining } from '../../shared/training/run-training';
 
 /**
@@ -18,6 +19,13 @@ async function main(): Promise<void> {
   const env = readEnv({
     [ENV.dataBucket]: requiredString,
     [ENV.userVectorsTable]: requiredString,
+    [ENV.ledgerTable]: requiredString,
+    [ENV.trainingMaxMinutes]: z.coerce
+      .number()
+      .int()
+      .min(5)
+      .max(24 * 60)
+      .default(240),
     [ENV.tfBackend]: z.string().optional(),
     [ENV.trainingConfig]: z
       .string()
@@ -25,6 +33,19 @@ async function main(): Promise<void> {
       .transform((raw) => trainingOverridesSchema.parse(JSON.parse(raw))),
   });
   const { segments, ...config } = env[ENV.trainingConfig];
+  const maxRunSeconds = env[ENV.trainingMaxMinutes] * 60;
+  // The run checks its deadline between steps and epochs; a step that hangs (a stuck
+  // request, a runaway kernel) is stopped here, a few minutes later, all the same.
+  const watchdog = setTimeout(
+    () => {
+      log.error('training run failed', {
+        error: `no step boundary within ${maxRunSeconds + 300} s; stopping`,
+      });
+      process.exit(1);
+    },
+    (maxRunSeconds + 300) * 1000,
+  );
+  watchdog.unref();
   const forced = parseBackendName(env[ENV.tfBackend]);
   const backend = await initBackend(forced ? { force: forced } : {});
   log.info('tf backend selected', { backend: backend.backend, skipped: backend.skipped });
@@ -34,9 +55,10 @@ async function main(): Promise<void> {
       dynamoDb: dynamoDbClient(),
       bucket: env[ENV.dataBucket],
       userVectorsTable: env[ENV.userVectorsTable],
+      ledgerTable: env[ENV.ledgerTable],
       log,
     },
-    { config, ...(segments !== undefined ? { segments } : {}) },
+    { config, maxRunSeconds, ...(segments !== undefined ? { segments } : {}) },
     backend.backend,
   );
   log.info('training run finished', {
@@ -46,10 +68,20 @@ async function main(): Promise<void> {
   });
 }
 
-main().catch((error: unknown) => {
-  const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(
-    `${JSON.stringify({ level: 'error', message: 'training run failed', error: message })}\n`,
-  );
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    // An overlapping run is not a failure: the running one will publish its result.
+    if (error instanceof TrainingRunInProgress) {
+      process.stderr.write(
+        `${JSON.stringify({ level: 'warn', message: 'training run skipped', reason: error.message })}\n`,
+      );
+      process.exit(0);
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(
+      `${JSON.stringify({ level: 'error', message: 'training run failed', error: message })}\n`,
+    );
+    process.exit(1);
+  },
+);

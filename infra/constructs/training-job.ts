@@ -16,6 +16,11 @@ import { REPO_ROOT } from './app-function';
 import { grantListPrefixes, grantMissingKeyAnswers, grantObjects } from './data-lake-grants';
 import type { FeatureStore } from './feature-store';
 
+/** V8 heap of the training process for a task of `memoryMiB`. */
+export function trainingHeapMiB(memoryMiB: number): number {
+  return Math.floor(memoryMiB * 0.75);
+}
+
 export interface TrainingJobProps {
   readonly bucket: s3.Bucket;
   readonly featureStore: FeatureStore;
@@ -27,6 +32,8 @@ export interface TrainingJobProps {
   readonly memoryMiB?: number;
   /** Hyper-parameter overrides for the training run (validated). @default {} */
   readonly hyperParameters?: TrainingOverrides;
+  /** Minutes a run may take; it then stops, fails and serving keeps its model. @default 240 */
+  readonly maxRunMinutes?: number;
   /** Alarm when no model was promoted for this many days. @default 3 */
   readonly maxDaysWithoutPromotion?: number;
 }
@@ -110,7 +117,11 @@ export class TrainingJob extends Construct {
       environment: {
         [ENV.dataBucket]: props.bucket.bucketName,
         [ENV.userVectorsTable]: props.featureStore.tables.userVectors.tableName,
+        [ENV.ledgerTable]: props.featureStore.tables.ledger.tableName,
+        [ENV.trainingMaxMinutes]: String(props.maxRunMinutes ?? 240),
         [ENV.tfBackend]: 'tensorflow',
+        // V8's heap gets three quarters of the task: tfjs-node's tensors live outside it.
+        NODE_OPTIONS: `--max-old-space-size=${trainingHeapMiB(memoryMiB)}`,
         [ENV.trainingConfig]: JSON.stringify(props.hyperParameters ?? {}),
       },
     });
@@ -121,7 +132,13 @@ export class TrainingJob extends Construct {
     grantListPrefixes(props.bucket, role, [DATA_LAKE_PREFIXES.curated, DATA_LAKE_PREFIXES.models]);
     grantMissingKeyAnswers(props.bucket, role);
     grantObjects(props.bucket, role, ['s3:GetObject'], [DATA_LAKE_PREFIXES.curated]);
-    grantObjects(props.bucket, role, ['s3:GetObject', 's3:PutObject'], [DATA_LAKE_PREFIXES.models]);
+    // Delete: a failed run removes what it wrote under models/<version>/.
+    grantObjects(
+      props.bucket,
+      role,
+      ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+      [DATA_LAKE_PREFIXES.models],
+    );
     grantObjects(
       props.bucket,
       role,
@@ -129,6 +146,13 @@ export class TrainingJob extends Construct {
       [`${DATA_LAKE_PREFIXES.reports}training/`, `${DATA_LAKE_PREFIXES.exports}segments/`],
     );
     props.featureStore.tables.userVectors.grant(role, 'dynamodb:BatchWriteItem');
+    // The run lock: one run at a time.
+    props.featureStore.tables.ledger.grant(
+      role,
+      'dynamodb:PutItem',
+      'dynamodb:GetItem',
+      'dynamodb:DeleteItem',
+    );
 
     this.schedule = new events.Rule(this, 'Schedule', {
       description: 'Retrains the Mappa model on the schedule from CDK context (trainingSchedule)',

@@ -20,6 +20,8 @@ export const ENV = {
   ledgerTable: 'MAPPA_LEDGER_TABLE',
   /** Training hyper-parameter overrides as JSON (see shared/training/overrides.ts). */
   trainingConfig: 'MAPPA_TRAINING_CONFIG',
+  /** Minutes a training run may take before it stops and fails (serving keeps its model). */
+  trainingMaxMinutes: 'MAPPA_TRAINING_MAX_MINUTES',
   /** Forces a TF.js backend (`tensorflow`, `wasm` or `cpu`) instead of the automatic choice. */
   tfBackend: 'MAPPA_TF_BACKEND',
   /** Seconds between serving's checks of `models/manifest.json` for a newly promoted model. */

@@ -39,6 +39,19 @@ export function artifactKey(version: string, file: keyof typeof ARTIFACT_FILES):
   return `${DATA_LAKE_PREFIXES.models}${version}/${ARTIFACT_FILES[file]}`;
 }
 
+/** Everything of one version lives under this prefix. */
+export function versionPrefix(version: string): string {
+  return `${DATA_LAKE_PREFIXES.models}${version}/`;
+}
+
+/**
+ * Written after every artifact of a version (and before any manifest points
+ * at it): a `models/<version>/` without it is an abandoned run, never a model.
+ */
+export function completeMarkerKey(version: string): string {
+  return `${versionPrefix(version)}complete.json`;
+}
+
 /** What `models/manifest.json` holds. */
 export interface ModelManifest {
   readonly version: string;

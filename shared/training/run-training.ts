@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { EvaluationResult } from '../ml/evaluate';
 import { runExperiment } from '../ml/experiment';
-import { buildInteractionLog, type InteractionLog } from '../ml/interactions';
+import { buildInteractionLog, type InteractionLog, type Split } from '../ml/interactions';
 import type { TrainingConfig, TrainingProgress } from '../ml/train-two-tower';
 import { fillContext, type TwoTowerModel } from '../ml/two-tower';
 import { topKIndices } from '../ml/top-k';
@@ -18,9 +18,14 @@ import {
   artifactKey,
   MANIFEST_KEY,
   type ModelManifest,
+  completeMarkerKey,
   newModelVersion,
   propensityModelKey,
 } from './artifacts';
+import { removeAbandonedVersion } from './abandoned-version';
+import { rescoreProduction } from './production-rescore';
+import { acquireRunLock } from './run-lock';
+import { s3ModelSource } from '../serving/model-store';
 import { DEFAULT_GATE, type GateConfig, type GateDecision, qualityGate } from './quality-gate';
 import { PROPENSITY_TARGETS, type PropensityScores, scorePropensity } from './propensity-job';
 import { type FactRow, segmentExportCsv, segmentUsers, userFacts } from './segment-users';
@@ -30,6 +35,8 @@ export interface TrainingDeps {
   readonly dynamoDb: DynamoDBClient;
   readonly bucket: string;
   readonly userVectorsTable: string;
+  /** The ledger table, where the run lock lives. */
+  readonly ledgerTable: string;
   readonly log: Logger;
   readonly progress?: TrainingProgress;
   readonly now?: () => Date;
@@ -42,6 +49,16 @@ export interface TrainingOptions {
   readonly userVectorTtlDays?: number;
   /** Number of customer segments; chosen by silhouette in 3..8 when absent. */
   readonly segments?: number;
+  /** A run stops (and fails, leaving serving as it was) after this many seconds. @default 14400 */
+  readonly maxRunSeconds?: number;
+}
+
+/** Thrown at the next step boundary once a run has used its maximum duration. */
+export class TrainingDeadlineExceeded extends Error {
+  constructor(maxRunSeconds: number, step: string) {
+    super(`training run exceeded its maximum duration of ${maxRunSeconds} s (at: ${step}); stopped`);
+    this.name = 'TrainingDeadlineExceeded';
+  }
 }
 
 export interface TrainingRunReport {
@@ -141,8 +158,48 @@ export async function runTraining(
 ): Promise<TrainingRunReport> {
   const now = deps.now?.() ?? new Date();
   const version = newModelVersion(now);
+  const maxRunSeconds = options.maxRunSeconds ?? 14_400;
+  // Held a little longer than a run may last, so a crashed run's lock frees itself.
+  const lock = await acquireRunLock(deps.dynamoDb, deps.ledgerTable, version, {
+    now,
+    holdSeconds: maxRunSeconds + 600,
+  });
+  const deadline = performance.now() + maxRunSeconds * 1000;
+  const checkDeadline = (step: string) => {
+    if (performance.now() > deadline) throw new TrainingDeadlineExceeded(maxRunSeconds, step);
+  };
+  try {
+    return await trainAndPublish(deps, options, backend, { now, version, checkDeadline });
+  } catch (error) {
+    // Nothing may list half a version: remove what this run wrote under models/<version>/.
+    const removed = await removeAbandonedVersion(deps.s3, deps.bucket, version).catch(
+      (cleanupError: unknown) => {
+        deps.log.error("could not remove the failed run's artifacts", { version, error: cleanupError });
+        return 0;
+      },
+    );
+    if (removed > 0) deps.log.warn("removed the failed run's artifacts", { version, objects: removed });
+    throw error;
+  } finally {
+    await lock.release();
+  }
+}
+
+interface RunContext {
+  readonly now: Date;
+  readonly version: string;
+  readonly checkDeadline: (step: string) => void;
+}
+
+async function trainAndPublish(
+  deps: TrainingDeps,
+  options: TrainingOptions,
+  backend: string,
+  { now, version, checkDeadline }: RunContext,
+): Promise<TrainingRunReport> {
   const log = deps.log.child({ modelVersion: version });
   const data = await loadCuratedData(deps.s3, deps.bucket);
+  checkDeadline('data loaded');
   if (data.interactions === 0)
     throw new Error('no curated interactions yet: drop files into incoming/interactions/ first');
   log.info('training data loaded', {
@@ -174,6 +231,7 @@ export async function runTraining(
     progress: {
       onBatch: deps.progress?.onBatch,
       onEpoch: (stats) => {
+        checkDeadline(`epoch ${stats.epoch}`);
         log.info('epoch finished', {
           epoch: stats.epoch,
           loss: stats.loss,
@@ -188,13 +246,15 @@ export async function runTraining(
   try {
     const metrics = experiment.metrics;
     const modelNdcg = metrics.model?.full.ndcg10 ?? 0;
-    const production = await readManifest(deps.s3, deps.bucket);
+    checkDeadline('evaluation');
+    const production = await productionOnThisSplit(deps, data.log, experiment.split, log);
     const decision: GateDecision = qualityGate(
       modelNdcg,
       metrics.popularity?.full.ndcg10 ?? 0,
-      production?.metrics.ndcg10,
+      production?.ndcg10,
       options.gate ?? DEFAULT_GATE,
     );
+    if (production) decision.reasons.push(production.basis);
 
     // Artifacts first (all under models/<version>/) ...
     const { specs, data: weights } = await model.serialize();
@@ -343,6 +403,11 @@ export async function runTraining(
       },
     };
     await putJson(deps.s3, deps.bucket, reportKey, report);
+    checkDeadline('artifacts written');
+    await putJson(deps.s3, deps.bucket, completeMarkerKey(version), {
+      version,
+      completedAt: new Date().toISOString(),
+    });
 
     // ... and the manifest last, only for a model that passed the gate.
     if (decision.promote) {
@@ -374,6 +439,35 @@ export async function runTraining(
     return report;
   } finally {
     model.dispose();
+  }
+}
+
+/**
+ * The production model's NDCG@10 on this run's split (see production-rescore.ts).
+ * If its artifacts cannot be read, the gate falls back to the NDCG stored with
+ * it, and says so.
+ */
+async function productionOnThisSplit(
+  deps: TrainingDeps,
+  log: InteractionLog,
+  split: Split,
+  runLog: Logger,
+): Promise<{ ndcg10: number; basis: string } | undefined> {
+  const manifest = await readManifest(deps.s3, deps.bucket);
+  if (!manifest) return undefined;
+  try {
+    const served = await s3ModelSource(deps.s3, deps.bucket).load(manifest);
+    const metrics = rescoreProduction(served, log, split);
+    return {
+      ndcg10: metrics.ndcg10,
+      basis: `production ${manifest.version} re-scored on this run's test split: NDCG@10 ${metrics.ndcg10.toFixed(4)} (${manifest.metrics.ndcg10.toFixed(4)} on its own split)`,
+    };
+  } catch (error) {
+    runLog.warn('could not re-score the production model; comparing with its stored NDCG', { error });
+    return {
+      ndcg10: manifest.metrics.ndcg10,
+      basis: `production ${manifest.version} could not be re-scored (${error instanceof Error ? error.message : String(error)}); compared with its stored NDCG@10`,
+    };
   }
 }
 

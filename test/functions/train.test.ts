@@ -3,8 +3,14 @@ import { initBackend } from '../../shared/ml/backend';
 import { createLogger } from '../../shared/observability/logger';
 import { s3ModelSource } from '../../shared/serving/model-store';
 import { SYNTHETIC_PRESETS, SyntheticWorld } from '../../shared/synthetic/generator';
-import { artifactKey, MANIFEST_KEY, type ModelManifest } from '../../shared/training/artifacts';
-import { runTraining, type TrainingDeps } from '../../shared/training/run-training';
+import {
+  artifactKey,
+  completeMarkerKey,
+  MANIFEST_KEY,
+  type ModelManifest,
+} from '../../shared/training/artifacts';
+import { acquireRunLock, TrainingRunInProgress } from '../../shared/training/run-lock';
+import { runTraining, TrainingDeadlineExceeded, type TrainingDeps } from '../../shared/training/run-training';
 import { dropWorld } from '../support/api';
 import { type IngestionStack, startIngestionStack } from '../support/ingestion';
 
@@ -23,6 +29,7 @@ describe('training job on the embedded stack', () => {
       ...env.stack.clientsFor('train'),
       bucket: env.bucket,
       userVectorsTable: env.stack.names.tables.userVectors,
+      ledgerTable: env.stack.names.tables.ledger,
       log: createLogger({ service: 'test', write: () => undefined }),
     };
   });
@@ -75,6 +82,8 @@ describe('training job on the embedded stack', () => {
     expect(top).toHaveLength(5);
     expect(top[0]?.score).toBeGreaterThanOrEqual(top[4]?.score ?? Number.POSITIVE_INFINITY);
     expect(served.popularity.length).toBeGreaterThan(0);
+    // The version is marked complete after every artifact, before the manifest points at it.
+    expect(await env.keys(completeMarkerKey(report.version))).toEqual([completeMarkerKey(report.version)]);
   });
 
   it('keeps serving the current model when the gate refuses the new one, and says why', async () => {
@@ -87,6 +96,12 @@ describe('training job on the embedded stack', () => {
 
     expect(report.promoted).toBe(false);
     expect(report.reasons[0]).toMatch(/^does not beat popularity/);
+    // Production is measured again on this run's split, not taken from its own manifest.
+    expect(report.reasons).toContainEqual(
+      expect.stringMatching(
+        new RegExp(`^production ${current.version} re-scored on this run's test split: NDCG@10 \\d\\.\\d{4}`),
+      ),
+    );
     expect(await manifest()).toEqual(current);
     expect(JSON.parse(await env.readText(report.report))).toMatchObject({
       promoted: false,
@@ -94,8 +109,9 @@ describe('training job on the embedded stack', () => {
     });
   });
 
-  it('leaves the manifest unchanged when a run dies mid-way', async () => {
+  it('leaves the manifest unchanged and removes its artifacts when a run dies mid-way', async () => {
     const current = await manifest();
+    const earlierVersions = (await env.keys('models/')).map((key) => key.split('/')[1]);
     const name = 'fail-metrics-upload';
     deps.s3.middlewareStack.add(
       (next, context) => async (args) => {
@@ -107,10 +123,37 @@ describe('training job on the embedded stack', () => {
       { step: 'initialize', name },
     );
     try {
-      await expect(runTraining(deps, quick)).rejects.toThrow('injected: task stopped');
+      await expect(
+        runTraining(deps, { ...quick, gate: { minLiftOverPopularity: -1, maxRegression: 1 } }),
+      ).rejects.toThrow('injected: task stopped');
     } finally {
       deps.s3.middlewareStack.remove(name);
     }
     expect(await manifest()).toEqual(current);
+    // Nothing of the failed version is left to be mistaken for a model.
+    const versions = (await env.keys('models/')).map((key) => key.split('/')[1]);
+    expect(new Set(versions)).toEqual(new Set([current.version, 'manifest.json', ...earlierVersions]));
+  });
+
+  it('does not start while another run holds the lock, and writes nothing', async () => {
+    const before = await env.keys('models/');
+    const other = await acquireRunLock(deps.dynamoDb, deps.ledgerTable, 'v-other', {
+      now: new Date(),
+      holdSeconds: 600,
+    });
+    try {
+      await expect(runTraining(deps, quick)).rejects.toThrow(TrainingRunInProgress);
+    } finally {
+      await other.release();
+    }
+    expect(await env.keys('models/')).toEqual(before);
+  });
+
+  it('stops at its maximum duration, fails, and leaves serving and models/ as they were', async () => {
+    const before = await env.keys('models/');
+    const current = await manifest();
+    await expect(runTraining(deps, { ...quick, maxRunSeconds: 0 })).rejects.toThrow(TrainingDeadlineExceeded);
+    expect(await manifest()).toEqual(current);
+    expect(await env.keys('models/')).toEqual(before);
   });
 });

@@ -37,6 +37,7 @@ export function trainQuickModel(env: IngestionStack, trainedAt: Date, seed = 1):
       ...env.stack.clientsFor('train'),
       bucket: env.bucket,
       userVectorsTable: env.stack.names.tables.userVectors,
+      ledgerTable: env.stack.names.tables.ledger,
       log: createLogger({ service: 'test', write: () => undefined }),
       now: () => trainedAt,
     },

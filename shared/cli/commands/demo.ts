@@ -215,6 +215,7 @@ async function trainModel(stack: EmbeddedStack): Promise<string[]> {
       ...stack.clientsFor('train'),
       bucket: stack.names.dataBucket,
       userVectorsTable: stack.names.tables.userVectors,
+      ledgerTable: stack.names.tables.ledger,
       log: createLogger({
         service: 'mappa-train',
         level: 'warn',

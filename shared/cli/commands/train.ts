@@ -52,6 +52,7 @@ export function registerTrainCommand(program: Command): void {
             ...services.clientsFor('train'),
             bucket: services.names.dataBucket,
             userVectorsTable: services.names.tables.userVectors,
+            ledgerTable: services.names.tables.ledger,
             log,
             progress: terminalTrainingProgress(),
           },

@@ -1,0 +1,23 @@
+import { DeleteObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
+import { listKeys } from '../aws/s3-objects';
+import { versionPrefix } from './artifacts';
+
+/**
+ * Removes what a failed run wrote under `models/<version>/`, so nothing that
+ * lists models finds half a version. (A task killed outright cannot clean up:
+ * its version lacks `complete.json`, which is what marks a model complete.)
+ * Bucket versioning keeps the deleted objects as non-current versions until
+ * the lifecycle rule expires them.
+ */
+export async function removeAbandonedVersion(s3: S3Client, bucket: string, version: string): Promise<number> {
+  const keys = await listKeys(s3, bucket, versionPrefix(version));
+  for (let start = 0; start < keys.length; start += 1_000) {
+    await s3.send(
+      new DeleteObjectsCommand({
+        Bucket: bucket,
+        Delete: { Objects: keys.slice(start, start + 1_000).map((Key) => ({ Key })), Quiet: true },
+      }),
+    );
+  }
+  return keys.length;
+}

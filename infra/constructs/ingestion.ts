@@ -1,6 +1,7 @@
 import { INGESTION_V8_FLAGS } from '../../shared/ingest/runtime-flags';
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
@@ -63,6 +64,12 @@ export class Ingestion extends Construct {
       description: 'Cleans, validates and quarantines drop-folder files; maintains the feature store',
       timeout: Duration.minutes(15),
       memorySize: props.memorySize ?? 2048,
+      // A file too large for one invocation continues through a marker object under
+      // incoming/<dataset>/_continuations/, which triggers this function again: a Lambda → S3
+      // → same Lambda chain that Lambda's recursive-loop detection stops after ~16 links. The
+      // chain is bounded (each marker names the next chunk, the ledger applies each chunk once,
+      // the file's size bounds the chunks), so it is allowed explicitly.
+      recursiveLoop: lambda.RecursiveLoop.ALLOW,
       ...(concurrency > 0 ? { reservedConcurrentExecutions: concurrency } : {}),
       environment: {
         NODE_OPTIONS: ['--enable-source-maps', ...INGESTION_V8_FLAGS].join(' '),

@@ -16,6 +16,7 @@ import { classifyKey } from './layout';
 const continuationSchema = z.object({
   key: z.string().min(1),
   etag: z.string().min(1),
+  version_id: z.string().min(1).optional(),
   next_chunk: z.number().int(),
 });
 
@@ -66,7 +67,13 @@ export async function handleDropFolderRecord(
   if (entry.kind === 'data') {
     return ingestObject(
       { ...deps, log },
-      { key, etag: record.s3.object.eTag ?? '', dataset: entry.dataset, relativeKey: entry.relativeKey },
+      {
+        key,
+        etag: record.s3.object.eTag ?? '',
+        ...(record.s3.object.versionId ? { versionId: record.s3.object.versionId } : {}),
+        dataset: entry.dataset,
+        relativeKey: entry.relativeKey,
+      },
     );
   }
   if (entry.kind === 'continuation') {
@@ -79,7 +86,13 @@ export async function handleDropFolderRecord(
       return { status: 'skipped', key, why: `continuation for a non-data key ${marker.key}` };
     const outcome = await ingestObject(
       { ...deps, log: deps.log.child({ objectKey: marker.key }) },
-      { key: marker.key, etag: marker.etag, dataset: target.dataset, relativeKey: target.relativeKey },
+      {
+        key: marker.key,
+        etag: marker.etag,
+        ...(marker.version_id ? { versionId: marker.version_id } : {}),
+        dataset: target.dataset,
+        relativeKey: target.relativeKey,
+      },
     );
     await deps.s3.send(new DeleteObjectCommand({ Bucket: deps.bucket, Key: key }));
     return outcome;

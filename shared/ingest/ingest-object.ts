@@ -263,10 +263,12 @@ async function saveLedger(
 /** Reads the object's first bytes and decides format, delimiter and header, or rejects the file. */
 async function planRead(deps: IngestionDeps, source: SourceObject): Promise<ReadPlan> {
   const mapping = await loadMapping(deps, source);
-  const head = await deps.s3.send(new HeadObjectCommand({ Bucket: deps.bucket, Key: source.key }));
+  const head = await deps.s3.send(
+    new HeadObjectCommand({ Bucket: deps.bucket, Key: source.key, ...versionOf(source) }),
+  );
   const objectSize = head.ContentLength ?? 0;
   if (objectSize === 0) throw new FileRejection('empty_file', 'the file is empty');
-  const sample = await readSample(deps, source.key);
+  const sample = await readSample(deps, source);
   const gzip = sample.gzip;
   let bytes = sample.bytes;
   if (bytes.length === 0) throw new FileRejection('empty_file', 'the file is empty');
@@ -342,9 +344,17 @@ async function loadMapping(deps: IngestionDeps, source: SourceObject): Promise<M
 }
 
 /** The first SNIFF_BYTES of the decoded content, and whether the object is gzip. */
-async function readSample(deps: IngestionDeps, key: string): Promise<{ bytes: Buffer; gzip: boolean }> {
+async function readSample(
+  deps: IngestionDeps,
+  source: SourceObject,
+): Promise<{ bytes: Buffer; gzip: boolean }> {
   const object = await deps.s3.send(
-    new GetObjectCommand({ Bucket: deps.bucket, Key: key, Range: `bytes=0-${SNIFF_BYTES - 1}` }),
+    new GetObjectCommand({
+      Bucket: deps.bucket,
+      Key: source.key,
+      ...versionOf(source),
+      Range: `bytes=0-${SNIFF_BYTES - 1}`,
+    }),
   );
   const head = Buffer.from((await object.Body?.transformToByteArray()) ?? new Uint8Array());
   const gzip = head[0] === 0x1f && head[1] === 0x8b;
@@ -361,16 +371,22 @@ async function readSample(deps: IngestionDeps, key: string): Promise<{ bytes: Bu
   }
 }
 
+/** The version the event named, as request parameters (none for an unversioned event). */
+function versionOf(source: SourceObject): { VersionId?: string } {
+  return source.versionId ? { VersionId: source.versionId } : {};
+}
+
 async function openObject(
   deps: IngestionDeps,
-  key: string,
+  source: SourceObject,
   offset: number,
   gzip: boolean,
 ): Promise<Readable> {
   const response = await deps.s3.send(
     new GetObjectCommand({
       Bucket: deps.bucket,
-      Key: key,
+      Key: source.key,
+      ...versionOf(source),
       ...(offset > 0 && !gzip ? { Range: `bytes=${offset}-` } : {}),
     }),
   );
@@ -393,7 +409,7 @@ async function openChunkReader(
   const limit = deps.chunkRows ?? DEFAULT_CHUNK_ROWS;
   if (!plan.gzip && offset >= plan.objectSize)
     return new ChunkReader(Readable.from([]), splitter, validator, source.dataset, limit);
-  const body = await openObject(deps, source.key, offset, plan.gzip);
+  const body = await openObject(deps, source, offset, plan.gzip);
   const stream = plan.gzip ? decompressFrom(body, offset) : (body as AsyncIterable<Buffer>);
   return new ChunkReader(stream, splitter, validator, source.dataset, limit);
 }
@@ -481,7 +497,12 @@ async function scheduleContinuation(
     new PutObjectCommand({
       Bucket: deps.bucket,
       Key: key,
-      Body: JSON.stringify({ key: source.key, etag: source.etag, next_chunk: nextChunk }),
+      Body: JSON.stringify({
+        key: source.key,
+        etag: source.etag,
+        ...(source.versionId ? { version_id: source.versionId } : {}),
+        next_chunk: nextChunk,
+      }),
       ContentType: 'application/json',
     }),
   );
@@ -593,7 +614,9 @@ async function quarantine(
     new CopyObjectCommand({
       Bucket: deps.bucket,
       Key: target,
-      CopySource: `${deps.bucket}/${encodeURIComponent(source.key).replace(/%2F/g, '/')}`,
+      CopySource: `${deps.bucket}/${encodeURIComponent(source.key).replace(/%2F/g, '/')}${
+        source.versionId ? `?versionId=${encodeURIComponent(source.versionId)}` : ''
+      }`,
     }),
   );
   const report: IngestionReport = {

@@ -11,6 +11,11 @@ export const CONTINUATIONS_FOLDER = '_continuations/';
 export interface SourceObject {
   readonly key: string;
   readonly etag: string;
+  /**
+   * The object version the S3 event named (the data bucket is versioned): every read
+   * of the file uses it, so a file overwritten mid-ingestion is read as planned.
+   */
+  readonly versionId?: string;
   readonly dataset: Dataset;
   /** The key below `incoming/<dataset>/`, e.g. `2026/11/orders.csv.gz`. */
   readonly relativeKey: string;

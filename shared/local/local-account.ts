@@ -49,11 +49,24 @@ export class LocalAccount {
 
   /** New administrator clients (not enforced). */
   operatorClients(): DeployableClients {
+    const s3 = createS3Client(
+      { endpoint: this.endpoints.s3Endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS },
+      {},
+    );
+    // s3rver keeps no object versions: it serves the current object for any VersionId, but reads a
+    // copy source's `?versionId=` as part of the key. Strip it on the wire (after IAM has seen it).
+    s3.middlewareStack.add(
+      (next) => async (args) => {
+        const source = (args.input as { CopySource?: unknown }).CopySource;
+        if (typeof source === 'string' && source.includes('?versionId=')) {
+          return next({ ...args, input: { ...args.input, CopySource: source.split('?versionId=')[0] } });
+        }
+        return next(args);
+      },
+      { step: 'serialize', priority: 'high', name: 'mappaS3rverCopySourceVersion' },
+    );
     return {
-      s3: createS3Client(
-        { endpoint: this.endpoints.s3Endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS },
-        {},
-      ),
+      s3,
       dynamoDb: createDynamoDbClient({
         endpoint: this.endpoints.dynamoDbEndpoint,
         region: LOCAL_REGION,

@@ -59,6 +59,10 @@ export function toS3Event(created: RawObjectCreated, region: string, eventTime =
         key: encodeS3EventKey(created.key),
         size: created.size,
         eTag: created.eTag ?? '',
+        // The data bucket is versioned, so AWS's events name the version. s3rver keeps no
+        // versions (and serves the current object for any version id); the sequencer stands
+        // in, so handlers read "the version the event named" here exactly as in AWS.
+        versionId: created.sequencer,
         sequencer: created.sequencer,
       },
     },

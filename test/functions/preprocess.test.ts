@@ -323,6 +323,13 @@ describe('large files', () => {
       expect(await env.keys('incoming/interactions/_continuations/')).toEqual([]);
       const rejected = JSON.parse((await env.readText('rejected/interactions/big.csv.gz.jsonl')).trim());
       expect(rejected).toMatchObject({ line: 6, reason: 'invalid_timestamp' });
+      // Every read of the data file, in every invocation of the chain, names the version the event named.
+      expect(
+        env.stack.account.recorder?.actionsOn(
+          'preprocess',
+          `arn:aws:s3:::${env.bucket}/incoming/interactions/big.csv.gz`,
+        ),
+      ).toEqual(['s3:GetObjectVersion']);
     } finally {
       await env.stop();
     }

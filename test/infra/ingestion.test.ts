@@ -40,6 +40,13 @@ describe('Ingestion', () => {
     });
   });
 
+  it('allows its own bounded continuation chain past Lambda’s recursive-loop detection', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('drop-folder files'),
+      RecursiveLoop: 'Allow',
+    });
+  });
+
   it('retries twice and then sends the event to an encrypted SQS dead-letter queue', () => {
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       MaximumRetryAttempts: 2,

@@ -21,12 +21,26 @@ export type IamService = 'S3' | 'DynamoDB';
 /** Aggregates decisions by (deployable, action, granting pattern or denied resource). */
 export class IamUsageRecorder {
   private readonly entries = new Map<string, IamDecision & { count: number }>();
+  /** Exact (deployable, action, resource) triples, for tests that ask what touched one object. */
+  private readonly exact = new Set<string>();
 
   record(decision: IamDecision): void {
     const key = usageKey(decision);
     const entry = this.entries.get(key);
     if (entry) entry.count += 1;
     else this.entries.set(key, { ...decision, count: 1 });
+    if (this.exact.size < 100_000) {
+      this.exact.add(`${decision.deployable} ${decision.action} ${decision.resource}`);
+    }
+  }
+
+  /** The actions a deployable made on one exact resource ARN (first 100,000 distinct calls). */
+  actionsOn(deployable: Deployable, resource: string): string[] {
+    const prefix = `${deployable} `;
+    return [...this.exact]
+      .filter((call) => call.startsWith(prefix) && call.endsWith(` ${resource}`))
+      .map((call) => call.slice(prefix.length, call.length - resource.length - 1))
+      .sort();
   }
 
   /** Every distinct (deployable, action, resource pattern) seen, sorted. */

@@ -57,6 +57,28 @@ export interface LocalApiOptions {
   readonly rateLimit?: { readonly requestsPerSecond: number; readonly burst: number };
   /** Largest accepted body (API Gateway's limit is 10 MB). */
   readonly maxBodyBytes?: number;
+  /** API Gateway's integration timeout: 504 after this long (AWS: 29 s). */
+  readonly integrationTimeoutMs?: number;
+  /** Lambda's synchronous payload limit for the event (AWS: 6 MB). */
+  readonly lambdaRequestBytes?: number;
+  /** Lambda's synchronous payload limit for the response (AWS: 6 MB). */
+  readonly lambdaResponseBytes?: number;
+}
+
+/** Lambda's synchronous invocation payload limit (request and response), in bytes. */
+export const LAMBDA_PAYLOAD_BYTES = 6_291_556;
+/** API Gateway REST's maximum integration timeout. */
+export const INTEGRATION_TIMEOUT_MS = 29_000;
+
+class IntegrationTimeout extends Error {}
+
+/** The handler's result, or IntegrationTimeout once API Gateway would have stopped waiting. */
+function withinIntegrationTimeout<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new IntegrationTimeout()), timeoutMs);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 export interface LocalApi {
@@ -95,12 +117,10 @@ function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
     let size = 0;
     request.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) {
-        reject(new PayloadTooLarge());
-        request.destroy();
-      } else chunks.push(chunk);
+      // Past the limit the rest is read and dropped, so the client gets the 413 instead of a reset.
+      if (size <= limit) chunks.push(chunk);
     });
-    request.on('end', () => resolve(Buffer.concat(chunks)));
+    request.on('end', () => (size > limit ? reject(new PayloadTooLarge()) : resolve(Buffer.concat(chunks))));
     request.on('error', reject);
   });
 }
@@ -201,6 +221,9 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
     options.rateLimit?.burst ?? 200,
   );
   const maxBody = options.maxBodyBytes ?? 10 * 1024 * 1024;
+  const requestLimit = options.lambdaRequestBytes ?? LAMBDA_PAYLOAD_BYTES;
+  const responseLimit = options.lambdaResponseBytes ?? LAMBDA_PAYLOAD_BYTES;
+  const timeoutMs = options.integrationTimeoutMs ?? INTEGRATION_TIMEOUT_MS;
 
   const server: Server = createServer((request, response) => {
     void (async () => {
@@ -231,10 +254,33 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
         key,
         request.socket.remoteAddress ?? '127.0.0.1',
       );
-      const result = await handlerFor(matched.route.fn)(
-        event,
-        localLambdaContext(`mappa-api-${matched.route.fn}`, 29_000),
-      );
+      // Lambda refuses an event over its payload limit; API Gateway answers 413.
+      if (Buffer.byteLength(JSON.stringify(event)) > requestLimit) {
+        return send(response, 413, JSON.stringify({ message: 'Request Too Long' }));
+      }
+      let result: APIGatewayProxyResult;
+      try {
+        result = await withinIntegrationTimeout(
+          // The function's own timeout is 29 s too (infra/constructs/serving-api.ts), whatever the gateway waits.
+          handlerFor(matched.route.fn)(
+            event,
+            localLambdaContext(`mappa-api-${matched.route.fn}`, INTEGRATION_TIMEOUT_MS),
+          ),
+          timeoutMs,
+        );
+      } catch (error) {
+        if (error instanceof IntegrationTimeout) {
+          return send(response, 504, JSON.stringify({ message: 'Endpoint request timed out' }));
+        }
+        throw error;
+      }
+      // A response over Lambda's payload limit fails the invocation; API Gateway answers 502.
+      if (Buffer.byteLength(JSON.stringify(result)) > responseLimit) {
+        process.stderr.write(
+          `local API: ${matched.route.operationId} returned more than Lambda's ${responseLimit}-byte response limit\n`,
+        );
+        return send(response, 502, JSON.stringify({ message: 'Internal server error' }));
+      }
       const headers: Record<string, string> = {};
       for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
       send(response, result.statusCode, result.body, headers);

@@ -4,6 +4,7 @@ import { createDynamoDbClient, createS3Client } from '../aws/clients';
 import type { Deployable } from '../resources/deployables';
 import type { AccountPolicies } from './iam/account-policies';
 import { enforceIam, IamUsageRecorder, PolicyEvaluator } from './iam/enforcement';
+import { enforceS3Limits } from './service-limits';
 
 /** Credentials s3rver checks signatures against; dynalite accepts any. */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
@@ -53,6 +54,7 @@ export class LocalAccount {
       { endpoint: this.endpoints.s3Endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS },
       {},
     );
+    enforceS3Limits(s3);
     // s3rver keeps no object versions: it serves the current object for any VersionId, but reads a
     // copy source's `?versionId=` as part of the key. Strip it on the wire (after IAM has seen it).
     s3.middlewareStack.add(

@@ -108,13 +108,8 @@ export class Ingestion extends Construct {
     );
     grantMissingKeyAnswers(props.bucket, this.function);
     for (const table of [tables.users, tables.items, tables.datasetStats, tables.ledger]) {
-      table.grant(
-        this.function,
-        'dynamodb:GetItem',
-        'dynamodb:BatchGetItem',
-        'dynamodb:PutItem',
-        'dynamodb:UpdateItem',
-      );
+      // Conditional puts (optimistic versions), never updates in place.
+      table.grant(this.function, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem');
     }
     NagSuppressions.addResourceSuppressions(
       this.function,

@@ -39,7 +39,7 @@ describe('the local IAM double over the synthesized roles', () => {
 
   it('keeps preprocess to the tables it maintains, and nobody may delete object versions', async () => {
     for (const name of ['users', 'items', 'dataset-stats', 'ledger']) {
-      expect(await allowed('preprocess', 'dynamodb:UpdateItem', table(name))).toBe(true);
+      expect(await allowed('preprocess', 'dynamodb:PutItem', table(name))).toBe(true);
     }
     for (const name of ['user-vectors', 'experiments']) {
       expect(await allowed('preprocess', 'dynamodb:GetItem', table(name))).toBe(false);

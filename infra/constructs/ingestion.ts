@@ -100,12 +100,21 @@ export class Ingestion extends Construct {
       ['s3:PutObject'],
       DATASETS.map((dataset) => `${incomingPrefix(dataset)}${CONTINUATIONS_FOLDER}`),
     );
+    // curated/: parts written, a newer version's replace the older's; rejected/: parts appended
+    // (read back) and cleaned up; reports/: written once per file.
+    grantObjects(
+      props.bucket,
+      this.function,
+      ['s3:PutObject', 's3:DeleteObject'],
+      [DATA_LAKE_PREFIXES.curated],
+    );
     grantObjects(
       props.bucket,
       this.function,
       ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
-      [DATA_LAKE_PREFIXES.curated, DATA_LAKE_PREFIXES.rejected, DATA_LAKE_PREFIXES.reports],
+      [DATA_LAKE_PREFIXES.rejected],
     );
+    grantObjects(props.bucket, this.function, ['s3:PutObject'], [DATA_LAKE_PREFIXES.reports]);
     grantMissingKeyAnswers(props.bucket, this.function);
     for (const table of [tables.users, tables.items, tables.datasetStats, tables.ledger]) {
       // Conditional puts (optimistic versions), never updates in place.

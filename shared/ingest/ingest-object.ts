@@ -1,12 +1,12 @@
 import { Readable } from 'node:stream';
 import { createGunzip, gunzipSync, constants as zlibConstants } from 'node:zlib';
+import { listKeys } from '../aws/s3-objects';
 import {
   CopyObjectCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
-  ListObjectsV2Command,
   NoSuchKey,
   PutObjectCommand,
   type S3Client,
@@ -573,15 +573,15 @@ async function finalize(
 /** A newer version of the same key replaces the curated output of older versions. */
 async function removeSupersededCurated(deps: IngestionDeps, source: SourceObject): Promise<void> {
   const folder = curatedFolder(source);
-  const listed = await deps.s3.send(new ListObjectsV2Command({ Bucket: deps.bucket, Prefix: folder }));
-  const stale = (listed.Contents ?? [])
-    .map((object) => object.Key ?? '')
-    .filter((key) => key.startsWith(folder) && !key.startsWith(`${folder}etag=${source.etag}/`));
-  if (stale.length > 0) {
+  // Every page: a large file's older version can leave more than one page of parts.
+  const stale = (await listKeys(deps.s3, deps.bucket, folder)).filter(
+    (key) => key.startsWith(folder) && !key.startsWith(`${folder}etag=${source.etag}/`),
+  );
+  for (let start = 0; start < stale.length; start += 1_000) {
     await deps.s3.send(
       new DeleteObjectsCommand({
         Bucket: deps.bucket,
-        Delete: { Objects: stale.map((Key) => ({ Key })), Quiet: true },
+        Delete: { Objects: stale.slice(start, start + 1_000).map((Key) => ({ Key })), Quiet: true },
       }),
     );
   }

@@ -270,6 +270,17 @@ describe('idempotency and concurrency', () => {
     expect(await env.curatedRows('curated/interactions/b.csv/')).toHaveLength(2);
   });
 
+  it('replaces the curated output of an older version of the same key with the newer version’s', async () => {
+    const header = 'user_id,item_id,timestamp,event_type,event_value';
+    await env.drop('incoming/interactions/daily.csv', [header, ...events('hugo', T, 3)].join('\n'));
+    const first = await env.keys('curated/interactions/daily.csv/');
+    await env.drop('incoming/interactions/daily.csv', [header, ...events('hugo', T + 100, 5)].join('\n'));
+
+    const parts = await env.keys('curated/interactions/daily.csv/');
+    expect(parts.some((key) => first.includes(key))).toBe(false);
+    expect(await env.curatedRows('curated/interactions/daily.csv/')).toHaveLength(5);
+  });
+
   it('applies two concurrent files for one user exactly once each', async () => {
     const header = 'user_id,item_id,timestamp,event_type,event_value';
     const files = ['x', 'y', 'z'].map((name, index) => ({ name, rows: events('hank', T + index * 100, 10) }));

@@ -30,6 +30,8 @@ export interface LocalEndpoints {
 export class LocalAccount {
   readonly evaluator?: PolicyEvaluator;
   private readonly clients = new Map<Deployable, DeployableClients>();
+  /** Every client this account made, destroyed with it (their keep-alive sockets would outlive a test). */
+  private readonly made: DeployableClients[] = [];
 
   constructor(
     readonly endpoints: LocalEndpoints,
@@ -67,7 +69,7 @@ export class LocalAccount {
       },
       { step: 'serialize', priority: 'high', name: 'mappaS3rverCopySourceVersion' },
     );
-    return {
+    const clients = {
       s3,
       dynamoDb: createDynamoDbClient({
         endpoint: this.endpoints.dynamoDbEndpoint,
@@ -75,6 +77,8 @@ export class LocalAccount {
         credentials: LOCAL_CREDENTIALS,
       }),
     };
+    this.made.push(clients);
+    return clients;
   }
 
   /** The clients a deployable's code gets: built once, IAM-enforced for its role. */
@@ -87,7 +91,7 @@ export class LocalAccount {
     return clients;
   }
 
-  /** Fresh clients under a deployable's role (e.g. to add a fault-injecting middleware); the caller destroys them. */
+  /** Fresh clients under a deployable's role (e.g. to add a fault-injecting middleware). */
   newClientsFor(deployable: Deployable): DeployableClients {
     const clients = this.operatorClients();
     if (this.evaluator) {
@@ -98,10 +102,11 @@ export class LocalAccount {
   }
 
   destroy(): void {
-    for (const clients of this.clients.values()) {
+    for (const clients of this.made) {
       clients.s3.destroy();
       clients.dynamoDb.destroy();
     }
+    this.made.length = 0;
     this.clients.clear();
   }
 }

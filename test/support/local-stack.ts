@@ -51,3 +51,19 @@ export async function startTestStack(
     },
   };
 }
+
+/**
+ * A test stack for the enclosing `describe`: started in `beforeAll`, stopped in
+ * `afterAll`. Returns a getter, valid inside the tests.
+ */
+export function useTestStack(options: Parameters<typeof startTestStack>[0] = {}): () => EmbeddedStack {
+  let started: Awaited<ReturnType<typeof startTestStack>> | undefined;
+  beforeAll(async () => {
+    started = await startTestStack(options);
+  });
+  afterAll(() => started?.stop());
+  return () => {
+    if (!started) throw new Error('useTestStack: the stack is used outside a test');
+    return started.stack;
+  };
+}

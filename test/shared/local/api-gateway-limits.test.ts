@@ -1,22 +1,16 @@
 import { type LocalApi, startLocalApi } from '../../../shared/local/api-server';
 import { localApiDeps } from '../../../shared/local/api-wiring';
-import type { EmbeddedStack } from '../../../shared/local/embedded-stack';
 import { createLogger } from '../../../shared/observability/logger';
 import { apiDeployable } from '../../../shared/resources/deployables';
 import type { ApiFunction } from '../../../shared/serving/routes';
-import { startTestStack } from '../../support/local-stack';
+import { useTestStack } from '../../support/local-stack';
 
 const API_KEY = 'limits-test-key';
 const quiet = createLogger({ service: 'test', write: () => undefined });
 
 /** API Gateway's and Lambda's limits as `mappa serve` enforces them: what AWS refuses, local refuses. */
 describe('API Gateway and Lambda limits in the local API', () => {
-  let stack: EmbeddedStack;
-  let stop: () => Promise<void>;
-  beforeAll(async () => {
-    ({ stack, stop } = await startTestStack());
-  });
-  afterAll(() => stop());
+  const testStack = useTestStack();
 
   async function withApi(
     options: Partial<Parameters<typeof startLocalApi>[0]>,
@@ -25,7 +19,7 @@ describe('API Gateway and Lambda limits in the local API', () => {
     const api = await startLocalApi({
       port: 0,
       apiKey: API_KEY,
-      depsFor: localApiDeps(stack, { log: quiet, writeMetrics: () => undefined }),
+      depsFor: localApiDeps(testStack(), { log: quiet, writeMetrics: () => undefined }),
       ...options,
     });
     try {
@@ -54,7 +48,11 @@ describe('API Gateway and Lambda limits in the local API', () => {
       const response = await postEvents(api, 7 * 1024 * 1024);
       expect(response.status).toBe(413);
       expect(await response.json()).toEqual({ message: 'Request Too Long' });
-      expect(stack.account.recorder?.usage().some((entry) => entry.deployable === 'api-events')).toBe(false);
+      expect(
+        testStack()
+          .account.recorder?.usage()
+          .some((entry) => entry.deployable === 'api-events'),
+      ).toBe(false);
     }));
 
   it('answers 502 when a function returns more than Lambda’s response limit', () =>
@@ -67,7 +65,7 @@ describe('API Gateway and Lambda limits in the local API', () => {
   it('answers 504 when a function outlasts the integration timeout', async () => {
     // S3 answers slowly (a fault the emulator cannot produce): the manifest read outlasts the timeout.
     const slow = (fn: ApiFunction) => {
-      const { s3 } = stack.account.newClientsFor(apiDeployable(fn));
+      const { s3 } = testStack().account.newClientsFor(apiDeployable(fn));
       s3.middlewareStack.add(
         (next) => async (args) => {
           await new Promise((resolve) => setTimeout(resolve, 400));
@@ -77,7 +75,7 @@ describe('API Gateway and Lambda limits in the local API', () => {
       );
       return s3;
     };
-    const base = localApiDeps(stack, { log: quiet, writeMetrics: () => undefined });
+    const base = localApiDeps(testStack(), { log: quiet, writeMetrics: () => undefined });
     await withApi(
       { integrationTimeoutMs: 100, depsFor: (fn) => ({ ...base(fn), s3: slow(fn) }) },
       async (api) => {

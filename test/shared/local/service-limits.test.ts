@@ -5,8 +5,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import type { EmbeddedStack } from '../../../shared/local/embedded-stack';
-import { startTestStack } from '../../support/local-stack';
+import { useTestStack } from '../../support/local-stack';
 
 /**
  * The local double refuses what AWS refuses. Each case is a request AWS
@@ -16,21 +15,16 @@ import { startTestStack } from '../../support/local-stack';
  * is enforced by shared/local/service-limits.ts, since s3rver does not.
  */
 describe('AWS limits in the local double', () => {
-  let stack: EmbeddedStack;
-  let stop: () => Promise<void>;
-  beforeAll(async () => {
-    ({ stack, stop } = await startTestStack());
-  });
-  afterAll(() => stop());
+  const testStack = useTestStack();
 
-  const users = () => stack.names.tables.users;
-  const ledger = () => stack.names.tables.ledger;
+  const users = () => testStack().names.tables.users;
+  const ledger = () => testStack().names.tables.ledger;
   const put = (table: string, item: Record<string, { S: string }>) =>
-    stack.dynamoDb.send(new PutItemCommand({ TableName: table, Item: item }));
+    testStack().dynamoDb.send(new PutItemCommand({ TableName: table, Item: item }));
 
   it('refuses an S3 key over 1,024 UTF-8 bytes, for the operator and every deployable alike', async () => {
-    const put = (client: typeof stack.s3, key: string) =>
-      client.send(new PutObjectCommand({ Bucket: stack.names.dataBucket, Key: key, Body: 'x' }));
+    const put = (client: ReturnType<typeof testStack>['s3'], key: string) =>
+      client.send(new PutObjectCommand({ Bucket: testStack().names.dataBucket, Key: key, Body: 'x' }));
     // A key of `bytes` UTF-8 bytes in short folders (s3rver stores keys as file paths).
     const keyOf = (bytes: number) => {
       let key = 'reports/';
@@ -39,15 +33,15 @@ describe('AWS limits in the local double', () => {
     };
     const tooLong = keyOf(1025);
     expect(Buffer.byteLength(tooLong)).toBe(1025);
-    await expect(put(stack.s3, tooLong)).rejects.toMatchObject({
+    await expect(put(testStack().s3, tooLong)).rejects.toMatchObject({
       name: 'KeyTooLongError',
       $metadata: { httpStatusCode: 400 },
     });
-    await expect(put(stack.clientsFor('preprocess').s3, tooLong)).rejects.toMatchObject({
+    await expect(put(testStack().clientsFor('preprocess').s3, tooLong)).rejects.toMatchObject({
       name: 'KeyTooLongError',
     });
     expect(Buffer.byteLength(keyOf(1024))).toBe(1024);
-    await expect(put(stack.s3, keyOf(1024))).resolves.toBeDefined();
+    await expect(put(testStack().s3, keyOf(1024))).resolves.toBeDefined();
   });
 
   it('refuses an item over 400 KB and accepts one just under it', async () => {
@@ -65,7 +59,7 @@ describe('AWS limits in the local double', () => {
   it('refuses an update that grows an item past 400 KB', async () => {
     await put(users(), { user_id: { S: 'grows' }, blob: { S: 'x'.repeat(300 * 1024) } });
     await expect(
-      stack.dynamoDb.send(
+      testStack().dynamoDb.send(
         new UpdateItemCommand({
           TableName: users(),
           Key: { user_id: { S: 'grows' } },
@@ -93,17 +87,21 @@ describe('AWS limits in the local double', () => {
     const keys = (count: number) =>
       Array.from({ length: count }, (_, index) => ({ user_id: { S: `k${index}` } }));
     await expect(
-      stack.dynamoDb.send(new BatchGetItemCommand({ RequestItems: { [users()]: { Keys: keys(101) } } })),
+      testStack().dynamoDb.send(
+        new BatchGetItemCommand({ RequestItems: { [users()]: { Keys: keys(101) } } }),
+      ),
     ).rejects.toMatchObject({ name: 'ValidationException' });
     await expect(
-      stack.dynamoDb.send(new BatchGetItemCommand({ RequestItems: { [users()]: { Keys: keys(100) } } })),
+      testStack().dynamoDb.send(
+        new BatchGetItemCommand({ RequestItems: { [users()]: { Keys: keys(100) } } }),
+      ),
     ).resolves.toBeDefined();
     const writes = (count: number) => keys(count).map((Item) => ({ PutRequest: { Item } }));
     await expect(
-      stack.dynamoDb.send(new BatchWriteItemCommand({ RequestItems: { [users()]: writes(26) } })),
+      testStack().dynamoDb.send(new BatchWriteItemCommand({ RequestItems: { [users()]: writes(26) } })),
     ).rejects.toMatchObject({ name: 'ValidationException' });
     await expect(
-      stack.dynamoDb.send(new BatchWriteItemCommand({ RequestItems: { [users()]: writes(25) } })),
+      testStack().dynamoDb.send(new BatchWriteItemCommand({ RequestItems: { [users()]: writes(25) } })),
     ).resolves.toBeDefined();
   });
 });

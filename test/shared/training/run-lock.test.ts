@@ -1,17 +1,11 @@
-import type { EmbeddedStack } from '../../../shared/local/embedded-stack';
 import { acquireRunLock, TrainingRunInProgress } from '../../../shared/training/run-lock';
-import { startTestStack } from '../../support/local-stack';
+import { useTestStack } from '../../support/local-stack';
 
 describe('the training run lock (ledger table, under the training role)', () => {
-  let stack: EmbeddedStack;
-  let stop: () => Promise<void>;
-  beforeAll(async () => {
-    ({ stack, stop } = await startTestStack());
-  });
-  afterAll(() => stop());
+  const testStack = useTestStack();
 
   const take = (runId: string, at: string, holdSeconds = 600) =>
-    acquireRunLock(stack.clientsFor('train').dynamoDb, stack.names.tables.ledger, runId, {
+    acquireRunLock(testStack().clientsFor('train').dynamoDb, testStack().names.tables.ledger, runId, {
       now: new Date(at),
       holdSeconds,
     });

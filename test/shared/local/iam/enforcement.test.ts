@@ -1,6 +1,5 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import type { EmbeddedStack } from '../../../../shared/local/embedded-stack';
 import {
   IamUsageRecorder,
   PolicyEvaluator,
@@ -8,7 +7,7 @@ import {
 } from '../../../../shared/local/iam/enforcement';
 import { LOCAL_ACCOUNT_ID } from '../../../../shared/local/iam/account-policies';
 import type { Deployable } from '../../../../shared/resources/deployables';
-import { defaultPolicies, startTestStack } from '../../../support/local-stack';
+import { defaultPolicies, useTestStack } from '../../../support/local-stack';
 
 const table = (name: string) => `arn:aws:dynamodb:us-east-1:${LOCAL_ACCOUNT_ID}:table/mappa-${name}`;
 const object = (key: string) => `arn:aws:s3:::mappa-data/${key}`;
@@ -72,19 +71,18 @@ describe('the local IAM double over the synthesized roles', () => {
   });
 
   describe('on real SDK calls against the embedded stack', () => {
-    let stack: EmbeddedStack;
-    let stop: () => Promise<void>;
-    beforeAll(async () => {
-      // Its own recorder: these deliberate denials are not part of the suite's usage record.
-      ({ stack, stop } = await startTestStack({ iamRecorder: new IamUsageRecorder() }));
-    });
-    afterAll(() => stop());
+    // Its own recorder: these deliberate denials are not part of the suite's usage record.
+    const testStack = useTestStack({ iamRecorder: new IamUsageRecorder() });
 
     it('fails a denied S3 call as AWS does: AccessDenied, 403, naming the role, action and resource', async () => {
-      const { s3 } = stack.clientsFor('api-model');
+      const { s3 } = testStack().clientsFor('api-model');
       const error = await s3
         .send(
-          new PutObjectCommand({ Bucket: stack.names.dataBucket, Key: 'models/manifest.json', Body: '{}' }),
+          new PutObjectCommand({
+            Bucket: testStack().names.dataBucket,
+            Key: 'models/manifest.json',
+            Body: '{}',
+          }),
         )
         .catch((caught: unknown) => caught);
       expect(error).toMatchObject({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
@@ -95,13 +93,13 @@ describe('the local IAM double over the synthesized roles', () => {
     });
 
     it('fails a denied DynamoDB call with AccessDeniedException before it reaches the table', async () => {
-      const { dynamoDb } = stack.clientsFor('api-similar-items');
+      const { dynamoDb } = testStack().clientsFor('api-similar-items');
       await expect(
         dynamoDb.send(
-          new GetItemCommand({ TableName: stack.names.tables.users, Key: { user_id: { S: 'u1' } } }),
+          new GetItemCommand({ TableName: testStack().names.tables.users, Key: { user_id: { S: 'u1' } } }),
         ),
       ).rejects.toMatchObject({ name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } });
-      expect(stack.account.recorder?.denied()).toContainEqual(
+      expect(testStack().account.recorder?.denied()).toContainEqual(
         expect.objectContaining({
           deployable: 'api-similar-items',
           action: 'dynamodb:GetItem',
@@ -112,9 +110,9 @@ describe('the local IAM double over the synthesized roles', () => {
 
     it('answers a missing key with 404 to a role that may list the bucket, and 403 to one that may not', async () => {
       const read = (deployable: Deployable, key: string) =>
-        stack
+        testStack()
           .clientsFor(deployable)
-          .s3.send(new GetObjectCommand({ Bucket: stack.names.dataBucket, Key: key }))
+          .s3.send(new GetObjectCommand({ Bucket: testStack().names.dataBucket, Key: key }))
           .catch((caught: unknown) => caught);
       // api-model may read models/ and list the bucket: the manifest is simply not there yet.
       expect(await read('api-model', 'models/manifest.json')).toMatchObject({ name: 'NoSuchKey' });
@@ -127,7 +125,7 @@ describe('the local IAM double over the synthesized roles', () => {
 
     it('leaves the operator (administrator) clients unrestricted', async () => {
       await expect(
-        stack.s3.send(new CreateBucketCommand({ Bucket: 'operator-bucket' })),
+        testStack().s3.send(new CreateBucketCommand({ Bucket: 'operator-bucket' })),
       ).resolves.toBeDefined();
     });
   });

@@ -71,6 +71,7 @@ export class MappaStack extends Stack {
       cpu: config.trainingCpu,
       memoryMiB: config.trainingMemoryMiB,
       maxRunMinutes: config.trainingMaxMinutes,
+      excludeSeenEventTypes: config.excludeSeenEventTypes,
       hyperParameters: config.trainingHyperParameters,
     });
     this.serving = new ServingApi(this, 'Serving', {

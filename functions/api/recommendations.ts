@@ -79,7 +79,10 @@ export const rankItems: RouteHandler<RecommendationsDeps> = async (event, deps, 
   const body = parseInput(rankBodySchema, jsonBody(event), 'body');
   const model = await requireModel(deps.models, scope);
   const state = await readUserState(deps.dynamoDb, deps.tables, userId, model.manifest.version, scope.log);
-  const result = rank(model, userId, state, body.itemIds);
+  const result = rank(model, userId, state, body.itemIds, {
+    excludeSeen: body.excludeSeen,
+    policy: deps.policy,
+  });
   scope.strategy = result.strategy;
   return json(200, { userId, modelVersion: model.manifest.version, ...result });
 };

@@ -4,6 +4,7 @@ import { readEnv, requiredString } from '../../shared/config/env';
 import { ENV } from '../../shared/config/env-names';
 import { initBackend, parseBackendName } from '../../shared/ml/backend';
 import { createLogger } from '../../shared/observability/logger';
+import { parseExcludedEventTypes } from '../../shared/serving/seen-policy';
 import { trainingOverridesSchema } from '../../shared/training/overrides';
 import { TrainingRunInProgress } from '../../shared/training/run-lock';
 import { runTraining } from '../../shared/training/run-training';
@@ -26,6 +27,7 @@ async function main(): Promise<void> {
       .min(5)
       .max(24 * 60)
       .default(240),
+    [ENV.excludeSeenEventTypes]: z.string().optional(),
     [ENV.tfBackend]: z.string().optional(),
     [ENV.trainingConfig]: z
       .string()
@@ -58,7 +60,12 @@ async function main(): Promise<void> {
       ledgerTable: env[ENV.ledgerTable],
       log,
     },
-    { config, maxRunSeconds, ...(segments !== undefined ? { segments } : {}) },
+    {
+      config,
+      maxRunSeconds,
+      excludeSeenEventTypes: parseExcludedEventTypes(env[ENV.excludeSeenEventTypes]),
+      ...(segments !== undefined ? { segments } : {}),
+    },
     backend.backend,
   );
   log.info('training run finished', {

@@ -32,6 +32,8 @@ export interface TrainingJobProps {
   readonly memoryMiB?: number;
   /** Hyper-parameter overrides for the training run (validated). @default {} */
   readonly hyperParameters?: TrainingOverrides;
+  /** Event types whose items count as seen (the serving functions' policy): each user's seen-set is written with the vector. @default '*' */
+  readonly excludeSeenEventTypes?: string;
   /** Minutes a run may take; it then stops, fails and serving keeps its model. @default 240 */
   readonly maxRunMinutes?: number;
   /** Alarm when no model was promoted for this many days. @default 3 */
@@ -119,6 +121,7 @@ export class TrainingJob extends Construct {
         [ENV.userVectorsTable]: props.featureStore.tables.userVectors.tableName,
         [ENV.ledgerTable]: props.featureStore.tables.ledger.tableName,
         [ENV.trainingMaxMinutes]: String(props.maxRunMinutes ?? 240),
+        [ENV.excludeSeenEventTypes]: props.excludeSeenEventTypes ?? '*',
         [ENV.tfBackend]: 'tensorflow',
         // V8's heap gets three quarters of the task: tfjs-node's tensors live outside it.
         NODE_OPTIONS: `--max-old-space-size=${trainingHeapMiB(memoryMiB)}`,

@@ -4,6 +4,7 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { csvLine } from '../data/formats';
 import { float32FromBytes } from '../data/binary';
+import { decodeItemSet } from '../data/item-set';
 import type { RecentInteraction } from '../ingest/features';
 import { DATA_LAKE_PREFIXES } from '../resources/definitions';
 import type { ServedModel } from '../serving/model-store';
@@ -59,7 +60,7 @@ async function segmentUsers(deps: ExportDeps, version: string, segment: string):
   return [...(table.values[table.columns.indexOf('user_id')] ?? [])];
 }
 
-/** Recent history and precomputed vectors of up to 50 users, in one BatchGetItem (retrying unprocessed keys). */
+/** Recent history, precomputed vectors and seen-sets of up to 50 users, in one BatchGetItem (retrying unprocessed keys). */
 async function userStates(
   deps: ExportDeps,
   userIds: readonly string[],
@@ -67,6 +68,7 @@ async function userStates(
 ): Promise<Map<string, UserState>> {
   const recent = new Map<string, RecentInteraction[]>();
   const vectors = new Map<string, Float32Array>();
+  const seenSets = new Map<string, Set<number>>();
   let request: Record<string, { Keys: Record<string, AttributeValue>[]; ProjectionExpression?: string }> = {
     [deps.tables.users]: {
       Keys: userIds.map((userId) => ({ user_id: { S: userId } })),
@@ -74,7 +76,7 @@ async function userStates(
     },
     [deps.tables.userVectors]: {
       Keys: userIds.map((userId) => ({ user_id: { S: userId }, model_version: { S: version } })),
-      ProjectionExpression: 'user_id, vector',
+      ProjectionExpression: 'user_id, vector, seen',
     },
   };
   for (let attempt = 0; Object.keys(request).length > 0; attempt++) {
@@ -85,6 +87,7 @@ async function userStates(
       recent.set(String(item.user_id?.S), decodeRecent(item.recent));
     }
     for (const item of response.Responses?.[deps.tables.userVectors] ?? []) {
+      if (item.seen?.B) seenSets.set(String(item.user_id?.S), decodeItemSet(item.seen.B));
       const bytes = item.vector?.B;
       if (!bytes) continue;
       vectors.set(String(item.user_id?.S), float32FromBytes(bytes));
@@ -94,7 +97,15 @@ async function userStates(
   return new Map(
     userIds.map((userId) => {
       const vector = vectors.get(userId);
-      return [userId, { recent: recent.get(userId) ?? [], ...(vector ? { precomputed: vector } : {}) }];
+      const seen = seenSets.get(userId);
+      return [
+        userId,
+        {
+          recent: recent.get(userId) ?? [],
+          ...(vector ? { precomputed: vector } : {}),
+          ...(seen ? { seen } : {}),
+        },
+      ];
     }),
   );
 }

@@ -5,17 +5,8 @@ import { ENV } from '../config/env-names';
 import { createLogger } from '../observability/logger';
 import type { ApiDeps } from './api';
 import { type ManifestOnly, type ModelSource, ModelStore } from './model-store';
-import type { ServingPolicy } from './recommender';
 import type { ApiFunction } from './routes';
-
-/** `view,add_to_cart` → that set; `*` or empty → every event type. */
-export function parseExcludedEventTypes(raw: string | undefined): ServingPolicy['excludeEventTypes'] {
-  const types = (raw ?? '*')
-    .split(',')
-    .map((type) => type.trim())
-    .filter(Boolean);
-  return types.length === 0 || types.includes('*') ? 'all' : new Set(types);
-}
+import { parseExcludedEventTypes } from './seen-policy';
 
 /** Settings of the per-function parts (from the environment in Lambda, from options locally). */
 export interface ApiSettings {

@@ -14,6 +14,11 @@ export interface UserState {
   readonly recent: readonly RecentInteraction[];
   /** The vector the training job precomputed for this user and model version. */
   readonly precomputed?: Float32Array;
+  /**
+   * Every item (this model version's indices) the user had interacted with when it was trained, under the
+   * stage's seen policy: excluded from recommendations together with the events since (`recent`).
+   */
+  readonly seen?: ReadonlySet<number>;
   /** DynamoDB could not be read (throttled, unavailable): serve without personal data. */
   readonly unavailable?: boolean;
 }
@@ -94,9 +99,16 @@ function userVector(
   return undefined;
 }
 
-/** Item indices the user has already interacted with, under the policy's event types. */
-function seenItems(history: readonly HistoryEntry[], policy: ServingPolicy): Set<number> {
-  const seen = new Set<number>();
+/**
+ * Item indices the user has already interacted with, under the policy's event types: the full history the
+ * model was trained on (`trained`, from the training job) plus the recent interactions (events since).
+ */
+function seenItems(
+  history: readonly HistoryEntry[],
+  policy: ServingPolicy,
+  trained?: ReadonlySet<number>,
+): Set<number> {
+  const seen = new Set<number>(trained);
   for (const { index, interaction } of history) {
     if (policy.excludeEventTypes === 'all' || policy.excludeEventTypes.has(interaction.event_type)) {
       seen.add(index);
@@ -198,7 +210,7 @@ export function recommend(
     return { strategy: 'fallback', vectorSource: 'none', items: items.map(plain) };
   }
   const history = knownHistory(model, state.recent);
-  const exclude = request.excludeSeen ? seenItems(history, policy) : undefined;
+  const exclude = request.excludeSeen ? seenItems(history, policy, state.seen) : undefined;
   const filter = filterOf(request, exclude);
   if (request.variantStrategy === 'popular' || request.variantStrategy === 'trending') {
     const ranking = request.variantStrategy === 'popular' ? model.popularity : model.trending;
@@ -231,6 +243,8 @@ export interface Ranking {
   readonly items: { itemId: string; score: number }[];
   /** Requested ids the model does not know (new items, typos); not fatal. */
   readonly unknownItemIds: string[];
+  /** With `excludeSeen`: requested ids left out because the user already interacted with them. */
+  readonly excludedItemIds?: string[];
 }
 
 /** Orders the given items for the user; unknown users are ranked by the items' popularity prior. */
@@ -239,29 +253,40 @@ export function rank(
   userId: string,
   state: UserState,
   itemIds: readonly string[],
+  options: { excludeSeen?: boolean; policy?: ServingPolicy } = {},
 ): Ranking {
   const known: { itemId: string; index: number }[] = [];
   const unknownItemIds: string[] = [];
-  const seen = new Set<string>();
+  const requested = new Set<string>();
   for (const itemId of itemIds) {
-    if (seen.has(itemId)) continue;
-    seen.add(itemId);
+    if (requested.has(itemId)) continue;
+    requested.add(itemId);
     const index = model.items.indexOf(itemId);
     if (index === undefined) unknownItemIds.push(itemId);
     else known.push({ itemId, index });
   }
-  const user = state.unavailable
-    ? undefined
-    : userVector(model, userId, state, knownHistory(model, state.recent));
+  const history = knownHistory(model, state.recent);
+  const user = state.unavailable ? undefined : userVector(model, userId, state, history);
+  const seen = options.excludeSeen
+    ? seenItems(history, options.policy ?? DEFAULT_POLICY, state.seen)
+    : undefined;
+  const candidates = seen ? known.filter(({ index }) => !seen.has(index)) : known;
   const scores = model.items.scoreItems(
     user?.vector ?? popularityPrior(model),
-    known.map(({ index }) => index),
+    candidates.map(({ index }) => index),
   );
-  const items = known
+  const items = candidates
     .map(({ itemId }, position) => ({ itemId, score: round(scores[position] as number) }))
     .sort((a, b) => b.score - a.score || a.itemId.localeCompare(b.itemId));
   const strategy: Strategy = state.unavailable ? 'fallback' : user ? 'personalized' : 'cold_start';
-  return { strategy, items, unknownItemIds };
+  return {
+    strategy,
+    items,
+    unknownItemIds,
+    ...(seen
+      ? { excludedItemIds: known.filter(({ index }) => seen.has(index)).map(({ itemId }) => itemId) }
+      : {}),
+  };
 }
 
 /** A query vector that scores each item by its learned bias alone: the model's popularity prior. */

@@ -55,6 +55,8 @@ export const rankBodySchema = z.strictObject({
     .array(id)
     .min(1, 'must hold at least one item id')
     .max(MAX_RANK_ITEMS, `must hold at most ${MAX_RANK_ITEMS} item ids`),
+  /** Leave out items the user already interacted with (whole trained history plus events since). */
+  excludeSeen: z.boolean({ error: 'must be true or false' }).default(false),
 });
 
 export const propensityQuerySchema = z.strictObject({

@@ -7,6 +7,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { float32FromBytes } from '../data/binary';
+import { decodeItemSet } from '../data/item-set';
 import { fromAttributeValue, toAttributeValue } from '../feature-store/attribute-values';
 import { mergeRecent, type RecentInteraction } from '../ingest/features';
 import type { Logger } from '../observability/logger';
@@ -80,7 +81,7 @@ export async function readUserState(
           },
           [tables.userVectors]: {
             Keys: [{ user_id: { S: userId }, model_version: { S: modelVersion } }],
-            ProjectionExpression: 'vector',
+            ProjectionExpression: 'vector, seen',
           },
         },
       }),
@@ -94,7 +95,12 @@ export async function readUserState(
     const vector = { Item: response.Responses?.[tables.userVectors]?.[0] };
     const bytes = vector.Item?.vector?.B;
     const precomputed = bytes && bytes.byteLength % 4 === 0 ? float32FromBytes(bytes) : undefined;
-    return { recent: decodeRecent(user.Item?.recent), ...(precomputed ? { precomputed } : {}) };
+    const seen = vector.Item?.seen?.B;
+    return {
+      recent: decodeRecent(user.Item?.recent),
+      ...(precomputed ? { precomputed } : {}),
+      ...(seen ? { seen: decodeItemSet(seen) } : {}),
+    };
   } catch (error) {
     if (!isTransientDynamoDbError(error)) throw error;
     log?.warn('feature store unavailable; serving the fallback', { error });

@@ -25,6 +25,7 @@ import {
 import { removeAbandonedVersion } from './abandoned-version';
 import { rescoreProduction } from './production-rescore';
 import { acquireRunLock } from './run-lock';
+import { type SeenEventTypes, seenItemSets } from './seen-items';
 import { s3ModelSource } from '../serving/model-store';
 import { DEFAULT_GATE, type GateConfig, type GateDecision, qualityGate } from './quality-gate';
 import { PROPENSITY_TARGETS, type PropensityScores, scorePropensity } from './propensity-job';
@@ -49,6 +50,8 @@ export interface TrainingOptions {
   readonly userVectorTtlDays?: number;
   /** Number of customer segments; chosen by silhouette in 3..8 when absent. */
   readonly segments?: number;
+  /** Event types whose items serving excludes as seen (the stage's `excludeSeenEventTypes`). @default 'all' */
+  readonly excludeSeenEventTypes?: SeenEventTypes;
   /** A run stops (and fails, leaving serving as it was) after this many seconds. @default 14400 */
   readonly maxRunSeconds?: number;
 }
@@ -376,6 +379,7 @@ async function trainAndPublish(
       segmentation.assignments,
       propensity,
       data.log,
+      seenItemSets(data.log, data.rows, options.excludeSeenEventTypes ?? 'all'),
       version,
       now,
       options.userVectorTtlDays ?? 30,
@@ -496,7 +500,7 @@ function computeUserVectors(model: TwoTowerModel, log: InteractionLog): Float32A
   return out;
 }
 
-/** Writes each user's vector (with a trailing 1 for the item bias) and segment to DynamoDB, keyed by model version. */
+/** Writes each user's vector (with a trailing 1 for the item bias), seen-set and segment to DynamoDB, keyed by model version. */
 async function writeUserVectors(
   deps: TrainingDeps,
   vectors: Float32Array,
@@ -504,6 +508,7 @@ async function writeUserVectors(
   segments: Int32Array,
   propensity: PropensityScores,
   log: InteractionLog,
+  seen: (user: number) => Uint8Array,
   version: string,
   now: Date,
   ttlDays: number,
@@ -520,6 +525,7 @@ async function writeUserVectors(
           user_id: { S: userId },
           model_version: { S: version },
           vector: { B: new Uint8Array(vector.buffer) },
+          seen: { B: seen(user) },
           segment: { N: String(segments[user] ?? 0) },
           ...Object.fromEntries(
             PROPENSITY_TARGETS.flatMap((target) => {

@@ -38,10 +38,18 @@ export const getSimilarItems: RouteHandler<SimilarItemsDeps> = async (event, dep
     ...(query.min_price !== undefined ? { minPrice: query.min_price } : {}),
     ...(query.max_price !== undefined ? { maxPrice: query.max_price } : {}),
   });
+  const filtered =
+    query.category !== undefined || query.min_price !== undefined || query.max_price !== undefined;
   return json(200, {
     itemId,
     modelVersion: model.manifest.version,
     items: items.map((item) => ({ itemId: item.itemId, score: Number(item.score.toFixed(6)) })),
+    // Fewer than asked: say why instead of padding with dissimilar items.
+    ...(items.length < query.limit
+      ? {
+          note: `only ${items.length} item${items.length === 1 ? ' is' : 's are'} similar to '${itemId}' (cosine similarity above 0)${filtered ? ' within the filter' : ''}`,
+        }
+      : {}),
   });
 };
 

@@ -113,7 +113,10 @@ export class ItemIndex {
     return norms > 0 ? dot / norms : 0;
   }
 
-  /** Nearest items by cosine similarity of the item vectors (bias excluded), the item itself left out. */
+  /**
+   * Nearest items by cosine similarity of the item vectors (bias excluded), the item itself left out. Only
+   * items that are similar at all (cosine > 0) are returned: a narrow filter may leave fewer than `k`.
+   */
   similar(index: number, k: number, filter: ItemFilter = {}): ScoredItem[] {
     const query = this.kernel.row(index);
     const norm = this.norms[index] as number;
@@ -129,7 +132,7 @@ export class ItemIndex {
     }
     const exclude = new Set(filter.exclude ?? []);
     exclude.add(index);
-    return this.select(cosines, k, { ...filter, exclude });
+    return this.select(cosines, k, { ...filter, exclude }).filter((item) => item.score > 0);
   }
 
   /** Reads the item matrix once: the memory-bandwidth floor of `topK` (benchmarks). */

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderInChromium } from '../support/chromium';
@@ -49,6 +49,22 @@ describe('mappa demo (the README’s main command)', () => {
       expect(result.stdout).toMatch(/popular\s+\d+ users\s+conversion \d+\.\d%.*\(control\)/);
       expect(result.stdout).toMatch(/personalized\s+\d+ users\s+conversion .* lift -?\d+% \(95% CI/);
       expect(existsSync(join(dir, 'demo-data', 'interactions.csv'))).toBe(true);
+      // The whole run was under each deployable's synthesized IAM role, with nothing denied; the record says
+      // what every role used.
+      expect(result.stdout).toContain(
+        `    ${join(dir, 'iam-usage.md')} (every AWS call each deployable made`,
+      );
+      const usage = readFileSync(join(dir, 'iam-usage.md'), 'utf8');
+      for (const deployable of [
+        'preprocess',
+        'train',
+        'api-recommendations',
+        'api-similar-items',
+        'api-events',
+      ]) {
+        expect(usage).toContain(`## ${deployable}\n`);
+      }
+      expect(usage).not.toContain('**denied**');
 
       // Step 6: the report, rendered in headless Chromium: every chart drew, no page errors.
       expect(result.stdout).toContain(`[6] Writing the evaluation report\n    ${join(dir, 'latest.html')}`);

@@ -242,7 +242,22 @@ describe('recommendation API on the embedded stack', () => {
       expect(similar.status).toBe(200);
       expect(similar.body.items).toHaveLength(4);
       expect(similar.body.items.map((item) => item.itemId)).not.toContain(itemId);
-      for (const item of similar.body.items) expect(Math.abs(item.score)).toBeLessThanOrEqual(1.000001);
+      for (const item of similar.body.items) {
+        expect(item.score).toBeGreaterThan(0);
+        expect(item.score).toBeLessThanOrEqual(1.000001);
+      }
+      // A filter nothing passes: an empty list that says why, not dissimilar items to fill it.
+      const none = await get<{ items: unknown[]; note?: string }>(
+        'getSimilarItems',
+        `/v1/items/${itemId}/similar?limit=4&min_price=1000000`,
+      );
+      expect(none).toMatchObject({
+        status: 200,
+        body: {
+          items: [],
+          note: `only 0 items are similar to '${itemId}' (cosine similarity above 0) within the filter`,
+        },
+      });
       const missing = await get<ErrorBody>('getSimilarItems', '/v1/items/no-such-item/similar');
       expect(missing).toMatchObject({
         status: 404,

@@ -35,6 +35,12 @@ const attributes = [
 describe('ItemIndex', () => {
   const index = new ItemIndex(vectors, ids, attributes);
 
+  it('returns only items similar at all: never a negative or zero cosine to fill the list', () => {
+    // a's neighbours: c (cos 0.99), then b and d (0) and e (-1). A filter leaving only b, d, e finds none.
+    expect(index.similar(0, 4).map((item) => item.itemId)).toEqual(['c']);
+    expect(index.similar(0, 4, { category: 'books' })).toEqual([]);
+  });
+
   it('scores by dot product including the bias and returns the best first', () => {
     const user = Float32Array.from([1, 0, 0, 1]);
     expect(index.topK(user, 3).map((item) => [item.itemId, Number(item.score.toFixed(4))])).toEqual([
@@ -52,7 +58,8 @@ describe('ItemIndex', () => {
   });
 
   it('finds similar items by cosine, leaving the item itself out', () => {
-    expect(index.similar(0, 2).map((item) => item.itemId)).toEqual(['c', 'b']);
+    // b is orthogonal to a (cosine 0): not similar, so not returned (see the test above).
+    expect(index.similar(0, 2).map((item) => item.itemId)).toEqual(['c']);
     expect(index.similar(0, 1)[0]?.score).toBeCloseTo(0.9 / Math.sqrt(0.82), 5);
   });
 

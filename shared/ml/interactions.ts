@@ -78,6 +78,14 @@ export function buildInteractionLog(
 }
 
 /** Leave-last-out split: test = latest, validation = second latest, for users with >= 3 interactions. */
+/** Interactions a user needs to be evaluated under leave-last-out: training history, validation, test. */
+export const MIN_EVALUABLE_INTERACTIONS = 3;
+
+/** How many users the leave-last-out protocol can evaluate (distinct items ≥ MIN_EVALUABLE_INTERACTIONS). */
+export function evaluableUsers(log: InteractionLog): number {
+  return log.sequences.filter((sequence) => sequence.length >= MIN_EVALUABLE_INTERACTIONS).length;
+}
+
 export function leaveLastOut(log: InteractionLog): Split {
   const users = log.sequences.length;
   const validation = new Int32Array(users).fill(-1);
@@ -87,7 +95,7 @@ export function leaveLastOut(log: InteractionLog): Split {
   for (let user = 0; user < users; user++) {
     const sequence = log.sequences[user] as Int32Array;
     const times = log.timestamps[user] as Float64Array;
-    if (sequence.length >= 3) {
+    if (sequence.length >= MIN_EVALUABLE_INTERACTIONS) {
       test[user] = sequence[sequence.length - 1] as number;
       validation[user] = sequence[sequence.length - 2] as number;
       train.push(sequence.subarray(0, sequence.length - 2));

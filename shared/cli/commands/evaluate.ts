@@ -2,7 +2,12 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { initBackend, parseBackendName } from '../../ml/backend';
 import { runExperiment } from '../../ml/experiment';
-import { buildInteractionLog, readInteractionsFile } from '../../ml/interactions';
+import {
+  buildInteractionLog,
+  evaluableUsers,
+  MIN_EVALUABLE_INTERACTIONS,
+  readInteractionsFile,
+} from '../../ml/interactions';
 import { CliError, parseIntegerOption, runAction } from '../errors';
 import { formatMetricsTable, terminalTrainingProgress } from '../metrics-table';
 
@@ -54,6 +59,14 @@ export function registerEvaluateCommand(program: Command): void {
             2,
           );
         const log = buildInteractionLog(rows);
+        // Refuse before training: a table of zeros would read as a (very bad) result.
+        if (evaluableUsers(log) === 0) {
+          const longest = Math.max(...log.sequences.map((sequence) => sequence.length));
+          throw new CliError(
+            `nothing to evaluate in '${flags.interactions}': no user has the ${MIN_EVALUABLE_INTERACTIONS} distinct items the leave-last-out protocol needs (${log.userIds.length} users, at most ${longest} items each)`,
+            2,
+          );
+        }
         const started = performance.now();
         const result = await runExperiment(log, {
           config: {

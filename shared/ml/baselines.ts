@@ -36,19 +36,25 @@ export function popularityScores(split: Split, numItems: number): Float32Array {
 }
 
 /**
- * Trending: popularity with each interaction weighted by exp(-age / halfLife·ln2),
+ * Trending: popularity with each interaction weighted by exp(-age / halfLife·ln2) (half-life from the log's span),
  * age measured from the latest known interaction.
  */
 export function trendingScores(
   split: Split,
   numItems: number,
   timestamps: { train: Float64Array[]; validationTimes: Float64Array },
-  halfLifeDays = 14,
+  halfLifeDays?: number,
 ): Float32Array {
   let latest = Number.NEGATIVE_INFINITY;
-  for (const times of timestamps.train) for (const time of times) latest = Math.max(latest, time);
-  for (const time of timestamps.validationTimes) latest = Math.max(latest, time);
-  const decay = Math.LN2 / (halfLifeDays * 86_400);
+  let earliest = Number.POSITIVE_INFINITY;
+  for (const times of timestamps.train) {
+    for (const time of times) {
+      latest = Math.max(latest, time);
+      earliest = Math.min(earliest, time);
+    }
+  }
+  for (const time of timestamps.validationTimes) if (time > 0) latest = Math.max(latest, time);
+  const decay = Math.LN2 / ((halfLifeDays ?? trendingHalfLifeDays(latest - earliest)) * 86_400);
   const scores = new Float32Array(numItems);
   knownInteractions(split, (user, item, position) => {
     const train = timestamps.train[user] as Float64Array;
@@ -57,6 +63,16 @@ export function trendingScores(
     scores[item] = (scores[item] as number) + Math.exp(-decay * (latest - time));
   });
   return scores;
+}
+
+/**
+ * The trending half-life for a log spanning `spanSeconds`: a twentieth of the span, between a day and a year.
+ * A fixed two weeks means nothing on a log of 22 years (every interaction but the last few weeks' weighs ~0)
+ * and too much on one of three days.
+ */
+export function trendingHalfLifeDays(spanSeconds: number): number {
+  const spanDays = Number.isFinite(spanSeconds) ? spanSeconds / 86_400 : 0;
+  return Math.min(365, Math.max(1, spanDays / 20));
 }
 
 /** Top neighbours of each item by cosine similarity of co-occurrence (item-kNN). */

@@ -23,6 +23,9 @@ import type { FactRow } from './segment-users';
  * of the end of the data. Served from DynamoDB: probability and decile.
  */
 export const PROPENSITY_TARGETS = ['purchase', 'churn'] as const;
+
+/** A validation AUC at or above this is a leak or a degenerate target, not a model. */
+export const TRIVIAL_VALIDATION_AUC = 0.995;
 export type PropensityTarget = (typeof PROPENSITY_TARGETS)[number];
 
 export interface TargetSummary {
@@ -192,6 +195,19 @@ export async function scorePropensity(
     const validationLogits = ensembleLogits(trained.members, matrix(before.table, validationRows));
     const validationLabels = Uint8Array.from(validationRows, label);
     const validationAuc = rocAuc(validationLogits, validationLabels);
+    // A perfect validation AUC on customer behaviour means the label leaks from the features (on a long
+    // historical log, users who stopped long ago are the churners and their recency says so): a score that
+    // separates the past perfectly says nothing about the next campaign, so it is reported, not served.
+    if (validationAuc >= TRIVIAL_VALIDATION_AUC) {
+      disposePropensity(trained);
+      summary[target] = {
+        ...base,
+        trained: false,
+        validationAuc: Number(validationAuc.toFixed(4)),
+        reason: `the target is trivially predictable on this log (validation AUC ${validationAuc.toFixed(4)}): the label follows from the features, so the score would not predict the next ${horizonDays} days; not served`,
+      };
+      continue;
+    }
     const validationProbabilities = calibrated(validationLogits, trained.platt);
     const curves = {
       roc: rocCurve(validationProbabilities, validationLabels, 51).map(({ fpr, tpr }) => ({

@@ -27,6 +27,7 @@ export const getModel: RouteHandler<ModelDeps> = async (_event, deps, scope) => 
     numUsers: manifest.numUsers,
     embeddingDim: manifest.embeddingDim,
     metrics: manifest.metrics,
+    serving: manifest.serving ?? 'model',
   });
 };
 

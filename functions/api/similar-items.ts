@@ -9,6 +9,7 @@ import {
 } from '../../shared/serving/api';
 import { type ApiSettings, lambdaDeps, modelStore } from '../../shared/serving/container';
 import { type ModelStore, s3ModelSource } from '../../shared/serving/model-store';
+import { servesBaselines, similarByItemKnn } from '../../shared/serving/recommender';
 import { itemPathSchema, similarQuerySchema } from '../../shared/serving/schemas';
 
 export interface SimilarItemsDeps extends ApiDeps {
@@ -33,11 +34,15 @@ export const getSimilarItems: RouteHandler<SimilarItemsDeps> = async (event, dep
       { field: 'itemId', in: 'path' },
     );
   }
-  const items = model.items.similar(index, query.limit, {
+  const filter = {
     ...(query.category !== undefined ? { category: query.category } : {}),
     ...(query.min_price !== undefined ? { minPrice: query.min_price } : {}),
     ...(query.max_price !== undefined ? { maxPrice: query.max_price } : {}),
-  });
+  };
+  // Before any model passed the quality gate, the item-kNN baseline finds the neighbours.
+  const items = servesBaselines(model)
+    ? similarByItemKnn(model, index, query.limit, filter)
+    : model.items.similar(index, query.limit, filter);
   const filtered =
     query.category !== undefined || query.min_price !== undefined || query.max_price !== undefined;
   return json(200, {

@@ -212,6 +212,11 @@ export function recommend(
   const history = knownHistory(model, state.recent);
   const exclude = request.excludeSeen ? seenItems(history, policy, state.seen) : undefined;
   const filter = filterOf(request, exclude);
+  if (servesBaselines(model)) {
+    // No model has passed the quality gate yet: popularity, still without what the user has seen.
+    const items = baselineList(model, model.popularity, request.limit, filter);
+    return { strategy: 'fallback', vectorSource: 'none', items: items.map(plain) };
+  }
   if (request.variantStrategy === 'popular' || request.variantStrategy === 'trending') {
     const ranking = request.variantStrategy === 'popular' ? model.popularity : model.trending;
     const items = baselineList(model, ranking, request.limit, filter);
@@ -266,7 +271,8 @@ export function rank(
     else known.push({ itemId, index });
   }
   const history = knownHistory(model, state.recent);
-  const user = state.unavailable ? undefined : userVector(model, userId, state, history);
+  const baselinesOnly = servesBaselines(model);
+  const user = state.unavailable || baselinesOnly ? undefined : userVector(model, userId, state, history);
   const seen = options.excludeSeen
     ? seenItems(history, options.policy ?? DEFAULT_POLICY, state.seen)
     : undefined;
@@ -278,7 +284,8 @@ export function rank(
   const items = candidates
     .map(({ itemId }, position) => ({ itemId, score: round(scores[position] as number) }))
     .sort((a, b) => b.score - a.score || a.itemId.localeCompare(b.itemId));
-  const strategy: Strategy = state.unavailable ? 'fallback' : user ? 'personalized' : 'cold_start';
+  const strategy: Strategy =
+    state.unavailable || baselinesOnly ? 'fallback' : user ? 'personalized' : 'cold_start';
   return {
     strategy,
     items,
@@ -287,6 +294,27 @@ export function rank(
       ? { excludedItemIds: known.filter(({ index }) => seen.has(index)).map(({ itemId }) => itemId) }
       : {}),
   };
+}
+
+/** Nearest items by the item-kNN baseline (co-occurrence cosine), for a version that serves baselines. */
+export function similarByItemKnn(
+  model: ServedModel,
+  index: number,
+  k: number,
+  filter: ItemFilter,
+): ScoredItem[] {
+  const similar: ScoredItem[] = [];
+  for (const [neighbour, similarity] of model.itemKnn[index] ?? []) {
+    if (similar.length >= k) break;
+    if (similarity <= 0 || neighbour === index || !model.items.accepts(neighbour, filter)) continue;
+    similar.push({ index: neighbour, itemId: model.items.itemIds[neighbour] as string, score: similarity });
+  }
+  return similar;
+}
+
+/** Whether the served version is baselines only: no model has passed the quality gate yet. */
+export function servesBaselines(model: ServedModel): boolean {
+  return model.manifest.serving === 'baselines';
 }
 
 /** A query vector that scores each item by its learned bias alone: the model's popularity prior. */

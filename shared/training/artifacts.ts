@@ -63,6 +63,11 @@ export interface ModelManifest {
   /** Summary of test metrics (full ranking) for `GET /v1/model`. */
   readonly metrics: { ndcg10: number; hr10: number; popularityNdcg10: number; sampledHr10: number };
   readonly artifacts: Record<keyof typeof ARTIFACT_FILES, string>;
+  /**
+   * `baselines`: no model has passed the quality gate yet, so serving answers with this version's baselines
+   * (popularity, item-kNN; strategy `fallback`) instead of 503. Absent: the model.
+   */
+  readonly serving?: 'model' | 'baselines';
 }
 
 /** A sortable, unique model version: UTC time plus a short random suffix. */

@@ -250,7 +250,12 @@ async function trainAndPublish(
     const metrics = experiment.metrics;
     const modelNdcg = metrics.model?.full.ndcg10 ?? 0;
     checkDeadline('evaluation');
-    const production = await productionOnThisSplit(deps, data.log, experiment.split, log);
+    const current = await readManifest(deps.s3, deps.bucket);
+    // Baselines in production are no model to compare with: the gate then asks only for the lift over popularity.
+    const production =
+      current && current.serving !== 'baselines'
+        ? await productionOnThisSplit(deps, current, data.log, experiment.split, log)
+        : undefined;
     const decision: GateDecision = qualityGate(
       modelNdcg,
       metrics.popularity?.full.ndcg10 ?? 0,
@@ -258,6 +263,13 @@ async function trainAndPublish(
       options.gate ?? DEFAULT_GATE,
     );
     if (production) decision.reasons.push(production.basis);
+    // Until a model passes the gate, the API serves this run's baselines rather than answering 503.
+    const servesBaselines = !decision.promote && (!current || current.serving === 'baselines');
+    if (servesBaselines) {
+      decision.reasons.push(
+        "no model has passed the gate yet: the API serves this run's popularity and item-kNN baselines (strategy 'fallback') until one does",
+      );
+    }
 
     // Artifacts first (all under models/<version>/) ...
     const { specs, data: weights } = await model.serialize();
@@ -413,8 +425,8 @@ async function trainAndPublish(
       completedAt: new Date().toISOString(),
     });
 
-    // ... and the manifest last, only for a model that passed the gate.
-    if (decision.promote) {
+    // ... and the manifest last, only for a model that passed the gate (or, before any did, for its baselines).
+    if (decision.promote || servesBaselines) {
       const manifest: ModelManifest = {
         version,
         trainedAt: now.toISOString(),
@@ -434,9 +446,12 @@ async function trainAndPublish(
             artifactKey(version, file),
           ]),
         ) as ModelManifest['artifacts'],
+        ...(decision.promote ? {} : { serving: 'baselines' as const }),
       };
       await putJson(deps.s3, deps.bucket, MANIFEST_KEY, manifest);
-      log.info('model promoted', { reasons: decision.reasons });
+      // The 'model promoted' line feeds the promotions metric and its alarm; baselines are not a promotion.
+      if (decision.promote) log.info('model promoted', { reasons: decision.reasons });
+      else log.warn('baselines served until a model passes the gate', { reasons: decision.reasons });
     } else {
       log.warn('model not promoted; serving keeps the current model', { reasons: decision.reasons });
     }
@@ -453,12 +468,11 @@ async function trainAndPublish(
  */
 async function productionOnThisSplit(
   deps: TrainingDeps,
+  manifest: ModelManifest,
   log: InteractionLog,
   split: Split,
   runLog: Logger,
-): Promise<{ ndcg10: number; basis: string } | undefined> {
-  const manifest = await readManifest(deps.s3, deps.bucket);
-  if (!manifest) return undefined;
+): Promise<{ ndcg10: number; basis: string }> {
   try {
     const served = await s3ModelSource(deps.s3, deps.bucket).load(manifest);
     const metrics = rescoreProduction(served, log, split);

@@ -1,10 +1,8 @@
-import { startLocalApi } from '../../shared/local/api-server';
-import { localApiDeps } from '../../shared/local/api-wiring';
 import { initBackend } from '../../shared/ml/backend';
 import { createLogger } from '../../shared/observability/logger';
 import { MANIFEST_KEY, type ModelManifest } from '../../shared/training/artifacts';
 import { runTraining } from '../../shared/training/run-training';
-import { API_KEY, call, dropWorld, testWorld, trainQuickModel } from '../support/api';
+import { call, dropWorld, startTestApi, testWorld, trainQuickModel } from '../support/api';
 import { startIngestionStack, TEST_NOW } from '../support/ingestion';
 
 /** A first deploy whose first model does not pass the quality gate still answers, with the baselines. */
@@ -13,11 +11,7 @@ describe('before any model passes the quality gate', () => {
     await initBackend({ force: 'wasm' });
     const env = await startIngestionStack();
     const quiet = createLogger({ service: 'test', write: () => undefined });
-    const api = await startLocalApi({
-      port: 0,
-      apiKey: API_KEY,
-      depsFor: localApiDeps(env.stack, { modelRecheckSeconds: 1, log: quiet, writeMetrics: () => undefined }),
-    });
+    const api = await startTestApi(env, { modelRecheckSeconds: 1 });
     try {
       await dropWorld(env, testWorld());
       // Act 1: a first run the gate refuses (no model could beat popularity by 100×).

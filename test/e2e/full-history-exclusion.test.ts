@@ -1,12 +1,9 @@
-import { startLocalApi } from '../../shared/local/api-server';
-import { localApiDeps } from '../../shared/local/api-wiring';
 import { exportRecommendations } from '../../shared/marketing/batch-export';
 import { initBackend } from '../../shared/ml/backend';
-import { createLogger } from '../../shared/observability/logger';
 import { s3ModelSource } from '../../shared/serving/model-store';
 import { MANIFEST_KEY, type ModelManifest } from '../../shared/training/artifacts';
 import { SeededRandom } from '../../shared/synthetic/random';
-import { API_KEY, call, trainQuickModel } from '../support/api';
+import { call, startTestApi, trainQuickModel } from '../support/api';
 import { startIngestionStack, TEST_NOW } from '../support/ingestion';
 
 /**
@@ -46,14 +43,7 @@ describe('already-consumed items are never recommended, at any history length', 
       const manifest = JSON.parse(await env.readText(MANIFEST_KEY)) as ModelManifest;
 
       // Act 1: the API, the heavy user's whole catalogue minus what they rated (60 films) is what is left.
-      const api = await startLocalApi({
-        port: 0,
-        apiKey: API_KEY,
-        depsFor: localApiDeps(env.stack, {
-          log: createLogger({ service: 'test', write: () => undefined }),
-          writeMetrics: () => undefined,
-        }),
-      });
+      const api = await startTestApi(env);
       let served: { itemId: string }[];
       try {
         const response = await call<{ items: { itemId: string }[] }>(

@@ -1,8 +1,5 @@
-import { startLocalApi } from '../../shared/local/api-server';
-import { localApiDeps } from '../../shared/local/api-wiring';
 import { initBackend } from '../../shared/ml/backend';
-import { createLogger } from '../../shared/observability/logger';
-import { API_KEY, call, dropWorld, testWorld, trainQuickModel } from '../support/api';
+import { call, dropWorld, startTestApi, testWorld, trainQuickModel } from '../support/api';
 import { withoutGrant } from '../support/iam';
 import { startIngestionStack, TEST_NOW } from '../support/ingestion';
 import { defaultPolicies } from '../support/local-stack';
@@ -28,14 +25,7 @@ describe('IAM negative control: one grant removed from the synthesized policy', 
     try {
       await dropWorld(env, testWorld());
       await trainQuickModel(env, new Date(TEST_NOW * 1000));
-      const api = await startLocalApi({
-        port: 0,
-        apiKey: API_KEY,
-        depsFor: localApiDeps(env.stack, {
-          log: createLogger({ service: 'test', write: (line) => logged.push(line) }),
-          writeMetrics: () => undefined,
-        }),
-      });
+      const api = await startTestApi(env, { log: (line) => logged.push(line) });
       try {
         // Act
         const response = await call(api.url, 'getRecommendations', 'GET', '/v1/users/u1/recommendations');

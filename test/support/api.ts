@@ -1,3 +1,5 @@
+import { type LocalApi, startLocalApi } from '../../shared/local/api-server';
+import { localApiDeps } from '../../shared/local/api-wiring';
 import { createLogger } from '../../shared/observability/logger';
 import { SYNTHETIC_PRESETS, SyntheticWorld } from '../../shared/synthetic/generator';
 import { runTraining, type TrainingRunReport } from '../../shared/training/run-training';
@@ -5,6 +7,22 @@ import { expectDocumentedResponse } from './openapi';
 import type { IngestionStack } from './ingestion';
 
 export const API_KEY = 'test-api-key';
+
+/** The local API over a test stack, as `mappa serve` runs it; logs go to `log` (default: nowhere). */
+export function startTestApi(
+  env: Pick<IngestionStack, 'stack'>,
+  options: { log?: (line: string) => void; modelRecheckSeconds?: number } = {},
+): Promise<LocalApi> {
+  return startLocalApi({
+    port: 0,
+    apiKey: API_KEY,
+    depsFor: localApiDeps(env.stack, {
+      log: createLogger({ service: 'test', write: options.log ?? (() => undefined) }),
+      writeMetrics: () => undefined,
+      ...(options.modelRecheckSeconds ? { modelRecheckSeconds: options.modelRecheckSeconds } : {}),
+    }),
+  });
+}
 
 /** A small synthetic shop: items with categories and prices, and their interactions. */
 export function testWorld(): SyntheticWorld {

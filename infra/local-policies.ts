@@ -31,7 +31,8 @@ export interface LocalPolicyOptions {
   readonly cacheDir?: string;
 }
 
-const SOURCES = ['infra', 'shared/resources', 'shared/config', 'cdk.json', 'package-lock.json'];
+// Everything the template can depend on: infra/ imports names and prefixes from all over shared/.
+const SOURCES = ['infra', 'shared', 'cdk.json', 'package-lock.json'];
 
 export async function localAccountPolicies(options: LocalPolicyOptions): Promise<AccountPolicies> {
   const cacheDir = options.cacheDir ?? join(REPO_ROOT, 'node_modules', '.cache', 'mappa-iam');

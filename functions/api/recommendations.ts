@@ -13,7 +13,7 @@ import { assignVariant } from '../../shared/marketing/experiments';
 import { type ApiSettings, lambdaDeps, modelStore } from '../../shared/serving/container';
 import { ExperimentDefinitions } from '../../shared/serving/experiment-directory';
 import { type ModelStore, s3ModelSource } from '../../shared/serving/model-store';
-import { rank, recommend } from '../../shared/serving/recommender';
+import { rank, recommend, withAttributes } from '../../shared/serving/recommender';
 import { rankBodySchema, recommendationsQuerySchema, userPathSchema } from '../../shared/serving/schemas';
 import { readUserState } from '../../shared/serving/user-state';
 
@@ -70,7 +70,7 @@ export const getRecommendations: RouteHandler<RecommendationsDeps> = async (even
     modelVersion: model.manifest.version,
     strategy: result.strategy,
     ...(experiment && variant ? { experiment: experiment.experimentId, variant: variant.name } : {}),
-    items: result.items,
+    items: query.include === 'attributes' ? withAttributes(model, result.items) : result.items,
   });
 };
 

@@ -9,7 +9,7 @@ import {
 } from '../../shared/serving/api';
 import { type ApiSettings, lambdaDeps, modelStore } from '../../shared/serving/container';
 import { type ModelStore, s3ModelSource } from '../../shared/serving/model-store';
-import { servesBaselines, similarByItemKnn } from '../../shared/serving/recommender';
+import { servesBaselines, similarByItemKnn, withAttributes } from '../../shared/serving/recommender';
 import { itemPathSchema, similarQuerySchema } from '../../shared/serving/schemas';
 
 export interface SimilarItemsDeps extends ApiDeps {
@@ -48,7 +48,9 @@ export const getSimilarItems: RouteHandler<SimilarItemsDeps> = async (event, dep
   return json(200, {
     itemId,
     modelVersion: model.manifest.version,
-    items: items.map((item) => ({ itemId: item.itemId, score: Number(item.score.toFixed(6)) })),
+    items: ((scored) => (query.include === 'attributes' ? withAttributes(model, scored) : scored))(
+      items.map((item) => ({ itemId: item.itemId, score: Number(item.score.toFixed(6)) })),
+    ),
     // Fewer than asked: say why instead of padding with dissimilar items.
     ...(items.length < query.limit
       ? {

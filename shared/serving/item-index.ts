@@ -10,6 +10,8 @@ import { ScoringKernel } from './kernels/scoring-kernel';
 export interface ItemAttributes {
   readonly category: string | null;
   readonly price: number | null;
+  /** Every attribute the items dataset gave the item (title, brand, …), for `?include=attributes`. */
+  readonly attributes?: Readonly<Record<string, string | number | boolean | null>>;
 }
 
 export interface ItemFilter {

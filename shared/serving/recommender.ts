@@ -312,6 +312,18 @@ export function similarByItemKnn(
   return similar;
 }
 
+/** Adds each item's stored attributes (`?include=attributes`); items without any get an empty object. */
+export function withAttributes<T extends { itemId: string }>(
+  model: ServedModel,
+  items: readonly T[],
+): (T & { attributes: Record<string, string | number | boolean | null> })[] {
+  return items.map((item) => {
+    const index = model.items.indexOf(item.itemId);
+    const stored = index === undefined ? undefined : model.items.attributes[index]?.attributes;
+    return { ...item, attributes: { ...stored } };
+  });
+}
+
 /** Whether the served version is baselines only: no model has passed the quality gate yet. */
 export function servesBaselines(model: ServedModel): boolean {
   return model.manifest.serving === 'baselines';

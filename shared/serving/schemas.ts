@@ -25,6 +25,9 @@ function priceRangeOrdered(
   }
 }
 
+/** `include=attributes` adds each item's stored attributes (title, category, …) to the response. */
+const include = z.enum(['attributes'], { error: "must be 'attributes'" }).optional();
+
 export const recommendationsQuerySchema = z
   .strictObject({
     limit,
@@ -36,12 +39,14 @@ export const recommendationsQuerySchema = z
     category: category.optional(),
     min_price: price.optional(),
     max_price: price.optional(),
+    include,
   })
   .superRefine(priceRangeOrdered);
 
 export const similarQuerySchema = z
   .strictObject({
     limit,
+    include,
     category: category.optional(),
     min_price: price.optional(),
     max_price: price.optional(),

@@ -143,6 +143,16 @@ function readManifest(s3: S3Client, bucket: string): Promise<ModelManifest | und
   return readJsonIfExists<ModelManifest>(s3, bucket, MANIFEST_KEY);
 }
 
+/** An item's curated attributes as responses show them: scalar values only, its id left out. */
+function servedAttributes(row: Record<string, unknown>): Record<string, string | number | boolean | null> {
+  return Object.fromEntries(
+    Object.entries(row).filter(
+      ([key, value]) =>
+        key !== 'item_id' && (value === null || ['string', 'number', 'boolean'].includes(typeof value)),
+    ),
+  ) as Record<string, string | number | boolean | null>;
+}
+
 function topList(scores: Float32Array, k: number): [number, number][] {
   return Array.from(topKIndices(scores, k), (item) => [item, Number((scores[item] as number).toFixed(6))]);
 }
@@ -321,6 +331,7 @@ async function trainAndPublish(
         return {
           category: attributes.category ?? null,
           price: typeof attributes.price === 'number' ? attributes.price : null,
+          attributes: servedAttributes(attributes),
         };
       }),
     });

@@ -233,6 +233,35 @@ describe('recommendation API on the embedded stack', () => {
       expect(cold.body.strategy).toBe('cold_start');
     });
 
+    it('adds each item’s stored attributes with include=attributes, to recommendations and similar items', async () => {
+      type WithAttributes = { items: { itemId: string; attributes: Record<string, unknown> }[] };
+      const recommended = await get<WithAttributes>(
+        'getRecommendations',
+        '/v1/users/u1/recommendations?limit=3&include=attributes',
+      );
+      const similar = await get<WithAttributes>(
+        'getSimilarItems',
+        `/v1/items/${world.items[5]?.itemId as string}/similar?limit=3&include=attributes`,
+      );
+      for (const response of [recommended, similar]) {
+        expect(response.status).toBe(200);
+        expect(response.body.items.length).toBeGreaterThan(0);
+        for (const item of response.body.items) {
+          expect(item.attributes).toEqual({ category: category(item.itemId), price: price(item.itemId) });
+        }
+      }
+      const plain = await get<{ items: object[] }>(
+        'getRecommendations',
+        '/v1/users/u1/recommendations?limit=3',
+      );
+      for (const item of plain.body.items) expect(item).not.toHaveProperty('attributes');
+      const wrong = await get<ErrorBody>(
+        'getRecommendations',
+        '/v1/users/u1/recommendations?include=everything',
+      );
+      expect(wrong).toMatchObject({ status: 400, body: { field: 'include', in: 'query' } });
+    });
+
     it('finds similar items and answers 404 for an item the model does not know', async () => {
       const itemId = world.items[5]?.itemId as string;
       const similar = await get<{ items: { itemId: string; score: number }[] }>(

@@ -1,4 +1,10 @@
-import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  NoSuchKey,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 
 /** Small S3 reads several modules share: JSON objects that may not exist yet, and listing a prefix. */
 export async function readJsonIfExists<T>(s3: S3Client, bucket: string, key: string): Promise<T | undefined> {
@@ -31,4 +37,16 @@ export async function listKeys(
     token = page.NextContinuationToken;
   } while (token && keys.length < atLeast);
   return keys;
+}
+
+/** Deletes the given keys, in as many DeleteObjects calls as S3's 1,000-key limit needs. */
+export async function deleteKeys(s3: S3Client, bucket: string, keys: readonly string[]): Promise<void> {
+  for (let start = 0; start < keys.length; start += 1_000) {
+    await s3.send(
+      new DeleteObjectsCommand({
+        Bucket: bucket,
+        Delete: { Objects: keys.slice(start, start + 1_000).map((Key) => ({ Key })), Quiet: true },
+      }),
+    );
+  }
 }

@@ -1,10 +1,9 @@
 import { Readable } from 'node:stream';
 import { createGunzip, gunzipSync, constants as zlibConstants } from 'node:zlib';
-import { listKeys } from '../aws/s3-objects';
+import { deleteKeys, listKeys } from '../aws/s3-objects';
 import {
   CopyObjectCommand,
   DeleteObjectCommand,
-  DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
   NoSuchKey,
@@ -558,14 +557,7 @@ async function finalize(
     report,
   }));
   // Parts go last: a retry of a finalize that stopped earlier still finds them.
-  if (parts.length > 0) {
-    await deps.s3.send(
-      new DeleteObjectsCommand({
-        Bucket: deps.bucket,
-        Delete: { Objects: parts.map((Key) => ({ Key })), Quiet: true },
-      }),
-    );
-  }
+  await deleteKeys(deps.s3, deps.bucket, parts);
   deps.log.info('file ingested', { objectKey: source.key, ...totals });
   return { status: 'completed', report };
 }
@@ -577,14 +569,7 @@ async function removeSupersededCurated(deps: IngestionDeps, source: SourceObject
   const stale = (await listKeys(deps.s3, deps.bucket, folder)).filter(
     (key) => key.startsWith(folder) && !key.startsWith(`${folder}etag=${source.etag}/`),
   );
-  for (let start = 0; start < stale.length; start += 1_000) {
-    await deps.s3.send(
-      new DeleteObjectsCommand({
-        Bucket: deps.bucket,
-        Delete: { Objects: stale.slice(start, start + 1_000).map((Key) => ({ Key })), Quiet: true },
-      }),
-    );
-  }
+  await deleteKeys(deps.s3, deps.bucket, stale);
 }
 
 async function writeReport(

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { DeleteObjectsCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { listKeys } from '../aws/s3-objects';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { deleteKeys, listKeys } from '../aws/s3-objects';
 import { incomingPrefix } from '../resources/definitions';
 import { MAPPING_FILE_NAME } from '../ingest/mapping';
 import type { Logger } from '../observability/logger';
@@ -57,14 +57,7 @@ export async function compactStagedEvents(
   await s3.send(
     new PutObjectCommand({ Bucket: bucket, Key: file, Body: body, ContentType: 'application/x-ndjson' }),
   );
-  for (let start = 0; start < batch.length; start += 1_000) {
-    await s3.send(
-      new DeleteObjectsCommand({
-        Bucket: bucket,
-        Delete: { Objects: batch.slice(start, start + 1_000).map((Key) => ({ Key })), Quiet: true },
-      }),
-    );
-  }
+  await deleteKeys(s3, bucket, batch);
   options.log?.info('staged events compacted', { stagedObjects: batch.length, events, file });
   return { stagedObjects: batch.length, events, file };
 }

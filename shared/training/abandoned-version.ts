@@ -1,5 +1,5 @@
-import { DeleteObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
-import { listKeys } from '../aws/s3-objects';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { deleteKeys, listKeys } from '../aws/s3-objects';
 import { versionPrefix } from './artifacts';
 
 /**
@@ -11,13 +11,6 @@ import { versionPrefix } from './artifacts';
  */
 export async function removeAbandonedVersion(s3: S3Client, bucket: string, version: string): Promise<number> {
   const keys = await listKeys(s3, bucket, versionPrefix(version));
-  for (let start = 0; start < keys.length; start += 1_000) {
-    await s3.send(
-      new DeleteObjectsCommand({
-        Bucket: bucket,
-        Delete: { Objects: keys.slice(start, start + 1_000).map((Key) => ({ Key })), Quiet: true },
-      }),
-    );
-  }
+  await deleteKeys(s3, bucket, keys);
   return keys.length;
 }

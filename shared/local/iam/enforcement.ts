@@ -93,15 +93,11 @@ export class PolicyEvaluator {
     const key = `${deployable}\u0000${request.action}\u0000${request.resource}\u0000${JSON.stringify(request.context ?? {})}`;
     let decision = this.cache.get(key);
     if (!decision) {
-      decision = this.simulate(deployable, request);
+      decision = simulateRequest(this.policies, this.policies.deployables[deployable], request);
       if (this.cache.size > 50_000) this.cache.clear();
       this.cache.set(key, decision);
     }
     return decision;
-  }
-
-  private simulate(deployable: Deployable, request: AuthorizationRequest): Promise<IamVerdict> {
-    return simulateRequest(this.policies, this.policies.deployables[deployable], request);
   }
 }
 

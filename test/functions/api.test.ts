@@ -587,8 +587,13 @@ describe('recommendation API on the embedded stack', () => {
       await new Promise((resolve) => setTimeout(resolve, 1_100));
       const settled = await Promise.all(Array.from({ length: 8 }, () => recommendations('u7', '?limit=3')));
       for (const response of settled) versions.add(response.body.modelVersion);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      const final = await recommendations('u7', '?limit=3');
+      // The new version loads in the background after the re-check: wait for it (bounded), collecting versions.
+      let final = await recommendations('u7', '?limit=3');
+      for (let attempt = 0; attempt < 50 && final.body.modelVersion !== next; attempt++) {
+        versions.add(final.body.modelVersion);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        final = await recommendations('u7', '?limit=3');
+      }
       expect(final.body.modelVersion).toBe(next);
       expect([...versions].every((version) => version === old || version === next)).toBe(true);
       manifest = JSON.parse(await env.readText(MANIFEST_KEY)) as ModelManifest;

@@ -27,6 +27,21 @@ export function grantObjects(
   );
 }
 
+/** Object actions on exactly the given keys. */
+export function grantObjectKeys(
+  bucket: s3.IBucket,
+  grantee: iam.IGrantable,
+  actions: readonly ObjectAction[],
+  keys: readonly string[],
+): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      actions: [...actions],
+      resources: keys.map((key) => bucket.arnForObjects(key)),
+    }),
+  );
+}
+
 /** `s3:ListBucket` limited by the `s3:prefix` condition to keys under the given prefixes. */
 export function grantListPrefixes(
   bucket: s3.IBucket,

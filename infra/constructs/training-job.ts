@@ -11,9 +11,9 @@ import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { ENV } from '../../shared/config/env-names';
 import type { TrainingOverrides } from '../../shared/training/overrides';
-import { DATA_LAKE_PREFIXES } from '../../shared/resources/definitions';
+import { DATA_LAKE_PREFIXES, EVENT_POLICY_KEY } from '../../shared/resources/definitions';
 import { REPO_ROOT } from './app-function';
-import { grantListPrefixes, grantMissingKeyAnswers, grantObjects } from './data-lake-grants';
+import { grantListPrefixes, grantMissingKeyAnswers, grantObjectKeys, grantObjects } from './data-lake-grants';
 import type { FeatureStore } from './feature-store';
 
 /** V8 heap of the training process for a task of `memoryMiB`. */
@@ -135,6 +135,8 @@ export class TrainingJob extends Construct {
     grantListPrefixes(props.bucket, role, [DATA_LAKE_PREFIXES.curated, DATA_LAKE_PREFIXES.models]);
     grantMissingKeyAnswers(props.bucket, role);
     grantObjects(props.bucket, role, ['s3:GetObject'], [DATA_LAKE_PREFIXES.curated]);
+    // The interactions mapping: its `events` policy says what each event type means for learning.
+    grantObjectKeys(props.bucket, role, ['s3:GetObject'], [EVENT_POLICY_KEY]);
     // Delete: a failed run removes what it wrote under models/<version>/.
     grantObjects(
       props.bucket,

@@ -6,15 +6,24 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 
-/** Small S3 reads several modules share: JSON objects that may not exist yet, and listing a prefix. */
-export async function readJsonIfExists<T>(s3: S3Client, bucket: string, key: string): Promise<T | undefined> {
+/** Small S3 reads several modules share: objects that may not exist yet, and listing a prefix. */
+export async function readTextIfExists(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+): Promise<string | undefined> {
   try {
     const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    return JSON.parse((await object.Body?.transformToString('utf8')) ?? '') as T;
+    return (await object.Body?.transformToString('utf8')) ?? '';
   } catch (error) {
     if (error instanceof NoSuchKey) return undefined;
     throw error;
   }
+}
+
+export async function readJsonIfExists<T>(s3: S3Client, bucket: string, key: string): Promise<T | undefined> {
+  const text = await readTextIfExists(s3, bucket, key);
+  return text === undefined ? undefined : (JSON.parse(text) as T);
 }
 
 /**

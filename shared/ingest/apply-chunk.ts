@@ -14,7 +14,8 @@ import {
   type UserFeatures,
 } from './features';
 import { interactionFingerprint, tokenId } from './fingerprint';
-import type { EntityRow, InteractionRow } from './validate';
+import { attributeValues } from '../data/list-values';
+import type { EntityAttribute, EntityRow, InteractionRow } from './validate';
 
 /**
  * Applies one chunk of validated rows to the feature store exactly once and
@@ -71,10 +72,7 @@ export async function applyInteractionsChunk(
   const byUser = groupBy(rows, (row) => row.user_id);
   const itemIds = [...new Set(rows.map((row) => row.item_id))];
   const knownItems = await store.items.getMany(itemIds);
-  const categoryOf = (itemId: string) => {
-    const category = knownItems.get(itemId)?.attributes.category;
-    return category === undefined ? undefined : String(category);
-  };
+  const categoryOf = (itemId: string) => attributeValues(knownItems.get(itemId)?.attributes.category);
 
   const acceptedByUser = new Map<string, InteractionRow[]>();
   await store.users.updateEach([...byUser.keys()], (userId, stored) => {
@@ -153,10 +151,16 @@ export async function applyEntityChunk(
   const categorical = new Map<string, string[]>();
   for (const row of accepted) {
     for (const [column, value] of Object.entries(row.attributes)) {
-      const target = typeof value === 'number' ? numeric : categorical;
-      const list = (target.get(column) ?? []) as (string | number)[];
-      list.push(value);
-      target.set(column, list as never);
+      if (typeof value === 'number') {
+        const values = numeric.get(column) ?? [];
+        values.push(value);
+        numeric.set(column, values);
+      } else {
+        // A list column's vocabulary counts each value ("Comedy" in "Comedy|Drama").
+        const values = categorical.get(column) ?? [];
+        for (const text of attributeValues(value)) values.push(text);
+        categorical.set(column, values);
+      }
     }
   }
   await applyStats(store, token, [
@@ -184,8 +188,8 @@ async function applyStats(
   });
 }
 
-function sameAttributes(a: Record<string, string | number>, b: Record<string, string | number>): boolean {
+function sameAttributes(a: Record<string, EntityAttribute>, b: Record<string, EntityAttribute>): boolean {
   const keysA = Object.keys(a);
   if (keysA.length !== Object.keys(b).length) return false;
-  return keysA.every((key) => a[key] === b[key]);
+  return keysA.every((key) => JSON.stringify(a[key]) === JSON.stringify(b[key]));
 }

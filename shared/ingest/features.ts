@@ -1,4 +1,4 @@
-import type { EntityRow, InteractionRow } from './validate';
+import type { EntityAttribute, EntityRow, InteractionRow } from './validate';
 
 /**
  * Pure feature aggregation for the DynamoDB feature store. Every merge is a
@@ -21,6 +21,8 @@ export interface RecentInteraction {
   readonly item_id: string;
   readonly timestamp: number;
   readonly event_type: string;
+  /** The event's value (a rating, a price), so serving can read explicit feedback under the event policy. */
+  readonly event_value?: number;
 }
 
 export interface Versioned {
@@ -43,7 +45,7 @@ export interface UserFeatures extends Versioned {
   recent: RecentInteraction[];
   /** fingerprint → id of the token that added it. */
   fingerprints: Record<string, string>;
-  attributes: Record<string, string | number>;
+  attributes: Record<string, EntityAttribute>;
 }
 
 export interface ItemFeatures extends Versioned {
@@ -54,7 +56,7 @@ export interface ItemFeatures extends Versioned {
   event_counts: Record<string, number>;
   /** Interactions per UTC day (`yyyymmdd`), the last DAILY_COUNT_DAYS days before `last_seen`. */
   daily_counts: Record<string, number>;
-  attributes: Record<string, string | number>;
+  attributes: Record<string, EntityAttribute>;
 }
 
 export interface NumericStat extends Versioned {
@@ -140,7 +142,8 @@ export function mergeUserInteractions(
   token: string,
   tokenShortId: string,
   fingerprintOf: (row: InteractionRow) => string,
-  categoryOf: (itemId: string) => string | undefined,
+  /** The item's categories (several for a list attribute, none when unknown). */
+  categoryOf: (itemId: string) => readonly string[],
 ): UserFeatures {
   const next: UserFeatures = structuredClone(stored);
   for (const row of rows) {
@@ -149,13 +152,16 @@ export function mergeUserInteractions(
       next.purchase_count++;
       next.revenue = roundMoney(next.revenue + (row.event_value ?? 0));
     }
-    const category = categoryOf(row.item_id);
-    if (category !== undefined) increment(next.category_counts, category);
+    for (const category of categoryOf(row.item_id)) increment(next.category_counts, category);
     next.fingerprints[fingerprintOf(row)] = tokenShortId;
   }
   next.recent = mergeRecent(
     next.recent,
-    rows.map(({ item_id, timestamp, event_type }) => ({ item_id, timestamp, event_type })),
+    rows.map(({ item_id, timestamp, event_type, event_value }) =>
+      event_value === undefined
+        ? { item_id, timestamp, event_type }
+        : { item_id, timestamp, event_type, event_value },
+    ),
   );
   next.fingerprints = pruneFingerprints(next.fingerprints);
   return stamp(next, token);

@@ -30,12 +30,20 @@ import {
   curatedPartKey,
   type SourceObject,
   mappingKeysFor,
+  rootMappingKey,
   quarantinedFileKey,
   rejectedPartKey,
   rejectedRowsKey,
   reportKey,
 } from './layout';
-import { DEFAULT_MAPPING, delimiterByte, detectDelimiter, type Mapping, parseMapping } from './mapping';
+import {
+  DEFAULT_MAPPING,
+  delimiterByte,
+  detectDelimiter,
+  type Mapping,
+  misplacedMappingField,
+  parseMapping,
+} from './mapping';
 import { CsvSplitter, LineSplitter, type RecordSplitter } from './records';
 import type { FileRejectReason } from './rules';
 import { canonicalHeader, missingRequiredColumns, RowValidator } from './validate';
@@ -331,7 +339,14 @@ async function loadMapping(deps: IngestionDeps, source: SourceObject): Promise<M
       throw error;
     }
     try {
-      return parseMapping(text);
+      const mapping = parseMapping(text);
+      const misplaced = misplacedMappingField(
+        mapping,
+        source.dataset,
+        key === rootMappingKey(source.dataset),
+      );
+      if (misplaced) throw new Error(misplaced);
+      return mapping;
     } catch (error) {
       throw new FileRejection(
         'invalid_mapping',

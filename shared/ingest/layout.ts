@@ -42,6 +42,11 @@ export function classifyKey(key: string): DropFolderEntry {
 }
 
 /** Candidate mapping keys for a data key, nearest folder first. */
+/** The dataset's own mapping, `incoming/<dataset>/_mapping.json` (the one whose `events` training reads). */
+export function rootMappingKey(dataset: Dataset): string {
+  return `${DATA_LAKE_PREFIXES.incoming}${dataset}/${MAPPING_FILE_NAME}`;
+}
+
 export function mappingKeysFor(dataset: Dataset, relativeKey: string): string[] {
   const parts = relativeKey.split('/').slice(0, -1);
   const keys: string[] = [];

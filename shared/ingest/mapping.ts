@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { eventPolicySchema } from '../data/event-policy';
+import type { Dataset } from '../resources/definitions';
 
 /**
  * How to read one export: a `_mapping.json` placed in the dataset's drop folder
@@ -27,6 +29,25 @@ export const mappingSchema = z
     bounds: z
       .record(z.string(), z.object({ min: z.number().optional(), max: z.number().optional() }).strict())
       .default({}),
+    /**
+     * Interactions only, in `incoming/interactions/_mapping.json`: what each event type means for learning
+     * (weights, value thresholds, negative types). See docs/data-formats.md.
+     */
+    events: eventPolicySchema.optional(),
+    /**
+     * Users and items: columns holding several values and their separator (`"genres": "|"`), stored as lists;
+     * filters match any value, the item tower embeds each.
+     */
+    lists: z
+      .record(
+        z.string().min(1),
+        z
+          .string()
+          .min(1)
+          .max(8)
+          .refine((separator) => separator.trim() !== '', 'must not be blank'),
+      )
+      .default({}),
   })
   .strict();
 
@@ -49,6 +70,24 @@ export function parseMapping(text: string): Mapping {
     throw new Error(`mapping field '${issue?.path.join('.') || '(root)'}' ${issue?.message ?? 'is invalid'}`);
   }
   return parsed.data;
+}
+
+/**
+ * Fields that make sense only for some mappings: `events` belongs to the interactions dataset's root mapping
+ * (the one the training job reads), `lists` to users and items. A message naming the field, or undefined.
+ */
+export function misplacedMappingField(
+  mapping: Mapping,
+  dataset: Dataset,
+  atDatasetRoot: boolean,
+): string | undefined {
+  if (mapping.events && dataset !== 'interactions')
+    return `mapping field 'events' applies to interactions only (incoming/interactions/${MAPPING_FILE_NAME})`;
+  if (mapping.events && !atDatasetRoot)
+    return `mapping field 'events' belongs in incoming/interactions/${MAPPING_FILE_NAME} (one policy for all interactions), not in a subfolder's mapping`;
+  if (Object.keys(mapping.lists).length > 0 && dataset === 'interactions')
+    return "mapping field 'lists' applies to users and items only";
+  return undefined;
 }
 
 export const DEFAULT_MAPPING: Mapping = mappingSchema.parse({});

@@ -23,10 +23,18 @@ export interface InteractionRow {
   readonly event_value?: number;
 }
 
-/** A cleaned user or item row: its id plus attributes (numbers where numeric). */
+/** One attribute value: a number where numeric, text, or a list of texts for the mapping's `lists` columns. */
+export type EntityAttribute = string | number | readonly string[];
+
+/** A cleaned user or item row: its id plus attributes. */
 export interface EntityRow {
   readonly id: string;
-  readonly attributes: Record<string, string | number>;
+  readonly attributes: Record<string, EntityAttribute>;
+}
+
+/** A list column's values: split on the separator, trimmed, empty and repeated values left out. */
+export function splitListValue(text: string, separator: string): string[] {
+  return [...new Set(text.split(separator).map((value) => value.trim()))].filter((value) => value !== '');
 }
 
 export type CleanRow =
@@ -314,11 +322,17 @@ export class RowValidator {
 
   private entity(values: Record<string, string>, numbers: Record<string, number>): ValidationResult {
     const idColumn = this.dataset === 'users' ? 'user_id' : 'item_id';
-    const attributes: Record<string, string | number> = {};
+    const attributes: Record<string, EntityAttribute> = {};
     for (const [column, raw] of Object.entries(values)) {
       if (column === idColumn) continue;
       const text = raw.trim();
       if (text === '') continue;
+      const separator = this.mapping.lists[column];
+      if (separator !== undefined) {
+        const list = splitListValue(text, separator);
+        if (list.length > 0) attributes[column] = list;
+        continue;
+      }
       const numeric = numbers[column] ?? parseNumber(text);
       attributes[column] = Number.isNaN(numeric) ? text : numeric;
     }

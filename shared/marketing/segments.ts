@@ -231,7 +231,8 @@ export interface SegmentProfile {
     readonly frequency: { mean: number; median: number };
     readonly monetary: { mean: number; median: number };
   };
-  readonly topCategories: { category: string; share: number }[];
+  /** Most frequent categories: share of the segment's category counts, and lift over all users' share. */
+  readonly topCategories: { category: string; share: number; lift: number }[];
   readonly topItems: { itemId: string; count: number }[];
   /** Share of each event type among the segment's interactions. */
   readonly behaviour: Record<string, number>;
@@ -257,6 +258,25 @@ function top(counts: Map<string, number>, limit: number): [string, number][] {
   return [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, limit);
 }
 
+/** A category a segment is known for: the highest lift among those with at least 5% of its counts. */
+const DISTINCTIVE_MIN_SHARE = 0.05;
+
+function distinctiveCategory(
+  categories: Map<string, number>,
+  total: number,
+  liftOf: (category: string, share: number) => number,
+): string | undefined {
+  let best: { category: string; lift: number } | undefined;
+  for (const [category, count] of categories) {
+    const share = count / Math.max(total, 1);
+    if (share < DISTINCTIVE_MIN_SHARE) continue;
+    const lift = liftOf(category, share);
+    if (!best || lift > best.lift || (lift === best.lift && category < best.category))
+      best = { category, lift };
+  }
+  return best?.category ?? top(categories, 1)[0]?.[0];
+}
+
 /** Profiles and plain-language descriptions ("frequent high-spend buyers of electronics"). */
 export function profileSegments(
   users: readonly UserFacts[],
@@ -268,6 +288,14 @@ export function profileSegments(
     frequency: summary(users.map((user) => user.frequency)).mean,
     monetary: summary(users.map((user) => user.monetary)).mean,
   };
+  // Overall category shares: a segment is described by what it over-indexes on, not by what everyone watches.
+  const overallCategories = new Map<string, number>();
+  for (const user of users)
+    for (const [category, count] of Object.entries(user.categoryCounts))
+      overallCategories.set(category, (overallCategories.get(category) ?? 0) + count);
+  const overallCategoryTotal = [...overallCategories.values()].reduce((sum, count) => sum + count, 0);
+  const liftOf = (category: string, share: number) =>
+    share / Math.max((overallCategories.get(category) ?? 0) / Math.max(overallCategoryTotal, 1), 1e-9);
   const profiles: SegmentProfile[] = [];
   for (let segment = 0; segment < k; segment++) {
     const members = users.filter((_, index) => assignments[index] === segment);
@@ -311,7 +339,7 @@ export function profileSegments(
         ? 'purchase'
         : (top(events, 1)[0]?.[0] ?? 'interaction');
     const role = ROLE[dominant] ?? 'users';
-    const topCategory = top(categories, 1)[0]?.[0];
+    const topCategory = distinctiveCategory(categories, categoryTotal, liftOf);
     const subject = topCategory
       ? `of ${topCategory}`
       : `of items like ${top(items, 2)
@@ -328,6 +356,7 @@ export function profileSegments(
       topCategories: top(categories, 3).map(([category, count]) => ({
         category,
         share: Number((count / Math.max(categoryTotal, 1)).toFixed(3)),
+        lift: Number(liftOf(category, count / Math.max(categoryTotal, 1)).toFixed(2)),
       })),
       topItems: top(items, 5).map(([itemId, count]) => ({ itemId, count })),
       behaviour: Object.fromEntries(

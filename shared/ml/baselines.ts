@@ -9,15 +9,16 @@ import type { Split } from './interactions';
 
 function knownInteractions(
   split: Split,
-  visit: (user: number, item: number, position: number, length: number) => void,
+  visit: (user: number, item: number, position: number, length: number, weight: number) => void,
 ): void {
   for (let user = 0; user < split.train.length; user++) {
     const train = split.train[user] as Int32Array;
+    const weights = split.trainWeights[user] as Float32Array;
     const validation = split.validation[user] as number;
     const length = train.length + (validation >= 0 ? 1 : 0);
     for (let position = 0; position < train.length; position++)
-      visit(user, train[position] as number, position, length);
-    if (validation >= 0) visit(user, validation, train.length, length);
+      visit(user, train[position] as number, position, length, weights[position] ?? 1);
+    if (validation >= 0) visit(user, validation, train.length, length, split.validationWeights[user] ?? 1);
   }
 }
 
@@ -26,18 +27,24 @@ export function staticScorer(name: string, itemScores: Float32Array): Scorer {
   return { name, score: (_user, _history, out) => out.set(itemScores) };
 }
 
-/** Popularity: number of users who interacted with the item. */
+/**
+ * Popularity: the users who interacted with the item, each counted with the event policy's weight (1 without
+ * one), less the weight of those whose feedback on it was negative.
+ */
 export function popularityScores(split: Split, numItems: number): Float32Array {
   const counts = new Float32Array(numItems);
-  knownInteractions(split, (_user, item) => {
-    counts[item] = (counts[item] as number) + 1;
+  knownInteractions(split, (_user, item, _position, _length, weight) => {
+    counts[item] = (counts[item] as number) + weight;
+  });
+  split.negatives.items.forEach((item, index) => {
+    counts[item] = (counts[item] as number) - (split.negatives.weights[index] as number);
   });
   return counts;
 }
 
 /**
- * Trending: popularity with each interaction weighted by exp(-age / halfLife·ln2) (half-life from the log's span),
- * age measured from the latest known interaction.
+ * Trending: weighted popularity (negatives subtracted) with each interaction weighted by exp(-age / halfLife·ln2)
+ * (half-life from the log's span), age measured from the latest known interaction.
  */
 export function trendingScores(
   split: Split,
@@ -56,11 +63,16 @@ export function trendingScores(
   for (const time of timestamps.validationTimes) if (time > 0) latest = Math.max(latest, time);
   const decay = Math.LN2 / ((halfLifeDays ?? trendingHalfLifeDays(latest - earliest)) * 86_400);
   const scores = new Float32Array(numItems);
-  knownInteractions(split, (user, item, position) => {
+  knownInteractions(split, (user, item, position, _length, weight) => {
     const train = timestamps.train[user] as Float64Array;
     const time =
       position < train.length ? (train[position] as number) : (timestamps.validationTimes[user] as number);
-    scores[item] = (scores[item] as number) + Math.exp(-decay * (latest - time));
+    scores[item] = (scores[item] as number) + weight * Math.exp(-decay * (latest - time));
+  });
+  split.negatives.items.forEach((item, index) => {
+    const age = Math.max(0, latest - (split.negatives.timestamps[index] as number));
+    scores[item] =
+      (scores[item] as number) - (split.negatives.weights[index] as number) * Math.exp(-decay * age);
   });
   return scores;
 }

@@ -34,8 +34,10 @@ export interface ExperimentResult {
 
 export interface ExperimentOptions {
   readonly config?: Partial<TrainingConfig>;
+  /** Category indices per item (1-based, 0 = none), `categorySlots` per item; see TwoTowerShape. */
   readonly itemCategories?: Int32Array;
   readonly numCategories?: number;
+  readonly categorySlots?: number;
   /** Price per item index (null where unknown), for the item tower's price feature. */
   readonly itemPrices?: readonly (number | null)[];
   readonly progress?: TrainingProgress;
@@ -82,7 +84,11 @@ export async function runExperiment(
       userFeatures: userFeatures.features,
       userFeatureDim: userFeatures.dim,
       ...(options.itemCategories && options.numCategories
-        ? { itemCategories: options.itemCategories, numCategories: options.numCategories }
+        ? {
+            itemCategories: options.itemCategories,
+            numCategories: options.numCategories,
+            categorySlots: options.categorySlots ?? 1,
+          }
         : {}),
     },
     config,

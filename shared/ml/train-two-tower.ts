@@ -68,21 +68,49 @@ export interface TrainedTwoTower {
   readonly examplesPerSecond: number;
 }
 
-/** Next-item examples: every training position, with the history before it as context. */
-function buildExamples(split: Split): { users: Int32Array; positions: Int32Array } {
-  let count = 0;
+/**
+ * Training examples: every training position of a positive (the history before it as context), and every
+ * negative pair (the positives before it as context) — with the event policy's loss weights.
+ */
+interface Examples {
+  readonly users: Int32Array;
+  /** How much of the user's training sequence is context. */
+  readonly positions: Int32Array;
+  /** Target item of a negative example; -1 for a positive (its target is the sequence's item at `position`). */
+  readonly negativeItems: Int32Array;
+  readonly weights: Float32Array;
+  /** Whether any example has a weight other than 1 or is negative (else the plain mean cross-entropy). */
+  readonly weighted: boolean;
+}
+
+function buildExamples(split: Split): Examples {
+  let count = split.negatives.users.length;
   for (const sequence of split.train) count += sequence.length;
   const users = new Int32Array(count);
   const positions = new Int32Array(count);
+  const negativeItems = new Int32Array(count).fill(-1);
+  const weights = new Float32Array(count);
+  let weighted = split.negatives.users.length > 0;
   let index = 0;
   split.train.forEach((sequence, user) => {
+    const sequenceWeights = split.trainWeights[user] as Float32Array;
     for (let position = 0; position < sequence.length; position++) {
       users[index] = user;
       positions[index] = position;
+      const weight = sequenceWeights[position] ?? 1;
+      weights[index] = weight;
+      if (weight !== 1) weighted = true;
       index++;
     }
   });
-  return { users, positions };
+  split.negatives.users.forEach((user, negative) => {
+    users[index] = user;
+    positions[index] = split.negatives.positions[negative] as number;
+    negativeItems[index] = split.negatives.items[negative] as number;
+    weights[index] = split.negatives.weights[negative] as number;
+    index++;
+  });
+  return { users, positions, negativeItems, weights, weighted };
 }
 
 /** A scorer over the model for evaluation (batched). */
@@ -154,14 +182,19 @@ export async function trainTwoTower(
         const context = new Int32Array(size * n);
         const users = new Int32Array(size);
         const targets = new Int32Array(size);
+        const weights = new Float32Array(size);
+        const positive = new Uint8Array(size);
         for (let row = 0; row < size; row++) {
           const example = indices[row] as number;
           const user = examples.users[example] as number;
           const position = examples.positions[example] as number;
           const sequence = split.train[user] as Int32Array;
+          const negativeItem = examples.negativeItems[example] as number;
           fillContext(sequence, position, n, context, row * n);
           users[row] = user + 1;
-          targets[row] = sequence[position] as number;
+          targets[row] = negativeItem >= 0 ? negativeItem : (sequence[position] as number);
+          weights[row] = examples.weights[example] as number;
+          positive[row] = negativeItem >= 0 ? 0 : 1;
         }
         const negatives = negativeSampler?.sample(config.sampledNegatives);
         const loss = optimizer.minimize(
@@ -197,7 +230,13 @@ export async function trainTwoTower(
                   .sum(1)
                   .add(adjusted.slice([0], [size]));
               }
-              const crossEntropy = tf.logSumExp(logits, 1).sub(targetLogits).mean();
+              const crossEntropy = examples.weighted
+                ? weightedFeedbackLoss(
+                    targetLogits.sub(tf.logSumExp(logits, 1)),
+                    tf.tensor1d(weights),
+                    tf.tensor1d(positive, 'bool'),
+                  )
+                : tf.logSumExp(logits, 1).sub(targetLogits).mean();
               const penalty = userVectors
                 .square()
                 .sum(1)
@@ -251,6 +290,21 @@ export async function trainTwoTower(
     logPopularity.dispose();
     optimizer.dispose();
   }
+}
+
+/**
+ * The loss under an event policy, from each row's log-probability of its target: positives the weighted
+ * softmax cross-entropy (−log p), negatives the unlikelihood −log(1 − p) (Welleck et al. 2019), which pushes
+ * probability away from an item the user disliked without pulling any other item up in particular.
+ */
+function weightedFeedbackLoss(
+  logProbability: tf.Tensor1D,
+  weights: tf.Tensor1D,
+  positive: tf.Tensor1D,
+): tf.Scalar {
+  const positiveLoss = logProbability.neg();
+  const negativeLoss = tf.log(tf.scalar(1).sub(tf.exp(logProbability)).maximum(tf.scalar(1e-6))).neg();
+  return tf.where(positive, positiveLoss, negativeLoss).mul(weights).sum().div(weights.sum()) as tf.Scalar;
 }
 
 function shuffle(values: Int32Array, random: SeededRandom): void {

@@ -19,9 +19,14 @@ import * as tf from '@tensorflow/tfjs';
 export interface TwoTowerShape {
   readonly numUsers: number;
   readonly numItems: number;
-  /** Category index per item (0 = none) and the number of categories; omit when items have none. */
+  /**
+   * Category indices per item (1-based, 0 = none), `categorySlots` per item row-major — several for a list
+   * attribute such as genres — and the number of categories; omit when items have none.
+   */
   readonly itemCategories?: Int32Array;
   readonly numCategories?: number;
+  /** Values per item in `itemCategories` (the most any item has). @default 1 */
+  readonly categorySlots?: number;
   /** Numeric item features, row-major numItems × itemFeatureDim (standardised). */
   readonly itemFeatures?: Float32Array;
   readonly itemFeatureDim?: number;
@@ -49,7 +54,8 @@ type WeightName = (typeof WEIGHT_NAMES)[number];
 
 export class TwoTowerModel {
   readonly weights: Map<WeightName, tf.Variable>;
-  private readonly categories?: tf.Tensor1D;
+  /** [items] category per item, or [items, slots] for list attributes. */
+  private readonly categories?: tf.Tensor1D | tf.Tensor2D;
   private readonly itemFeatures?: tf.Tensor2D;
   private readonly userFeatures?: tf.Tensor2D;
 
@@ -98,7 +104,11 @@ export class TwoTowerModel {
     if (shape.itemCategories && shape.numCategories) {
       const c = shape.numCategories + 1;
       entries.push(['category_embedding', init('category_embedding', [c, d], normal([c, d], 0.02, 7))]);
-      this.categories = tf.tensor1d(shape.itemCategories, 'int32');
+      const slots = shape.categorySlots ?? 1;
+      this.categories =
+        slots === 1
+          ? tf.tensor1d(shape.itemCategories, 'int32')
+          : tf.tensor2d(shape.itemCategories, [shape.numItems, slots], 'int32');
     }
     if (shape.itemFeatures && shape.itemFeatureDim) {
       const f = shape.itemFeatureDim;
@@ -130,7 +140,14 @@ export class TwoTowerModel {
       ) as tf.Tensor2D;
       if (this.categories && this.weights.has('category_embedding')) {
         const categoryRows = items ? tf.gather(this.categories, items) : this.categories;
-        vectors = vectors.add(tf.gather(this.weight('category_embedding'), categoryRows));
+        const embedded = tf.gather(this.weight('category_embedding'), categoryRows);
+        if (categoryRows.rank === 1) vectors = vectors.add(embedded);
+        else {
+          // Several values (genres): the mean of their embeddings; padding (0) counts for nothing.
+          const mask = categoryRows.greater(tf.scalar(0, 'int32')).cast('float32'); // [k, slots]
+          const count = mask.sum(1, true).maximum(tf.scalar(1)); // [k, 1]
+          vectors = vectors.add(embedded.mul(mask.expandDims(2)).sum(1).div(count));
+        }
       }
       if (this.itemFeatures && this.weights.has('item_feature_kernel')) {
         const features = items ? tf.gather(this.itemFeatures, items) : this.itemFeatures;

@@ -32,6 +32,12 @@ export function incomingPrefix(dataset: Dataset): string {
   return `${DATA_LAKE_PREFIXES.incoming}${dataset}/`;
 }
 
+/**
+ * The interactions dataset's mapping: its `events` field (weights, thresholds, negative types) is the event
+ * policy the training job learns with.
+ */
+export const EVENT_POLICY_KEY = `${incomingPrefix('interactions')}_mapping.json`;
+
 export type AttributeType = 'S' | 'N' | 'B';
 
 export interface KeyAttribute {

@@ -105,9 +105,13 @@ export async function recordEvents(
   const body = `${events.map((event) => JSON.stringify(event)).join('\n')}\n`;
   const stagedKey = stagedEventsKey(body, now);
   const byUser = new Map<string, RecentInteraction[]>();
-  for (const { user_id, item_id, timestamp, event_type } of events) {
+  for (const { user_id, item_id, timestamp, event_type, event_value } of events) {
     const list = byUser.get(user_id) ?? [];
-    list.push({ item_id, timestamp, event_type });
+    list.push(
+      event_value === undefined
+        ? { item_id, timestamp, event_type }
+        : { item_id, timestamp, event_type, event_value },
+    );
     byUser.set(user_id, list);
   }
   await Promise.all([

@@ -7,11 +7,15 @@ import { ScoringKernel } from './kernels/scoring-kernel';
  * one SIMD pass over the item matrix (WebAssembly) plus a bounded min-heap — no TF.js
  * graph, no full sort.
  */
+/** A served attribute value: a scalar, or the values of a list attribute (genres). */
+export type ServedAttribute = string | number | boolean | null | readonly string[];
+
 export interface ItemAttributes {
-  readonly category: string | null;
+  /** One category, or several for a list attribute (a category filter matches any of them). */
+  readonly category: string | readonly string[] | null;
   readonly price: number | null;
   /** Every attribute the items dataset gave the item (title, brand, …), for `?include=attributes`. */
-  readonly attributes?: Readonly<Record<string, string | number | boolean | null>>;
+  readonly attributes?: Readonly<Record<string, ServedAttribute>>;
 }
 
 export interface ItemFilter {
@@ -26,6 +30,10 @@ export interface ScoredItem {
   readonly index: number;
   readonly itemId: string;
   readonly score: number;
+}
+
+function hasCategory(category: ItemAttributes['category'], wanted: string): boolean {
+  return typeof category === 'string' ? category === wanted : (category?.includes(wanted) ?? false);
 }
 
 export class ItemIndex {
@@ -74,7 +82,7 @@ export class ItemIndex {
   accepts(index: number, filter: ItemFilter): boolean {
     if (filter.exclude?.has(index)) return false;
     const attributes = this.attributes[index] as ItemAttributes;
-    if (filter.category !== undefined && attributes.category !== filter.category) return false;
+    if (filter.category !== undefined && !hasCategory(attributes.category, filter.category)) return false;
     if (filter.minPrice !== undefined && (attributes.price === null || attributes.price < filter.minPrice))
       return false;
     if (filter.maxPrice !== undefined && (attributes.price === null || attributes.price > filter.maxPrice))
@@ -135,6 +143,12 @@ export class ItemIndex {
     const exclude = new Set(filter.exclude ?? []);
     exclude.add(index);
     return this.select(cosines, k, { ...filter, exclude }).filter((item) => item.score > 0);
+  }
+
+  /** Top-k items by given per-item scores (a baseline's), under the filter. */
+  rankByScores(scores: Float32Array, k: number, filter: ItemFilter = {}): ScoredItem[] {
+    if (scores.length !== this.size) throw new Error(`${scores.length} scores for ${this.size} items`);
+    return this.select(scores, k, filter);
   }
 
   /** Reads the item matrix once: the memory-bandwidth floor of `topK` (benchmarks). */

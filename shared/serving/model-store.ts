@@ -15,9 +15,12 @@ export interface ServedModel {
   readonly tower: UserTower;
   /** User id → row in the training data (precomputed vectors exist for these). */
   readonly userIds: ReadonlyMap<string, number>;
-  /** Fallback rankings: item indices, best first. */
-  readonly popularity: readonly number[];
-  readonly trending: readonly number[];
+  /**
+   * Fallback scores per item index: its share of all (weighted) interactions, and of recency-weighted ones —
+   * the popularity prior cold-start and fallback lists rank by and answer with.
+   */
+  readonly popularity: Float32Array;
+  readonly trending: Float32Array;
   /** Per item: neighbour indices with similarities (item-kNN baseline). */
   readonly itemKnn: readonly (readonly [number, number][])[];
   /** Customer segments of this version (absent for models trained before segmentation). */
@@ -157,6 +160,28 @@ async function readSegmentParts(
   };
 }
 
+/**
+ * Per-item popularity and trending shares: from `baseline-scores.bin`, or — for a version trained before it
+ * existed — from the top lists in `baselines.json` (items beyond them score 0).
+ */
+function baselineScores(
+  bytes: Uint8Array,
+  lists: { popularity: [number, number][]; trending: [number, number][] },
+  numItems: number,
+): { popularity: Float32Array; trending: Float32Array } {
+  if (bytes.byteLength === numItems * 2 * 4) {
+    const scores = float32FromBytes(bytes);
+    return { popularity: scores.subarray(0, numItems), trending: scores.subarray(numItems) };
+  }
+  const share = (list: [number, number][]) => {
+    const scores = new Float32Array(numItems);
+    const total = list.reduce((sum, [, score]) => sum + Math.max(score, 0), 0);
+    for (const [index, score] of list) if (index < numItems) scores[index] = total > 0 ? score / total : 0;
+    return scores;
+  };
+  return { popularity: share(lists.popularity), trending: share(lists.trending) };
+}
+
 /** Reads manifests and every artifact scoring needs from the data bucket (`models/`). */
 export function s3ModelSource(s3: S3Client, bucket: string): ModelSource {
   return {
@@ -172,6 +197,7 @@ export function s3ModelSource(s3: S3Client, bucket: string): ModelSource {
         userIds,
         itemAttributes,
         baselines,
+        baselineScoreBytes,
       ] = await Promise.all([
         readJson<ModelDescription>(s3, bucket, artifactKey(version, 'model')),
         readBytes(s3, bucket, artifactKey(version, 'weights')),
@@ -185,6 +211,7 @@ export function s3ModelSource(s3: S3Client, bucket: string): ModelSource {
           trending: [number, number][];
           itemKnn: [number, number][][];
         }>(s3, bucket, artifactKey(version, 'baselines')),
+        readOptionalBytes(s3, bucket, artifactKey(version, 'baselineScores')),
       ]);
       // Copy into an aligned buffer: the SDK's byte array may be a view at any offset.
       const vectors = float32FromBytes(vectorBytes);
@@ -203,8 +230,7 @@ export function s3ModelSource(s3: S3Client, bucket: string): ModelSource {
         tower,
         items: new ItemIndex(vectors, itemIds, itemAttributes.items),
         userIds: new Map(userIds.map((id, index) => [id, index])),
-        popularity: baselines.popularity.map(([index]) => index),
-        trending: baselines.trending.map(([index]) => index),
+        ...baselineScores(baselineScoreBytes, baselines, itemIds.length),
         itemKnn: baselines.itemKnn,
         ...segmentParts,
       };

@@ -1,5 +1,6 @@
+import { combineFeedback, type Feedback, feedbackOf } from '../data/event-policy';
 import type { RecentInteraction } from '../ingest/features';
-import type { ItemFilter, ScoredItem } from './item-index';
+import type { ItemFilter, ScoredItem, ServedAttribute } from './item-index';
 import type { ServedModel } from './model-store';
 
 /**
@@ -74,6 +75,27 @@ function knownHistory(model: ServedModel, recent: readonly RecentInteraction[]):
     if (index !== undefined) history.push({ index, interaction });
   }
   return history;
+}
+
+/**
+ * The part of the history that says what the user likes, under the event policy the model learned with: a
+ * 1★ rating, a dismissal or an unclicked impression is seen, but never context for the user tower nor a
+ * reason ("because you rated …"). An item's latest decided event counts (a return after a purchase).
+ */
+function likedHistory(model: ServedModel, history: readonly HistoryEntry[]): HistoryEntry[] {
+  const policy = model.manifest.eventPolicy;
+  if (!policy) return [...history];
+  const state = new Map<number, Feedback>();
+  for (const { index, interaction } of history) {
+    state.set(
+      index,
+      combineFeedback(state.get(index), feedbackOf(policy, interaction.event_type, interaction.event_value)),
+    );
+  }
+  return history.filter(({ index, interaction }) => {
+    const own = feedbackOf(policy, interaction.event_type, interaction.event_value);
+    return own.signal > 0 && (state.get(index)?.signal ?? 0) > 0;
+  });
 }
 
 /**
@@ -164,38 +186,17 @@ function filterOf(request: RecommendationRequest, exclude?: ReadonlySet<number>)
 }
 
 /**
- * A ranked list: the baseline ranking first (trending for cold start, all-time
- * popularity as the fallback), then every other accepted item by the model's
- * item bias (its learned popularity prior), so the list is only short when the
- * filtered catalogue is. Scores fall with rank: 1/(1 + rank).
+ * A baseline list — trending for cold start, all-time popularity as the fallback — ranked over the whole
+ * filtered catalogue, so it is only short when the filtered catalogue is. Each score is the item's popularity
+ * prior: its share of the (recency-weighted, for trending) interactions the model was trained on.
  */
 function baselineList(
   model: ServedModel,
-  ranking: readonly number[],
+  scores: Float32Array,
   limit: number,
   filter: ItemFilter,
 ): ScoredItem[] {
-  const chosen: number[] = [];
-  const taken = new Set<number>();
-  for (const index of ranking) {
-    if (chosen.length >= limit) break;
-    if (!taken.has(index) && model.items.accepts(index, filter)) {
-      chosen.push(index);
-      taken.add(index);
-    }
-  }
-  if (chosen.length < limit) {
-    const prior = popularityPrior(model);
-    const exclude = new Set([...(filter.exclude ?? []), ...taken]);
-    for (const item of model.items.topK(prior, limit - chosen.length, { ...filter, exclude })) {
-      chosen.push(item.index);
-    }
-  }
-  return chosen.map((index, rank) => ({
-    index,
-    itemId: model.items.itemIds[index] as string,
-    score: 1 / (1 + rank),
-  }));
+  return model.items.rankByScores(scores, limit, filter);
 }
 
 export function recommend(
@@ -222,13 +223,14 @@ export function recommend(
     const items = baselineList(model, ranking, request.limit, filter);
     return { strategy: request.variantStrategy, vectorSource: 'none', items: items.map(plain) };
   }
-  const user = userVector(model, userId, state, history);
+  const liked = likedHistory(model, history);
+  const user = userVector(model, userId, state, liked);
   if (!user) {
     const items = baselineList(model, model.trending, request.limit, filter);
     return { strategy: 'cold_start', vectorSource: 'none', items: items.map(plain) };
   }
   const scored = model.items.topK(user.vector, request.limit, filter);
-  const reasons = explain(model, history, scored);
+  const reasons = explain(model, liked, scored);
   return {
     strategy: 'personalized',
     vectorSource: user.source,
@@ -272,17 +274,27 @@ export function rank(
   }
   const history = knownHistory(model, state.recent);
   const baselinesOnly = servesBaselines(model);
-  const user = state.unavailable || baselinesOnly ? undefined : userVector(model, userId, state, history);
+  const user =
+    state.unavailable || baselinesOnly
+      ? undefined
+      : userVector(model, userId, state, likedHistory(model, history));
   const seen = options.excludeSeen
     ? seenItems(history, options.policy ?? DEFAULT_POLICY, state.seen)
     : undefined;
   const candidates = seen ? known.filter(({ index }) => !seen.has(index)) : known;
-  const scores = model.items.scoreItems(
-    user?.vector ?? popularityPrior(model),
-    candidates.map(({ index }) => index),
-  );
+  // Without a user vector, the same popularity prior the recommendation lists answer with.
+  const prior = state.unavailable || baselinesOnly ? model.popularity : model.trending;
+  const scores = user
+    ? model.items.scoreItems(
+        user.vector,
+        candidates.map(({ index }) => index),
+      )
+    : candidates.map(({ index }) => Number((prior[index] as number).toPrecision(6)));
   const items = candidates
-    .map(({ itemId }, position) => ({ itemId, score: round(scores[position] as number) }))
+    .map(({ itemId }, position) => ({
+      itemId,
+      score: user ? round(scores[position] as number) : (scores[position] as number),
+    }))
     .sort((a, b) => b.score - a.score || a.itemId.localeCompare(b.itemId));
   const strategy: Strategy =
     state.unavailable || baselinesOnly ? 'fallback' : user ? 'personalized' : 'cold_start';
@@ -316,7 +328,7 @@ export function similarByItemKnn(
 export function withAttributes<T extends { itemId: string }>(
   model: ServedModel,
   items: readonly T[],
-): (T & { attributes: Record<string, string | number | boolean | null> })[] {
+): (T & { attributes: Record<string, ServedAttribute> })[] {
   return items.map((item) => {
     const index = model.items.indexOf(item.itemId);
     const stored = index === undefined ? undefined : model.items.attributes[index]?.attributes;
@@ -329,15 +341,9 @@ export function servesBaselines(model: ServedModel): boolean {
   return model.manifest.serving === 'baselines';
 }
 
-/** A query vector that scores each item by its learned bias alone: the model's popularity prior. */
-function popularityPrior(model: ServedModel): Float32Array {
-  const prior = new Float32Array(model.items.width);
-  prior[model.items.width - 1] = 1;
-  return prior;
-}
-
+/** A baseline item: its score is a share, often well below 1e-6 in a large catalogue, so keep significant digits. */
 function plain(item: ScoredItem): RecommendedItem {
-  return { itemId: item.itemId, score: round(item.score) };
+  return { itemId: item.itemId, score: Number(item.score.toPrecision(6)) };
 }
 
 function round(score: number): number {

@@ -49,9 +49,14 @@ export function decodeRecent(value: AttributeValue | undefined): RecentInteracti
   if (!Array.isArray(list)) return [];
   return list.flatMap((entry) => {
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return [];
-    const { item_id, timestamp, event_type } = entry;
+    const { item_id, timestamp, event_type, event_value } = entry;
     if (typeof item_id !== 'string' || typeof timestamp !== 'number') return [];
-    return [{ item_id, timestamp, event_type: typeof event_type === 'string' ? event_type : 'interaction' }];
+    const type = typeof event_type === 'string' ? event_type : 'interaction';
+    return [
+      typeof event_value === 'number'
+        ? { item_id, timestamp, event_type: type, event_value }
+        : { item_id, timestamp, event_type: type },
+    ];
   });
 }
 

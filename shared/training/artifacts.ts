@@ -1,3 +1,4 @@
+import type { EventPolicy } from '../data/event-policy';
 import { DATA_LAKE_PREFIXES } from '../resources/definitions';
 
 /**
@@ -22,6 +23,11 @@ export const ARTIFACT_FILES = {
   itemAttributes: 'item-attributes.json',
   /** Baselines kept as serving fallbacks: popularity, trending, item-kNN neighbours. */
   baselines: 'baselines.json',
+  /**
+   * Float32, 2 × numItems: each item's share of all weighted interactions (popularity), then of recency-weighted
+   * ones (trending) — the scores cold-start and fallback lists answer with.
+   */
+  baselineScores: 'baseline-scores.bin',
   metrics: 'metrics.json',
   /** Customer segments: k, silhouettes, profiles with descriptions. */
   segments: 'segments.json',
@@ -68,6 +74,11 @@ export interface ModelManifest {
    * (popularity, item-kNN; strategy `fallback`) instead of 503. Absent: the model.
    */
   readonly serving?: 'model' | 'baselines';
+  /**
+   * The event policy this version learned with (the interactions mapping's `events`): serving reads `recent`
+   * history with it, so a disliked or ignored item is neither context nor a reason.
+   */
+  readonly eventPolicy?: EventPolicy;
 }
 
 /** A sortable, unique model version: UTC time plus a short random suffix. */

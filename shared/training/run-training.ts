@@ -11,8 +11,11 @@ import type { TrainingConfig, TrainingProgress } from '../ml/train-two-tower';
 import { fillContext, type TwoTowerModel } from '../ml/two-tower';
 import { topKIndices } from '../ml/top-k';
 import type { Logger } from '../observability/logger';
-import { listKeys, readJsonIfExists } from '../aws/s3-objects';
-import { DATA_LAKE_PREFIXES } from '../resources/definitions';
+import { listKeys, readJsonIfExists, readTextIfExists } from '../aws/s3-objects';
+import type { EventPolicy } from '../data/event-policy';
+import { attributeValues } from '../data/list-values';
+import { parseMapping } from '../ingest/mapping';
+import { DATA_LAKE_PREFIXES, EVENT_POLICY_KEY } from '../resources/definitions';
 import {
   ARTIFACT_FILES,
   artifactKey,
@@ -26,6 +29,7 @@ import { removeAbandonedVersion } from './abandoned-version';
 import { rescoreProduction } from './production-rescore';
 import { acquireRunLock } from './run-lock';
 import { type SeenEventTypes, seenItemSets } from './seen-items';
+import type { ServedAttribute } from '../serving/item-index';
 import { s3ModelSource } from '../serving/model-store';
 import { DEFAULT_GATE, type GateConfig, type GateDecision, qualityGate } from './quality-gate';
 import { PROPENSITY_TARGETS, type PropensityScores, scorePropensity } from './propensity-job';
@@ -87,6 +91,8 @@ export interface TrainingRunReport {
 
 interface CuratedData {
   readonly log: InteractionLog;
+  /** The interactions mapping's `events` policy (absent: every event a positive of weight 1). */
+  readonly eventPolicy?: EventPolicy;
   readonly rows: FactRow[];
   readonly interactions: number;
   readonly itemAttributes: Map<string, Record<string, unknown>>;
@@ -125,7 +131,26 @@ export async function loadCuratedData(s3: S3Client, bucket: string): Promise<Cur
   for await (const row of curatedLines(s3, bucket, `${DATA_LAKE_PREFIXES.curated}items/`)) {
     itemAttributes.set(String(row.item_id), row);
   }
-  return { log: buildInteractionLog(rows), rows, interactions: rows.length, itemAttributes };
+  const eventPolicy = await loadEventPolicy(s3, bucket);
+  return {
+    log: buildInteractionLog(rows, eventPolicy),
+    rows,
+    interactions: rows.length,
+    itemAttributes,
+    ...(eventPolicy ? { eventPolicy } : {}),
+  };
+}
+
+/** The `events` policy of `incoming/interactions/_mapping.json`, if the mapping declares one. */
+export async function loadEventPolicy(s3: S3Client, bucket: string): Promise<EventPolicy | undefined> {
+  const text = await readTextIfExists(s3, bucket, EVENT_POLICY_KEY);
+  if (text === undefined) return undefined;
+  try {
+    return parseMapping(text).events;
+  } catch (error) {
+    // Ingestion quarantines files under a broken mapping; training must not guess what events mean either.
+    throw new Error(`${EVENT_POLICY_KEY}: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 async function putJson(s3: S3Client, bucket: string, key: string, value: unknown): Promise<void> {
@@ -143,14 +168,67 @@ function readManifest(s3: S3Client, bucket: string): Promise<ModelManifest | und
   return readJsonIfExists<ModelManifest>(s3, bucket, MANIFEST_KEY);
 }
 
-/** An item's curated attributes as responses show them: scalar values only, its id left out. */
-function servedAttributes(row: Record<string, unknown>): Record<string, string | number | boolean | null> {
+/** An item's curated attributes as responses show them: scalars and lists of text, its id left out. */
+function servedAttributes(row: Record<string, unknown>): Record<string, ServedAttribute> {
   return Object.fromEntries(
     Object.entries(row).filter(
       ([key, value]) =>
-        key !== 'item_id' && (value === null || ['string', 'number', 'boolean'].includes(typeof value)),
+        key !== 'item_id' &&
+        (value === null ||
+          ['string', 'number', 'boolean'].includes(typeof value) ||
+          (Array.isArray(value) && value.every((entry) => typeof entry === 'string'))),
     ),
-  ) as Record<string, string | number | boolean | null>;
+  ) as Record<string, ServedAttribute>;
+}
+
+/** The category as filters read it: one value, the values of a list attribute, or null. */
+function categoryAttribute(value: unknown): string | string[] | null {
+  if (Array.isArray(value)) return attributeValues(value);
+  return value === undefined || value === null ? null : String(value);
+}
+
+/** Most category values one item contributes to the item tower (a list attribute beyond this is cut). */
+const MAX_CATEGORY_SLOTS = 16;
+
+/**
+ * Items' categories as the item tower reads them: a vocabulary, and per item `slots` 1-based indices (0 =
+ * padding) — one for a plain `category`, each value for a list attribute (genres "Comedy|Drama").
+ */
+export function itemCategoryIndices(
+  itemIds: readonly string[],
+  itemAttributes: ReadonlyMap<string, Record<string, unknown>>,
+): { vocabulary: string[]; indices: Int32Array; slots: number } {
+  const vocabulary: string[] = [];
+  const index = new Map<string, number>();
+  const perItem = itemIds.map((itemId) =>
+    attributeValues(itemAttributes.get(itemId)?.category)
+      .slice(0, MAX_CATEGORY_SLOTS)
+      .map((name) => {
+        let position = index.get(name);
+        if (position === undefined) {
+          vocabulary.push(name);
+          position = vocabulary.length;
+          index.set(name, position);
+        }
+        return position;
+      }),
+  );
+  const slots = perItem.reduce((most, values) => Math.max(most, values.length), 1);
+  const indices = new Int32Array(itemIds.length * slots);
+  perItem.forEach((values, item) => indices.set(values, item * slots));
+  return { vocabulary, indices, slots };
+}
+
+/** Popularity then trending, each as a share of its total (an item's part of all positive signal). */
+export function baselineShares(popularity: Float32Array, trending: Float32Array): Float32Array {
+  const out = new Float32Array(popularity.length * 2);
+  [popularity, trending].forEach((scores, block) => {
+    let total = 0;
+    for (const score of scores) if (score > 0) total += score;
+    for (let item = 0; item < scores.length; item++)
+      out[block * scores.length + item] = total > 0 ? (scores[item] as number) / total : 0;
+  });
+  return out;
 }
 
 function topList(scores: Float32Array, k: number): [number, number][] {
@@ -221,22 +299,18 @@ async function trainAndPublish(
     interactions: data.interactions,
   });
 
-  const categoryVocabulary: string[] = [];
-  const categoryIndex = new Map<string, number>();
-  const itemCategories = Int32Array.from(data.log.itemIds, (itemId) => {
-    const category = data.itemAttributes.get(itemId)?.category;
-    if (category === undefined) return 0;
-    const name = String(category);
-    if (!categoryIndex.has(name)) {
-      categoryVocabulary.push(name);
-      categoryIndex.set(name, categoryVocabulary.length);
-    }
-    return categoryIndex.get(name) as number;
-  });
+  const categories = itemCategoryIndices(data.log.itemIds, data.itemAttributes);
+  const categoryVocabulary = categories.vocabulary;
   const hasCategories = categoryVocabulary.length > 0;
   const experiment = await runExperiment(data.log, {
     ...(options.config ? { config: options.config } : {}),
-    ...(hasCategories ? { itemCategories, numCategories: categoryVocabulary.length } : {}),
+    ...(hasCategories
+      ? {
+          itemCategories: categories.indices,
+          numCategories: categoryVocabulary.length,
+          categorySlots: categories.slots,
+        }
+      : {}),
     itemPrices: data.log.itemIds.map((itemId) => {
       const price = data.itemAttributes.get(itemId)?.price;
       return typeof price === 'number' ? price : null;
@@ -329,7 +403,7 @@ async function trainAndPublish(
       items: data.log.itemIds.map((itemId) => {
         const attributes = data.itemAttributes.get(itemId) ?? {};
         return {
-          category: attributes.category ?? null,
+          category: categoryAttribute(attributes.category),
           price: typeof attributes.price === 'number' ? attributes.price : null,
           attributes: servedAttributes(attributes),
         };
@@ -346,6 +420,14 @@ async function trainAndPublish(
         ]),
       ),
     });
+    const baselineScores = baselineShares(experiment.baselines.popularity, experiment.baselines.trending);
+    await deps.s3.send(
+      new PutObjectCommand({
+        Bucket: deps.bucket,
+        Key: artifactKey(version, 'baselineScores'),
+        Body: new Uint8Array(baselineScores.buffer),
+      }),
+    );
     const training = {
       users: data.log.userIds.length,
       items: numItems,
@@ -368,8 +450,7 @@ async function trainAndPublish(
       userVectors,
       d,
       userFacts(data.log, data.rows, (itemId) => {
-        const category = data.itemAttributes.get(itemId)?.category;
-        return category === undefined || category === null ? undefined : String(category);
+        return attributeValues(data.itemAttributes.get(itemId)?.category);
       }),
       options.config?.seed ?? 42,
       options.segments,
@@ -458,6 +539,7 @@ async function trainAndPublish(
           ]),
         ) as ModelManifest['artifacts'],
         ...(decision.promote ? {} : { serving: 'baselines' as const }),
+        ...(data.eventPolicy ? { eventPolicy: data.eventPolicy } : {}),
       };
       await putJson(deps.s3, deps.bucket, MANIFEST_KEY, manifest);
       // The 'model promoted' line feeds the promotions metric and its alarm; baselines are not a promotion.

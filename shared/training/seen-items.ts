@@ -18,12 +18,12 @@ export function seenItemSets(
   eventTypes: SeenEventTypes,
 ): (user: number) => Uint8Array {
   const numItems = log.itemIds.length;
-  if (eventTypes === 'all') return (user) => encodeItemSet(log.sequences[user] ?? [], numItems);
+  // From the rows, not the log's sequences: an item rated 1★ or dismissed is not a positive, but it is seen.
   const userIndex = new Map(log.userIds.map((userId, index) => [userId, index]));
   const itemIndex = new Map(log.itemIds.map((itemId, index) => [itemId, index]));
   const seen = log.userIds.map(() => [] as number[]);
   for (const row of rows) {
-    if (!eventTypes.has(row.event_type)) continue;
+    if (eventTypes !== 'all' && !eventTypes.has(row.event_type)) continue;
     const user = userIndex.get(row.user_id);
     const item = itemIndex.get(row.item_id);
     if (user !== undefined && item !== undefined) seen[user]?.push(item);

@@ -32,7 +32,8 @@ export interface UserSegmentation {
 export function userFacts(
   log: InteractionLog,
   rows: readonly FactRow[],
-  categoryOf: (itemId: string) => string | undefined,
+  /** The item's categories (each value of a list attribute such as genres). */
+  categoryOf: (itemId: string) => readonly string[],
 ): UserFacts[] {
   const latest = rows.reduce((max, row) => Math.max(max, row.timestamp), Number.NEGATIVE_INFINITY);
   const index = new Map(log.userIds.map((userId, position) => [userId, position]));
@@ -53,8 +54,8 @@ export function userFacts(
     if (row.event_type === 'purchase') fact.monetary += row.event_value ?? 0;
     fact.eventCounts[row.event_type] = (fact.eventCounts[row.event_type] ?? 0) + 1;
     fact.itemCounts[row.item_id] = (fact.itemCounts[row.item_id] ?? 0) + 1;
-    const category = categoryOf(row.item_id);
-    if (category !== undefined) fact.categoryCounts[category] = (fact.categoryCounts[category] ?? 0) + 1;
+    for (const category of categoryOf(row.item_id))
+      fact.categoryCounts[category] = (fact.categoryCounts[category] ?? 0) + 1;
   }
   return facts.map(({ last, ...fact }) => ({
     ...fact,

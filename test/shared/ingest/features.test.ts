@@ -52,7 +52,7 @@ describe('mergeUserInteractions', () => {
       timestamp: T + (FINGERPRINT_CAPACITY + 10 - index), // newest first, to test sorting
       event_type: 'view',
     }));
-    const merged = mergeUserInteractions(emptyUser('u'), rows, 'tok', 't1', fingerprintOf, () => undefined);
+    const merged = mergeUserInteractions(emptyUser('u'), rows, 'tok', 't1', fingerprintOf, () => []);
     expect(merged.recent).toHaveLength(RECENT_INTERACTIONS);
     expect(merged.recent.at(-1)).toEqual({
       item_id: 'i0',
@@ -72,7 +72,7 @@ describe('mergeUserInteractions', () => {
       'a',
       'x',
       fingerprintOf,
-      () => 'books',
+      () => ['books'],
     );
     expect(stored).toEqual(emptyUser('u'));
   });

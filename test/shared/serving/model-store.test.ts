@@ -24,8 +24,8 @@ function model(version: string): ServedModel {
       ),
     ),
     userIds: new Map(),
-    popularity: [0],
-    trending: [0],
+    popularity: Float32Array.of(1),
+    trending: Float32Array.of(1),
     itemKnn: [[]],
   };
 }

@@ -25,16 +25,22 @@ export const eventTypePolicySchema = z
     path: ['positiveThreshold'],
   });
 
-export const eventPolicySchema = z.record(
-  z
-    .string()
-    .min(1)
-    .regex(
-      /^(\*|[a-z0-9_.:-]+)$/,
-      'event types are lower-case (as ingestion stores them), or * for the default',
-    ),
-  eventTypePolicySchema,
-);
+const EVENT_TYPE_KEY = /^(\*|[a-z0-9_.:-]+)$/;
+
+export const eventPolicySchema = z
+  .record(z.string(), eventTypePolicySchema)
+  .superRefine((policy, context) => {
+    for (const key of Object.keys(policy)) {
+      if (!EVENT_TYPE_KEY.test(key)) {
+        context.addIssue({
+          code: 'custom',
+          path: [key],
+          message:
+            'is not an event type as ingestion stores them (lower-case, e.g. "rating"), nor * for the default',
+        });
+      }
+    }
+  });
 
 export type EventTypePolicy = z.output<typeof eventTypePolicySchema>;
 export type EventPolicy = z.output<typeof eventPolicySchema>;

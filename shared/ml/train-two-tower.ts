@@ -232,7 +232,8 @@ export async function trainTwoTower(
               }
               const crossEntropy = examples.weighted
                 ? weightedFeedbackLoss(
-                    targetLogits.sub(tf.logSumExp(logits, 1)),
+                    logits,
+                    targetLogits,
                     tf.tensor1d(weights),
                     tf.tensor1d(positive, 'bool'),
                   )
@@ -293,17 +294,19 @@ export async function trainTwoTower(
 }
 
 /**
- * The loss under an event policy, from each row's log-probability of its target: positives the weighted
- * softmax cross-entropy (−log p), negatives the unlikelihood −log(1 − p) (Welleck et al. 2019), which pushes
- * probability away from an item the user disliked without pulling any other item up in particular.
+ * The loss under an event policy, per row from its logits over the candidates and its target's logit:
+ * positives the weighted softmax cross-entropy (−log p), negatives a pairwise BPR loss against the average
+ * candidate, −log σ(mean − s): "the disliked item should score below a typical one". (Unlikelihood,
+ * −log(1 − p), barely moves an item whose p is already ~1/n, so a dismissed item kept its rank.)
  */
 function weightedFeedbackLoss(
-  logProbability: tf.Tensor1D,
+  logits: tf.Tensor2D,
+  targetLogits: tf.Tensor1D,
   weights: tf.Tensor1D,
   positive: tf.Tensor1D,
 ): tf.Scalar {
-  const positiveLoss = logProbability.neg();
-  const negativeLoss = tf.log(tf.scalar(1).sub(tf.exp(logProbability)).maximum(tf.scalar(1e-6))).neg();
+  const positiveLoss = tf.logSumExp(logits, 1).sub(targetLogits);
+  const negativeLoss = tf.softplus(targetLogits.sub(logits.mean(1)));
   return tf.where(positive, positiveLoss, negativeLoss).mul(weights).sum().div(weights.sum()) as tf.Scalar;
 }
 

@@ -1,4 +1,9 @@
-import { DEFAULT_MAPPING, detectDelimiter, parseMapping } from '../../../shared/ingest/mapping';
+import {
+  DEFAULT_MAPPING,
+  detectDelimiter,
+  misplacedMappingField,
+  parseMapping,
+} from '../../../shared/ingest/mapping';
 import type { SourceRecord } from '../../../shared/ingest/records';
 import {
   canonicalHeader,
@@ -140,5 +145,54 @@ describe('RowValidator interactions-CSV fast path', () => {
     ];
     for (const fields of rows)
       expect(fast.validate(record(fields))).toEqual(generic.validate(record(fields)));
+  });
+});
+
+describe('list attributes and the event policy in mappings', () => {
+  it('splits a list column on its separator into values, trimmed, without blanks or repeats', () => {
+    const mapping = parseMapping(JSON.stringify({ lists: { genres: '|' } }));
+    const validator = new RowValidator('items', ['item_id', 'title', 'genres'], mapping, 'csv', NOW);
+    const result = validator.validate(
+      record(['m1', 'Toy Story (1995)', 'Adventure| Animation||Children|Adventure']),
+    );
+    expect(result.ok && result.clean).toEqual({
+      dataset: 'items',
+      row: {
+        id: 'm1',
+        attributes: { title: 'Toy Story (1995)', genres: ['Adventure', 'Animation', 'Children'] },
+      },
+    });
+    // A column not declared a list stays one value, separator and all.
+    const plain = new RowValidator('items', ['item_id', 'genres'], DEFAULT_MAPPING, 'csv', NOW);
+    expect(plain.validate(record(['m1', 'Adventure|Animation']))).toMatchObject({
+      ok: true,
+      clean: { row: { attributes: { genres: 'Adventure|Animation' } } },
+    });
+  });
+
+  it('accepts the events policy only in the interactions dataset’s own mapping, and lists only for users and items', () => {
+    const events = parseMapping(JSON.stringify({ events: { rating: { positiveThreshold: 3.5 } } }));
+    expect(events.events?.rating).toEqual({
+      role: 'positive',
+      weight: 1,
+      positiveThreshold: 3.5,
+      belowThreshold: 'negative',
+    });
+    expect(misplacedMappingField(events, 'interactions', true)).toBeUndefined();
+    expect(misplacedMappingField(events, 'interactions', false)).toMatch(
+      /belongs in incoming\/interactions\/_mapping.json/,
+    );
+    expect(misplacedMappingField(events, 'items', true)).toMatch(/'events' applies to interactions only/);
+    const lists = parseMapping(JSON.stringify({ lists: { genres: '|' } }));
+    expect(misplacedMappingField(lists, 'items', false)).toBeUndefined();
+    expect(misplacedMappingField(lists, 'interactions', true)).toMatch(
+      /'lists' applies to users and items only/,
+    );
+    expect(() => parseMapping(JSON.stringify({ events: { rating: { weight: 0 } } }))).toThrow(
+      /'events.rating.weight'/,
+    );
+    expect(() => parseMapping(JSON.stringify({ lists: { genres: ' ' } }))).toThrow(
+      /'lists.genres' must not be blank/,
+    );
   });
 });

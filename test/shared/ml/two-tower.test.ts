@@ -102,4 +102,82 @@ describe('TwoTowerModel', () => {
     trained.model.dispose();
     expect(tf.memory().numTensors).toBe(before);
   });
+
+  it('gives an item with several categories (genres) the mean of their embeddings', () => {
+    // Items 0 and 1: one category each; item 2: both (slots of 2, 0 = padding).
+    const model = new TwoTowerModel(
+      {
+        numUsers: 1,
+        numItems: 3,
+        embeddingDim: 4,
+        sequenceLength: 2,
+        itemCategories: Int32Array.of(1, 0, 2, 0, 1, 2),
+        numCategories: 2,
+        categorySlots: 2,
+      },
+      undefined,
+      3,
+    );
+    const table = model.weights.get('item_embedding')?.arraySync() as number[][];
+    const categories = model.weights.get('category_embedding')?.arraySync() as number[][];
+    const vectors = model.itemVectors().arraySync() as number[][];
+    const expected = (item: number, values: number[]) =>
+      (table[item + 1] as number[]).map(
+        (value, d) =>
+          value +
+          values.reduce((sum, category) => sum + (categories[category] as number[])[d]!, 0) / values.length,
+      );
+    vectors.forEach((vector, item) =>
+      vector.forEach((value, d) =>
+        expect(value).toBeCloseTo(expected(item, item === 2 ? [1, 2] : [item + 1])[d]!, 5),
+      ),
+    );
+    model.dispose();
+  });
+
+  it('learns from negatives: an item users dismissed ranks lower for them than when they had not', async () => {
+    // 60 users with positives among items 1..29; the first 30 also like item 0. In the second data set the
+    // other 30 dismissed item 0 (a negative, weight 5); in the first they never met it.
+    const T = 1_700_000_000;
+    const rows = (withNegatives: boolean) => {
+      const out: { user_id: string; item_id: string; timestamp: number; event_type: string }[] = [];
+      for (let user = 0; user < 60; user++) {
+        for (let step = 0; step < 8; step++) {
+          const item = 1 + ((user * 7 + step * 5) % 29);
+          out.push({ user_id: `u${user}`, item_id: `i${item}`, timestamp: T + step, event_type: 'view' });
+        }
+        if (user < 30)
+          out.push({ user_id: `u${user}`, item_id: 'i0', timestamp: T + 3.5, event_type: 'view' });
+        else if (withNegatives)
+          out.push({ user_id: `u${user}`, item_id: 'i0', timestamp: T + 3.5, event_type: 'dismissed' });
+      }
+      return out;
+    };
+    const policy = {
+      dismissed: { role: 'negative' as const, weight: 5, belowThreshold: 'negative' as const },
+    };
+    const meanRankOfItem0 = async (withNegatives: boolean) => {
+      const log = buildInteractionLog(rows(withNegatives), policy);
+      const split = leaveLastOut(log);
+      const trained = await trainTwoTower(
+        split,
+        { numUsers: log.userIds.length, numItems: log.itemIds.length },
+        { ...DEFAULT_TRAINING_CONFIG, embeddingDim: 16, batchSize: 32, epochs: 10, patience: 10, dropout: 0 },
+      );
+      const scorer = twoTowerScorer(trained.model);
+      const item0 = log.itemIds.indexOf('i0');
+      const scores = new Float32Array(log.itemIds.length);
+      let rankSum = 0;
+      for (let user = 30; user < 60; user++) {
+        const index = log.userIds.indexOf(`u${user}`);
+        scorer.score(index, split.train[index] as Int32Array, scores);
+        rankSum += scores.filter((score) => score > (scores[item0] as number)).length;
+      }
+      trained.model.dispose();
+      return rankSum / 30;
+    };
+    const without = await meanRankOfItem0(false);
+    const dismissed = await meanRankOfItem0(true);
+    expect(dismissed).toBeGreaterThan(without + 5);
+  });
 });

@@ -57,6 +57,34 @@ describe('ItemIndex', () => {
     expect(index.topK(user, 5, { minPrice: 5, maxPrice: 20 }).map((item) => item.itemId)).toEqual(['a', 'c']);
   });
 
+  it('matches a category filter against any value of a list attribute (genres)', () => {
+    const genres = new ItemIndex(vectors, ids, [
+      { category: ['Adventure', 'Animation', 'Children'], price: null },
+      { category: ['Comedy'], price: null },
+      { category: 'Comedy', price: null },
+      { category: ['Drama', 'Comedy'], price: null },
+      { category: null, price: null },
+    ]);
+    const user = Float32Array.from([1, 0, 0, 1]);
+    expect(genres.topK(user, 5, { category: 'Comedy' }).map((item) => item.itemId)).toEqual(['c', 'd', 'b']);
+    expect(genres.topK(user, 5, { category: 'Animation' }).map((item) => item.itemId)).toEqual(['a']);
+    // Not a substring match on the joined text.
+    expect(genres.topK(user, 5, { category: 'Com' })).toEqual([]);
+  });
+
+  it('ranks by a baseline’s per-item scores under the same filters', () => {
+    const shares = Float32Array.of(0.1, 0.4, 0.2, 0.25, 0.05);
+    expect(index.rankByScores(shares, 3).map((item) => [item.itemId, item.score])).toEqual([
+      ['b', Math.fround(0.4)],
+      ['d', Math.fround(0.25)],
+      ['c', Math.fround(0.2)],
+    ]);
+    expect(index.rankByScores(shares, 3, { category: 'toys' }).map((item) => item.itemId)).toEqual([
+      'd',
+      'c',
+    ]);
+  });
+
   it('finds similar items by cosine, leaving the item itself out', () => {
     // b is orthogonal to a (cosine 0): not similar, so not returned (see the test above).
     expect(index.similar(0, 2).map((item) => item.itemId)).toEqual(['c']);

@@ -183,6 +183,24 @@ describe('recommendation API on the embedded stack', () => {
       for (const item of coldInCategory.body.items) expect(category(item.itemId)).toBe(wanted);
     });
 
+    it('scores a cold-start list with the popularity prior: each item’s share of recent interactions', async () => {
+      const everything = await recommendations('someone-new', '?limit=100');
+      const scores = everything.body.items.map((item) => item.score);
+      expect(scores).toHaveLength(world.items.length);
+      expect(scores).toEqual([...scores].sort((a, b) => b - a));
+      // Shares of the whole catalogue add up to 1 — not ranks turned into 1, 1/2, 1/3.
+      expect(scores.reduce((sum, score) => sum + score, 0)).toBeCloseTo(1, 3);
+      expect(scores[0]).toBeLessThan(0.5);
+      const ranked = await post<{ items: { itemId: string; score: number }[] }>(
+        'rankItems',
+        '/v1/users/nobody-yet/rank',
+        {
+          itemIds: everything.body.items.slice(0, 3).map((item) => item.itemId),
+        },
+      );
+      expect(ranked.body.items.map((item) => item.score)).toEqual(scores.slice(0, 3));
+    });
+
     it('excludes an item the user just purchased on the very next call', async () => {
       const before = await recommendations('u4', '?limit=3');
       const top = before.body.items[0]?.itemId as string;

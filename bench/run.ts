@@ -1,4 +1,5 @@
 import { runBackendBenchmark } from './backend';
+import { runCtrBenchmark } from './ctr';
 import { runIngestBenchmark } from './ingest';
 import { runPropensityBenchmark } from './propensity';
 import { runServingBenchmark } from './serving';
@@ -11,6 +12,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   training: runTrainingBenchmark,
   serving: runServingBenchmark,
   propensity: runPropensityBenchmark,
+  ctr: runCtrBenchmark,
 };
 
 async function main(): Promise<void> {

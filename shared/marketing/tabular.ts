@@ -45,11 +45,11 @@ const POSITIVE = new Set(['1', 'yes', 'y', 'true', 't']);
 const NEGATIVE = new Set(['0', 'no', 'n', 'false', 'f']);
 
 /** The target column as 0/1, with an error naming the first value that is neither. */
-export function binaryTarget(table: Table, target: string): Uint8Array {
+export function binaryTarget(table: Table, target: string, role = 'target'): Uint8Array {
   const column = table.columns.indexOf(target);
   if (column === -1) {
     throw new TableError(
-      `target column '${target}' is not in the file (columns: ${table.columns.join(', ')})`,
+      `${role} column '${target}' is not in the file (columns: ${table.columns.join(', ')})`,
     );
   }
   const raw = table.values[column] as readonly string[];
@@ -58,7 +58,7 @@ export function binaryTarget(table: Table, target: string): Uint8Array {
     if (POSITIVE.has(normalised)) return 1;
     if (NEGATIVE.has(normalised)) return 0;
     throw new TableError(
-      `target '${target}' on data row ${row + 1} is '${value}', not a yes/no or 1/0 value`,
+      `${role} '${target}' on data row ${row + 1} is '${value}', not a yes/no or 1/0 value`,
     );
   });
 }

@@ -1,5 +1,8 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { SYNTHETIC_PRESETS, type SyntheticConfig, type SyntheticPreset } from '../../synthetic/generator';
+import { syntheticImpressionLog } from '../../synthetic/impressions';
 import { writeSyntheticDataset } from '../../synthetic/write-files';
 import { CliError, parseIntegerOption, runAction } from '../errors';
 import { createProgress } from '../progress';
@@ -13,6 +16,7 @@ interface GenerateFlags {
   interactions?: number;
   gzip?: boolean;
   json?: boolean;
+  impressions?: number;
 }
 
 /** Resolves a preset name plus overrides into a generator config. */
@@ -48,6 +52,11 @@ export function registerGenerateCommand(program: Command): void {
       'target number of interaction rows',
       parseIntegerOption('--interactions', 1),
     )
+    .option(
+      '--impressions <n>',
+      'also write impressions.csv: an impression log with clicks for `mappa ctr-eval` (label column clicked)',
+      parseIntegerOption('--impressions', 50),
+    )
     .option('--gzip', 'write .csv.gz files')
     .option('--json', 'print the written files as JSON')
     .action(
@@ -60,11 +69,25 @@ export function registerGenerateCommand(program: Command): void {
           progressEvery: 50_000,
         });
         progress.stop();
+        const written: Record<string, { path: string; rows: number }> = { ...files };
+        if (flags.impressions) {
+          const path = join(flags.out, 'impressions.csv');
+          writeFileSync(
+            path,
+            syntheticImpressionLog({
+              users: Math.min(config.users, 2_000),
+              items: Math.min(config.items, 1_000),
+              impressions: flags.impressions,
+              seed: config.seed,
+            }).csv,
+          );
+          written.impressions = { path, rows: flags.impressions };
+        }
         if (flags.json) {
-          process.stdout.write(`${JSON.stringify(files, null, 2)}\n`);
+          process.stdout.write(`${JSON.stringify(written, null, 2)}\n`);
           return;
         }
-        for (const [name, file] of Object.entries(files)) {
+        for (const [name, file] of Object.entries(written)) {
           process.stdout.write(`${name.padEnd(13)} ${String(file.rows).padStart(9)} rows  ${file.path}\n`);
         }
       }),

@@ -1,3 +1,4 @@
+import { ctrMetrics, logLoss, rocAucInterval } from '../../../shared/marketing/ctr';
 import {
   averagePrecision,
   bestF1Threshold,
@@ -42,5 +43,27 @@ describe('classification metrics', () => {
       probabilities.reduce((sum, p, index) => sum + (p - (labels[index] as number)) ** 2, 0) /
       probabilities.length;
     expect(metrics.brier).toBeCloseTo(brier, 12);
+  });
+});
+
+describe('CTR metrics', () => {
+  it('gives the ROC AUC a Hanley–McNeil interval that narrows as the classes grow', () => {
+    const [smallLow, smallHigh] = rocAucInterval(0.75, 30, 270);
+    const [largeLow, largeHigh] = rocAucInterval(0.75, 3_000, 27_000);
+    expect(smallLow).toBeLessThan(0.75);
+    expect(smallHigh).toBeGreaterThan(0.75);
+    // By hand: Q1 = 0.6, Q2 = 0.6429, SE² = (0.1875 + 29·0.0375 + 269·0.0804) / 8100 → SE ≈ 0.0532.
+    expect((smallHigh - smallLow) / (2 * 1.96)).toBeCloseTo(0.0532, 3);
+    expect(largeHigh - largeLow).toBeLessThan((smallHigh - smallLow) / 5);
+    expect(rocAucInterval(0.9, 0, 10).every(Number.isNaN)).toBe(true);
+  });
+
+  it('computes log loss with clipped probabilities', () => {
+    expect(logLoss([0.5, 0.5], [1, 0])).toBeCloseTo(Math.LN2, 10);
+    expect(logLoss([0, 1], [1, 0])).toBeCloseTo(-Math.log(1e-7), 5);
+    expect(ctrMetrics(Float64Array.of(0.9, 0.2, 0.8, 0.1), Uint8Array.of(1, 0, 1, 0))).toMatchObject({
+      rocAuc: 1,
+      meanPredicted: 0.5,
+    });
   });
 });

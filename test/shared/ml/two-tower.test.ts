@@ -125,11 +125,12 @@ describe('TwoTowerModel', () => {
       (table[item + 1] as number[]).map(
         (value, d) =>
           value +
-          values.reduce((sum, category) => sum + (categories[category] as number[])[d]!, 0) / values.length,
+          values.reduce((sum, category) => sum + ((categories[category] as number[])[d] as number), 0) /
+            values.length,
       );
     vectors.forEach((vector, item) =>
       vector.forEach((value, d) =>
-        expect(value).toBeCloseTo(expected(item, item === 2 ? [1, 2] : [item + 1])[d]!, 5),
+        expect(value).toBeCloseTo(expected(item, item === 2 ? [1, 2] : [item + 1])[d] as number, 5),
       ),
     );
     model.dispose();

@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { IngestionReport } from '../../shared/ingest/ingest-object';
 import { EmbeddedStack } from '../../shared/local/embedded-stack';
 import { runMappa } from '../support/cli';
@@ -27,6 +28,8 @@ describe('mappa ingest', () => {
         delimiter: '\t',
         header: ['user_id', 'item_id', 'event_value', 'timestamp'],
         constants: { event_type: 'rating' },
+        // As the README shows: ratings below 3.5 are negatives, for all interactions.
+        events: { rating: { positiveThreshold: 3.5 } },
       }),
     );
 
@@ -69,6 +72,28 @@ describe('mappa ingest', () => {
       };
       expect(await count(stack.names.tables.users)).toBe(943);
       expect(await count(stack.names.tables.items)).toBe(1682);
+      // The policy went to the dataset's own mapping (the one training reads); the file's mapping has the rest.
+      const mappings = await stack.s3.send(
+        new ListObjectsV2Command({ Bucket: stack.names.dataBucket, Prefix: 'incoming/interactions/' }),
+      );
+      const mappingKeys = (mappings.Contents ?? [])
+        .map((object) => object.Key as string)
+        .filter((key) => key.endsWith('_mapping.json'));
+      expect(mappingKeys).toHaveLength(2);
+      const read = async (key: string) =>
+        JSON.parse(
+          (await (
+            await stack.s3.send(new GetObjectCommand({ Bucket: stack.names.dataBucket, Key: key }))
+          ).Body?.transformToString()) ?? '',
+        ) as Record<string, unknown>;
+      expect(await read('incoming/interactions/_mapping.json')).toEqual({
+        events: { rating: { positiveThreshold: 3.5 } },
+      });
+      const own = await read(
+        mappingKeys.find((key) => key !== 'incoming/interactions/_mapping.json') as string,
+      );
+      expect(own).toMatchObject({ constants: { event_type: 'rating' } });
+      expect(own).not.toHaveProperty('events');
     } finally {
       await stack.stop();
     }

@@ -5,8 +5,9 @@ import type { Command } from 'commander';
 import { createS3Client } from '../../aws/clients';
 import { uploadFile } from '../../aws/upload';
 import type { IngestionReport } from '../../ingest/ingest-object';
-import { reportKey } from '../../ingest/layout';
-import { parseMapping } from '../../ingest/mapping';
+import { reportKey, rootMappingKey } from '../../ingest/layout';
+import { misplacedMappingField, parseMapping } from '../../ingest/mapping';
+import { readTextIfExists } from '../../aws/s3-objects';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/embedded-stack';
 import { registerPreprocessHandler } from '../../local/preprocess-wiring';
 import { processAlive, readLocalState } from '../../local/state-file';
@@ -24,6 +25,34 @@ interface IngestFlags extends StackFlags {
 
 /** Exit code when the whole file was rejected (quarantined, or no row accepted). */
 export const EXIT_FILE_REJECTED = 4;
+
+/**
+ * Puts the `--mapping` beside the upload; its `events` policy (interactions) goes into the dataset's own
+ * `incoming/interactions/_mapping.json` instead — the one policy training reads for all interactions — merged
+ * into whatever that mapping already says.
+ */
+async function placeMapping(
+  s3: S3Client,
+  bucket: string,
+  dataset: Dataset,
+  mappingKey: string,
+  mappingText: string,
+): Promise<void> {
+  const { events, ...forThisFile } = JSON.parse(mappingText) as Record<string, unknown>;
+  if (events !== undefined) {
+    const rootKey = rootMappingKey(dataset);
+    const existing = await readTextIfExists(s3, bucket, rootKey);
+    const root = existing === undefined ? {} : (JSON.parse(existing) as Record<string, unknown>);
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: rootKey,
+        Body: JSON.stringify({ ...root, events }, null, 2),
+      }),
+    );
+  }
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: mappingKey, Body: JSON.stringify(forThisFile) }));
+}
 
 /** Where a CLI upload goes: its own folder, so its mapping applies to it alone. */
 export function dropKeys(
@@ -117,7 +146,8 @@ export function registerIngestCommand(program: Command): void {
           throw new CliError(`--mapping file '${flags.mapping}' does not exist`, 2);
         mappingText = readFileSync(flags.mapping, 'utf8');
         try {
-          parseMapping(mappingText);
+          const misplaced = misplacedMappingField(parseMapping(mappingText), dataset, true);
+          if (misplaced) throw new Error(misplaced);
         } catch (error) {
           throw new CliError(
             `--mapping ${flags.mapping}: ${error instanceof Error ? error.message : String(error)}`,
@@ -136,8 +166,7 @@ export function registerIngestCommand(program: Command): void {
           {},
         );
         const bucket = running.dataBucket;
-        if (mappingText !== undefined)
-          await s3.send(new PutObjectCommand({ Bucket: bucket, Key: keys.mappingKey, Body: mappingText }));
+        if (mappingText !== undefined) await placeMapping(s3, bucket, dataset, keys.mappingKey, mappingText);
         const etag = await uploadFile(s3, bucket, keys.dataKey, file);
         const deadline = Date.now() + Number(flags.timeout) * 1000;
         let found: IngestionReport | undefined;
@@ -159,9 +188,7 @@ export function registerIngestCommand(program: Command): void {
           });
           const bucket = stack.names.dataBucket;
           if (mappingText !== undefined)
-            await stack.s3.send(
-              new PutObjectCommand({ Bucket: bucket, Key: keys.mappingKey, Body: mappingText }),
-            );
+            await placeMapping(stack.s3, bucket, dataset, keys.mappingKey, mappingText);
           const etag = await uploadFile(stack.s3, bucket, keys.dataKey, file);
           await stack.drainEvents();
           const failure = stack.deadLetters.at(-1);

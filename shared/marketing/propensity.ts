@@ -247,6 +247,10 @@ export async function trainPropensity(
           sinceBest = 0;
         } else if (++sinceBest >= config.patience) break;
       }
+      if (best.weights.length === 0) {
+        model.dispose();
+        throw new Error('the validation rows hold only one class; propensity needs both outcomes there too');
+      }
       model.setWeights(best.weights);
       tf.dispose(best.weights);
       const memberLogits = ensembleLogits([model], validation);

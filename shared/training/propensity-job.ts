@@ -149,9 +149,6 @@ export async function scorePropensity(
     const swap = random.int(position + 1);
     [shuffled[position], shuffled[swap]] = [shuffled[swap] as number, shuffled[position] as number];
   }
-  const validationSize = Math.round(shuffled.length * 0.2);
-  const validationRows = shuffled.slice(0, validationSize);
-  const trainRows = shuffled.slice(validationSize);
   const summary = {} as Record<PropensityTarget, TargetSummary>;
   const scores: PropensityScores['scores'] = {};
   const models: PropensityScores['models'] = {};
@@ -175,6 +172,17 @@ export async function scorePropensity(
       users: eligible.length,
       positiveRate: Number((positives / Math.max(eligible.length, 1)).toFixed(4)),
     };
+    // Stratified: a fifth of each outcome validates, so validation never holds one outcome only.
+    const validationRows = [
+      ...shuffled
+        .filter((user) => label(user) === 1)
+        .filter((_, index) => index < Math.round(positives * 0.2)),
+      ...shuffled
+        .filter((user) => label(user) === 0)
+        .filter((_, index) => index < Math.round((eligible.length - positives) * 0.2)),
+    ];
+    const inValidation = new Set(validationRows);
+    const trainRows = shuffled.filter((user) => !inValidation.has(user));
     if (positives < 5 || eligible.length - positives < 5 || trainRows.length < 20) {
       summary[target] = { ...base, trained: false, reason: 'too few users of one outcome to learn from' };
       continue;

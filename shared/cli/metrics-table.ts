@@ -13,6 +13,16 @@ const METRIC_COLUMNS: [keyof RankingMetrics, string][] = [
   ['coverage10', 'Cov@10'],
 ];
 
+/** Rows of cells as an aligned plain-text table: header, a dashed rule, rows; columns padded to their widest cell. */
+export function alignedTable(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
+  const line = (cells: readonly string[]) =>
+    cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ');
+  return [line(header), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)];
+}
+
 /** The model and each baseline side by side: full-ranking metrics plus sampled-100 HR@10. */
 export function formatMetricsTable(metrics: Record<string, EvaluationResult>): string {
   const header = ['', ...METRIC_COLUMNS.map(([, label]) => label), 'HR@10/s100'];

@@ -1,9 +1,7 @@
-import { exportRecommendations } from '../../shared/marketing/batch-export';
 import { initBackend } from '../../shared/ml/backend';
-import { s3ModelSource } from '../../shared/serving/model-store';
 import { MANIFEST_KEY, type ModelManifest } from '../../shared/training/artifacts';
 import { SeededRandom } from '../../shared/synthetic/random';
-import { call, startTestApi, trainQuickModel } from '../support/api';
+import { call, exportedLines, linesWithConsumedItems, startTestApi, trainQuickModel } from '../support/api';
 import { startIngestionStack, TEST_NOW } from '../support/ingestion';
 
 const GENRES = ['Comedy', 'Drama', 'Horror', 'Animation', 'Documentary', 'Western'];
@@ -117,30 +115,14 @@ describe('explicit feedback and list attributes, from the drop folder to the API
       } finally {
         await api.close();
       }
-      const model = await s3ModelSource(env.stack.s3, env.bucket).load(manifest);
-      const exported = await exportRecommendations(
-        {
-          s3: env.stack.s3,
-          dynamoDb: env.stack.dynamoDb,
-          bucket: env.bucket,
-          tables: env.stack.names.tables,
-        },
-        model,
-        { limit: 10 },
-      );
-      const lines = (await env.readText(exported.key)).trim().split('\n').slice(1);
+      const lines = await exportedLines(env, manifest);
 
       // Assess: 0 of N already rated, in the API and the export; every reason a film the user liked.
       const all = [...served].flatMap(([userId, items]) => items.map((item) => ({ userId, ...item })));
       expect(all).toHaveLength(800);
       expect(all.filter((item) => ratings.get(item.userId)?.has(item.itemId))).toEqual([]);
       expect(lines).toHaveLength(800);
-      expect(
-        lines.filter((line) => {
-          const [userId, , itemId] = line.split(',');
-          return ratings.get(userId as string)?.has(itemId as string);
-        }),
-      ).toEqual([]);
+      expect(linesWithConsumedItems(lines, ratings)).toEqual([]);
       const reasons = all.filter((item) => item.reasonItemId !== undefined);
       expect(reasons.length).toBeGreaterThan(400);
       const disliked = reasons.filter(

@@ -1,9 +1,7 @@
-import { exportRecommendations } from '../../shared/marketing/batch-export';
 import { initBackend } from '../../shared/ml/backend';
-import { s3ModelSource } from '../../shared/serving/model-store';
 import { MANIFEST_KEY, type ModelManifest } from '../../shared/training/artifacts';
 import { SeededRandom } from '../../shared/synthetic/random';
-import { call, startTestApi, trainQuickModel } from '../support/api';
+import { call, exportedLines, linesWithConsumedItems, startTestApi, trainQuickModel } from '../support/api';
 import { startIngestionStack, TEST_NOW } from '../support/ingestion';
 
 /**
@@ -71,27 +69,13 @@ describe('already-consumed items are never recommended, at any history length', 
       }
 
       // Act 2: the batch export for every user.
-      const model = await s3ModelSource(env.stack.s3, env.bucket).load(manifest);
-      const exported = await exportRecommendations(
-        {
-          s3: env.stack.s3,
-          dynamoDb: env.stack.dynamoDb,
-          bucket: env.bucket,
-          tables: env.stack.names.tables,
-        },
-        model,
-        { limit: 10 },
-      );
-      const lines = (await env.readText(exported.key)).trim().split('\n').slice(1);
+      const lines = await exportedLines(env, manifest);
 
       // Assess: 0 of N.
       expect(served).toHaveLength(50);
       expect(served.filter((item) => rated.get('heavy')?.has(item.itemId))).toEqual([]);
       expect(lines).toHaveLength(61 * 10);
-      const consumed = lines.filter((line) => {
-        const [userId, , itemId] = line.split(',');
-        return rated.get(userId as string)?.has(itemId as string);
-      });
+      const consumed = linesWithConsumedItems(lines, rated);
       expect(consumed).toEqual([]);
     } finally {
       await env.stop();

@@ -2,6 +2,9 @@ import { type LocalApi, startLocalApi } from '../../shared/local/api-server';
 import { localApiDeps } from '../../shared/local/api-wiring';
 import { createLogger } from '../../shared/observability/logger';
 import { SYNTHETIC_PRESETS, SyntheticWorld } from '../../shared/synthetic/generator';
+import { exportRecommendations } from '../../shared/marketing/batch-export';
+import { s3ModelSource } from '../../shared/serving/model-store';
+import type { ModelManifest } from '../../shared/training/artifacts';
 import { runTraining, type TrainingRunReport } from '../../shared/training/run-training';
 import { expectDocumentedResponse } from './openapi';
 import type { IngestionStack } from './ingestion';
@@ -96,4 +99,30 @@ export async function call<T = Record<string, unknown>>(
   const body = (await response.json()) as T;
   if (operationId) expectDocumentedResponse(operationId, response.status, body);
   return { status: response.status, body, headers: response.headers };
+}
+
+/** The batch export of every user's top `limit` for a model version, as CSV data lines (header left out). */
+export async function exportedLines(
+  env: IngestionStack,
+  manifest: ModelManifest,
+  limit = 10,
+): Promise<string[]> {
+  const model = await s3ModelSource(env.stack.s3, env.bucket).load(manifest);
+  const exported = await exportRecommendations(
+    { s3: env.stack.s3, dynamoDb: env.stack.dynamoDb, bucket: env.bucket, tables: env.stack.names.tables },
+    model,
+    { limit },
+  );
+  return (await env.readText(exported.key)).trim().split('\n').slice(1);
+}
+
+/** Export lines (`userId,rank,itemId,…`) recommending an item the user already had. */
+export function linesWithConsumedItems(
+  lines: readonly string[],
+  consumed: ReadonlyMap<string, { has(itemId: string): boolean }>,
+): string[] {
+  return lines.filter((line) => {
+    const [userId, , itemId] = line.split(',');
+    return consumed.get(userId as string)?.has(itemId as string) ?? false;
+  });
 }

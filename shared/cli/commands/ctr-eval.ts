@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { type CtrEvalResult, evaluateCtrCsv } from '../../marketing/ctr';
 import { TableError } from '../../marketing/tabular';
 import { initBackend } from '../../ml/backend';
+import { alignedTable } from '../metrics-table';
 import { CliError, parseIntegerOption, runAction } from '../errors';
 
 interface CtrEvalFlags {
@@ -41,11 +42,6 @@ export function formatCtrEval(result: CtrEvalResult): string {
     metrics.brier.toFixed(4),
     metrics.meanPredicted.toFixed(4),
   ]);
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
-  );
-  const line = (cells: readonly string[]) =>
-    cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ');
   return [
     ...result.warnings.map((warning) => `warning: ${warning}`),
     `${result.rows} impressions, label '${result.label}' click rate ${(result.clickRate * 100).toFixed(2)}%, ` +
@@ -54,9 +50,7 @@ export function formatCtrEval(result: CtrEvalResult): string {
     `two-tower: ${result.twoTower.users} users, ${result.twoTower.items} items, best epoch ${result.twoTower.bestEpoch} of ${result.twoTower.epochs} in ${result.twoTower.seconds} s; ` +
       `side features: ${result.sideFeatures.join(', ') || 'none'}`,
     '',
-    line(header),
-    line(widths.map((width) => '-'.repeat(width))),
-    ...rows.map(line),
+    ...alignedTable(header, rows),
     '',
     'Test rows only. ECE = expected calibration error (10 bins); compare mean predicted with the test click rate ' +
       `${(result.test.clicks / Math.max(result.test.rows, 1)).toFixed(4)}.`,

@@ -4,6 +4,7 @@ import { CONTACT_VOLUME_COLUMN } from '../../marketing/contact-context';
 import { evaluatePropensityCsv, type PropensityEvalResult } from '../../marketing/propensity-eval';
 import { TableError } from '../../marketing/tabular';
 import { initBackend } from '../../ml/backend';
+import { alignedTable } from '../metrics-table';
 import { CliError, parseIntegerOption, runAction } from '../errors';
 
 interface PropensityEvalFlags {
@@ -45,11 +46,6 @@ export function formatPropensityEval(result: PropensityEvalResult): string {
       metrics.liftTop10.toFixed(2),
     ]),
   );
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
-  );
-  const line = (cells: readonly string[]) =>
-    cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ');
   const splitLines = Object.entries(result.splits).map(
     ([split, outcome]) =>
       `${split}: ${outcome.trainRows} train / ${outcome.validationRows} validation / ${outcome.testRows} test rows, ` +
@@ -72,9 +68,7 @@ export function formatPropensityEval(result: PropensityEvalResult): string {
       : 'campaign context: not offered (no contact date columns, or --no-context)',
     ...splitLines,
     '',
-    line(header),
-    line(widths.map((width) => '-'.repeat(width))),
-    ...rows.map(line),
+    ...alignedTable(header, rows),
     '',
     'F1, precision and recall at the threshold chosen on validation; ECE = expected calibration error (10 bins).',
   ].join('\n');

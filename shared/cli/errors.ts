@@ -36,3 +36,14 @@ export function parseIntegerOption(flag: string, min = 0, max = Number.MAX_SAFE_
     return value;
   };
 }
+
+/** A repeatable, comma-separated list option (`--drop a,b --drop c`): trimmed names, empty ones left out. */
+export function collectList(value: string, previous: string[]): string[] {
+  return [
+    ...previous,
+    ...value
+      .split(',')
+      .map((name) => name.trim())
+      .filter(Boolean),
+  ];
+}

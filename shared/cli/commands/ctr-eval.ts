@@ -4,7 +4,7 @@ import { type CtrEvalResult, evaluateCtrCsv } from '../../marketing/ctr';
 import { TableError } from '../../marketing/tabular';
 import { initBackend } from '../../ml/backend';
 import { alignedTable } from '../metrics-table';
-import { CliError, parseIntegerOption, runAction } from '../errors';
+import { CliError, collectList, parseIntegerOption, runAction } from '../errors';
 
 interface CtrEvalFlags {
   csv: string;
@@ -16,14 +16,6 @@ interface CtrEvalFlags {
   seed: number;
   json?: boolean;
 }
-
-const collect = (value: string, previous: string[]) => [
-  ...previous,
-  ...value
-    .split(',')
-    .map((column) => column.trim())
-    .filter(Boolean),
-];
 
 /** The evaluation as a table: the CTR model next to logistic regression, warnings first. */
 export function formatCtrEval(result: CtrEvalResult): string {
@@ -74,7 +66,7 @@ export function registerCtrEvalCommand(program: Command): void {
     .option(
       '--drop <columns>',
       'columns to leave out of the side features, comma-separated or repeated',
-      collect,
+      collectList,
       [],
     )
     .option(

@@ -5,7 +5,7 @@ import { evaluatePropensityCsv, type PropensityEvalResult } from '../../marketin
 import { TableError } from '../../marketing/tabular';
 import { initBackend } from '../../ml/backend';
 import { alignedTable } from '../metrics-table';
-import { CliError, parseIntegerOption, runAction } from '../errors';
+import { CliError, collectList, parseIntegerOption, runAction } from '../errors';
 
 interface PropensityEvalFlags {
   csv: string;
@@ -16,14 +16,6 @@ interface PropensityEvalFlags {
   saveModel?: string;
   context: boolean;
 }
-
-const collect = (value: string, previous: string[]) => [
-  ...previous,
-  ...value
-    .split(',')
-    .map((column) => column.trim())
-    .filter(Boolean),
-];
 
 /** The evaluation as a table: both splits, MLP next to logistic regression. */
 export function formatPropensityEval(result: PropensityEvalResult): string {
@@ -82,7 +74,12 @@ export function registerPropensityEvalCommand(program: Command): void {
     )
     .requiredOption('--csv <file>', 'CSV with a header row (`,` `;` or tab)')
     .requiredOption('--target <column>', 'the binary target column (yes/no, 1/0, true/false)')
-    .option('--drop <columns>', 'columns to leave out, comma-separated or repeated (e.g. leaks)', collect, [])
+    .option(
+      '--drop <columns>',
+      'columns to leave out, comma-separated or repeated (e.g. leaks)',
+      collectList,
+      [],
+    )
     .option('--seed <n>', 'seed of the random split and the models', parseIntegerOption('--seed'), 7)
     .option('--json', 'print the results as JSON')
     .option(

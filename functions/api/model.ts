@@ -1,3 +1,4 @@
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   type ApiDeps,
   json,
@@ -31,13 +32,59 @@ export const getModel: RouteHandler<ModelDeps> = async (_event, deps, scope) => 
   });
 };
 
-/** GET /v1/health: the function is up; says whether a model is loaded (no API key needed). */
+/** A dependency's state as health reports it. */
+type DependencyState = 'ok' | 'unavailable';
+
+/** How long one container reuses a feature-store probe: an open route must not cost a read per call. */
+const PROBE_TTL_MS = 5_000;
+/** The last probe per client (one per container in Lambda). */
+const lastProbes = new WeakMap<object, { at: number; state: DependencyState }>();
+
+/** Reads one absent key of the users table: answers whether DynamoDB serves the feature store right now. */
+async function probeFeatureStore(deps: ModelDeps): Promise<DependencyState> {
+  const now = Date.now();
+  const lastProbe = lastProbes.get(deps.dynamoDb);
+  if (lastProbe && now - lastProbe.at < PROBE_TTL_MS) return lastProbe.state;
+  let state: DependencyState = 'ok';
+  try {
+    await deps.dynamoDb.send(
+      new GetItemCommand({
+        TableName: deps.tables.users,
+        Key: { user_id: { S: '__mappa_health__' } },
+        ProjectionExpression: 'user_id',
+      }),
+    );
+  } catch (error) {
+    state = 'unavailable';
+    deps.log.warn('health: the feature store does not answer', { error });
+  }
+  lastProbes.set(deps.dynamoDb, { at: now, state });
+  return state;
+}
+
+/**
+ * GET /v1/health (no API key needed): `ok`, `waiting_for_model` before the first model, or `degraded` naming
+ * the dependency that does not answer (the model store in S3, the feature store in DynamoDB) — recommendations
+ * then fall back to non-personal lists.
+ */
 export const getHealth: RouteHandler<ModelDeps> = async (_event, deps, scope) => {
-  const model = await deps.models.current();
-  if (model) scope.modelVersion = model.manifest.version;
+  const [model, featureStore] = await Promise.all([
+    deps.models.current().then((current) => ({
+      current,
+      state: (deps.models.lastError ? 'unavailable' : 'ok') as DependencyState,
+    })),
+    probeFeatureStore(deps),
+  ]);
+  if (model.current) scope.modelVersion = model.current.manifest.version;
+  const dependencies = { modelStore: model.state, featureStore };
+  const failed = Object.entries(dependencies)
+    .filter(([, state]) => state !== 'ok')
+    .map(([name]) => name);
   return json(200, {
-    status: model ? 'ok' : 'waiting_for_model',
-    modelVersion: model?.manifest.version ?? null,
+    status: failed.length > 0 ? 'degraded' : model.current ? 'ok' : 'waiting_for_model',
+    modelVersion: model.current?.manifest.version ?? null,
+    dependencies,
+    ...(failed.length > 0 ? { failed } : {}),
   });
 };
 

@@ -104,6 +104,8 @@ export class ServingApi extends Construct {
     tables.experiments.grant(functions.experiments, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query');
     grantObjects(props.bucket, functions.events, ['s3:PutObject'], [EVENTS_STAGING_PREFIX]);
     tables.users.grant(functions.events, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    // /v1/health reads one (absent) key of the feature store to say whether it answers.
+    tables.users.grant(functions.model, 'dynamodb:GetItem');
 
     this.compactor = new AppFunction(this, 'CompactEventsFunction', {
       entryPath: 'functions/compact-events/handler.ts',

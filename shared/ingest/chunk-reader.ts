@@ -3,6 +3,36 @@ import { ChunkBuilder } from './chunk-builder';
 import type { RecordSplitter, SourceRecord } from './records';
 import type { RowValidator } from './validate';
 
+/**
+ * The source stopped being readable part-way: a gzip stream cut short or corrupt. Not a transient error —
+ * reading again gives the same bytes — so it is never retried.
+ */
+export class UnreadableSource extends Error {
+  constructor(
+    readonly reason: 'truncated_gzip' | 'corrupt_gzip',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'UnreadableSource';
+  }
+}
+
+/** zlib's errors for a stream that ends early or holds bytes that are not deflate data. */
+function unreadable(error: unknown): UnreadableSource | undefined {
+  const code = (error as { code?: string } | undefined)?.code;
+  if (code === 'Z_BUF_ERROR' || (error instanceof Error && /unexpected end of file/i.test(error.message)))
+    return new UnreadableSource(
+      'truncated_gzip',
+      'the gzip data ends before its end marker: the file was cut short',
+    );
+  if (code === 'Z_DATA_ERROR' || code === 'Z_NEED_DICT')
+    return new UnreadableSource(
+      'corrupt_gzip',
+      `the gzip data is corrupt (${error instanceof Error ? error.message : String(error)})`,
+    );
+  return undefined;
+}
+
 export interface ChunkRead {
   readonly builder: ChunkBuilder;
   /** True when the source has no records after this chunk. */
@@ -52,7 +82,12 @@ export class ChunkReader {
   /** Whether records follow; pulls from the stream only when none are carried. */
   private async hasMore(): Promise<boolean> {
     while (this.carried.length === 0 && !this.streamDone) {
-      const next = await this.chunks.next();
+      let next: IteratorResult<Buffer>;
+      try {
+        next = await this.chunks.next();
+      } catch (error) {
+        throw unreadable(error) ?? error;
+      }
       if (next.done) {
         this.streamDone = true;
         this.carried = this.splitter.end();

@@ -22,7 +22,7 @@ import {
   emptyCounts,
   serializeCurated,
 } from './chunk-builder';
-import { type ChunkRead, ChunkReader } from './chunk-reader';
+import { type ChunkRead, ChunkReader, UnreadableSource } from './chunk-reader';
 import type { Versioned } from './features';
 import {
   continuationKey,
@@ -74,7 +74,8 @@ export interface ChunkRecord extends ChunkCounts {
 export interface IngestionReport {
   readonly source: { bucket: string; key: string; etag: string };
   readonly dataset: Dataset;
-  readonly status: 'completed' | 'quarantined';
+  /** `partial`: the file became unreadable part-way (see `unreadable`); the rows before that were ingested. */
+  readonly status: 'completed' | 'quarantined' | 'partial';
   readonly rows_in: number;
   readonly accepted: number;
   readonly duplicates: number;
@@ -86,12 +87,20 @@ export interface IngestionReport {
   readonly chunks: number;
   readonly outputs: { curated: string[]; rejected_rows?: string; report: string };
   readonly quarantine?: { reason: FileRejectReason; message: string; object: string };
+  /** Where a `partial` file stopped being readable: rows after that byte offset could not be read. */
+  readonly unreadable?: {
+    reason: UnreadableSource['reason'];
+    message: string;
+    after_offset: number;
+    after_line: number;
+    object: string;
+  };
   readonly started_at: string;
   readonly finished_at: string;
 }
 
 export interface IngestionLedger extends Versioned {
-  status: 'in_progress' | 'completed' | 'quarantined';
+  status: 'in_progress' | 'completed' | 'quarantined' | 'partial';
   plan?: ReadPlan;
   chunks: ChunkRecord[];
   done_reading: boolean;
@@ -118,7 +127,7 @@ export interface IngestionDeps {
 }
 
 export type IngestionOutcome =
-  | { status: 'completed' | 'quarantined'; report: IngestionReport }
+  | { status: 'completed' | 'quarantined' | 'partial'; report: IngestionReport }
   | { status: 'continued'; nextChunk: number; continuationKey: string };
 
 const SNIFF_BYTES = 64 * 1024;
@@ -150,7 +159,7 @@ class FileRejection extends Error {
 export async function ingestObject(deps: IngestionDeps, source: SourceObject): Promise<IngestionOutcome> {
   const ledgerKey = `${source.key}|${source.etag}`;
   let ledger = await deps.ledger.get(ledgerKey);
-  if (ledger?.report && (ledger.status === 'completed' || ledger.status === 'quarantined')) {
+  if (ledger?.report && ledger.status !== 'in_progress') {
     deps.log.info('already ingested', { objectKey: source.key, etag: source.etag, status: ledger.status });
     return { status: ledger.status, report: ledger.report };
   }
@@ -214,10 +223,23 @@ export async function ingestObject(deps: IngestionDeps, source: SourceObject): P
         last?.end_offset ?? plan.dataStart,
         last?.next_line ?? plan.dataStartLine,
       );
-      const { builder, exhausted } = await (readAhead ?? reader.read());
+      let chunk: ChunkRead;
+      try {
+        chunk = await (readAhead ?? reader.read());
+      } catch (error) {
+        if (!(error instanceof UnreadableSource)) throw error;
+        // Nothing published yet: the file is unusable as a whole. Otherwise the rows before the break stay
+        // ingested and the report says where reading stopped.
+        if (ledger.chunks.length === 0)
+          return await quarantine(deps, source, new FileRejection(error.reason, error.message), startedAt);
+        return await finalize(deps, source, ledger, startedAt, error);
+      }
+      const { builder, exhausted } = chunk;
       // Read the next chunk while this one is applied and uploaded: the CPU work of
-      // parsing overlaps the waits on DynamoDB, S3 and compression.
+      // parsing overlaps the waits on DynamoDB, S3 and compression. Its failure is handled when it is
+      // awaited (above); until then it must not count as an unhandled rejection.
       readAhead = exhausted ? undefined : reader.read();
+      readAhead?.catch(() => undefined);
       const record = builder.size > 0 ? await publishChunk(deps, source, builder, index) : undefined;
       ledger = await saveLedger(deps, ledgerKey, (stored) => {
         const current = stored as IngestionLedger;
@@ -311,6 +333,14 @@ async function planRead(deps: IngestionDeps, source: SourceObject): Promise<Read
     dataStart += newline < 0 ? bytes.length : newline + 1;
     dataStartLine = 2;
   }
+  const repeated = header.findIndex((name, column) => header.indexOf(name) !== column);
+  if (repeated >= 0) {
+    const name = header[repeated] as string;
+    throw new FileRejection(
+      'duplicate_columns',
+      `column '${name}' appears twice in the header (columns ${header.indexOf(name) + 1} and ${repeated + 1}, after renames): which one holds the value is ambiguous`,
+    );
+  }
   const missing = missingRequiredColumns(source.dataset, header, mapping);
   if (missing.length > 0) {
     throw new FileRejection(
@@ -379,7 +409,7 @@ async function readSample(
     return { bytes: decoded.subarray(0, SNIFF_BYTES), gzip };
   } catch (error) {
     throw new FileRejection(
-      'binary_content',
+      'corrupt_gzip',
       `the file looks gzip-compressed but does not decompress: ${String(error)}`,
     );
   }
@@ -418,8 +448,17 @@ async function openChunkReader(
 ): Promise<ChunkReader> {
   const splitter: RecordSplitter =
     plan.format === 'csv'
-      ? new CsvSplitter({ delimiter: plan.delimiter, startOffset: offset, startLine: line })
-      : new LineSplitter({ startOffset: offset, startLine: line });
+      ? new CsvSplitter({
+          delimiter: plan.delimiter,
+          startOffset: offset,
+          startLine: line,
+          maxRecordBytes: plan.mapping.maxRecordBytes,
+        })
+      : new LineSplitter({
+          startOffset: offset,
+          startLine: line,
+          maxRecordBytes: plan.mapping.maxRecordBytes,
+        });
   const limit = deps.chunkRows ?? DEFAULT_CHUNK_ROWS;
   if (!plan.gzip && offset >= plan.objectSize)
     return new ChunkReader(Readable.from([]), splitter, validator, source.dataset, limit);
@@ -529,6 +568,7 @@ async function finalize(
   source: SourceObject,
   ledger: IngestionLedger,
   startedAt: string,
+  unreadable?: UnreadableSource,
 ): Promise<IngestionOutcome> {
   const totals = ledger.chunks.reduce<ChunkCounts>((sum, chunk) => addCounts(sum, chunk), emptyCounts());
   const parts = ledger.chunks.flatMap((chunk) => (chunk.rejected_part_key ? [chunk.rejected_part_key] : []));
@@ -550,10 +590,12 @@ async function finalize(
     );
   }
   await removeSupersededCurated(deps, source);
+  const status = unreadable ? 'partial' : 'completed';
+  const lastChunk = ledger.chunks.at(-1);
   const report: IngestionReport = {
     source: { bucket: deps.bucket, key: source.key, etag: source.etag },
     dataset: source.dataset,
-    status: 'completed',
+    status,
     ...totals,
     invariant_holds: totals.rows_in === totals.accepted + totals.duplicates + totals.rejected,
     chunks: ledger.chunks.length,
@@ -562,19 +604,38 @@ async function finalize(
       ...(rejectedRows ? { rejected_rows: rejectedRows } : {}),
       report: reportKey(source),
     },
+    ...(unreadable
+      ? {
+          unreadable: {
+            reason: unreadable.reason,
+            message: unreadable.message,
+            after_offset: lastChunk?.end_offset ?? 0,
+            after_line: lastChunk?.next_line ?? 1,
+            // The file as received, for the sender to export again.
+            object: await copyToQuarantine(deps, source),
+          },
+        }
+      : {}),
     started_at: startedAt,
     finished_at: new Date().toISOString(),
   };
   await writeReport(deps, source, report);
   await saveLedger(deps, `${source.key}|${source.etag}`, (stored) => ({
     ...(stored as IngestionLedger),
-    status: 'completed',
+    status,
     report,
   }));
   // Parts go last: a retry of a finalize that stopped earlier still finds them.
   await deleteKeys(deps.s3, deps.bucket, parts);
-  deps.log.info('file ingested', { objectKey: source.key, ...totals });
-  return { status: 'completed', report };
+  if (unreadable) {
+    deps.log.warn('file partly ingested: it became unreadable', {
+      objectKey: source.key,
+      reason: unreadable.reason,
+      afterOffset: report.unreadable?.after_offset,
+      ...totals,
+    });
+  } else deps.log.info('file ingested', { objectKey: source.key, ...totals });
+  return { status, report };
 }
 
 /** A newer version of the same key replaces the curated output of older versions. */
@@ -602,13 +663,8 @@ async function writeReport(
   );
 }
 
-/** Moves an unreadable file to quarantine as a whole; nothing of it is published. */
-async function quarantine(
-  deps: IngestionDeps,
-  source: SourceObject,
-  rejection: FileRejection,
-  startedAt: string,
-): Promise<IngestionOutcome> {
+/** Copies the received object (its exact version) under rejected/files/; returns the copy's key. */
+async function copyToQuarantine(deps: IngestionDeps, source: SourceObject): Promise<string> {
   const target = quarantinedFileKey(source);
   await deps.s3.send(
     new CopyObjectCommand({
@@ -619,6 +675,17 @@ async function quarantine(
       }`,
     }),
   );
+  return target;
+}
+
+/** Moves an unreadable file to quarantine as a whole; nothing of it is published. */
+async function quarantine(
+  deps: IngestionDeps,
+  source: SourceObject,
+  rejection: FileRejection,
+  startedAt: string,
+): Promise<IngestionOutcome> {
+  const target = await copyToQuarantine(deps, source);
   const report: IngestionReport = {
     source: { bucket: deps.bucket, key: source.key, etag: source.etag },
     dataset: source.dataset,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { eventPolicySchema } from '../data/event-policy';
 import type { Dataset } from '../resources/definitions';
+import { DEFAULT_MAX_RECORD_BYTES } from './records';
 
 /**
  * How to read one export: a `_mapping.json` placed in the dataset's drop folder
@@ -29,6 +30,13 @@ export const mappingSchema = z
     bounds: z
       .record(z.string(), z.object({ min: z.number().optional(), max: z.number().optional() }).strict())
       .default({}),
+    /** Longest record (bytes) a row may be; a longer one is rejected as `record_too_long`. @default 1 MiB */
+    maxRecordBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024)
+      .default(DEFAULT_MAX_RECORD_BYTES),
     /**
      * Interactions only, in `incoming/interactions/_mapping.json`: what each event type means for learning
      * (weights, value thresholds, negative types). See docs/data-formats.md.

@@ -4,9 +4,14 @@ import type { Dataset } from '../resources/definitions';
 export type RowRejectReason =
   | 'field_count_mismatch'
   | 'unterminated_quote'
+  | 'record_too_long'
   | 'malformed_json'
   | 'missing_required_field'
   | 'empty_id'
+  | 'id_too_long'
+  | 'invalid_id'
+  | 'invalid_event_type'
+  | 'value_too_large'
   | 'invalid_timestamp'
   | 'timestamp_in_future'
   | 'timestamp_too_old'
@@ -16,7 +21,14 @@ export type RowRejectReason =
 
 /** Why a whole file was quarantined. */
 export type FileRejectReason =
-  'binary_content' | 'invalid_encoding' | 'empty_file' | 'missing_required_columns' | 'invalid_mapping';
+  | 'binary_content'
+  | 'invalid_encoding'
+  | 'empty_file'
+  | 'missing_required_columns'
+  | 'invalid_mapping'
+  | 'duplicate_columns'
+  | 'truncated_gzip'
+  | 'corrupt_gzip';
 
 /** Columns each dataset must have. */
 export const REQUIRED_COLUMNS: Record<Dataset, readonly string[]> = {

@@ -1,4 +1,5 @@
 import { KNOWN_EVENT_TYPES } from '../data/formats';
+import { idProblem, MAX_ATTRIBUTES_BYTES, MAX_EVENT_TYPE_LENGTH } from '../data/ids';
 import type { Dataset } from '../resources/definitions';
 import type { Mapping } from './mapping';
 import type { SourceRecord } from './records';
@@ -239,9 +240,19 @@ export class RowValidator {
 
   validate(record: SourceRecord): ValidationResult {
     if (record.error === 'unterminated_quote') {
-      return reject('unterminated_quote', 'a quoted field is not closed before the end of the file');
+      return reject(
+        'unterminated_quote',
+        'a quoted field opened on this line never closes (within the record size limit or before the end of the file); reading resumed on the next line',
+      );
+    }
+    if (record.error === 'record_too_long') {
+      return reject(
+        'record_too_long',
+        `the record is longer than the limit of ${this.mapping.maxRecordBytes} bytes (the mapping's maxRecordBytes); it was skipped to its line end`,
+      );
     }
     if (record.raw.includes('\uFFFD')) return reject('invalid_encoding', 'the row is not valid UTF-8');
+    if (record.raw.includes('\u0000')) return reject('invalid_encoding', 'the row contains a NUL byte');
     if (this.csvColumns) return this.interactionFromCsv(record, this.csvColumns);
     const extracted = this.format === 'csv' ? this.fromCsv(record) : this.fromJson(record);
     if ('rejection' in extracted) return { ok: false, rejection: extracted.rejection };
@@ -283,6 +294,13 @@ export class RowValidator {
     values: Record<string, string>,
     eventValue: number | undefined,
   ): ValidationResult {
+    for (const [column, id] of [
+      ['user_id', userId],
+      ['item_id', itemId],
+    ] as const) {
+      const problem = idProblem(id);
+      if (problem) return reject(problem.reason, `'${column}' ${problem.message}`);
+    }
     const rawTimestamp = values.timestamp ?? '';
     const timestamp = parseTimestamp(rawTimestamp, this.mapping.timestampFormat);
     if (!Number.isFinite(timestamp)) {
@@ -297,6 +315,12 @@ export class RowValidator {
       return reject('timestamp_in_future', `'timestamp' ${timestamp} is more than a day in the future`);
     }
     const eventType = this.eventTypeOf(values.event_type ?? '');
+    if (eventType.length > MAX_EVENT_TYPE_LENGTH) {
+      return reject(
+        'invalid_event_type',
+        `'event_type' is ${eventType.length} characters long; event types are at most ${MAX_EVENT_TYPE_LENGTH}`,
+      );
+    }
     const row: InteractionRow =
       eventValue !== undefined
         ? { user_id: userId, item_id: itemId, timestamp, event_type: eventType, event_value: eventValue }
@@ -336,12 +360,22 @@ export class RowValidator {
       const numeric = numbers[column] ?? parseNumber(text);
       attributes[column] = Number.isNaN(numeric) ? text : numeric;
     }
+    const id = (values[idColumn] ?? '').trim();
+    const problem = idProblem(id);
+    if (problem) return reject(problem.reason, `'${idColumn}' ${problem.message}`);
+    const size = Buffer.byteLength(JSON.stringify(attributes));
+    if (size > MAX_ATTRIBUTES_BYTES) {
+      const [largest] = Object.entries(attributes)
+        .map(([column, value]) => [column, Buffer.byteLength(JSON.stringify(value))] as const)
+        .sort((a, b) => b[1] - a[1]);
+      return reject(
+        'value_too_large',
+        `the row's attributes take ${size} bytes, more than the ${MAX_ATTRIBUTES_BYTES} a record may hold; the largest is '${largest?.[0]}' (${largest?.[1]} bytes)`,
+      );
+    }
     return {
       ok: true,
-      clean: {
-        dataset: this.dataset as 'users' | 'items',
-        row: { id: (values[idColumn] ?? '').trim(), attributes },
-      },
+      clean: { dataset: this.dataset as 'users' | 'items', row: { id, attributes } },
       unknownEventType: false,
     };
   }

@@ -54,7 +54,10 @@ export interface LocalApiOptions {
   /** Each API function's common frame and settings, as its Lambda container reads them from its environment. */
   readonly depsFor: (fn: ApiFunction) => LocalFunctionDeps;
   /** Usage-plan throttling: steady requests per second and burst. */
+  /** Per API key (usage plan), and separately for the open routes. */
   readonly rateLimit?: { readonly requestsPerSecond: number; readonly burst: number };
+  /** Request bodies buffered at once, in bytes. @default 32 MiB */
+  readonly maxBufferedBodyBytes?: number;
   /** Largest accepted body (API Gateway's limit is 10 MB). */
   readonly maxBodyBytes?: number;
   /** API Gateway's integration timeout: 504 after this long (AWS: 29 s). */
@@ -111,6 +114,29 @@ class TokenBucket {
 
 class PayloadTooLarge extends Error {}
 
+/**
+ * Bytes of request bodies being buffered at once: a request waits until its share fits, so many large bodies
+ * arriving together cannot grow memory without bound (each is at most the 10 MB API Gateway allows).
+ */
+class BodyBudget {
+  private used = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  async reserve(bytes: number): Promise<number> {
+    const share = Math.min(bytes, this.limit);
+    while (this.used + share > this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.used += share;
+    return share;
+  }
+
+  release(bytes: number): void {
+    this.used -= bytes;
+    for (const wake of this.waiting.splice(0)) wake();
+  }
+}
+
 function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -151,8 +177,9 @@ export function apiGatewayEvent(
     headers[name] = values.join(',');
     multiValueHeaders[name] = values;
   }
-  const query: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
+  // No prototype: a parameter named `constructor` or `__proto__` is just a name (as in the JSON Lambda gets).
+  const query: Record<string, string> = Object.create(null) as Record<string, string>;
+  const multiQuery: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
   for (const [name, value] of request.url.searchParams) {
     query[name] = value; // API Gateway keeps the last value in queryStringParameters
     (multiQuery[name] ??= []).push(value);
@@ -216,10 +243,18 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
     }
     return handler;
   };
-  const bucket = new TokenBucket(
-    options.rateLimit?.requestsPerSecond ?? 100,
-    options.rateLimit?.burst ?? 200,
-  );
+  // One bucket per API key, as a usage plan throttles each key; open routes (health) have their own, so a
+  // keyless flood cannot starve keyed callers.
+  const buckets = new Map<string, TokenBucket>();
+  const bucketFor = (key: string) => {
+    let bucket = buckets.get(key);
+    if (!bucket) {
+      bucket = new TokenBucket(options.rateLimit?.requestsPerSecond ?? 100, options.rateLimit?.burst ?? 200);
+      buckets.set(key, bucket);
+    }
+    return bucket;
+  };
+  const bodies = new BodyBudget(options.maxBufferedBodyBytes ?? 32 * 1024 * 1024);
   const maxBody = options.maxBodyBytes ?? 10 * 1024 * 1024;
   const requestLimit = options.lambdaRequestBytes ?? LAMBDA_PAYLOAD_BYTES;
   const responseLimit = options.lambdaResponseBytes ?? LAMBDA_PAYLOAD_BYTES;
@@ -237,15 +272,44 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
       if (matched.route.apiKeyRequired && key !== options.apiKey) {
         return send(response, 403, JSON.stringify({ message: 'Forbidden' }));
       }
-      if (!bucket.take()) return send(response, 429, JSON.stringify({ message: 'Too Many Requests' }));
+      if (!bucketFor(matched.route.apiKeyRequired ? `key:${key}` : 'open').take())
+        return send(response, 429, JSON.stringify({ message: 'Too Many Requests' }));
+      if (matched.undecodable) {
+        request.resume();
+        return send(
+          response,
+          400,
+          JSON.stringify({
+            error: 'validation_error',
+            message: `path field '${matched.undecodable}' is not valid percent-encoded UTF-8`,
+            field: matched.undecodable,
+            in: 'path',
+          }),
+        );
+      }
+      const declared = Number(request.headers['content-length'] ?? 0);
+      if (declared > maxBody) {
+        // Refused on the declared size, before a byte is buffered; the rest is drained, not kept.
+        request.resume();
+        return send(response, 413, JSON.stringify({ message: 'Request Entity Too Large' }), {
+          connection: 'close',
+        });
+      }
       let body: Buffer;
+      // A chunked body's size is unknown until read: it may take the whole limit.
+      const chunked = request.headers['transfer-encoding'] !== undefined;
+      const reserved = await bodies.reserve(declared > 0 ? declared : chunked ? maxBody : 0);
       try {
         body = await readBody(request, maxBody);
       } catch (error) {
         if (error instanceof PayloadTooLarge) {
-          return send(response, 413, JSON.stringify({ message: 'Request Entity Too Large' }));
+          return send(response, 413, JSON.stringify({ message: 'Request Entity Too Large' }), {
+            connection: 'close',
+          });
         }
         throw error;
+      } finally {
+        bodies.release(reserved);
       }
       const event = apiGatewayEvent(
         { method, url, headers: request.headers, body },
@@ -254,8 +318,10 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
         key,
         request.socket.remoteAddress ?? '127.0.0.1',
       );
-      // Lambda refuses an event over its payload limit; API Gateway answers 413.
-      if (Buffer.byteLength(JSON.stringify(event)) > requestLimit) {
+      // Lambda gets the event as JSON: serialised here too, so the handler sees exactly that (own properties
+      // only, `__proto__` a plain key). Over Lambda's payload limit, API Gateway answers 413.
+      const serialised = JSON.stringify(event);
+      if (Buffer.byteLength(serialised) > requestLimit) {
         return send(response, 413, JSON.stringify({ message: 'Request Too Long' }));
       }
       let result: APIGatewayProxyResult;
@@ -263,7 +329,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
         result = await withinIntegrationTimeout(
           // The function's own timeout is 29 s too (infra/constructs/serving-api.ts), whatever the gateway waits.
           handlerFor(matched.route.fn)(
-            event,
+            JSON.parse(serialised) as APIGatewayProxyEvent,
             localLambdaContext(`mappa-api-${matched.route.fn}`, INTEGRATION_TIMEOUT_MS),
           ),
           timeoutMs,

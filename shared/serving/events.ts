@@ -5,17 +5,16 @@ import { z } from 'zod';
 import type { RecentInteraction } from '../ingest/features';
 import { EARLIEST_TIMESTAMP, FUTURE_SKEW_SECONDS } from '../ingest/rules';
 import { DATA_LAKE_PREFIXES } from '../resources/definitions';
+import { idSchema } from './schemas';
 import { appendRecentInteractions } from './user-state';
 
 /** Events posted to `POST /v1/events`: validated, applied to `recent` at once, staged for ingestion. */
 export const MAX_EVENTS_PER_REQUEST = 100;
 export const EVENTS_STAGING_PREFIX = `${DATA_LAKE_PREFIXES.staging}events/`;
 
-const id = z.string().trim().min(1, 'must not be empty').max(256, 'must be at most 256 characters');
-
 export const eventSchema = z.strictObject({
-  userId: id,
-  itemId: id,
+  userId: idSchema,
+  itemId: idSchema,
   eventType: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1-64 letters, digits, or _ . : -'),
   /** Unix seconds or milliseconds, or an ISO-8601 date-time; the server's time when absent. */
   timestamp: z.union([z.number().finite().nonnegative(), z.iso.datetime({ offset: true })]).optional(),

@@ -78,13 +78,21 @@ export class ModelStore<M extends ManifestOnly = ServedModel> {
     return this.model;
   }
 
+  /** The last refresh's failure (S3 unreachable, an artifact missing), until a refresh succeeds. */
+  get lastError(): unknown {
+    return this.failure;
+  }
+
+  private failure: unknown;
+
   private async refresh(): Promise<void> {
     try {
       const manifest = await this.source.manifest();
-      if (!manifest || manifest.version === this.model?.manifest.version) return;
-      const loaded = await this.source.load(manifest);
-      this.model = loaded;
+      if (manifest && manifest.version !== this.model?.manifest.version)
+        this.model = await this.source.load(manifest);
+      this.failure = undefined;
     } catch (error) {
+      this.failure = error;
       this.onError(error);
     }
   }

@@ -83,23 +83,33 @@ export function matchRoute(
   method: string,
   path: string,
   routes: readonly ApiRoute[] = API_ROUTES,
-): { route: ApiRoute; pathParameters: Record<string, string> } | undefined {
+): { route: ApiRoute; pathParameters: Record<string, string>; undecodable?: string } | undefined {
   const segments = path.split('/');
   for (const route of routes) {
     if (route.method !== method.toUpperCase()) continue;
     const template = route.path.split('/');
     if (template.length !== segments.length) continue;
     const pathParameters: Record<string, string> = {};
+    let undecodable: string | undefined;
     let matched = true;
     for (let index = 0; index < template.length && matched; index++) {
       const part = template[index] as string;
       const actual = segments[index] as string;
       if (part.startsWith('{') && part.endsWith('}')) {
+        const name = part.slice(1, -1);
         if (actual === '') matched = false;
-        else pathParameters[part.slice(1, -1)] = decodeURIComponent(actual);
+        else {
+          try {
+            pathParameters[name] = decodeURIComponent(actual);
+          } catch {
+            // `%zz`, or bytes that are not UTF-8 (`%E9t%E9`, overlong `%C0%AF`): the caller answers 400.
+            pathParameters[name] = actual;
+            undecodable ??= name;
+          }
+        }
       } else if (part !== actual) matched = false;
     }
-    if (matched) return { route, pathParameters };
+    if (matched) return { route, pathParameters, ...(undecodable ? { undecodable } : {}) };
   }
   return undefined;
 }

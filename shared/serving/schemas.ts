@@ -1,7 +1,20 @@
 import { z } from 'zod';
+import { idProblem } from '../data/ids';
 
 /** Request schemas of the API's path, query and body parts (the OpenAPI document mirrors them). */
-const id = z.string().trim().min(1, 'must not be empty').max(256, 'must be at most 256 characters');
+/** User and item ids: the same rules ingestion applies (shared/data/ids.ts). */
+export const idSchema = z
+  .string()
+  .trim()
+  .superRefine((value, context) => {
+    const problem = idProblem(value);
+    if (problem)
+      context.addIssue({
+        code: 'custom',
+        message: problem.message === 'is empty' ? 'must not be empty' : problem.message,
+      });
+  });
+const id = idSchema;
 
 export const userPathSchema = z.strictObject({ userId: id });
 export const itemPathSchema = z.strictObject({ itemId: id });

@@ -130,6 +130,7 @@ describe('recommendation API on the embedded stack', () => {
       expect((await get('getHealth', '/v1/health')).body).toEqual({
         status: 'ok',
         modelVersion: manifest.version,
+        dependencies: { modelStore: 'ok', featureStore: 'ok' },
       });
     });
 
@@ -686,6 +687,21 @@ describe('recommendation API on the embedded stack', () => {
         depsFor: (fn: ApiFunction) => ({ ...base(fn), dynamoDb: failingClient(fn) }),
       });
     }
+
+    it('reports degraded health, naming the feature store, when DynamoDB does not answer', async () => {
+      const down = await apiWithFailingDynamoDb('ServiceUnavailable', 'GetItemCommand');
+      try {
+        const health = await call(down.url, 'getHealth', 'GET', '/v1/health', { apiKey: null });
+        expect(health.status).toBe(200);
+        expect(health.body).toMatchObject({
+          status: 'degraded',
+          dependencies: { modelStore: 'ok', featureStore: 'unavailable' },
+          failed: ['featureStore'],
+        });
+      } finally {
+        await down.close();
+      }
+    });
 
     it('serves popular items as the fallback when the feature store is throttling reads', async () => {
       const degraded = await apiWithFailingDynamoDb(

@@ -3,8 +3,8 @@ import { CsvSplitter, LineSplitter, type SourceRecord } from '../../../shared/in
 const COMMA = 0x2c;
 
 /** Feeds text in pieces of `size` bytes, so records straddle chunk boundaries. */
-function splitAll(text: string, size: number, delimiter = COMMA): SourceRecord[] {
-  const splitter = new CsvSplitter({ delimiter });
+function splitAll(text: string, size: number, delimiter = COMMA, maxRecordBytes?: number): SourceRecord[] {
+  const splitter = new CsvSplitter({ delimiter, ...(maxRecordBytes ? { maxRecordBytes } : {}) });
   const bytes = Buffer.from(text, 'utf8');
   const records: SourceRecord[] = [];
   for (let offset = 0; offset < bytes.length; offset += size) {
@@ -51,6 +51,52 @@ describe('CsvSplitter', () => {
     expect(records[1]).toMatchObject({ line: 2, error: 'unterminated_quote' });
   });
 
+  it.each([4, 64, 4096])(
+    'rejects only the line of a quote that never closes and keeps every row after it (%i-byte chunks)',
+    (size) => {
+      // Row 2 opens a quote that nothing closes; 2,000 valid rows follow.
+      const rows = Array.from(
+        { length: 2_000 },
+        (_, index) => `u${index},i${index},${1_700_000_000 + index}`,
+      );
+      const text = ['user_id,item_id,timestamp', 'u0,"broken,1700000000', ...rows].join('\n');
+      const records = splitAll(text, size, COMMA, 1024);
+      expect(records[1]).toMatchObject({
+        line: 2,
+        error: 'unterminated_quote',
+        raw: 'u0,"broken,1700000000',
+      });
+      expect(records.slice(2).map((record) => record.fields.join(','))).toEqual(rows);
+      expect(records.slice(2).map((record) => record.line)).toEqual(rows.map((_, index) => index + 3));
+      // Offsets stay exact: a continuation from the broken record's end reads the same rows.
+      const bytes = Buffer.from(text, 'utf8');
+      expect(records.at(-1)?.endOffset).toBe(bytes.length);
+      expect(records[1]?.endOffset).toBe(bytes.indexOf('u0,i0'));
+    },
+  );
+
+  it('does the same when the quote is still open at the end of input (within the record cap)', () => {
+    const records = splitAll('a,b\n1,"open\n2,x\n3,y\n', 5);
+    expect(records.map((record) => [record.line, record.error ?? record.fields.join('|')])).toEqual([
+      [1, 'a|b'],
+      [2, 'unterminated_quote'],
+      [3, '2|x'],
+      [4, '3|y'],
+    ]);
+  });
+
+  it('skips a record longer than the cap to its line end, keeping only its first kilobyte', () => {
+    const long = `u1,${'x'.repeat(5_000)},1`;
+    const records = splitAll(['a,b,c', long, 'u2,i2,2'].join('\n'), 100, COMMA, 2_048);
+    expect(records.map((record) => record.error ?? record.fields[0])).toEqual(['a', 'record_too_long', 'u2']);
+    expect(records[1]?.raw.length).toBeLessThanOrEqual(1_025);
+    expect(records[1]).toMatchObject({ line: 2, nextLine: 3 });
+    expect(records[2]).toMatchObject({ line: 3 });
+    // A long but legitimate multi-line quoted field under the cap is one record.
+    const quoted = splitAll(`a\n"${'line\n'.repeat(100)}"\nb\n`, 7, COMMA, 2_048);
+    expect(quoted.map((record) => record.error ?? record.fields[0]?.length)).toEqual([1, 500, 1]);
+  });
+
   it('splits on semicolons and tabs too', () => {
     expect(splitAll('a;b\n1;2\n', 3, 0x3b).map((record) => record.fields)).toEqual([
       ['a', 'b'],
@@ -73,5 +119,23 @@ describe('LineSplitter', () => {
       [1, '{"a":1}', 9],
       [3, '{"a":2}', bytes.length],
     ]);
+  });
+});
+
+describe('LineSplitter record cap', () => {
+  it('skips a line longer than the cap and keeps the lines after it', () => {
+    const splitter = new LineSplitter({ maxRecordBytes: 1_024 });
+    const bytes = Buffer.from(`{"a":1}\n{"a":"${'x'.repeat(10_000)}"}\n{"a":3}\n`, 'utf8');
+    const records: SourceRecord[] = [];
+    for (let offset = 0; offset < bytes.length; offset += 300)
+      records.push(...splitter.push(bytes.subarray(offset, offset + 300)));
+    records.push(...splitter.end());
+    expect(records.map((record) => [record.line, record.error ?? record.raw])).toEqual([
+      [1, '{"a":1}'],
+      [2, 'record_too_long'],
+      [3, '{"a":3}'],
+    ]);
+    expect(records[2]?.endOffset).toBe(bytes.length);
+    expect(records[1]?.endOffset).toBe(bytes.indexOf('{"a":3}'));
   });
 });

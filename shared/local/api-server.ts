@@ -53,8 +53,7 @@ export interface LocalApiOptions {
   readonly apiKey: string;
   /** Each API function's common frame and settings, as its Lambda container reads them from its environment. */
   readonly depsFor: (fn: ApiFunction) => LocalFunctionDeps;
-  /** Usage-plan throttling: steady requests per second and burst. */
-  /** Per API key (usage plan), and separately for the open routes. */
+  /** Usage-plan throttling, steady requests per second and burst: per API key, and separately for open routes. */
   readonly rateLimit?: { readonly requestsPerSecond: number; readonly burst: number };
   /** Request bodies buffered at once, in bytes. @default 32 MiB */
   readonly maxBufferedBodyBytes?: number;
@@ -232,17 +231,25 @@ export function apiGatewayEvent(
   };
 }
 
-export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi> {
+/**
+ * Each API function's Lambda handler over local dependencies, built once per function as its container
+ * would (tests drive them directly with API Gateway-shaped events).
+ */
+export function lambdaHandlers(depsFor: LocalApiOptions['depsFor']): (fn: ApiFunction) => LambdaHandler {
   const handlers = new Map<ApiFunction, LambdaHandler>();
-  const handlerFor = (fn: ApiFunction): LambdaHandler => {
+  return (fn) => {
     let handler = handlers.get(fn);
     if (!handler) {
-      const { settings, ...base } = options.depsFor(fn);
+      const { settings, ...base } = depsFor(fn);
       handler = HANDLER_FACTORIES[fn](base, settings);
       handlers.set(fn, handler);
     }
     return handler;
   };
+}
+
+export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi> {
+  const handlerFor = lambdaHandlers(options.depsFor);
   // One bucket per API key, as a usage plan throttles each key; open routes (health) have their own, so a
   // keyless flood cannot starve keyed callers.
   const buckets = new Map<string, TokenBucket>();

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -51,6 +51,39 @@ export interface EmbeddedStackOptions {
   readonly iam?: AccountPolicies;
   /** Where IAM decisions are recorded (shared across stacks in one test run). */
   readonly iamRecorder?: IamUsageRecorder;
+}
+
+/** The local dead-letter queue's file under the stack's data directory (one JSON line per letter). */
+export const DEAD_LETTER_FILE = 'dead-letters.jsonl';
+
+export interface DeadLetterLine {
+  readonly bucket: string;
+  readonly key: string;
+  readonly error: string;
+  readonly attempts: number;
+  readonly at: string;
+}
+
+function deadLetterLine(letter: DeadLetter): DeadLetterLine {
+  const record = letter.event.Records[0];
+  return {
+    bucket: record?.s3.bucket.name ?? '',
+    key: decodeURIComponent((record?.s3.object.key ?? '').replace(/\+/g, ' ')),
+    error: letter.error,
+    attempts: letter.attempts,
+    at: new Date().toISOString(),
+  };
+}
+
+/** Dead letters recorded in a stack's data directory since `since` (ISO time), oldest first. */
+export function readDeadLetters(dataDir: string, since = ''): DeadLetterLine[] {
+  const file = join(resolve(dataDir), DEAD_LETTER_FILE);
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as DeadLetterLine)
+    .filter((letter) => letter.at >= since);
 }
 
 /** Physical names of everything the stack created. */
@@ -120,7 +153,13 @@ export class EmbeddedStack {
     this.account = new LocalAccount({ s3Endpoint, dynamoDbEndpoint }, options.iam, options.iamRecorder);
     // The operator's clients: uploads, reports and table creation, as an account administrator.
     ({ s3: this.s3, dynamoDb: this.dynamoDb } = this.account.operatorClients());
-    const { onDeadLetter } = options;
+    // The local dead-letter queue: a JSON line per event that failed every attempt, under the data dir, so
+    // `mappa ingest` (another process) can say a file failed instead of waiting for a report that never comes.
+    const deadLetterFile = join(dataDir, DEAD_LETTER_FILE);
+    const onDeadLetter = (letter: DeadLetter) => {
+      appendFileSync(deadLetterFile, `${JSON.stringify(deadLetterLine(letter))}\n`);
+      options.onDeadLetter?.(letter);
+    };
     this.names = {
       dataBucket: localBucketName(namePrefix),
       tables: Object.fromEntries(TABLE_KEYS.map((key) => [key, tableName(namePrefix, key)])) as Record<
@@ -128,7 +167,7 @@ export class EmbeddedStack {
         string
       >,
     };
-    this.bridge = new S3EventBridge({ region: LOCAL_REGION, ...(onDeadLetter ? { onDeadLetter } : {}) });
+    this.bridge = new S3EventBridge({ region: LOCAL_REGION, onDeadLetter });
     s3rver.on('event', (event) => {
       for (const record of event.Records) {
         this.bridge.publish({

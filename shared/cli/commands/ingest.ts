@@ -8,7 +8,7 @@ import type { IngestionReport } from '../../ingest/ingest-object';
 import { reportKey, rootMappingKey } from '../../ingest/layout';
 import { misplacedMappingField, parseMapping } from '../../ingest/mapping';
 import { readTextIfExists } from '../../aws/s3-objects';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/embedded-stack';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, readDeadLetters } from '../../local/embedded-stack';
 import { registerPreprocessHandler } from '../../local/preprocess-wiring';
 import { processAlive, readLocalState } from '../../local/state-file';
 import { createLogger } from '../../observability/logger';
@@ -74,8 +74,14 @@ export function dropKeys(
 export function formatReport(report: IngestionReport, seconds: number): string {
   const number = (n: number) => n.toLocaleString('en-US').padStart(12);
   const lines = [
-    `${report.status === 'quarantined' ? 'Quarantined' : 'Ingested'} ${report.source.key} (${report.dataset}) in ${seconds.toFixed(1)} s`,
+    `${report.status === 'quarantined' ? 'Quarantined' : report.status === 'partial' ? 'Partly ingested' : 'Ingested'} ${report.source.key} (${report.dataset}) in ${seconds.toFixed(1)} s`,
   ];
+  if (report.unreadable) {
+    lines.push(
+      `  unreadable ${report.unreadable.reason}: ${report.unreadable.message}; nothing was read from line ${report.unreadable.after_line} on`,
+    );
+    lines.push(`  file kept  s3://${report.source.bucket}/${report.unreadable.object}`);
+  }
   if (report.quarantine) {
     lines.push(`  reason     ${report.quarantine.reason}: ${report.quarantine.message}`);
     lines.push(`  file kept  s3://${report.source.bucket}/${report.quarantine.object}`);
@@ -113,6 +119,12 @@ export async function readReport(
     return report.source?.etag === etag ? report : undefined;
   } catch (error) {
     if (error instanceof NoSuchKey) return undefined;
+    // Read while the stack was still writing it (a cut-off body, half the JSON): the next poll reads it whole.
+    if (
+      error instanceof SyntaxError ||
+      (error instanceof Error && /aborted|ECONNRESET|socket hang up/i.test(error.message))
+    )
+      return undefined;
     throw error;
   }
 }
@@ -167,10 +179,17 @@ export function registerIngestCommand(program: Command): void {
         );
         const bucket = running.dataBucket;
         if (mappingText !== undefined) await placeMapping(s3, bucket, dataset, keys.mappingKey, mappingText);
+        const uploadedAt = new Date().toISOString();
         const etag = await uploadFile(s3, bucket, keys.dataKey, file);
         const deadline = Date.now() + Number(flags.timeout) * 1000;
         let found: IngestionReport | undefined;
         while (!(found = await readReport(s3, bucket, keys.reportKey, etag))) {
+          // The local stack's dead-letter queue: preprocessing gave up on this file, no report will come.
+          const failed = readDeadLetters(flags.dataDir, uploadedAt).find(
+            (letter) => letter.key === keys.dataKey,
+          );
+          if (failed)
+            throw new CliError(`preprocessing failed after ${failed.attempts} attempts: ${failed.error}`);
           if (Date.now() > deadline)
             throw new CliError(`no ingestion report after ${flags.timeout} s; see the 'mappa local up' log`);
           await new Promise((resolve) => setTimeout(resolve, 250));
@@ -205,8 +224,9 @@ export function registerIngestCommand(program: Command): void {
       process.stdout.write(
         flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report, seconds)}\n`,
       );
+      // Exit 4 when the file did not get in (whole or in part): a script must not take it as done.
       if (
-        report.status === 'quarantined' ||
+        report.status !== 'completed' ||
         (report.rows_in > 0 && report.accepted + report.duplicates === 0)
       ) {
         process.exitCode = EXIT_FILE_REJECTED;

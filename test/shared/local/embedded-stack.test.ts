@@ -8,7 +8,7 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { S3Event } from 'aws-lambda';
 import { decodeS3EventKey } from '../../../shared/aws/s3-keys';
-import { EmbeddedStack } from '../../../shared/local/embedded-stack';
+import { EmbeddedStack, readDeadLetters } from '../../../shared/local/embedded-stack';
 import { incomingPrefix } from '../../../shared/resources/definitions';
 import { startTestStack } from '../../support/local-stack';
 
@@ -86,6 +86,10 @@ describe('EmbeddedStack', () => {
     expect(stack.deadLetters).toHaveLength(1);
     expect(stack.deadLetters[0]?.error).toBe('downstream unavailable');
     expect(stack.deadLetters[0]?.event.Records[0]?.s3.object.key).toBe('incoming/users/u.csv');
+    // The local dead-letter queue another process (`mappa ingest`) reads: the key and why it failed.
+    expect(readDeadLetters(stack.dataDir)).toEqual([
+      expect.objectContaining({ key: 'incoming/users/u.csv', error: 'downstream unavailable', attempts: 3 }),
+    ]);
   });
 
   it('stores a streamed multi-part upload byte for byte', async () => {

@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs';
 /** An error the CLI reports as one clear line (no stack trace), with its exit code. */
 export class CliError extends Error {
   constructor(
@@ -46,4 +47,22 @@ export function collectList(value: string, previous: string[]): string[] {
       .map((name) => name.trim())
       .filter(Boolean),
   ];
+}
+
+/** An input file flag: it must name an existing file (not a directory), else a one-line error, exit 2. */
+export function requireInputFile(path: string, flag: string): void {
+  if (!existsSync(path)) throw new CliError(`${flag} file '${path}' does not exist`, 2);
+  if (!statSync(path).isFile()) throw new CliError(`${flag} '${path}' is a directory, not a file`, 2);
+}
+
+/** An output file flag: it may not name an existing directory. */
+export function requireOutputFile(path: string, flag: string): void {
+  if (existsSync(path) && statSync(path).isDirectory())
+    throw new CliError(`${flag} '${path}' is a directory; give a file name`, 2);
+}
+
+/** An output directory flag: it may not name an existing file. */
+export function requireOutputDirectory(path: string, flag: string): void {
+  if (existsSync(path) && !statSync(path).isDirectory())
+    throw new CliError(`${flag} '${path}' is a file; give a directory`, 2);
 }

@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command } from 'commander';
+import { CliError } from './errors';
 import { registerDemoCommand } from './commands/demo';
 import { registerEvaluateCommand } from './commands/evaluate';
 import { registerExportCommand } from './commands/export';
@@ -19,7 +22,9 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const program = new Command()
   .name('mappa')
   .description('Self-hosted personalization: users, items and behaviour mapped into one embedding space.')
-  .showHelpAfterError()
+  .version(packageVersion(), '-V, --version', 'print the version')
+  // Usage errors are one line, `mappa: …`, exit 2 — not the whole help (subcommands inherit these settings).
+  .configureOutput({ outputError: (text, write) => write(usageErrorLine(text)) })
   .exitOverride((error) => {
     process.exit(error.exitCode === 0 ? 0 : 2);
   });
@@ -39,6 +44,24 @@ registerRecommendCommand(program);
 registerDemoCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
+  // An option parser's CliError (a bad --port, say) arrives here, outside any command's action.
   process.stderr.write(`mappa: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 1;
+  process.exitCode = error instanceof CliError ? error.exitCode : 1;
 });
+
+/** commander's "error: unknown option '--x'\n(Did you mean --y?)" as one line with a pointer to --help. */
+function usageErrorLine(text: string): string {
+  const message = text
+    .replace(/^error:\s*/i, '')
+    .replace(/\s*\n\s*/g, ' ')
+    .trim();
+  const known = new Set(program.commands.map((command) => command.name()));
+  const command = process.argv.slice(2).find((argument) => known.has(argument));
+  return `mappa: ${message} (see mappa ${command ? `${command} ` : ''}--help)\n`;
+}
+
+function packageVersion(): string {
+  return (
+    JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }
+  ).version;
+}

@@ -50,15 +50,21 @@ function section(id: string, title: string, explanation: string, body: string): 
 const canvas = (id: string) => `<div class="chart"><canvas id="${id}"></canvas></div>`;
 
 function segmentTable(segments: SegmentsArtifact): string {
+  // Without purchase values (a ratings log, say) monetary is 0 everywhere: say so instead of showing zeros.
+  const hasMonetary = segments.profiles.some((profile) => profile.rfm.monetary.mean > 0);
   const rows = segments.profiles
     .map(
       (profile) =>
         `<tr><td>${escapeHtml(profile.name)}</td><td>${escapeHtml(profile.description)}</td><td>${profile.size}</td>` +
         `<td>${(profile.share * 100).toFixed(1)}%</td><td>${profile.rfm.recencyDays.mean}</td><td>${profile.rfm.frequency.mean}</td>` +
-        `<td>${profile.rfm.monetary.mean}</td><td>${escapeHtml(profile.topCategories.map((entry) => entry.category).join(', '))}</td></tr>`,
+        (hasMonetary ? `<td>${profile.rfm.monetary.mean}</td>` : '') +
+        `<td>${escapeHtml(profile.topCategories.map((entry) => entry.category).join(', '))}</td></tr>`,
     )
     .join('');
-  return `<table><thead><tr><th>segment</th><th>description</th><th>users</th><th>share</th><th>recency (days)</th><th>frequency</th><th>monetary</th><th>top categories</th></tr></thead><tbody>${rows}</tbody></table>`;
+  const note = hasMonetary
+    ? ''
+    : '<p class="missing">Monetary value is not shown: the data has no purchase events with a value (event_type purchase, event_value the amount).</p>';
+  return `${note}<table><thead><tr><th>segment</th><th>description</th><th>users</th><th>share</th><th>recency (days)</th><th>frequency</th>${hasMonetary ? '<th>monetary</th>' : ''}<th>top categories</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 /** Builds the report HTML; sections without data say what produces them. */
@@ -88,8 +94,13 @@ export function buildReport(data: ReportData): string {
     ),
     section(
       'propensity',
-      'Purchase propensity',
-      'ROC curve and calibration (predicted vs observed rate) on validation users; a calibrated model sits on the diagonal.',
+      // Without purchase events the target is "active again", and the title says that rather than "purchase".
+      data.propensity?.purchase?.definition?.includes('no purchase events')
+        ? 'Activity propensity (the data has no purchases)'
+        : 'Purchase propensity',
+      `ROC curve and calibration (predicted vs observed rate) on validation users; a calibrated model sits on the diagonal.${
+        data.propensity?.purchase?.definition ? ` Target: a user ${data.propensity.purchase.definition}.` : ''
+      }`,
       data.propensity?.purchase?.curves
         ? `<div class="pair">${canvas('chart-roc')}${canvas('chart-calibration')}</div>`
         : missing(data.propensity?.purchase?.reason ?? 'No propensity model yet.'),

@@ -1,10 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { type CtrEvalResult, evaluateCtrCsv } from '../../marketing/ctr';
 import { TableError } from '../../marketing/tabular';
 import { initBackend } from '../../ml/backend';
 import { alignedTable } from '../metrics-table';
-import { CliError, collectList, parseIntegerOption, runAction } from '../errors';
+import { CliError, collectList, parseIntegerOption, requireInputFile, runAction } from '../errors';
 
 interface CtrEvalFlags {
   csv: string;
@@ -78,7 +78,7 @@ export function registerCtrEvalCommand(program: Command): void {
     .option('--json', 'print the results as JSON')
     .action(
       runAction(async (flags: CtrEvalFlags) => {
-        if (!existsSync(flags.csv)) throw new CliError(`--csv file '${flags.csv}' does not exist`, 2);
+        requireInputFile(flags.csv, '--csv');
         await initBackend();
         let result: CtrEvalResult;
         try {

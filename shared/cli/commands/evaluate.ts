@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { initBackend, parseBackendName } from '../../ml/backend';
 import { runExperiment } from '../../ml/experiment';
@@ -8,7 +7,7 @@ import {
   MIN_EVALUABLE_INTERACTIONS,
   readInteractionsFile,
 } from '../../ml/interactions';
-import { CliError, parseIntegerOption, runAction } from '../errors';
+import { CliError, parseIntegerOption, requireInputFile, runAction } from '../errors';
 import { formatMetricsTable, terminalTrainingProgress } from '../metrics-table';
 
 interface EvaluateFlags {
@@ -43,8 +42,7 @@ export function registerEvaluateCommand(program: Command): void {
     .option('--backend <name>', 'TF.js backend: auto, tensorflow, wasm or cpu', 'auto')
     .action(
       runAction(async (flags: EvaluateFlags) => {
-        if (!existsSync(flags.interactions))
-          throw new CliError(`--interactions file '${flags.interactions}' does not exist`, 2);
+        requireInputFile(flags.interactions, '--interactions');
         let force;
         try {
           force = parseBackendName(flags.backend);

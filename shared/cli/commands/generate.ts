@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { SYNTHETIC_PRESETS, type SyntheticConfig, type SyntheticPreset } from '../../synthetic/generator';
 import { syntheticImpressionLog } from '../../synthetic/impressions';
 import { writeSyntheticDataset } from '../../synthetic/write-files';
-import { CliError, parseIntegerOption, runAction } from '../errors';
+import { CliError, parseIntegerOption, requireOutputDirectory, runAction } from '../errors';
 import { createProgress } from '../progress';
 
 interface GenerateFlags {
@@ -62,6 +62,7 @@ export function registerGenerateCommand(program: Command): void {
     .action(
       runAction(async (flags: GenerateFlags) => {
         const config = syntheticConfigFrom(flags);
+        requireOutputDirectory(flags.out, '--out');
         const progress = createProgress('generating interactions', config.interactions);
         const files = await writeSyntheticDataset(flags.out, config, {
           ...(flags.gzip ? { gzip: true } : {}),

@@ -13,14 +13,14 @@ import { registerPreprocessHandler } from '../../local/preprocess-wiring';
 import { processAlive, readLocalState } from '../../local/state-file';
 import { createLogger } from '../../observability/logger';
 import { DATASETS, type Dataset, incomingPrefix } from '../../resources/definitions';
-import { CliError, runAction } from '../errors';
+import { CliError, parseIntegerOption, runAction } from '../errors';
 import { type StackFlags, startStackFromFlags, withStackFlags } from './local';
 
 interface IngestFlags extends StackFlags {
   dataset: string;
   mapping?: string;
   json?: boolean;
-  timeout: string;
+  timeout: number;
 }
 
 /** Exit code when the whole file was rejected (quarantined, or no row accepted). */
@@ -143,7 +143,12 @@ export function registerIngestCommand(program: Command): void {
         'a _mapping.json for this file (renames, delimiter, header, timestamp format)',
       )
       .option('--json', 'print the ingestion report as JSON')
-      .option('--timeout <seconds>', 'how long to wait for a running local stack to finish', '1800'),
+      .option(
+        '--timeout <seconds>',
+        'how long to wait for a running local stack to finish',
+        parseIntegerOption('--timeout', 1, 86_400),
+        1800,
+      ),
   ).action(
     runAction(async (file: string, flags: IngestFlags) => {
       if (!DATASETS.includes(flags.dataset as Dataset)) {
@@ -181,7 +186,7 @@ export function registerIngestCommand(program: Command): void {
         if (mappingText !== undefined) await placeMapping(s3, bucket, dataset, keys.mappingKey, mappingText);
         const uploadedAt = new Date().toISOString();
         const etag = await uploadFile(s3, bucket, keys.dataKey, file);
-        const deadline = Date.now() + Number(flags.timeout) * 1000;
+        const deadline = Date.now() + flags.timeout * 1000;
         let found: IngestionReport | undefined;
         while (!(found = await readReport(s3, bucket, keys.reportKey, etag))) {
           // The local stack's dead-letter queue: preprocessing gave up on this file, no report will come.

@@ -1,11 +1,18 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CONTACT_VOLUME_COLUMN } from '../../marketing/contact-context';
 import { evaluatePropensityCsv, type PropensityEvalResult } from '../../marketing/propensity-eval';
 import { TableError } from '../../marketing/tabular';
 import { initBackend } from '../../ml/backend';
 import { alignedTable } from '../metrics-table';
-import { CliError, collectList, parseIntegerOption, runAction } from '../errors';
+import {
+  CliError,
+  collectList,
+  parseIntegerOption,
+  requireInputFile,
+  requireOutputFile,
+  runAction,
+} from '../errors';
 
 interface PropensityEvalFlags {
   csv: string;
@@ -92,7 +99,8 @@ export function registerPropensityEvalCommand(program: Command): void {
     )
     .action(
       runAction(async (flags: PropensityEvalFlags) => {
-        if (!existsSync(flags.csv)) throw new CliError(`--csv file '${flags.csv}' does not exist`, 2);
+        requireInputFile(flags.csv, '--csv');
+        if (flags.saveModel) requireOutputFile(flags.saveModel, '--save-model');
         await initBackend();
         let result: PropensityEvalResult;
         try {

@@ -1,9 +1,9 @@
-import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { csvLine } from '../../data/formats';
 import { deciles, type PropensityModelArtifact, PropensityScorer } from '../../marketing/propensity-model';
 import { parseCsvTable, TableError } from '../../marketing/tabular';
-import { CliError, runAction } from '../errors';
+import { CliError, requireInputFile, requireOutputFile, runAction } from '../errors';
 
 interface PropensityScoreFlags {
   model: string;
@@ -25,7 +25,7 @@ export interface ScoredRow {
 }
 
 function loadModel(path: string): PropensityScorer {
-  if (!existsSync(path)) throw new CliError(`--model file '${path}' does not exist`, 2);
+  requireInputFile(path, '--model');
   let artifact: PropensityModelArtifact;
   try {
     artifact = JSON.parse(readFileSync(path, 'utf8')) as PropensityModelArtifact;
@@ -72,7 +72,8 @@ export function registerPropensityScoreCommand(program: Command): void {
     .action(
       runAction(async (flags: PropensityScoreFlags) => {
         const scorer = loadModel(flags.model);
-        if (!existsSync(flags.csv)) throw new CliError(`--csv file '${flags.csv}' does not exist`, 2);
+        requireInputFile(flags.csv, '--csv');
+        if (flags.out) requireOutputFile(flags.out, '--out');
         let scored: ScoredRow[];
         try {
           scored = scoreRows(scorer, readFileSync(flags.csv, 'utf8'), flags.id);

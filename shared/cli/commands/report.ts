@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { buildReport } from '../../report/build-report';
 import { collectReportData } from '../../report/collect';
-import { runAction } from '../errors';
+import { requireOutputFile, runAction } from '../errors';
 import { type LocalServices, openLocalServices } from '../local-services';
 import { type StackFlags, withStackFlags } from './local';
 
@@ -40,6 +40,7 @@ export function registerReportCommand(program: Command): void {
       .option('--out <file>', 'where to write it', DEFAULT_REPORT_PATH),
   ).action(
     runAction(async (flags: ReportFlags) => {
+      requireOutputFile(flags.out, '--out');
       const services = await openLocalServices(flags);
       try {
         process.stdout.write(`Report written to ${await writeReport(services, flags.out)}\n`);

@@ -1,5 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { Command } from 'commander';
+import { readJsonIfExists } from '../../aws/s3-objects';
+import { DATA_LAKE_PREFIXES } from '../../resources/definitions';
+import { artifactKey, MANIFEST_KEY, type ModelManifest } from '../../training/artifacts';
 import { startLocalApi } from '../../local/api-server';
 import { localApiDeps } from '../../local/api-wiring';
 import { createLogger, type LogLevel } from '../../observability/logger';
@@ -18,14 +22,38 @@ interface ServeFlags extends StackFlags {
   logLevel: LogLevel;
 }
 
+/** A user and an item the served model knows (its most active user, its first item), for the printed examples. */
+async function exampleIds(
+  s3: S3Client,
+  bucket: string,
+): Promise<{ userId: string; itemId: string } | undefined> {
+  const manifest = await readJsonIfExists<ModelManifest>(s3, bucket, MANIFEST_KEY);
+  if (!manifest) return undefined;
+  const [report, itemIds] = await Promise.all([
+    readJsonIfExists<{ activeUsers?: string[] }>(
+      s3,
+      bucket,
+      `${DATA_LAKE_PREFIXES.reports}training/${manifest.version}.json`,
+    ),
+    readJsonIfExists<string[]>(s3, bucket, artifactKey(manifest.version, 'itemIds')),
+  ]);
+  const userId = report?.activeUsers?.[0];
+  const itemId = itemIds?.[0];
+  return userId && itemId
+    ? { userId: encodeURIComponent(userId), itemId: encodeURIComponent(itemId) }
+    : undefined;
+}
+
 /** The curl commands that reproduce a few calls against the local API. */
 export function curlExamples(url: string, apiKey: string, userId: string, itemId: string): string[] {
   const key = `-H 'x-api-key: ${apiKey}'`;
+  const [user, item] = [encodeURIComponent(userId), encodeURIComponent(itemId)];
+  const json = (value: unknown) => JSON.stringify(value).replace(/'/g, "'\\''");
   return [
-    `curl -s ${key} '${url}/v1/users/${userId}/recommendations?limit=5'`,
-    `curl -s ${key} '${url}/v1/items/${itemId}/similar?limit=5'`,
-    `curl -s ${key} -H 'content-type: application/json' -d '{"itemIds":["${itemId}"]}' '${url}/v1/users/${userId}/rank'`,
-    `curl -s ${key} -H 'content-type: application/json' -d '{"userId":"${userId}","itemId":"${itemId}","eventType":"purchase","value":9.99}' '${url}/v1/events'`,
+    `curl -s ${key} '${url}/v1/users/${user}/recommendations?limit=5'`,
+    `curl -s ${key} '${url}/v1/items/${item}/similar?limit=5'`,
+    `curl -s ${key} -H 'content-type: application/json' -d '${json({ itemIds: [itemId] })}' '${url}/v1/users/${user}/rank'`,
+    `curl -s ${key} -H 'content-type: application/json' -d '${json({ userId, itemId, eventType: 'purchase', value: 9.99 })}' '${url}/v1/events'`,
     `curl -s ${key} '${url}/v1/model'`,
   ];
 }
@@ -107,11 +135,14 @@ export function registerServeCommand(program: Command): void {
           log,
         }).catch((error: unknown) => log.error('event compaction failed', { error }));
       const timer = setInterval(() => void compact(), flags.compactEverySeconds * 1000);
+      const examples = await exampleIds(services.s3, services.names.dataBucket);
       process.stdout.write(
         [
           `Mappa API on ${api.url}  (x-api-key: ${apiKey})`,
           'Try:',
-          ...curlExamples(api.url, apiKey, 'u1', 'i1').map((line) => `  ${line}`),
+          ...(examples
+            ? curlExamples(api.url, apiKey, examples.userId, examples.itemId).map((line) => `  ${line}`)
+            : ['  (no model yet: run `mappa train`, then ask for a user the data has)']),
           'Press Ctrl-C to stop.',
           '',
         ].join('\n'),

@@ -3,6 +3,7 @@ import { runCtrBenchmark } from './ctr';
 import { runIngestBenchmark } from './ingest';
 import { runPropensityBenchmark } from './propensity';
 import { runServingBenchmark } from './serving';
+import { runSplitterBenchmark } from './splitter';
 import { runTrainingBenchmark } from './training';
 
 /** `npm run bench -- <name...>`: runs the named benchmarks (all when none is named). */
@@ -13,6 +14,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   serving: runServingBenchmark,
   propensity: runPropensityBenchmark,
   ctr: runCtrBenchmark,
+  splitter: runSplitterBenchmark,
 };
 
 async function main(): Promise<void> {

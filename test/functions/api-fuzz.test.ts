@@ -221,6 +221,47 @@ describe('the API under generated input', () => {
       }
     });
 
+    it('rejects an id the ingestion would reject (U+FFFD from Latin-1 bytes, a control character) with 400', async () => {
+      for (const userId of ['caf\ufffd', 'tab\there']) {
+        const response = await fetch(`${api.url}/v1/events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-api-key': API_KEY },
+          body: JSON.stringify({ userId, itemId: 'i1', eventType: 'view' }),
+        });
+        expect(response.status).toBe(400);
+        expect(await response.json()).toMatchObject({ field: 'userId', in: 'body' });
+      }
+    });
+
+    it('queues request bodies beyond its buffering budget instead of holding them all at once', async () => {
+      const small = await startLocalApi({
+        port: 0,
+        apiKey: API_KEY,
+        depsFor: localApiDeps(env.stack, { log: quiet, writeMetrics: () => undefined }),
+        maxBufferedBodyBytes: 1024 * 1024,
+      });
+      try {
+        // Six 700 KB bodies at once: at most one is buffered at a time, and every one is answered.
+        const responses = await Promise.all(
+          Array.from({ length: 6 }, () =>
+            fetch(`${small.url}/v1/events`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', 'x-api-key': API_KEY },
+              body: JSON.stringify({
+                userId: 'u1',
+                itemId: 'i1',
+                eventType: 'view',
+                padding: 'x'.repeat(700_000),
+              }),
+            }),
+          ),
+        );
+        expect(responses.map((response) => response.status)).toEqual([400, 400, 400, 400, 400, 400]);
+      } finally {
+        await small.close();
+      }
+    });
+
     it('refuses an 11 MB body on its declared length with 413, before reading it', async () => {
       const response = await fetch(`${api.url}/v1/events`, {
         method: 'POST',

@@ -108,8 +108,10 @@ describe('ServingApi', () => {
     expect(events).toContain('/staging/events/*');
     expect(events).toContain('dynamodb:UpdateItem');
     expect(events).not.toContain('/models/');
+    // The model function reads DynamoDB only for /v1/health's probe: one GetItem on the users table.
     const model = policyOf(functions.model);
-    expect(model).not.toContain('dynamodb:');
+    expect(model.match(/dynamodb:[A-Za-z]+/g)).toEqual(['dynamodb:GetItem']);
+    expect(model).toContain('FeatureStoreUsers');
     const compaction = policyOf(compactor);
     expect(compaction).toContain('/incoming/interactions/api-events/*');
     expect(compaction).not.toContain('dynamodb:');

@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { rocAuc } from '../shared/marketing/classification-metrics';
 import { evaluateCtrCsv } from '../shared/marketing/ctr';
 import { initBackend } from '../shared/ml/backend';
 import { syntheticImpressionLog } from '../shared/synthetic/impressions';
+import { ML_100K } from '../test/support/shared-data';
 import { report, type Row } from './report';
 
 /**
@@ -13,7 +13,6 @@ import { report, type Row } from './report';
  * - MovieLens 100K read as "shown, then liked": every rating an impression, ≥ 4★ the click (read from
  *   ../shared/data, never copied).
  */
-const ML_100K = join(__dirname, '..', '..', 'shared', 'data', 'ml-100k', 'u.data');
 
 export async function runCtrBenchmark(): Promise<void> {
   const backend = await initBackend({ force: 'wasm' });

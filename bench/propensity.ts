@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { evaluatePropensityCsv } from '../shared/marketing/propensity-eval';
 import { initBackend } from '../shared/ml/backend';
+import { BANK_FULL as BANK } from '../test/support/shared-data';
 import { report, type Row } from './report';
 
 /**
@@ -13,7 +13,6 @@ import { report, type Row } from './report';
  * campaign-context feature (contacts on the same day), next to the issue's
  * logistic-regression references.
  */
-const BANK = join(__dirname, '..', '..', 'shared', 'data', 'bank-marketing', 'bank-full.csv');
 const REFERENCE_LOGISTIC_AUC = { random: 0.761, temporal: 0.683 };
 const TARGET_AUC = { random: 0.79, temporal: 0.71 };
 

@@ -17,6 +17,7 @@ import { recommend } from '../shared/serving/recommender';
 import { API_FUNCTIONS } from '../shared/serving/routes';
 import { MANIFEST_KEY, type ModelManifest } from '../shared/training/artifacts';
 import { runTraining } from '../shared/training/run-training';
+import { ML_100K } from '../test/support/shared-data';
 import { formatTable, report, type Row } from './report';
 
 /**
@@ -31,7 +32,6 @@ import { formatTable, report, type Row } from './report';
  * - bundle size of every API function (esbuild, minified).
  */
 const ROOT = join(__dirname, '..');
-const ML_100K = join(ROOT, '..', 'shared', 'data', 'ml-100k', 'u.data');
 // Outside the repository: bundles written here must not be linted or committed.
 const WORK = join(tmpdir(), 'mappa-bench-serving');
 

@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { initBackend } from '../shared/ml/backend';
 import { runExperiment } from '../shared/ml/experiment';
 import { buildInteractionLog } from '../shared/ml/interactions';
 import { measureReferenceModel } from './backend';
+import { ML_100K } from '../test/support/shared-data';
 import { report, type Row } from './report';
 
 /**
@@ -13,7 +13,6 @@ import { report, type Row } from './report';
  * backend. PyTorch on CPU trains the reference model at 222–241k examples/s on
  * these machines (measured by the project; not re-measured here).
  */
-const ML_100K = join(__dirname, '..', '..', 'shared', 'data', 'ml-100k', 'u.data');
 const PYTORCH_REFERENCE_EXAMPLES_PER_S = 231_500; // midpoint of 222k–241k
 
 export async function runTrainingBenchmark(): Promise<void> {

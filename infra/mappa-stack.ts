@@ -135,11 +135,6 @@ export class MappaStack extends Stack {
           reason:
             'CDK-managed handler that configures S3 bucket notifications; it only needs basic Lambda logging.',
         },
-        {
-          id: 'AwsSolutions-IAM5',
-          reason:
-            'CDK-managed handler: CDK grants s3:PutBucketNotification on the data bucket; the wildcard is in CDK’s own policy.',
-        },
       ],
       true,
     );

@@ -221,17 +221,6 @@ export class TrainingJob extends Construct {
       ],
       true,
     );
-    NagSuppressions.addResourceSuppressions(
-      this.schedule,
-      [
-        {
-          id: 'AwsSolutions-IAM5',
-          reason:
-            'CDK’s EventBridge role may pass the task roles and run this task definition only (revision wildcard).',
-        },
-      ],
-      true,
-    );
     Stack.of(this);
   }
 }

@@ -6,8 +6,7 @@ import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { IngestionReport } from '../../shared/ingest/ingest-object';
 import { EmbeddedStack } from '../../shared/local/embedded-stack';
 import { runMappa } from '../support/cli';
-
-const ML_100K = join(__dirname, '..', '..', '..', 'shared', 'data', 'ml-100k', 'u.data');
+import { ML_100K } from '../support/shared-data';
 
 describe('mappa ingest', () => {
   let dir: string;

@@ -1,6 +1,6 @@
 import { App, Aspects } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, SuppressionIgnoreAlways } from 'cdk-nag';
 import type { z } from 'zod';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,7 +17,10 @@ const CDK_JSON_CONTEXT = (
  * Synthesizes the whole app as `cdk synth` does — cdk.json's context and feature flags, the stage config
  * read and validated from context, cdk-nag — with optional config overrides (as `-c key=value`).
  */
-export function synthMappaStack(overrides: Partial<z.input<typeof stageConfigSchema>> = {}): {
+export function synthMappaStack(
+  overrides: Partial<z.input<typeof stageConfigSchema>> = {},
+  options: { ignoreSuppressions?: boolean } = {},
+): {
   stack: MappaStack;
   template: Template;
 } {
@@ -25,7 +28,19 @@ export function synthMappaStack(overrides: Partial<z.input<typeof stageConfigSch
   const app = new App({ context: { ...CDK_JSON_CONTEXT, ...overrides, 'aws:cdk:bundling-stacks': [] } });
   const config = loadStageConfig((key) => app.node.tryGetContext(key));
   const stack = new MappaStack(app, 'Mappa', { config });
-  Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
+  Aspects.of(app).add(
+    new AwsSolutionsChecks({
+      verbose: true,
+      // Every finding reported as if nothing were suppressed: shows which suppressions still match one.
+      ...(options.ignoreSuppressions
+        ? {
+            suppressionIgnoreCondition: new SuppressionIgnoreAlways(
+              'checking that each suppression is needed',
+            ),
+          }
+        : {}),
+    }),
+  );
   // Template.fromStack runs synthesis, which applies the cdk-nag aspect.
   const template = Template.fromStack(stack);
   return { stack, template };

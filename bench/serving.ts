@@ -15,7 +15,7 @@ import { ItemIndex, TopKHeap } from '../shared/serving/item-index';
 import { s3ModelSource, type ServedModel } from '../shared/serving/model-store';
 import { recommend } from '../shared/serving/recommender';
 import { API_FUNCTIONS } from '../shared/serving/routes';
-import { MANIFEST_KEY, type ModelManifest } from '../shared/training/artifacts';
+import { MANIFEST_KEY, type ModelManifest } from '../shared/contracts/artifacts';
 import { runTraining } from '../shared/training/run-training';
 import { ML_100K } from '../test/support/shared-data';
 import { formatTable, report, type Row } from './report';

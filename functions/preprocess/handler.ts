@@ -1,28 +1,10 @@
-import middy from '@middy/core';
-import type { Context, S3Event } from 'aws-lambda';
 import { dynamoDbClient, s3Client } from '../../shared/aws/clients';
 import { readEnv, requiredString } from '../../shared/config/env';
 import { ENV } from '../../shared/config/env-names';
-import { handleDropFolderRecord, ingestionDeps, type RecordOutcome } from '../../shared/ingest/drop-folder';
+import { ingestionDeps } from '../../shared/ingest/drop-folder';
 import type { IngestionDeps } from '../../shared/ingest/ingest-object';
 import { createLogger } from '../../shared/observability/logger';
-
-/**
- * S3 ObjectCreated (incoming/<dataset>/…) → preprocessing. Thin: decode the
- * event, hand each record to the ingestion domain module. A thrown error makes
- * Lambda retry the event (then the on-failure DLQ); ingestion is idempotent per
- * object version, so a retry never double-applies.
- */
-export type DepsFactory = (context: Context) => IngestionDeps;
-
-export function makeHandler(depsFor: DepsFactory) {
-  return middy(async (event: S3Event, context: Context): Promise<{ outcomes: RecordOutcome[] }> => {
-    const deps = depsFor(context);
-    const outcomes: RecordOutcome[] = [];
-    for (const record of event.Records) outcomes.push(await handleDropFolderRecord(deps, record));
-    return { outcomes };
-  });
-}
+import { makeHandler } from '../../shared/ingest/preprocess-handler';
 
 let base: Omit<IngestionDeps, 'remainingTimeMs'> | undefined;
 
@@ -50,6 +32,7 @@ function containerDeps(): Omit<IngestionDeps, 'remainingTimeMs'> {
   return base;
 }
 
+/** The preprocess Lambda's entry point: the drop-folder handler over dependencies from its environment. */
 export const handler = makeHandler((context) => ({
   ...containerDeps(),
   log: containerDeps().log.child({ requestId: context.awsRequestId }),

@@ -1,4 +1,4 @@
-import { SeededRandom } from '../synthetic/random';
+import { SeededRandom } from '../data/random';
 
 /**
  * The demo's tour of the running API: real HTTP calls against `mappa serve`'s

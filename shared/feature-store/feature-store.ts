@@ -1,11 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  type ColumnStat,
-  emptyItem,
-  emptyUser,
-  type ItemFeatures,
-  type UserFeatures,
-} from '../ingest/features';
+import { type ColumnStat, emptyItem, emptyUser, type ItemFeatures, type UserFeatures } from './features';
 import type { TableKey } from '../resources/definitions';
 import { VersionedTable } from './versioned-table';
 

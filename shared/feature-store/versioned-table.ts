@@ -5,7 +5,7 @@ import {
   GetItemCommand,
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import type { Versioned } from '../ingest/features';
+import type { Versioned } from './features';
 import { fromItem, toItem } from './attribute-values';
 
 /**

@@ -12,10 +12,10 @@ import {
   mergeUserInteractions,
   mergeVocabulary,
   type UserFeatures,
-} from './features';
+} from '../feature-store/features';
 import { interactionFingerprint, tokenId } from './fingerprint';
 import { attributeValues } from '../data/list-values';
-import type { EntityAttribute, EntityRow, InteractionRow } from './validate';
+import type { EntityAttribute, EntityRow, InteractionRow } from '../data/records';
 
 /**
  * Applies one chunk of validated rows to the feature store exactly once and

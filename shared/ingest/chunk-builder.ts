@@ -4,7 +4,8 @@ import type { Dataset } from '../resources/definitions';
 import { encodeCuratedInteractions } from './curated-json';
 import type { SourceRecord } from './records';
 import type { RowRejectReason } from './rules';
-import type { EntityRow, InteractionRow, RowValidator } from './validate';
+import type { EntityRow, InteractionRow } from '../data/records';
+import type { RowValidator } from './validate';
 
 /** Counts of one chunk; a file's report is the sum over its chunks. */
 export interface ChunkCounts {

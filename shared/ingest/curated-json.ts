@@ -1,4 +1,4 @@
-import type { InteractionRow } from './validate';
+import type { InteractionRow } from '../data/records';
 
 /**
  * Curated interactions as JSON Lines bytes, written straight into one buffer.

@@ -23,7 +23,7 @@ import {
   serializeCurated,
 } from './chunk-builder';
 import { type ChunkRead, ChunkReader, UnreadableSource } from './chunk-reader';
-import type { Versioned } from './features';
+import type { Versioned } from '../feature-store/features';
 import {
   continuationKey,
   curatedFolder,

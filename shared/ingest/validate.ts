@@ -1,6 +1,7 @@
 import { KNOWN_EVENT_TYPES } from '../data/formats';
 import { idProblem, MAX_ATTRIBUTES_BYTES, MAX_EVENT_TYPE_LENGTH } from '../data/ids';
 import type { Dataset } from '../resources/definitions';
+import type { EntityAttribute, EntityRow, InteractionRow } from '../data/records';
 import type { Mapping } from './mapping';
 import type { SourceRecord } from './records';
 import {
@@ -13,25 +14,6 @@ import {
   REQUIRED_COLUMNS,
   type RowRejectReason,
 } from './rules';
-
-/** A cleaned interaction, in canonical form. */
-export interface InteractionRow {
-  readonly user_id: string;
-  readonly item_id: string;
-  /** Unix seconds. */
-  readonly timestamp: number;
-  readonly event_type: string;
-  readonly event_value?: number;
-}
-
-/** One attribute value: a number where numeric, text, or a list of texts for the mapping's `lists` columns. */
-export type EntityAttribute = string | number | readonly string[];
-
-/** A cleaned user or item row: its id plus attributes. */
-export interface EntityRow {
-  readonly id: string;
-  readonly attributes: Record<string, EntityAttribute>;
-}
 
 /** A list column's values: split on the separator, trimmed, empty and repeated values left out. */
 export function splitListValue(text: string, separator: string): string[] {

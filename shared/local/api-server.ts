@@ -2,15 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { eventsDeps, makeHandler as eventsHandler } from '../../functions/api/events';
-import { experimentsDeps, makeHandler as experimentsHandler } from '../../functions/api/experiments';
-import { makeHandler as modelHandler, modelDeps } from '../../functions/api/model';
+import { eventsDeps, makeHandler as eventsHandler } from '../serving/handlers/events';
+import { experimentsDeps, makeHandler as experimentsHandler } from '../serving/handlers/experiments';
+import { makeHandler as modelHandler, modelDeps } from '../serving/handlers/model';
 import {
   makeHandler as recommendationsHandler,
   recommendationsDeps,
-} from '../../functions/api/recommendations';
-import { makeHandler as segmentsHandler, segmentsDeps } from '../../functions/api/segments';
-import { makeHandler as similarItemsHandler, similarItemsDeps } from '../../functions/api/similar-items';
+} from '../serving/handlers/recommendations';
+import { makeHandler as segmentsHandler, segmentsDeps } from '../serving/handlers/segments';
+import { makeHandler as similarItemsHandler, similarItemsDeps } from '../serving/handlers/similar-items';
 import type { ApiDeps } from '../serving/api';
 import type { ApiDepsBuilder, ApiSettings } from '../serving/container';
 import { type ApiFunction, matchRoute } from '../serving/routes';

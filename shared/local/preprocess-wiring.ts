@@ -1,4 +1,4 @@
-import { makeHandler } from '../../functions/preprocess/handler';
+import { makeHandler } from '../ingest/preprocess-handler';
 import { ingestionDeps } from '../ingest/drop-folder';
 import type { IngestionDeps } from '../ingest/ingest-object';
 import { createLogger, type Logger } from '../observability/logger';

@@ -4,7 +4,7 @@ import {
   type Impressions,
   trainClickTowers,
 } from '../ml/click-towers';
-import { SeededRandom } from '../synthetic/random';
+import { SeededRandom } from '../data/random';
 import { calibrationCurve, expectedCalibrationError, rocAuc } from './classification-metrics';
 import {
   calibrated,

@@ -1,4 +1,4 @@
-import { SeededRandom } from '../synthetic/random';
+import { SeededRandom } from '../data/random';
 import {
   calibrationCurve,
   type ClassificationMetrics,

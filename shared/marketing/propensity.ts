@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { SeededRandom } from '../synthetic/random';
+import { SeededRandom } from '../data/random';
 import { bestF1Threshold, rocAuc } from './classification-metrics';
 
 /**

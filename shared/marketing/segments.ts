@@ -1,4 +1,5 @@
-import { SeededRandom } from '../synthetic/random';
+import { SeededRandom } from '../data/random';
+import type { SegmentProfile } from '../contracts/artifacts';
 
 /**
  * Customer segments: k-means (k-means++ seeding, Lloyd iterations) over each
@@ -218,24 +219,6 @@ export interface UserFacts {
   readonly eventCounts: Record<string, number>;
   readonly categoryCounts: Record<string, number>;
   readonly itemCounts: Record<string, number>;
-}
-
-export interface SegmentProfile {
-  readonly segment: number;
-  readonly name: string;
-  readonly description: string;
-  readonly size: number;
-  readonly share: number;
-  readonly rfm: {
-    readonly recencyDays: { mean: number; median: number };
-    readonly frequency: { mean: number; median: number };
-    readonly monetary: { mean: number; median: number };
-  };
-  /** Most frequent categories: share of the segment's category counts, and lift over all users' share. */
-  readonly topCategories: { category: string; share: number; lift: number }[];
-  readonly topItems: { itemId: string; count: number }[];
-  /** Share of each event type among the segment's interactions. */
-  readonly behaviour: Record<string, number>;
 }
 
 const ROLE: Record<string, string> = {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { SeededRandom } from '../synthetic/random';
+import { SeededRandom } from '../data/random';
 
 /**
  * A pointwise two-tower model of clicks: users and items mapped into one space, the click logit

@@ -1,4 +1,4 @@
-import { SeededRandom } from '../synthetic/random';
+import { SeededRandom } from '../data/random';
 import type { Split } from './interactions';
 import { type RankingMetrics, RankingAccumulator } from './metrics';
 import { topKIndices } from './top-k';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { SeededRandom } from '../synthetic/random';
+import { SeededRandom } from '../data/random';
 import { evaluateFullRanking, type Scorer } from './evaluate';
 import type { Split } from './interactions';
 import type { RankingMetrics } from './metrics';

@@ -3,8 +3,8 @@ import { dirname, join } from 'node:path';
 import type { ExperimentReport } from '../marketing/experiments';
 import type { EvaluationResult } from '../ml/evaluate';
 import type { EpochStats } from '../ml/train-two-tower';
-import type { PropensityTarget, TargetSummary } from '../training/propensity-job';
-import type { SegmentsArtifact } from '../training/segment-users';
+import type { PropensityTarget, TargetSummary } from '../contracts/artifacts';
+import type { SegmentsArtifact } from '../contracts/artifacts';
 
 /**
  * The evaluation report: one self-contained HTML file (Chart.js and the data

@@ -7,9 +7,9 @@ import type { IngestionReport } from '../ingest/ingest-object';
 import type { EvaluationResult } from '../ml/evaluate';
 import type { EpochStats } from '../ml/train-two-tower';
 import { DATA_LAKE_PREFIXES } from '../resources/definitions';
-import { artifactKey, MANIFEST_KEY, type ModelManifest } from '../training/artifacts';
-import type { PropensityTarget, TargetSummary } from '../training/propensity-job';
-import type { SegmentsArtifact } from '../training/segment-users';
+import { artifactKey, MANIFEST_KEY, type ModelManifest } from '../contracts/artifacts';
+import type { PropensityTarget, TargetSummary } from '../contracts/artifacts';
+import type { SegmentsArtifact } from '../contracts/artifacts';
 import type { ReportData } from './build-report';
 
 /** Everything the report shows, read from the data lake and the experiments table. */

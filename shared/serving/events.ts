@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import type { RecentInteraction } from '../ingest/features';
+import type { RecentInteraction } from '../feature-store/features';
 import { EARLIEST_TIMESTAMP, FUTURE_SKEW_SECONDS } from '../ingest/rules';
 import { DATA_LAKE_PREFIXES } from '../resources/definitions';
 import { idSchema } from './schemas';

@@ -1,4 +1,5 @@
 import { ScoringKernel } from './kernels/scoring-kernel';
+import type { ServedAttribute } from '../contracts/artifacts';
 
 /**
  * The in-memory item side of a served model: item vectors (each row the item
@@ -7,9 +8,6 @@ import { ScoringKernel } from './kernels/scoring-kernel';
  * one SIMD pass over the item matrix (WebAssembly) plus a bounded min-heap — no TF.js
  * graph, no full sort.
  */
-/** A served attribute value: a scalar, or the values of a list attribute (genres). */
-export type ServedAttribute = string | number | boolean | null | readonly string[];
-
 export interface ItemAttributes {
   /** One category, or several for a list attribute (a category filter matches any of them). */
   readonly category: string | readonly string[] | null;

@@ -1,10 +1,10 @@
 import { GetObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
 import { readJsonIfExists } from '../aws/s3-objects';
 import { float32FromBytes } from '../data/binary';
-import { artifactKey, MANIFEST_KEY, type ModelManifest } from '../training/artifacts';
+import { artifactKey, MANIFEST_KEY, type ModelManifest } from '../contracts/artifacts';
 import { type ItemAttributes, ItemIndex } from './item-index';
-import type { PropensityTarget, TargetSummary } from '../training/propensity-job';
-import type { SegmentsArtifact } from '../training/segment-users';
+import type { PropensityTarget, TargetSummary } from '../contracts/artifacts';
+import type { SegmentsArtifact } from '../contracts/artifacts';
 import { decodeWeights, UserTower, type WeightSpec } from './user-tower';
 
 /** Everything serving needs of one model version, loaded once per container. */

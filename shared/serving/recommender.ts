@@ -1,6 +1,7 @@
 import { combineFeedback, type Feedback, feedbackOf } from '../data/event-policy';
-import type { RecentInteraction } from '../ingest/features';
-import type { ItemFilter, ScoredItem, ServedAttribute } from './item-index';
+import type { RecentInteraction } from '../feature-store/features';
+import type { ServedAttribute } from '../contracts/artifacts';
+import type { ItemFilter, ScoredItem } from './item-index';
 import type { ServedModel } from './model-store';
 
 /**

@@ -9,7 +9,7 @@ import {
 import { float32FromBytes } from '../data/binary';
 import { decodeItemSet } from '../data/item-set';
 import { fromAttributeValue, toAttributeValue } from '../feature-store/attribute-values';
-import { mergeRecent, type RecentInteraction } from '../ingest/features';
+import { mergeRecent, type RecentInteraction } from '../feature-store/features';
 import type { Logger } from '../observability/logger';
 import type { UserState } from './recommender';
 

@@ -1,5 +1,5 @@
 import type { KnownEventType } from '../data/formats';
-import { AliasTable, SeededRandom } from './random';
+import { AliasTable, SeededRandom } from '../data/random';
 
 /**
  * A synthetic marketing dataset with structure a model can learn: users and

@@ -1,5 +1,5 @@
 import { csvLine } from '../data/formats';
-import { SeededRandom } from './random';
+import { SeededRandom } from '../data/random';
 
 /**
  * A synthetic impression log with a known click model, for `mappa ctr-eval`'s tests and benchmark: users and

@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { deleteKeys, listKeys } from '../aws/s3-objects';
-import { versionPrefix } from './artifacts';
+import { versionPrefix } from '../contracts/artifacts';
 
 /**
  * Removes what a failed run wrote under `models/<version>/`, so nothing that

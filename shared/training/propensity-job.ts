@@ -13,8 +13,9 @@ import {
   PropensityScorer,
 } from '../marketing/propensity-model';
 import { type Table, TabularEncoder } from '../marketing/tabular';
-import { SeededRandom } from '../synthetic/random';
+import { SeededRandom } from '../data/random';
 import type { FactRow } from './segment-users';
+import { PROPENSITY_TARGETS, type PropensityTarget, type TargetSummary } from '../contracts/artifacts';
 
 /**
  * Per-user propensity scored in the training job: features as of a cutoff one
@@ -22,28 +23,8 @@ import type { FactRow } from './segment-users';
  * the user go silent?), a calibrated MLP, then every user scored on features as
  * of the end of the data. Served from DynamoDB: probability and decile.
  */
-export const PROPENSITY_TARGETS = ['purchase', 'churn'] as const;
-
 /** A validation AUC at or above this is a leak or a degenerate target, not a model. */
 export const TRIVIAL_VALIDATION_AUC = 0.995;
-export type PropensityTarget = (typeof PROPENSITY_TARGETS)[number];
-
-export interface TargetSummary {
-  readonly trained: boolean;
-  /** Why a target could not be trained (e.g. one class only). */
-  readonly reason?: string;
-  readonly horizonDays: number;
-  /** What the label means for this data (purchases, or any activity when there are no purchases). */
-  readonly definition: string;
-  readonly users: number;
-  readonly positiveRate: number;
-  readonly validationAuc?: number;
-  /** ROC and reliability curves on the validation users (for the report). */
-  readonly curves?: {
-    roc: { fpr: number; tpr: number }[];
-    calibration: { predicted: number; observed: number; count: number }[];
-  };
-}
 
 export interface PropensityScores {
   readonly summary: Record<PropensityTarget, TargetSummary>;

@@ -24,15 +24,16 @@ import {
   completeMarkerKey,
   newModelVersion,
   propensityModelKey,
-} from './artifacts';
+} from '../contracts/artifacts';
 import { removeAbandonedVersion } from './abandoned-version';
 import { rescoreProduction } from './production-rescore';
 import { acquireRunLock } from './run-lock';
 import { type SeenEventTypes, seenItemSets } from './seen-items';
-import type { ServedAttribute } from '../serving/item-index';
+import type { ServedAttribute } from '../contracts/artifacts';
 import { s3ModelSource } from '../serving/model-store';
 import { DEFAULT_GATE, type GateConfig, type GateDecision, qualityGate } from './quality-gate';
-import { PROPENSITY_TARGETS, type PropensityScores, scorePropensity } from './propensity-job';
+import { PROPENSITY_TARGETS } from '../contracts/artifacts';
+import { type PropensityScores, scorePropensity } from './propensity-job';
 import { type FactRow, segmentExportCsv, segmentUsers, userFacts } from './segment-users';
 
 export interface TrainingDeps {

@@ -1,6 +1,7 @@
 import { csvLine } from '../data/formats';
 import type { InteractionLog } from '../ml/interactions';
-import { profileSegments, type SegmentProfile, segmentPoints, type UserFacts } from '../marketing/segments';
+import { profileSegments, segmentPoints, type UserFacts } from '../marketing/segments';
+import type { SegmentsArtifact } from '../contracts/artifacts';
 
 /** One curated interaction, as much as segmentation needs. */
 export interface FactRow {
@@ -9,16 +10,6 @@ export interface FactRow {
   readonly timestamp: number;
   readonly event_type: string;
   readonly event_value: number | null;
-}
-
-export interface SegmentsArtifact {
-  readonly k: number;
-  readonly silhouettes: Record<string, number>;
-  /** How the clustered points are built, for readers of the artifact. */
-  readonly features: string;
-  readonly profiles: SegmentProfile[];
-  /** A 2-D PCA projection of (up to 2,000) clustered users for the report's segment map: [x, y, segment]. */
-  readonly projection: [number, number, number][];
 }
 
 export interface UserSegmentation {

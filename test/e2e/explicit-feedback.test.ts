@@ -1,6 +1,6 @@
 import { initBackend } from '../../shared/ml/backend';
-import { MANIFEST_KEY, type ModelManifest } from '../../shared/training/artifacts';
-import { SeededRandom } from '../../shared/synthetic/random';
+import { MANIFEST_KEY, type ModelManifest } from '../../shared/contracts/artifacts';
+import { SeededRandom } from '../../shared/data/random';
 import { call, exportedLines, linesWithConsumedItems, startTestApi, trainQuickModel } from '../support/api';
 import { startIngestionStack, TEST_NOW } from '../support/ingestion';
 

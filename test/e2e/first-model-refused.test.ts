@@ -1,6 +1,6 @@
 import { initBackend } from '../../shared/ml/backend';
 import { createLogger } from '../../shared/observability/logger';
-import { MANIFEST_KEY, type ModelManifest } from '../../shared/training/artifacts';
+import { MANIFEST_KEY, type ModelManifest } from '../../shared/contracts/artifacts';
 import { runTraining } from '../../shared/training/run-training';
 import { call, dropWorld, startTestApi, testWorld, trainQuickModel } from '../support/api';
 import { startIngestionStack, TEST_NOW } from '../support/ingestion';

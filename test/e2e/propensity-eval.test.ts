@@ -5,7 +5,7 @@ import { rocAuc } from '../../shared/marketing/classification-metrics';
 import { randomSplit } from '../../shared/marketing/propensity-eval';
 import { binaryTarget, parseCsvTable } from '../../shared/marketing/tabular';
 import { SYNTHETIC_PRESETS } from '../../shared/synthetic/generator';
-import { SeededRandom } from '../../shared/synthetic/random';
+import { SeededRandom } from '../../shared/data/random';
 import { writeSyntheticDataset } from '../../shared/synthetic/write-files';
 import { runMappa } from '../support/cli';
 

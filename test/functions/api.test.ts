@@ -2,7 +2,7 @@ import { startLocalApi, type LocalApi } from '../../shared/local/api-server';
 import { localApiDeps } from '../../shared/local/api-wiring';
 import { initBackend } from '../../shared/ml/backend';
 import { createLogger } from '../../shared/observability/logger';
-import { exportRecommendations } from '../../shared/marketing/batch-export';
+import { exportRecommendations } from '../../shared/serving/batch-export';
 import { PropensityScorer } from '../../shared/marketing/propensity-model';
 import { compactStagedEvents } from '../../shared/serving/event-compactor';
 import { s3ModelSource } from '../../shared/serving/model-store';
@@ -10,7 +10,7 @@ import { EVENTS_STAGING_PREFIX } from '../../shared/serving/events';
 import type { ApiFunction } from '../../shared/serving/routes';
 import { apiDeployable } from '../../shared/resources/deployables';
 import type { SyntheticWorld } from '../../shared/synthetic/generator';
-import { MANIFEST_KEY, type ModelManifest, propensityModelKey } from '../../shared/training/artifacts';
+import { MANIFEST_KEY, type ModelManifest, propensityModelKey } from '../../shared/contracts/artifacts';
 import { API_KEY, call, dropWorld, testWorld, trainQuickModel } from '../support/api';
 import { type IngestionStack, startIngestionStack, TEST_NOW } from '../support/ingestion';
 

@@ -2,7 +2,7 @@ import { gzipSync } from 'node:zlib';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { handleDropFolderRecord } from '../../shared/ingest/drop-folder';
 import { ingestObject } from '../../shared/ingest/ingest-object';
-import { recentPopularity, topCategories } from '../../shared/ingest/features';
+import { recentPopularity, topCategories } from '../../shared/feature-store/features';
 import { statKey } from '../../shared/feature-store/feature-store';
 import { assertBalanced, type IngestionStack, startIngestionStack } from '../support/ingestion';
 

@@ -8,7 +8,7 @@ import {
   completeMarkerKey,
   MANIFEST_KEY,
   type ModelManifest,
-} from '../../shared/training/artifacts';
+} from '../../shared/contracts/artifacts';
 import { acquireRunLock, TrainingRunInProgress } from '../../shared/training/run-lock';
 import { runTraining, TrainingDeadlineExceeded, type TrainingDeps } from '../../shared/training/run-training';
 import { dropWorld } from '../support/api';

@@ -1,12 +1,8 @@
 import type { Command } from 'commander';
 import { initBackend, parseBackendName } from '../../ml/backend';
 import { runExperiment } from '../../ml/experiment';
-import {
-  buildInteractionLog,
-  evaluableUsers,
-  MIN_EVALUABLE_INTERACTIONS,
-  readInteractionsFile,
-} from '../../ml/interactions';
+import { readInteractionsFile } from '../../ingest/read-interactions-file';
+import { buildInteractionLog, evaluableUsers, MIN_EVALUABLE_INTERACTIONS } from '../../ml/interactions';
 import { CliError, parseIntegerOption, requireInputFile, runAction } from '../errors';
 import { formatMetricsTable, terminalTrainingProgress } from '../metrics-table';
 

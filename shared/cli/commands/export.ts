@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { exportRecommendations, type ExportResult } from '../../marketing/batch-export';
+import { exportRecommendations, type ExportResult } from '../../serving/batch-export';
 import { s3ModelSource } from '../../serving/model-store';
 import { CliError, parseIntegerOption, runAction } from '../errors';
 import { openLocalServices } from '../local-services';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { makeHandler, recommendationsDeps } from '../../../functions/api/recommendations';
+import { makeHandler, recommendationsDeps } from '../../serving/handlers/recommendations';
 import { apiGatewayEvent } from '../../local/api-server';
 import { localApiDeps } from '../../local/api-wiring';
 import { localLambdaContext } from '../../local/lambda-context';

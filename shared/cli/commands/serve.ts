@@ -3,7 +3,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Command } from 'commander';
 import { readJsonIfExists } from '../../aws/s3-objects';
 import { DATA_LAKE_PREFIXES } from '../../resources/definitions';
-import { artifactKey, MANIFEST_KEY, type ModelManifest } from '../../training/artifacts';
+import { artifactKey, MANIFEST_KEY, type ModelManifest } from '../../contracts/artifacts';
 import { startLocalApi } from '../../local/api-server';
 import { localApiDeps } from '../../local/api-wiring';
 import { createLogger, type LogLevel } from '../../observability/logger';

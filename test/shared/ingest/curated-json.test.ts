@@ -1,7 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { serializeCurated } from '../../../shared/ingest/chunk-builder';
 import { encodeCuratedInteractions } from '../../../shared/ingest/curated-json';
-import type { InteractionRow } from '../../../shared/ingest/validate';
+import type { InteractionRow } from '../../../shared/data/records';
 
 const ROWS: InteractionRow[] = [
   { user_id: 'u1', item_id: 'i10', timestamp: 1_760_000_000, event_type: 'view' },

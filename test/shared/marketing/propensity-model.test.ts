@@ -14,7 +14,7 @@ import {
 } from '../../../shared/marketing/propensity-model';
 import { binaryTarget, parseCsvTable, type Table, TabularEncoder } from '../../../shared/marketing/tabular';
 import { initBackend } from '../../../shared/ml/backend';
-import { SeededRandom } from '../../../shared/synthetic/random';
+import { SeededRandom } from '../../../shared/data/random';
 
 /** A CSV of customers whose conversion depends on a number, a category and their interaction. */
 function customersCsv(rows: number, seed: number, columnOrder = ['age', 'plan', 'visits', 'y']): string {

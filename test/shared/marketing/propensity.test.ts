@@ -9,7 +9,7 @@ import {
   trainPropensity,
 } from '../../../shared/marketing/propensity';
 import { initBackend } from '../../../shared/ml/backend';
-import { SeededRandom } from '../../../shared/synthetic/random';
+import { SeededRandom } from '../../../shared/data/random';
 
 /** Rows whose conversion follows a known logistic model (with an interaction an MLP can use). */
 function syntheticRows(rows: number, seed: number): { x: Matrix; y: Uint8Array } {

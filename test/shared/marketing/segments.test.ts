@@ -1,5 +1,5 @@
 import { kMeans, profileSegments, segmentPoints, type UserFacts } from '../../../shared/marketing/segments';
-import { SeededRandom } from '../../../shared/synthetic/random';
+import { SeededRandom } from '../../../shared/data/random';
 
 /** Three tight, well separated blobs in 2-D; returns points and the blob of each. */
 function blobs(perBlob: number, seed: number): { points: Float32Array; truth: number[] } {

@@ -1,5 +1,5 @@
 import { buildReport } from '../../../shared/report/build-report';
-import type { SegmentsArtifact } from '../../../shared/training/segment-users';
+import type { SegmentsArtifact } from '../../../shared/contracts/artifacts';
 
 const summary = (mean: number) => ({ mean, median: mean, p10: mean, p90: mean });
 

@@ -1,7 +1,7 @@
 import { ItemIndex } from '../../../shared/serving/item-index';
 import { UserTower } from '../../../shared/serving/user-tower';
 import { type ModelSource, ModelStore, type ServedModel } from '../../../shared/serving/model-store';
-import type { ModelManifest } from '../../../shared/training/artifacts';
+import type { ModelManifest } from '../../../shared/contracts/artifacts';
 
 function manifest(version: string): ModelManifest {
   return { version } as unknown as ModelManifest;

@@ -5,12 +5,12 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { csvLine } from '../data/formats';
 import { float32FromBytes } from '../data/binary';
 import { decodeItemSet } from '../data/item-set';
-import type { RecentInteraction } from '../ingest/features';
+import type { RecentInteraction } from '../feature-store/features';
 import { DATA_LAKE_PREFIXES } from '../resources/definitions';
-import type { ServedModel } from '../serving/model-store';
-import { DEFAULT_POLICY, recommend, type ServingPolicy, type UserState } from '../serving/recommender';
-import { decodeRecent, type ServingTables } from '../serving/user-state';
-import { parseCsvTable } from './tabular';
+import type { ServedModel } from './model-store';
+import { DEFAULT_POLICY, recommend, type ServingPolicy, type UserState } from './recommender';
+import { decodeRecent, type ServingTables } from './user-state';
+import { parseCsvTable } from '../marketing/tabular';
 
 /**
  * Batch recommendations (Personalize's "batch inference"): top-N for every

@@ -1,4 +1,4 @@
-import type { EntityAttribute, EntityRow, InteractionRow } from './validate';
+import type { EntityAttribute, EntityRow, InteractionRow } from '../data/records';
 
 /**
  * Pure feature aggregation for the DynamoDB feature store. Every merge is a

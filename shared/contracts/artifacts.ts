@@ -89,3 +89,57 @@ export function newModelVersion(now = new Date()): string {
     .replace(/\.\d+Z$/, 'Z');
   return `v${stamp}-${Math.random().toString(36).slice(2, 8)}`;
 }
+
+/** Customer segments of a version (`segments.json`): what training writes and serving and the report read. */
+export interface SegmentProfile {
+  readonly segment: number;
+  readonly name: string;
+  readonly description: string;
+  readonly size: number;
+  readonly share: number;
+  readonly rfm: {
+    readonly recencyDays: { mean: number; median: number };
+    readonly frequency: { mean: number; median: number };
+    readonly monetary: { mean: number; median: number };
+  };
+  /** Most frequent categories: share of the segment's category counts, and lift over all users' share. */
+  readonly topCategories: { category: string; share: number; lift: number }[];
+  readonly topItems: { itemId: string; count: number }[];
+  /** Share of each event type among the segment's interactions. */
+  readonly behaviour: Record<string, number>;
+}
+
+export interface SegmentsArtifact {
+  readonly k: number;
+  readonly silhouettes: Record<string, number>;
+  /** How the clustered points are built, for readers of the artifact. */
+  readonly features: string;
+  readonly profiles: SegmentProfile[];
+  /** A 2-D PCA projection of (up to 2,000) clustered users for the report's segment map: [x, y, segment]. */
+  readonly projection: [number, number, number][];
+}
+
+/** Propensity targets of a version (`propensity.json`); the scores live per user in DynamoDB. */
+export const PROPENSITY_TARGETS = ['purchase', 'churn'] as const;
+
+export type PropensityTarget = (typeof PROPENSITY_TARGETS)[number];
+
+export interface TargetSummary {
+  readonly trained: boolean;
+  /** Why a target could not be trained (e.g. one class only). */
+  readonly reason?: string;
+  readonly horizonDays: number;
+  /** What the label means for this data (purchases, or any activity when there are no purchases). */
+  readonly definition: string;
+  readonly users: number;
+  readonly positiveRate: number;
+  readonly validationAuc?: number;
+  /** ROC and reliability curves on the validation users (for the report). */
+  readonly curves?: {
+    roc: { fpr: number; tpr: number }[];
+    calibration: { predicted: number; observed: number; count: number }[];
+  };
+}
+
+/** A served attribute value: a scalar, or the values of a list attribute (genres). */
+export type ServedAttribute = string | number | boolean | null | readonly string[];

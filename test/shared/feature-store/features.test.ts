@@ -9,9 +9,9 @@ import {
   RECENT_INTERACTIONS,
   recentPopularity,
   standardDeviation,
-} from '../../../shared/ingest/features';
+} from '../../../shared/feature-store/features';
 import { interactionFingerprint } from '../../../shared/ingest/fingerprint';
-import type { InteractionRow } from '../../../shared/ingest/validate';
+import type { InteractionRow } from '../../../shared/data/records';
 
 const T = 1_760_000_000;
 const fingerprintOf = (row: InteractionRow) =>

@@ -1,0 +1,96 @@
+import {
+  type ApiDeps,
+  HttpError,
+  json,
+  jsonBody,
+  makeApiHandler,
+  parseInput,
+  type RouteHandler,
+} from '../api';
+import { recordOutcomes, runningExperiments } from '../../marketing/experiment-store';
+import { outcomeDelta, type UserOutcome } from '../../marketing/experiments';
+import type { ApiSettings } from '../container';
+import { RunningExperiments } from '../experiment-directory';
+import {
+  type CanonicalEvent,
+  canonicalEvents,
+  EventTimestampError,
+  eventsBodySchemaFor,
+  recordEvents,
+} from '../events';
+
+/** What the events function uses: no model; the running experiments and outcome counting. */
+export interface EventsDeps extends ApiDeps {
+  readonly runningExperiments: RunningExperiments;
+  readonly recordOutcomes: (
+    experimentId: string,
+    userId: string,
+    delta: Pick<UserOutcome, 'clicks' | 'conversions' | 'revenue'>,
+  ) => Promise<boolean>;
+}
+
+export function eventsDeps(base: ApiDeps, _settings: ApiSettings): EventsDeps {
+  const table = { client: base.dynamoDb, table: base.tables.experiments };
+  return {
+    ...base,
+    // Read on every request: an exposure made a second after an experiment started must still get its conversions.
+    runningExperiments: new RunningExperiments(() => runningExperiments(table), 0),
+    recordOutcomes: (experimentId, userId, delta) => recordOutcomes(table, experimentId, userId, delta),
+  };
+}
+
+/**
+ * Adds each user's clicks, conversions and revenue to the running experiments
+ * the user was exposed in (a conditional update: unexposed users change nothing).
+ */
+async function attributeToExperiments(deps: EventsDeps, events: readonly CanonicalEvent[]): Promise<number> {
+  const running = await deps.runningExperiments.list();
+  if (running.length === 0) return 0;
+  const byUser = new Map<string, CanonicalEvent[]>();
+  for (const event of events) byUser.set(event.user_id, [...(byUser.get(event.user_id) ?? []), event]);
+  let attributed = 0;
+  await Promise.all(
+    [...byUser].flatMap(([userId, userEvents]) => {
+      const delta = outcomeDelta(userEvents);
+      if (delta.clicks + delta.conversions === 0) return [];
+      return running.map(async (experiment) => {
+        if (await deps.recordOutcomes(experiment.experimentId, userId, delta)) attributed++;
+      });
+    }),
+  );
+  return attributed;
+}
+
+/** POST /v1/events: one event or `{ events: [...] }` (up to 100) → 202. */
+export const postEvents: RouteHandler<EventsDeps> = async (event, deps) => {
+  const raw = jsonBody(event);
+  const body = parseInput(eventsBodySchemaFor(raw), raw, 'body');
+  const batched = 'events' in body;
+  const events = batched ? body.events : [body];
+  const now = deps.now?.() ?? new Date();
+  let canonical;
+  try {
+    canonical = canonicalEvents(events, Math.floor(now.getTime() / 1000));
+  } catch (error) {
+    if (!(error instanceof EventTimestampError)) throw error;
+    const field = batched ? `events[${error.index}].timestamp` : 'timestamp';
+    throw new HttpError(400, 'validation_error', `body field '${field}' ${error.message}`, {
+      field,
+      in: 'body',
+    });
+  }
+  const result = await recordEvents(
+    { s3: deps.s3, dynamoDb: deps.dynamoDb, bucket: deps.bucket, usersTable: deps.tables.users },
+    canonical,
+    now,
+  );
+  const attributed = await attributeToExperiments(deps, canonical);
+  return json(202, {
+    accepted: result.accepted,
+    users: result.users,
+    ...(attributed > 0 ? { attributed } : {}),
+  });
+};
+
+/** The Lambda handler over the given dependencies: the Lambda entry point (functions/api/) passes its container's, the local API server its own. */
+export const makeHandler = (depsFor: () => EventsDeps) => makeApiHandler('events', { postEvents }, depsFor);

@@ -1,0 +1,72 @@
+import {
+  createExperiment as storeExperiment,
+  ExperimentConflict,
+  experimentOutcomes,
+  getExperiment,
+} from '../../marketing/experiment-store';
+import type { ExperimentDefinition, UserOutcome } from '../../marketing/experiments';
+import { experimentReport, experimentSchema } from '../../marketing/experiments';
+import {
+  type ApiDeps,
+  HttpError,
+  json,
+  jsonBody,
+  makeApiHandler,
+  parseInput,
+  type RouteHandler,
+} from '../api';
+import type { ApiSettings } from '../container';
+import { ExperimentDefinitions } from '../experiment-directory';
+import { experimentPathSchema } from '../schemas';
+
+/** What the experiments function uses: create, read definitions, read outcomes. */
+export interface ExperimentsDeps extends ApiDeps {
+  readonly experiments: ExperimentDefinitions;
+  readonly storeExperiment: (
+    definition: ExperimentDefinition,
+    now: Date,
+  ) => Promise<{ created: boolean; createdAt: string }>;
+  readonly outcomes: (experimentId: string) => Promise<UserOutcome[]>;
+}
+
+export function experimentsDeps(base: ApiDeps, _settings: ApiSettings): ExperimentsDeps {
+  const table = { client: base.dynamoDb, table: base.tables.experiments };
+  return {
+    ...base,
+    experiments: new ExperimentDefinitions((experimentId) => getExperiment(table, experimentId)),
+    storeExperiment: (definition, now) => storeExperiment(table, definition, now),
+    outcomes: (experimentId) => experimentOutcomes(table, experimentId),
+  };
+}
+
+/** POST /v1/experiments: 201 when created, 200 for a repeated identical request, 409 for a different one. */
+export const createExperiment: RouteHandler<ExperimentsDeps> = async (event, deps) => {
+  const definition = parseInput(experimentSchema, jsonBody(event), 'body');
+  try {
+    const { created, createdAt } = await deps.storeExperiment(definition, deps.now?.() ?? new Date());
+    return json(created ? 201 : 200, { ...definition, status: 'running', createdAt });
+  } catch (error) {
+    if (error instanceof ExperimentConflict) {
+      throw new HttpError(409, 'experiment_exists', error.message, { field: 'experimentId', in: 'body' });
+    }
+    throw error;
+  }
+};
+
+/** GET /v1/experiments/{experimentId}/report: per-variant outcomes, lifts with 95% CIs, p-values, power. */
+export const getExperimentReport: RouteHandler<ExperimentsDeps> = async (event, deps) => {
+  const { experimentId } = parseInput(experimentPathSchema, event.pathParameters ?? {}, 'path');
+  const definition = await deps.experiments.get(experimentId);
+  if (!definition) {
+    throw new HttpError(404, 'experiment_not_found', `experiment '${experimentId}' does not exist`, {
+      field: 'experimentId',
+      in: 'path',
+    });
+  }
+  const outcomes = await deps.outcomes(experimentId);
+  return json(200, experimentReport(definition, outcomes));
+};
+
+/** The Lambda handler over the given dependencies: the Lambda entry point (functions/api/) passes its container's, the local API server its own. */
+export const makeHandler = (depsFor: () => ExperimentsDeps) =>
+  makeApiHandler('experiments', { createExperiment, getExperimentReport }, depsFor);

@@ -1,0 +1,92 @@
+import {
+  type ApiDeps,
+  HttpError,
+  json,
+  jsonBody,
+  makeApiHandler,
+  parseInput,
+  requireModel,
+  type RouteHandler,
+} from '../api';
+import { getExperiment, recordExposure } from '../../marketing/experiment-store';
+import { assignVariant } from '../../marketing/experiments';
+import { type ApiSettings, modelStore } from '../container';
+import { ExperimentDefinitions } from '../experiment-directory';
+import { type ModelStore, s3ModelSource } from '../model-store';
+import { rank, recommend, withAttributes } from '../recommender';
+import { rankBodySchema, recommendationsQuerySchema, userPathSchema } from '../schemas';
+import { readUserState } from '../user-state';
+
+/** What the recommendations function uses: the full model, experiment definitions, exposure counting. */
+export interface RecommendationsDeps extends ApiDeps {
+  readonly models: ModelStore;
+  readonly experiments: ExperimentDefinitions;
+  readonly recordExposure: (experimentId: string, userId: string, variant: string) => Promise<void>;
+}
+
+export function recommendationsDeps(base: ApiDeps, settings: ApiSettings): RecommendationsDeps {
+  const table = { client: base.dynamoDb, table: base.tables.experiments };
+  return {
+    ...base,
+    models: modelStore(base, settings, s3ModelSource),
+    experiments: new ExperimentDefinitions((experimentId) => getExperiment(table, experimentId)),
+    recordExposure: (experimentId, userId, variant) => recordExposure(table, experimentId, userId, variant),
+  };
+}
+
+/** GET /v1/users/{userId}/recommendations and POST /v1/users/{userId}/rank. */
+export const getRecommendations: RouteHandler<RecommendationsDeps> = async (event, deps, scope) => {
+  const { userId } = parseInput(userPathSchema, event.pathParameters ?? {}, 'path');
+  const query = parseInput(recommendationsQuerySchema, event.queryStringParameters ?? {}, 'query');
+  const model = await requireModel(deps.models, scope);
+  const experiment = query.experiment ? await deps.experiments.get(query.experiment) : undefined;
+  if (query.experiment && !experiment) {
+    throw new HttpError(404, 'experiment_not_found', `experiment '${query.experiment}' does not exist`, {
+      field: 'experiment',
+      in: 'query',
+    });
+  }
+  const variant = experiment ? assignVariant(experiment, userId) : undefined;
+  const state = await readUserState(deps.dynamoDb, deps.tables, userId, model.manifest.version, scope.log);
+  const result = recommend(
+    model,
+    userId,
+    state,
+    {
+      limit: query.limit,
+      excludeSeen: query.exclude_seen === 'true',
+      ...(query.category !== undefined ? { category: query.category } : {}),
+      ...(query.min_price !== undefined ? { minPrice: query.min_price } : {}),
+      ...(query.max_price !== undefined ? { maxPrice: query.max_price } : {}),
+      ...(variant ? { variantStrategy: variant.strategy } : {}),
+    },
+    deps.policy,
+  );
+  scope.strategy = result.strategy;
+  // The exposure is what the experiment report counts: record it before answering.
+  if (experiment && variant) await deps.recordExposure(experiment.experimentId, userId, variant.name);
+  return json(200, {
+    userId,
+    modelVersion: model.manifest.version,
+    strategy: result.strategy,
+    ...(experiment && variant ? { experiment: experiment.experimentId, variant: variant.name } : {}),
+    items: query.include === 'attributes' ? withAttributes(model, result.items) : result.items,
+  });
+};
+
+export const rankItems: RouteHandler<RecommendationsDeps> = async (event, deps, scope) => {
+  const { userId } = parseInput(userPathSchema, event.pathParameters ?? {}, 'path');
+  const body = parseInput(rankBodySchema, jsonBody(event), 'body');
+  const model = await requireModel(deps.models, scope);
+  const state = await readUserState(deps.dynamoDb, deps.tables, userId, model.manifest.version, scope.log);
+  const result = rank(model, userId, state, body.itemIds, {
+    excludeSeen: body.excludeSeen,
+    policy: deps.policy,
+  });
+  scope.strategy = result.strategy;
+  return json(200, { userId, modelVersion: model.manifest.version, ...result });
+};
+
+/** The Lambda handler over the given dependencies: the Lambda entry point (functions/api/) passes its container's, the local API server its own. */
+export const makeHandler = (depsFor: () => RecommendationsDeps) =>
+  makeApiHandler('recommendations', { getRecommendations, rankItems }, depsFor);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { ChunkBuilder } from '../shared/ingest/chunk-builder';
 import { encodeCuratedInteractions } from '../shared/ingest/curated-json';
-import { DEFAULT_CHUNK_ROWS } from '../shared/ingest/ingest-object';
+import { DEFAULT_CHUNK_ROWS } from '../shared/ingest/ingestion-types';
 import { DEFAULT_MAPPING } from '../shared/ingest/mapping';
 import { CsvSplitter, type SourceRecord } from '../shared/ingest/records';
 import { csvValidatorForHeader } from '../shared/ingest/validate';

@@ -4,7 +4,7 @@ import { createGunzip } from 'node:zlib';
 import { parse as csvParse } from 'csv-parse';
 import { serializeCurated } from '../shared/ingest/chunk-builder';
 import { type ChunkRead, ChunkReader } from '../shared/ingest/chunk-reader';
-import { DEFAULT_CHUNK_ROWS } from '../shared/ingest/ingest-object';
+import { DEFAULT_CHUNK_ROWS } from '../shared/ingest/ingestion-types';
 import { DEFAULT_MAPPING } from '../shared/ingest/mapping';
 import { CsvSplitter } from '../shared/ingest/records';
 import { csvValidatorForHeader } from '../shared/ingest/validate';

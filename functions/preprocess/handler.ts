@@ -2,7 +2,7 @@ import { dynamoDbClient, s3Client } from '../../shared/aws/clients';
 import { readEnv, requiredString } from '../../shared/config/env';
 import { ENV } from '../../shared/config/env-names';
 import { ingestionDeps } from '../../shared/ingest/drop-folder';
-import type { IngestionDeps } from '../../shared/ingest/ingest-object';
+import type { IngestionDeps } from '../../shared/ingest/ingestion-types';
 import { createLogger } from '../../shared/observability/logger';
 import { makeHandler } from '../../shared/ingest/preprocess-handler';
 

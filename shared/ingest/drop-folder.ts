@@ -5,12 +5,8 @@ import { z } from 'zod';
 import { decodeS3EventKey } from '../aws/s3-keys';
 import { type FeatureStoreTables, openFeatureStore } from '../feature-store/feature-store';
 import { VersionedTable } from '../feature-store/versioned-table';
-import {
-  type IngestionDeps,
-  type IngestionLedger,
-  type IngestionOutcome,
-  ingestObject,
-} from './ingest-object';
+import { type IngestionDeps, type IngestionLedger, type IngestionOutcome } from './ingestion-types';
+import { ingestObject } from './ingest-object';
 import { classifyKey } from './layout';
 
 const continuationSchema = z.object({

@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import type { Context, S3Event } from 'aws-lambda';
 import { handleDropFolderRecord, type RecordOutcome } from './drop-folder';
-import type { IngestionDeps } from './ingest-object';
+import type { IngestionDeps } from './ingestion-types';
 
 /**
  * S3 ObjectCreated (incoming/<dataset>/…) → preprocessing. Thin: decode the

@@ -1,6 +1,6 @@
 import { makeHandler } from '../ingest/preprocess-handler';
 import { ingestionDeps } from '../ingest/drop-folder';
-import type { IngestionDeps } from '../ingest/ingest-object';
+import type { IngestionDeps } from '../ingest/ingestion-types';
 import { createLogger, type Logger } from '../observability/logger';
 import type { EmbeddedStack } from './embedded-stack';
 import { localLambdaContext } from './lambda-context';

@@ -3,7 +3,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { listKeys, readJsonIfExists as readJson } from '../aws/s3-objects';
 import { experimentOutcomes, runningExperiments } from '../marketing/experiment-store';
 import { experimentReport } from '../marketing/experiments';
-import type { IngestionReport } from '../ingest/ingest-object';
+import type { IngestionReport } from '../ingest/ingestion-types';
 import type { EvaluationResult } from '../ml/evaluate';
 import type { EpochStats } from '../ml/train-two-tower';
 import { DATA_LAKE_PREFIXES } from '../resources/definitions';

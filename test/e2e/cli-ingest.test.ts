@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import type { IngestionReport } from '../../shared/ingest/ingest-object';
+import type { IngestionReport } from '../../shared/ingest/ingestion-types';
 import { EmbeddedStack } from '../../shared/local/embedded-stack';
 import { runMappa } from '../support/cli';
 import { ML_100K } from '../support/shared-data';

@@ -1,5 +1,5 @@
 import { gzipSync } from 'node:zlib';
-import type { IngestionReport } from '../../shared/ingest/ingest-object';
+import type { IngestionReport } from '../../shared/ingest/ingestion-types';
 import { assertBalanced, type IngestionStack, startIngestionStack } from '../support/ingestion';
 
 const T = 1_760_000_000;

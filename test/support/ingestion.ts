@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { gunzipSync } from 'node:zlib';
 import { openFeatureStore } from '../../shared/feature-store/feature-store';
-import type { IngestionDeps, IngestionReport } from '../../shared/ingest/ingest-object';
+import type { IngestionDeps, IngestionReport } from '../../shared/ingest/ingestion-types';
 import { registerPreprocessHandler } from '../../shared/local/preprocess-wiring';
 import { createLogger } from '../../shared/observability/logger';
 import { startTestStack } from './local-stack';

@@ -4,7 +4,7 @@ import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@a
 import type { Command } from 'commander';
 import { createS3Client } from '../../aws/clients';
 import { uploadFile } from '../../aws/upload';
-import type { IngestionReport } from '../../ingest/ingest-object';
+import type { IngestionReport } from '../../ingest/ingestion-types';
 import { reportKey, rootMappingKey } from '../../ingest/layout';
 import { misplacedMappingField, parseMapping } from '../../ingest/mapping';
 import { readTextIfExists } from '../../aws/s3-objects';

@@ -341,7 +341,7 @@ export async function runServingBenchmark(): Promise<void> {
     // Bundles: as deployed (AWS SDK from the Lambda runtime) and fully standalone.
     const bundles: Row[] = [];
     for (const fn of API_FUNCTIONS) {
-      const deployed = await bundle(fn, ['@aws-sdk/*']);
+      const deployed = await bundle(fn, ['@aws-sdk/client-*', '@aws-sdk/lib-storage']);
       const standalone = await bundle(fn, []);
       bundles.push({
         function: fn,

@@ -42,7 +42,10 @@ export class AppFunction extends NodejsFunction {
         sourceMap: true,
         target: 'node22',
         format: OutputFormat.CJS,
-        externalModules: ['@aws-sdk/*', '@tensorflow/tfjs-node'],
+        // The SDK clients come from the Lambda runtime; @aws-sdk/util-dynamodb is bundled (a few KB) so its
+        // number handling (allowImpreciseNumbers, wrapNumbers as a function) is the pinned version's, not the
+        // runtime's.
+        externalModules: ['@aws-sdk/client-*', '@aws-sdk/lib-storage', '@tensorflow/tfjs-node'],
         ...props.bundling,
       },
     });

@@ -340,7 +340,9 @@ export class RowValidator {
         continue;
       }
       const numeric = numbers[column] ?? parseNumber(text);
-      attributes[column] = Number.isNaN(numeric) ? text : numeric;
+      // A number a double cannot hold exactly (an 18-digit code) stays text: every digit kept.
+      attributes[column] =
+        Number.isNaN(numeric) || Math.abs(numeric) > Number.MAX_SAFE_INTEGER ? text : numeric;
     }
     const id = (values[idColumn] ?? '').trim();
     const problem = idProblem(id);

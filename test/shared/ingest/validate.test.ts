@@ -196,3 +196,14 @@ describe('list attributes and the event policy in mappings', () => {
     );
   });
 });
+
+describe('numbers a double cannot hold', () => {
+  it('keeps an attribute beyond 2^53 as text, every digit', () => {
+    const validator = new RowValidator('items', ['item_id', 'ean', 'price'], DEFAULT_MAPPING, 'csv', NOW);
+    const result = validator.validate(record(['i1', '123456789012345678', '9.5']));
+    expect(result.ok && result.clean).toEqual({
+      dataset: 'items',
+      row: { id: 'i1', attributes: { ean: '123456789012345678', price: 9.5 } },
+    });
+  });
+});

@@ -24,6 +24,17 @@ export class SeededRandom {
     return Math.floor(this.next() * n);
   }
 
+  /** Shuffles in place (Fisher–Yates, from the end): the same order for the same seed, everywhere. */
+  shuffle<T extends { length: number; [index: number]: number }>(values: T): T {
+    for (let index = values.length - 1; index > 0; index--) {
+      const other = this.int(index + 1);
+      const value = values[index] as number;
+      values[index] = values[other] as number;
+      values[other] = value;
+    }
+    return values;
+  }
+
   /** Standard normal (Box-Muller, caching the second value). */
   normal(): number {
     if (this.spareNormal !== undefined) {

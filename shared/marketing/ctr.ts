@@ -5,6 +5,7 @@ import {
   trainClickTowers,
 } from '../ml/click-towers';
 import { SeededRandom } from '../data/random';
+import { logLoss } from '../ml/metrics';
 import { calibrationCurve, expectedCalibrationError, rocAuc } from './classification-metrics';
 import {
   calibrated,
@@ -106,7 +107,7 @@ export async function evaluateCtrCsv(text: string, options: CtrEvalOptions): Pro
 
   const order = Array.from({ length: table.rows }, (_, row) => row);
   if (times) order.sort((a, b) => (times[a] as number) - (times[b] as number) || a - b);
-  else shuffle(order, new SeededRandom(options.seed ?? 7));
+  else new SeededRandom(options.seed ?? 7).shuffle(order);
   const embeddingEnd = Math.floor(table.rows * 0.6);
   const headEnd = Math.floor(table.rows * 0.8);
   const embeddingRows = order.slice(0, embeddingEnd);
@@ -323,23 +324,6 @@ function standardised(train: Matrix): { matrix: Matrix; apply: (other: Matrix) =
 function logit(p: number): number {
   const clipped = Math.min(1 - 1e-6, Math.max(1e-6, p));
   return Math.log(clipped / (1 - clipped));
-}
-
-function shuffle(values: number[], random: SeededRandom): void {
-  for (let index = values.length - 1; index > 0; index--) {
-    const other = random.int(index + 1);
-    [values[index], values[other]] = [values[other] as number, values[index] as number];
-  }
-}
-
-/** Log loss with probabilities clipped to [1e-7, 1 − 1e-7]. */
-export function logLoss(probabilities: ArrayLike<number>, labels: ArrayLike<number>): number {
-  let sum = 0;
-  for (let index = 0; index < labels.length; index++) {
-    const p = Math.min(1 - 1e-7, Math.max(1e-7, probabilities[index] as number));
-    sum -= labels[index] === 1 ? Math.log(p) : Math.log(1 - p);
-  }
-  return sum / Math.max(labels.length, 1);
 }
 
 /** The 95% interval of a ROC AUC from its class sizes (Hanley & McNeil 1982), clipped to [0, 1]. */

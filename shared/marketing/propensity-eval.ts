@@ -95,10 +95,7 @@ interface Split {
 export function randomSplit(rows: number, testShare: number, seed: number): Split {
   const random = new SeededRandom(seed);
   const order = Array.from({ length: rows }, (_, row) => row);
-  for (let index = order.length - 1; index > 0; index--) {
-    const swap = random.int(index + 1);
-    [order[index], order[swap]] = [order[swap] as number, order[index] as number];
-  }
+  random.shuffle(order);
   const testSize = Math.round(rows * testShare);
   const test = order.slice(rows - testSize);
   const rest = order.slice(0, rows - testSize);

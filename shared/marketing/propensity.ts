@@ -300,10 +300,7 @@ async function fitEpoch(
   config: PropensityConfig,
 ): Promise<number> {
   const order = Array.from({ length: data.rows }, (_, row) => row);
-  for (let index = order.length - 1; index > 0; index--) {
-    const swap = random.int(index + 1);
-    [order[index], order[swap]] = [order[swap] as number, order[index] as number];
-  }
+  random.shuffle(order);
   const optimizer = optimizers.get(model) as tf.Optimizer;
   const kernels = model.trainableWeights
     .filter((weight) => weight.name.includes('kernel'))

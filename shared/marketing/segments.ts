@@ -192,10 +192,7 @@ export function segmentPoints(
   const random = new SeededRandom(options.seed + 1);
   const sampleSize = Math.min(n, options.silhouetteSample ?? 1500);
   const order = Array.from({ length: n }, (_, point) => point);
-  for (let index = n - 1; index > 0; index--) {
-    const swap = random.int(index + 1);
-    [order[index], order[swap]] = [order[swap] as number, order[index] as number];
-  }
+  random.shuffle(order);
   const sample = order.slice(0, sampleSize);
   const silhouettes: Record<string, number> = {};
   let best: (KMeansResult & { score: number }) | undefined;

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { SeededRandom } from '../data/random';
+import { logLoss } from './metrics';
 
 /**
  * A pointwise two-tower model of clicks: users and items mapped into one space, the click logit
@@ -82,15 +83,11 @@ export async function trainClickTowers(
     out.dispose();
     return Float32Array.from(values);
   };
-  const validationLoss = () => {
-    const predicted = logits(validation.users, validation.items);
-    let sum = 0;
-    predicted.forEach((logit, row) => {
-      const p = Math.min(1 - 1e-7, Math.max(1e-7, 1 / (1 + Math.exp(-logit))));
-      sum -= validation.labels[row] === 1 ? Math.log(p) : Math.log(1 - p);
-    });
-    return sum / Math.max(predicted.length, 1);
-  };
+  const validationLoss = () =>
+    logLoss(
+      Array.from(logits(validation.users, validation.items), (logit) => 1 / (1 + Math.exp(-logit))),
+      validation.labels,
+    );
 
   const optimizer = tf.train.adam(config.learningRate);
   const random = new SeededRandom(config.seed);
@@ -100,10 +97,7 @@ export async function trainClickTowers(
   try {
     for (let epoch = 1; epoch <= config.maxEpochs; epoch++) {
       epochs = epoch;
-      for (let index = order.length - 1; index > 0; index--) {
-        const other = random.int(index + 1);
-        [order[index], order[other]] = [order[other] as number, order[index] as number];
-      }
+      random.shuffle(order);
       for (let start = 0; start < order.length; start += config.batchSize) {
         const batch = order.subarray(start, Math.min(order.length, start + config.batchSize));
         const users = Int32Array.from(batch, (row) => train.users[row] as number);

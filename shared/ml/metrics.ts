@@ -55,3 +55,13 @@ export class RankingAccumulator {
     };
   }
 }
+
+/** Log loss with probabilities clipped to [1e-7, 1 − 1e-7]. */
+export function logLoss(probabilities: ArrayLike<number>, labels: ArrayLike<number>): number {
+  let sum = 0;
+  for (let index = 0; index < labels.length; index++) {
+    const p = Math.min(1 - 1e-7, Math.max(1e-7, probabilities[index] as number));
+    sum -= labels[index] === 1 ? Math.log(p) : Math.log(1 - p);
+  }
+  return sum / Math.max(labels.length, 1);
+}

@@ -170,7 +170,7 @@ export async function trainTwoTower(
   let trainingSeconds = 0;
   try {
     for (let epoch = 1; epoch <= config.epochs; epoch++) {
-      shuffle(order, random);
+      random.shuffle(order);
       const started = performance.now();
       let lossSum = 0;
       for (let batch = 0; batch < batches; batch++) {
@@ -308,15 +308,6 @@ function weightedFeedbackLoss(
   const positiveLoss = tf.logSumExp(logits, 1).sub(targetLogits);
   const negativeLoss = tf.softplus(targetLogits.sub(logits.mean(1)));
   return tf.where(positive, positiveLoss, negativeLoss).mul(weights).sum().div(weights.sum()) as tf.Scalar;
-}
-
-function shuffle(values: Int32Array, random: SeededRandom): void {
-  for (let index = values.length - 1; index > 0; index--) {
-    const other = random.int(index + 1);
-    const value = values[index] as number;
-    values[index] = values[other] as number;
-    values[other] = value;
-  }
 }
 
 /** Samples item indices in proportion to popularity (the q of the log-q correction). */

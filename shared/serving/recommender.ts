@@ -86,17 +86,16 @@ function knownHistory(model: ServedModel, recent: readonly RecentInteraction[]):
 function likedHistory(model: ServedModel, history: readonly HistoryEntry[]): HistoryEntry[] {
   const policy = model.manifest.eventPolicy;
   if (!policy) return [...history];
+  const feedback = history.map(({ interaction }) =>
+    feedbackOf(policy, interaction.event_type, interaction.event_value),
+  );
   const state = new Map<number, Feedback>();
-  for (const { index, interaction } of history) {
-    state.set(
-      index,
-      combineFeedback(state.get(index), feedbackOf(policy, interaction.event_type, interaction.event_value)),
-    );
-  }
-  return history.filter(({ index, interaction }) => {
-    const own = feedbackOf(policy, interaction.event_type, interaction.event_value);
-    return own.signal > 0 && (state.get(index)?.signal ?? 0) > 0;
-  });
+  history.forEach(({ index }, position) =>
+    state.set(index, combineFeedback(state.get(index), feedback[position] as Feedback)),
+  );
+  return history.filter(
+    ({ index }, position) => (feedback[position]?.signal ?? 0) > 0 && (state.get(index)?.signal ?? 0) > 0,
+  );
 }
 
 /**

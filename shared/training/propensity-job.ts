@@ -126,10 +126,7 @@ export async function scorePropensity(
   const eligible = userIds.map((_, user) => user).filter((user) => before.active[user]);
   const random = new SeededRandom(seed);
   const shuffled = [...eligible];
-  for (let position = shuffled.length - 1; position > 0; position--) {
-    const swap = random.int(position + 1);
-    [shuffled[position], shuffled[swap]] = [shuffled[swap] as number, shuffled[position] as number];
-  }
+  random.shuffle(shuffled);
   const summary = {} as Record<PropensityTarget, TargetSummary>;
   const scores: PropensityScores['scores'] = {};
   const models: PropensityScores['models'] = {};

@@ -1,4 +1,5 @@
-import { ctrMetrics, logLoss, rocAucInterval } from '../../../shared/marketing/ctr';
+import { ctrMetrics, rocAucInterval } from '../../../shared/marketing/ctr';
+import { logLoss } from '../../../shared/ml/metrics';
 import {
   averagePrecision,
   bestF1Threshold,

@@ -4,6 +4,7 @@ import { s3Client } from '../../shared/aws/clients';
 import { readEnv, requiredString } from '../../shared/config/env';
 import { ENV } from '../../shared/config/env-names';
 import { createLogger } from '../../shared/observability/logger';
+import { traced, tracedInvocation } from '../../shared/observability/tracing';
 import { type CompactionResult, compactStagedEvents } from '../../shared/serving/event-compactor';
 
 /**
@@ -13,8 +14,10 @@ import { type CompactionResult, compactStagedEvents } from '../../shared/serving
  */
 let bucket: string | undefined;
 const log = createLogger({ service: 'mappa-compact-events' });
+const s3 = traced(s3Client());
 
 export const handler = middy(async (_event: ScheduledEvent, context: Context): Promise<CompactionResult> => {
   bucket ??= readEnv({ [ENV.dataBucket]: requiredString })[ENV.dataBucket];
-  return compactStagedEvents(s3Client(), bucket, { log: log.child({ requestId: context.awsRequestId }) });
-});
+  log.powertools.addContext(context);
+  return compactStagedEvents(s3, bucket, { log });
+}).use(tracedInvocation());

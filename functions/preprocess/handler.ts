@@ -5,6 +5,7 @@ import { ingestionDeps } from '../../shared/ingest/drop-folder';
 import type { IngestionDeps } from '../../shared/ingest/ingestion-types';
 import { createLogger } from '../../shared/observability/logger';
 import { makeHandler } from '../../shared/ingest/preprocess-handler';
+import { traced } from '../../shared/observability/tracing';
 
 let base: Omit<IngestionDeps, 'remainingTimeMs'> | undefined;
 
@@ -19,8 +20,12 @@ function containerDeps(): Omit<IngestionDeps, 'remainingTimeMs'> {
       [ENV.ledgerTable]: requiredString,
     });
     base = ingestionDeps(
-      { s3: s3Client(), bucket: env[ENV.dataBucket], log: createLogger({ service: 'mappa-preprocess' }) },
-      dynamoDbClient(),
+      {
+        s3: traced(s3Client()),
+        bucket: env[ENV.dataBucket],
+        log: createLogger({ service: 'mappa-preprocess' }),
+      },
+      traced(dynamoDbClient()),
       {
         users: env[ENV.usersTable],
         items: env[ENV.itemsTable],

@@ -36,7 +36,7 @@ export class AppFunction extends NodejsFunction {
       logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
       timeout: props.timeout ?? Duration.seconds(30),
-      environment: { NODE_OPTIONS: '--enable-source-maps', [ENV.logLevel]: 'info', ...props.environment },
+      environment: { NODE_OPTIONS: '--enable-source-maps', [ENV.logLevel]: 'INFO', ...props.environment },
       bundling: {
         minify: true,
         sourceMap: true,

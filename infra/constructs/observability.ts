@@ -7,7 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE } from '../../shared/observability/metrics';
+import { METRIC_DIMENSIONS, METRICS_NAMESPACE } from '../../shared/observability/metrics';
 import { API_ROUTES } from '../../shared/serving/routes';
 import type { Ingestion } from './ingestion';
 import type { ServingApi } from './serving-api';
@@ -91,7 +91,10 @@ export class Observability extends Construct {
       new cloudwatch.Metric({
         namespace: METRICS_NAMESPACE,
         metricName: `Strategy_${name}`,
-        dimensionsMap: { Service: 'mappa-api-recommendations', Route: 'getRecommendations' },
+        dimensionsMap: {
+          [METRIC_DIMENSIONS.service]: 'mappa-api-recommendations',
+          [METRIC_DIMENSIONS.route]: 'getRecommendations',
+        },
         statistic: 'Sum',
         period: Duration.minutes(5),
         label: name,
@@ -100,7 +103,10 @@ export class Observability extends Construct {
       new cloudwatch.Metric({
         namespace: METRICS_NAMESPACE,
         metricName: 'Latency',
-        dimensionsMap: { Service: `mappa-api-${fn}`, Route: operationId },
+        dimensionsMap: {
+          [METRIC_DIMENSIONS.service]: `mappa-api-${fn}`,
+          [METRIC_DIMENSIONS.route]: operationId,
+        },
         statistic: 'p99',
         period: Duration.minutes(5),
         label: operationId,

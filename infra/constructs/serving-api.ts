@@ -64,6 +64,7 @@ export class ServingApi extends Construct {
   constructor(scope: Construct, id: string, props: ServingApiProps) {
     super(scope, id);
     const tables = props.featureStore.tables;
+    // API Gateway's own error responses can name one fixed origin only; the functions answer each allowed one.
     const corsOrigin = props.corsOrigins.length === 1 ? props.corsOrigins[0] : undefined;
 
     const functions = {} as Record<ApiFunction, AppFunction>;
@@ -82,7 +83,7 @@ export class ServingApi extends Construct {
           [ENV.experimentsTable]: tables.experiments.tableName,
           [ENV.modelRecheckSeconds]: String(props.modelRecheckSeconds),
           [ENV.excludeSeenEventTypes]: props.excludeSeenEventTypes,
-          ...(corsOrigin ? { [ENV.corsOrigin]: corsOrigin } : {}),
+          ...(props.corsOrigins.length > 0 ? { [ENV.corsOrigins]: props.corsOrigins.join(',') } : {}),
         },
       });
     }

@@ -45,12 +45,18 @@ export function createS3Client(
   return new S3Client(config);
 }
 
-/** Creates a DynamoDB client. */
+/**
+ * Creates a DynamoDB client. Standard retry mode with 5 attempts: batch calls
+ * resend their unprocessed items through the same strategy (`aws/retry.ts`),
+ * and 3 attempts is too few for a batch under throttling.
+ */
 export function createDynamoDbClient(
   overrides: ClientOverrides = {},
   _env: NodeJS.ProcessEnv = process.env,
 ): DynamoDBClient {
   const config: DynamoDBClientConfig = {
+    retryMode: 'standard',
+    maxAttempts: 5,
     ...(overrides.region ? { region: overrides.region } : {}),
     ...(overrides.endpoint ? { endpoint: overrides.endpoint } : {}),
     ...(overrides.credentials ? { credentials: overrides.credentials } : {}),

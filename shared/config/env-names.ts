@@ -28,10 +28,10 @@ export const ENV = {
   modelRecheckSeconds: 'MAPPA_MODEL_RECHECK_SECONDS',
   /** Comma-separated event types whose items recommendations exclude as seen (`*` = all). */
   excludeSeenEventTypes: 'MAPPA_EXCLUDE_SEEN_EVENT_TYPES',
-  /** `Access-Control-Allow-Origin` of API responses (unset = no CORS header). */
-  corsOrigin: 'MAPPA_CORS_ORIGIN',
-  /** Log level for the structured logger (`debug`, `info`, `warn`, `error`). */
-  logLevel: 'MAPPA_LOG_LEVEL',
+  /** Comma-separated origins allowed by CORS (`*` wildcards allowed; unset = no CORS headers). */
+  corsOrigins: 'MAPPA_CORS_ORIGINS',
+  /** Log level of the Powertools logger (`DEBUG`, `INFO`, `WARN`, `ERROR`); Powertools' own variable. */
+  logLevel: 'POWERTOOLS_LOG_LEVEL',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

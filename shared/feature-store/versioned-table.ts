@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { Versioned } from './features';
 import { fromItem, toItem } from './attribute-values';
+import { resendUntilProcessed, retryOnConflict } from '../aws/retry';
 
 /**
  * Read-modify-write with optimistic locking over one DynamoDB table.
@@ -33,7 +34,6 @@ export interface VersionedTableOptions<T extends Versioned> {
 /** What an update callback returns: a new record to store, or nothing to write. */
 export type UpdateDecision<T> = T | undefined;
 
-const MAX_ATTEMPTS = 12;
 const BATCH_GET_LIMIT = 100;
 
 export class VersionedTable<T extends Versioned> {
@@ -47,8 +47,7 @@ export class VersionedTable<T extends Versioned> {
       let requestKeys = unique
         .slice(start, start + BATCH_GET_LIMIT)
         .map((key) => toItem(this.options.keyAttributes(key)));
-      for (let attempt = 0; requestKeys.length > 0; attempt++) {
-        if (attempt > 0) await backoff(attempt);
+      await resendUntilProcessed(this.options.client, 'BatchGetItem', async () => {
         const response = await this.options.client.send(
           new BatchGetItemCommand({
             RequestItems: { [this.options.tableName]: { Keys: requestKeys, ConsistentRead: true } },
@@ -59,9 +58,8 @@ export class VersionedTable<T extends Versioned> {
           found.set(this.options.logicalKey(attributes), this.options.decode(attributes));
         }
         requestKeys = response.UnprocessedKeys?.[this.options.tableName]?.Keys ?? [];
-        if (attempt > MAX_ATTEMPTS)
-          throw new Error(`BatchGetItem on ${this.options.tableName} kept leaving keys unprocessed`);
-      }
+        return requestKeys.length;
+      });
     }
     return found;
   }
@@ -106,9 +104,12 @@ export class VersionedTable<T extends Versioned> {
     initial: T | undefined,
   ): Promise<void> {
     let current = initial;
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    let reread = false;
+    await retryOnConflict(`updating ${this.options.tableName} key '${key}'`, async () => {
+      if (reread) current = await this.get(key);
+      reread = true;
       const next = update(key, current);
-      if (next === undefined) return;
+      if (next === undefined) return true;
       const expected = current?.version ?? 0;
       try {
         await this.options.client.send(
@@ -124,20 +125,11 @@ export class VersionedTable<T extends Versioned> {
             ExpressionAttributeNames: { '#version': 'version' },
           }),
         );
-        return;
+        return true;
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
-        await backoff(attempt + 1);
-        current = await this.get(key);
+        return false;
       }
-    }
-    throw new Error(
-      `Gave up updating ${this.options.tableName} key '${key}' after ${MAX_ATTEMPTS} concurrent-write conflicts`,
-    );
+    });
   }
-}
-
-function backoff(attempt: number): Promise<void> {
-  const delay = Math.min(1_000, 10 * 2 ** attempt) * (0.5 + Math.random() / 2);
-  return new Promise((resolve) => setTimeout(resolve, delay));
 }

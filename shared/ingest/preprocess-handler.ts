@@ -1,5 +1,6 @@
 import middy from '@middy/core';
 import type { Context, S3Event } from 'aws-lambda';
+import { tracedInvocation } from '../observability/tracing';
 import { handleDropFolderRecord, type RecordOutcome } from './drop-folder';
 import type { IngestionDeps } from './ingestion-types';
 
@@ -14,8 +15,9 @@ export type DepsFactory = (context: Context) => IngestionDeps;
 export function makeHandler(depsFor: DepsFactory) {
   return middy(async (event: S3Event, context: Context): Promise<{ outcomes: RecordOutcome[] }> => {
     const deps = depsFor(context);
+    deps.log.powertools.addContext(context);
     const outcomes: RecordOutcome[] = [];
     for (const record of event.Records) outcomes.push(await handleDropFolderRecord(deps, record));
     return { outcomes };
-  });
+  }).use(tracedInvocation());
 }

@@ -13,6 +13,7 @@ import { makeHandler as segmentsHandler, segmentsDeps } from '../serving/handler
 import { makeHandler as similarItemsHandler, similarItemsDeps } from '../serving/handlers/similar-items';
 import type { ApiDeps } from '../serving/api';
 import type { ApiDepsBuilder, ApiSettings } from '../serving/container';
+import { type ManifestOnly, ModelStore } from '../serving/model-store';
 import { type ApiFunction, matchRoute } from '../serving/routes';
 import { localLambdaContext } from './lambda-context';
 
@@ -25,15 +26,22 @@ import { localLambdaContext } from './lambda-context';
  */
 type LambdaHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
+/** A function's handler and its model store (if its routes serve a model). */
+interface WiredFunction {
+  readonly handler: LambdaHandler;
+  readonly models?: ModelStore<ManifestOnly>;
+}
+
 /** Each function's own dependency builder and handler, exactly as its Lambda module wires them. */
 function wire<D extends ApiDeps>(build: ApiDepsBuilder<D>, make: (depsFor: () => D) => LambdaHandler) {
-  return (base: ApiDeps, settings: ApiSettings): LambdaHandler => {
+  return (base: ApiDeps, settings: ApiSettings): WiredFunction => {
     const deps = build(base, settings);
-    return make(() => deps);
+    const models = (deps as { models?: unknown }).models;
+    return { handler: make(() => deps), ...(models instanceof ModelStore ? { models } : {}) };
   };
 }
 
-const HANDLER_FACTORIES: Record<ApiFunction, (base: ApiDeps, settings: ApiSettings) => LambdaHandler> = {
+const HANDLER_FACTORIES: Record<ApiFunction, (base: ApiDeps, settings: ApiSettings) => WiredFunction> = {
   recommendations: wire(recommendationsDeps, recommendationsHandler),
   'similar-items': wire(similarItemsDeps, similarItemsHandler),
   events: wire(eventsDeps, eventsHandler),
@@ -86,6 +94,8 @@ function withinIntegrationTimeout<T>(work: Promise<T>, timeoutMs: number): Promi
 export interface LocalApi {
   readonly url: string;
   readonly port: number;
+  /** Makes every started function re-check the manifest now; resolves once each serves the newest model. */
+  refreshModels(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -156,7 +166,9 @@ function send(
   body: string,
   headers: Record<string, string> = {},
 ): void {
-  response.writeHead(status, { 'content-type': 'application/json', ...headers });
+  // Header names are case-insensitive: the default applies only when the function set no Content-Type.
+  const typed = Object.keys(headers).some((name) => name.toLowerCase() === 'content-type');
+  response.writeHead(status, { ...(typed ? {} : { 'content-type': 'application/json' }), ...headers });
   response.end(body);
 }
 
@@ -235,18 +247,26 @@ export function apiGatewayEvent(
  * Each API function's Lambda handler over local dependencies, built once per function as its container
  * would (tests drive them directly with API Gateway-shaped events).
  */
-export function lambdaHandlers(depsFor: LocalApiOptions['depsFor']): (fn: ApiFunction) => LambdaHandler {
-  const handlers = new Map<ApiFunction, LambdaHandler>();
-  return (fn) => {
-    let handler = handlers.get(fn);
-    if (!handler) {
+export function lambdaHandlers(depsFor: LocalApiOptions['depsFor']): LocalFunctions {
+  const wired = new Map<ApiFunction, WiredFunction>();
+  const handlerOf = (fn: ApiFunction) => {
+    let function_ = wired.get(fn);
+    if (!function_) {
       const { settings, ...base } = depsFor(fn);
-      handler = HANDLER_FACTORIES[fn](base, settings);
-      handlers.set(fn, handler);
+      function_ = HANDLER_FACTORIES[fn](base, settings);
+      wired.set(fn, function_);
     }
-    return handler;
+    return function_.handler;
   };
+  return Object.assign(handlerOf, {
+    refreshModels: async () => {
+      await Promise.all([...wired.values()].map((function_) => function_.models?.refreshNow()));
+    },
+  });
 }
+
+/** Each function's handler (built on first use), and a way to make all of them re-check the model now. */
+export type LocalFunctions = ((fn: ApiFunction) => LambdaHandler) & { refreshModels(): Promise<void> };
 
 export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi> {
   const handlerFor = lambdaHandlers(options.depsFor);
@@ -377,6 +397,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
   return {
     url: `http://${options.host ?? '127.0.0.1'}:${port}`,
     port,
+    refreshModels: () => handlerFor.refreshModels(),
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();

@@ -17,6 +17,8 @@ export interface LocalApiDepsOptions {
   readonly writeMetrics?: (line: string) => void;
   /** Seconds experiment definitions are cached (the Lambda default is 60). */
   readonly experimentsCacheSeconds?: number;
+  /** Origins browser callers may call from (the stack's `apiCorsOrigins`). */
+  readonly corsOrigins?: readonly string[];
 }
 
 /**
@@ -54,5 +56,6 @@ export function localApiDeps(
     policy: options.policy ?? DEFAULT_POLICY,
     ...(options.now ? { now: options.now } : {}),
     ...(options.writeMetrics ? { writeMetrics: options.writeMetrics } : {}),
+    ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
   });
 }

@@ -1,12 +1,13 @@
-/**
- * Structured JSON logging in one place. Every line is one JSON object with a
- * level, a message and the context fields bound to the logger (for example
- * `requestId`, `objectKey`, `modelVersion`), so CloudWatch Logs Insights can
- * filter on them.
- */
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 
-const LEVEL_ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+/**
+ * Structured JSON logging through Powertools for AWS Lambda: one JSON object per
+ * line with level, message, service, timestamp, the bound context (`requestId`,
+ * `objectKey`, `modelVersion`), the Lambda context once `injectLambdaContext`
+ * ran, and errors with name, message, stack and cause. Domain code sees only
+ * this small interface, so it does not depend on the library.
+ */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
 export interface Logger {
   debug(message: string, fields?: Record<string, unknown>): void;
@@ -15,40 +16,34 @@ export interface Logger {
   error(message: string, fields?: Record<string, unknown>): void;
   /** A logger that adds these fields to every line. */
   child(fields: Record<string, unknown>): Logger;
+  /** The Powertools logger behind this one (for its middy middleware). */
+  readonly powertools: PowertoolsLogger;
 }
 
 export interface LoggerOptions {
   readonly service: string;
+  /** Default: `POWERTOOLS_LOG_LEVEL` (or Lambda's log-level control), else info. */
   readonly level?: LogLevel;
-  /** Where lines go; defaults to stdout. */
-  readonly write?: (line: string) => void;
   readonly fields?: Record<string, unknown>;
 }
 
-function serialiseError(value: unknown): unknown {
-  if (value instanceof Error) return { name: value.name, message: value.message };
-  return value;
-}
-
 export function createLogger(options: LoggerOptions): Logger {
-  const threshold = LEVEL_ORDER[options.level ?? parseLevel(process.env.MAPPA_LOG_LEVEL)];
-  const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const bound = { service: options.service, ...options.fields };
-  const log = (level: LogLevel, message: string, fields: Record<string, unknown> = {}) => {
-    if (LEVEL_ORDER[level] < threshold) return;
-    const entry: Record<string, unknown> = { level, message, timestamp: new Date().toISOString(), ...bound };
-    for (const [key, value] of Object.entries(fields)) entry[key] = serialiseError(value);
-    write(JSON.stringify(entry));
-  };
-  return {
-    debug: (message, fields) => log('debug', message, fields),
-    info: (message, fields) => log('info', message, fields),
-    warn: (message, fields) => log('warn', message, fields),
-    error: (message, fields) => log('error', message, fields),
-    child: (fields) => createLogger({ ...options, fields: { ...options.fields, ...fields } }),
-  };
+  return wrap(
+    new PowertoolsLogger({
+      serviceName: options.service,
+      ...(options.level ? { logLevel: options.level.toUpperCase() as Uppercase<LogLevel> } : {}),
+      ...(options.fields ? { persistentKeys: options.fields } : {}),
+    }),
+  );
 }
 
-function parseLevel(raw: string | undefined): LogLevel {
-  return raw === 'debug' || raw === 'warn' || raw === 'error' ? raw : 'info';
+function wrap(base: PowertoolsLogger): Logger {
+  return {
+    debug: (message, fields = {}) => base.debug(message, fields),
+    info: (message, fields = {}) => base.info(message, fields),
+    warn: (message, fields = {}) => base.warn(message, fields),
+    error: (message, fields = {}) => base.error(message, fields),
+    child: (fields) => wrap(base.createChild({ persistentKeys: fields })),
+    powertools: base,
+  };
 }

@@ -2,10 +2,13 @@ import { performance } from 'node:perf_hooks';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import middy from '@middy/core';
+import httpCors from '@middy/http-cors';
+import httpErrorHandler from '@middy/http-error-handler';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { z } from 'zod';
 import type { Logger } from '../observability/logger';
-import { emfLine, METRICS_NAMESPACE } from '../observability/metrics';
+import { publishRequestMetrics } from '../observability/metrics';
+import { tracedInvocation } from '../observability/tracing';
 import type { ManifestOnly, ModelStore } from './model-store';
 import type { ServingPolicy, Strategy } from './recommender';
 import { API_ROUTES, type ApiFunction } from './routes';
@@ -42,8 +45,8 @@ export interface ApiDeps {
   readonly tables: ServingTables;
   readonly policy: ServingPolicy;
   readonly log: Logger;
-  /** `Access-Control-Allow-Origin` for browser callers; none when unset. */
-  readonly corsOrigin?: string;
+  /** Origins browser callers may call from (`*` wildcards allowed); no CORS headers when empty or unset. */
+  readonly corsOrigins?: readonly string[];
   readonly now?: () => Date;
   /** Where EMF metric lines go (stdout in Lambda). */
   readonly writeMetrics?: (line: string) => void;
@@ -143,7 +146,7 @@ const THROTTLING = new Set([
   'RequestLimitExceeded',
 ]);
 
-/** Maps any error to the response the client sees; never leaks internals. */
+/** What the client is told about an error: status, JSON body, headers. Never leaks internals. */
 export function errorResponse(error: unknown, requestId: string): APIGatewayProxyResult {
   if (error instanceof HttpError) {
     return json(error.status, { error: error.code, message: error.message, ...error.details }, error.headers);
@@ -169,6 +172,23 @@ export function errorResponse(error: unknown, requestId: string): APIGatewayProx
   });
 }
 
+/**
+ * An error in the shape middy's http-error-handler writes out: `expose`d, with
+ * the JSON body as its message (the handler sets `Content-Type: application/json`
+ * for a JSON message). The original error stays as `cause` for the logs.
+ */
+class ExposedError extends Error {
+  readonly expose = true;
+  constructor(
+    readonly statusCode: number,
+    body: string,
+    readonly headers: Record<string, string>,
+    override readonly cause: unknown,
+  ) {
+    super(body);
+  }
+}
+
 let coldStart = true;
 
 // middy passes `internal` to middlewares only; the handler finds its scope through the event.
@@ -177,6 +197,8 @@ const scopes = new WeakMap<APIGatewayProxyEvent, RequestScope>();
 interface Internal extends Record<string, unknown> {
   scope?: RequestScope;
   startedAt?: number;
+  /** The error a route threw, before it became the response's ExposedError. */
+  thrown?: unknown;
 }
 
 type Request = middy.Request<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context, Internal>;
@@ -195,6 +217,7 @@ function observability(
     );
     const latencyMs = performance.now() - (request.internal.startedAt ?? performance.now());
     const status = request.response?.statusCode ?? 500;
+    const error = request.internal.thrown ?? request.error;
     const wasColdStart = coldStart;
     coldStart = false;
     const fields = {
@@ -205,30 +228,28 @@ function observability(
       ...(scope?.strategy ? { strategy: scope.strategy } : {}),
       ...(scope?.modelVersion ? { modelVersion: scope.modelVersion } : {}),
     };
-    if (status >= 500 && !(request.error instanceof HttpError)) {
-      scope?.log.error('request failed', { ...fields, error: request.error });
-    } else if (status >= 500) scope?.log.warn('request refused', { ...fields, error: request.error });
+    if (status >= 500 && !(error instanceof HttpError)) {
+      scope?.log.error('request failed', { ...fields, error });
+    } else if (status >= 500) scope?.log.warn('request refused', { ...fields, error });
     else scope?.log.info('request', fields);
-    const strategyMetrics = scope?.strategy
-      ? { [`Strategy_${scope.strategy}`]: { value: 1, unit: 'Count' as const } }
-      : {};
-    (deps.writeMetrics ?? ((line: string) => process.stdout.write(`${line}\n`)))(
-      emfLine({
-        namespace: METRICS_NAMESPACE,
-        dimensions: { Service: `mappa-api-${fn}`, Route: fields.route },
-        metrics: {
-          Latency: { value: fields.latencyMs, unit: 'Milliseconds' },
-          ColdStart: { value: wasColdStart ? 1 : 0, unit: 'Count' },
-          [`Status${Math.floor(status / 100)}xx`]: { value: 1, unit: 'Count' },
-          ...strategyMetrics,
-        },
+    publishRequestMetrics(
+      {
+        service: `mappa-api-${fn}`,
+        route: fields.route,
+        latencyMs: fields.latencyMs,
+        coldStart: wasColdStart,
+        status,
+        strategy: scope?.strategy,
         properties: { requestId: request.context.awsRequestId, modelVersion: scope?.modelVersion },
-      }),
+      },
+      deps.writeMetrics ?? ((line: string) => process.stdout.write(`${line}\n`)),
     );
   };
   return {
     before: (request) => {
       request.internal.startedAt = performance.now();
+      // Function name, version, request id and cold start on every line, as Powertools' injectLambdaContext adds.
+      depsFor().log.powertools.addContext(request.context);
       const scope: RequestScope = {
         log: depsFor().log.child({
           requestId: request.context.awsRequestId,
@@ -243,17 +264,40 @@ function observability(
   };
 }
 
-/** Turns errors into JSON responses; declared last, so it runs first when a route throws. */
-function jsonErrors(
-  depsFor: () => ApiDeps,
-): middy.MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context, Internal> {
+/** Maps a thrown error to its ExposedError; declared last, so it runs first when a route throws. */
+function exposeErrors(): middy.MiddlewareObj<
+  APIGatewayProxyEvent,
+  APIGatewayProxyResult,
+  Error,
+  Context,
+  Internal
+> {
   return {
     onError: (request) => {
-      request.response = errorResponse(request.error, request.context.awsRequestId);
-      const origin = depsFor().corsOrigin;
-      if (origin)
-        request.response.headers = { ...request.response.headers, 'access-control-allow-origin': origin };
+      request.internal.thrown = request.error;
+      const { statusCode, body, headers = {} } = errorResponse(request.error, request.context.awsRequestId);
+      // The error handler sets Content-Type itself.
+      const { 'content-type': _json, ...rest } = headers as Record<string, string>;
+      request.error = new ExposedError(statusCode, body, rest, request.error);
     },
+  };
+}
+
+/** Middy's http-cors over the function's configured origins (read once its dependencies exist). */
+function cors(
+  depsFor: () => ApiDeps,
+): middy.MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context, Internal> {
+  let middleware: middy.MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> | undefined | null;
+  const forOrigins = () => {
+    if (middleware === undefined) {
+      const origins = depsFor().corsOrigins ?? [];
+      middleware = origins.length > 0 ? httpCors({ origins: [...origins] }) : null;
+    }
+    return middleware;
+  };
+  return {
+    after: (request) => forOrigins()?.after?.(request),
+    onError: (request) => forOrigins()?.onError?.(request),
   };
 }
 
@@ -269,8 +313,11 @@ export function makeApiHandler<D extends ApiDeps>(
       throw new Error(`API function ${fn} lacks a handler for ${route.operationId}`);
   }
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context, Internal>()
+    .use(tracedInvocation())
     .use(observability(fn, depsFor))
-    .use(jsonErrors(depsFor))
+    .use(cors(depsFor))
+    .use(httpErrorHandler({ logger: false }))
+    .use(exposeErrors())
     .handler(async (event) => {
       const route = owned.find(
         (candidate) => candidate.path === event.resource && candidate.method === event.httpMethod,
@@ -283,11 +330,7 @@ export function makeApiHandler<D extends ApiDeps>(
           `${event.httpMethod} ${event.resource} is not served here`,
         );
       }
-      const deps = depsFor();
-      const response = await handle(event, deps, scopeOf(event));
-      if (deps.corsOrigin)
-        response.headers = { ...response.headers, 'access-control-allow-origin': deps.corsOrigin };
-      return response;
+      return handle(event, depsFor(), scopeOf(event));
     });
 }
 

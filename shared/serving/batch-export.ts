@@ -11,6 +11,7 @@ import type { ServedModel } from './model-store';
 import { DEFAULT_POLICY, recommend, type ServingPolicy, type UserState } from './recommender';
 import { decodeRecent, type ServingTables } from './user-state';
 import { parseCsvTable } from '../marketing/tabular';
+import { resendUntilProcessed } from '../aws/retry';
 
 /**
  * Batch recommendations (Personalize's "batch inference"): top-N for every
@@ -79,9 +80,7 @@ async function userStates(
       ProjectionExpression: 'user_id, vector, seen',
     },
   };
-  for (let attempt = 0; Object.keys(request).length > 0; attempt++) {
-    if (attempt > 8) throw new Error('BatchGetItem kept leaving keys unprocessed');
-    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+  await resendUntilProcessed(deps.dynamoDb, 'BatchGetItem', async () => {
     const response = await deps.dynamoDb.send(new BatchGetItemCommand({ RequestItems: request }));
     for (const item of response.Responses?.[deps.tables.users] ?? []) {
       recent.set(String(item.user_id?.S), decodeRecent(item.recent));
@@ -93,7 +92,8 @@ async function userStates(
       vectors.set(String(item.user_id?.S), float32FromBytes(bytes));
     }
     request = (response.UnprocessedKeys ?? {}) as typeof request;
-  }
+    return Object.values(request).reduce((sum, table) => sum + table.Keys.length, 0);
+  });
   return new Map(
     userIds.map((userId) => {
       const vector = vectors.get(userId);

@@ -3,6 +3,7 @@ import { dynamoDbClient, s3Client } from '../aws/clients';
 import { readEnv, requiredString } from '../config/env';
 import { ENV } from '../config/env-names';
 import { createLogger } from '../observability/logger';
+import { traced } from '../observability/tracing';
 import type { ApiDeps } from './api';
 import { type ManifestOnly, type ModelSource, ModelStore } from './model-store';
 import type { ApiFunction } from './routes';
@@ -43,14 +44,14 @@ export function containerBase(
       [ENV.experimentsTable]: requiredString,
       [ENV.modelRecheckSeconds]: z.coerce.number().min(1).max(86_400).default(60),
       [ENV.excludeSeenEventTypes]: z.string().optional(),
-      [ENV.corsOrigin]: z.string().optional(),
+      [ENV.corsOrigins]: z.string().optional(),
     },
     source,
   );
   return {
     base: {
-      s3: s3Client(),
-      dynamoDb: dynamoDbClient(),
+      s3: traced(s3Client()),
+      dynamoDb: traced(dynamoDbClient()),
       bucket: env[ENV.dataBucket],
       tables: {
         users: env[ENV.usersTable],
@@ -59,10 +60,18 @@ export function containerBase(
       },
       log: createLogger({ service: `mappa-api-${fn}` }),
       policy: { excludeEventTypes: parseExcludedEventTypes(env[ENV.excludeSeenEventTypes]) },
-      ...(env[ENV.corsOrigin] ? { corsOrigin: env[ENV.corsOrigin] } : {}),
+      corsOrigins: parseCorsOrigins(env[ENV.corsOrigins]),
     },
     settings: { modelRecheckMs: env[ENV.modelRecheckSeconds] * 1000, experimentsCacheMs: 60_000 },
   };
+}
+
+/** The comma-separated origins of the function's environment. */
+export function parseCorsOrigins(raw: string | undefined): string[] {
+  return (raw ?? '')
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter(Boolean);
 }
 
 /** Whether this module is being loaded by the Lambda runtime (its init phase, before any request). */

@@ -78,6 +78,20 @@ export class ModelStore<M extends ManifestOnly = ServedModel> {
     return this.model;
   }
 
+  /**
+   * Re-checks the manifest now and resolves once the newest version is served
+   * (or the check failed): what an operator's reload, or a test, waits for.
+   */
+  async refreshNow(): Promise<M | undefined> {
+    if (this.refreshing) await this.refreshing;
+    this.checkedAt = this.now();
+    this.refreshing = this.refresh().finally(() => {
+      this.refreshing = undefined;
+    });
+    await this.refreshing;
+    return this.model;
+  }
+
   /** The last refresh's failure (S3 unreachable, an artifact missing), until a refresh succeeds. */
   get lastError(): unknown {
     return this.failure;

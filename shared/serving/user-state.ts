@@ -12,6 +12,7 @@ import { fromAttributeValue, toAttributeValue } from '../feature-store/attribute
 import { mergeRecent, type RecentInteraction } from '../feature-store/features';
 import type { Logger } from '../observability/logger';
 import type { UserState } from './recommender';
+import { retryOnConflict } from '../aws/retry';
 
 /**
  * The serving side of the feature store: one user's recent history (users
@@ -113,8 +114,6 @@ export async function readUserState(
   }
 }
 
-const MAX_ATTEMPTS = 8;
-
 /**
  * Adds interactions to a user's `recent` list at once (exclude-seen and the
  * sequence vector see them on the next call). Only `recent` and `version` are
@@ -128,43 +127,46 @@ export async function appendRecentInteractions(
   userId: string,
   interactions: readonly RecentInteraction[],
 ): Promise<void> {
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const stored = await client.send(
-      new GetItemCommand({
-        TableName: usersTable,
-        Key: { user_id: { S: userId } },
-        ProjectionExpression: '#recent, #version',
-        ExpressionAttributeNames: { '#recent': 'recent', '#version': 'version' },
-        ConsistentRead: true,
-      }),
-    );
-    const recent = decodeRecent(stored.Item?.recent);
-    const merged = mergeRecent(recent, interactions);
-    if (JSON.stringify(merged) === JSON.stringify(recent)) return;
-    const version = stored.Item?.version?.N;
-    try {
-      await client.send(
-        new UpdateItemCommand({
+  await retryOnConflict(
+    `updating recent interactions of user '${userId}'`,
+    async () => {
+      const stored = await client.send(
+        new GetItemCommand({
           TableName: usersTable,
           Key: { user_id: { S: userId } },
-          UpdateExpression: 'SET #recent = :recent, #version = :next',
-          ConditionExpression:
-            version === undefined ? 'attribute_not_exists(#version)' : '#version = :expected',
+          ProjectionExpression: '#recent, #version',
           ExpressionAttributeNames: { '#recent': 'recent', '#version': 'version' },
-          ExpressionAttributeValues: {
-            ':recent': toAttributeValue(merged),
-            ':next': { N: String(Number(version ?? 0) + 1) },
-            ...(version === undefined ? {} : { ':expected': { N: version } }),
-          },
+          ConsistentRead: true,
         }),
       );
-      return;
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 5 * 2 ** attempt * (0.5 + Math.random() / 2)));
-    }
-  }
-  throw new Error(`gave up updating recent interactions of user '${userId}' after ${MAX_ATTEMPTS} conflicts`);
+      const recent = decodeRecent(stored.Item?.recent);
+      const merged = mergeRecent(recent, interactions);
+      if (JSON.stringify(merged) === JSON.stringify(recent)) return true;
+      const version = stored.Item?.version?.N;
+      try {
+        await client.send(
+          new UpdateItemCommand({
+            TableName: usersTable,
+            Key: { user_id: { S: userId } },
+            UpdateExpression: 'SET #recent = :recent, #version = :next',
+            ConditionExpression:
+              version === undefined ? 'attribute_not_exists(#version)' : '#version = :expected',
+            ExpressionAttributeNames: { '#recent': 'recent', '#version': 'version' },
+            ExpressionAttributeValues: {
+              ':recent': toAttributeValue(merged),
+              ':next': { N: String(Number(version ?? 0) + 1) },
+              ...(version === undefined ? {} : { ':expected': { N: version } }),
+            },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        return false;
+      }
+    },
+    8,
+  );
 }
 
 /** What the training job scored for the user in this model version: segment and propensities. */

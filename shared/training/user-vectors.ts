@@ -4,6 +4,7 @@ import { PROPENSITY_TARGETS } from '../contracts/artifacts';
 import type { InteractionLog } from '../ml/interactions';
 import { fillContext, type TwoTowerModel } from '../ml/two-tower';
 import type { PropensityScores } from './propensity-job';
+import { resendUntilProcessed } from '../aws/retry';
 
 /** Each user's vector from the trained user tower, and the user-vectors table items serving reads. */
 export function computeUserVectors(model: TwoTowerModel, log: InteractionLog): Float32Array {
@@ -74,13 +75,12 @@ export async function writeUserVectors(
   });
   for (let offset = 0; offset < requests.length; offset += 25) {
     let pending = requests.slice(offset, offset + 25);
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt > 8) throw new Error('BatchWriteItem kept leaving user vectors unprocessed');
-      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+    await resendUntilProcessed(deps.dynamoDb, 'BatchWriteItem', async () => {
       const response = await deps.dynamoDb.send(
         new BatchWriteItemCommand({ RequestItems: { [deps.userVectorsTable]: pending } }),
       );
       pending = (response.UnprocessedItems?.[deps.userVectorsTable] ?? []) as typeof pending;
-    }
+      return pending.length;
+    });
   }
 }

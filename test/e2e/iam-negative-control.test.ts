@@ -1,3 +1,4 @@
+import { outputLinesDuring } from '../support/output-lines';
 import { initBackend } from '../../shared/ml/backend';
 import { call, dropWorld, startTestApi, testWorld, trainQuickModel } from '../support/api';
 import { withoutGrant } from '../support/iam';
@@ -21,17 +22,20 @@ describe('IAM negative control: one grant removed from the synthesized policy', 
       'mappa-users',
     );
     const env = await startIngestionStack({}, { iam: policies });
-    const logged: string[] = [];
     try {
       await dropWorld(env, testWorld());
       await trainQuickModel(env, new Date(TEST_NOW * 1000));
-      const api = await startTestApi(env, { log: (line) => logged.push(line) });
+      const api = await startTestApi(env, { logLevel: 'error' });
       try {
         // Act
-        const response = await call(api.url, 'getRecommendations', 'GET', '/v1/users/u1/recommendations');
+        const { result: response, lines: logged } = await outputLinesDuring(() =>
+          call(api.url, 'getRecommendations', 'GET', '/v1/users/u1/recommendations'),
+        );
         // Assess: a generic 500 to the caller, the specifics in the function's log.
         expect(response.status).toBe(500);
         expect(JSON.stringify(response.body)).not.toContain('BatchGetItem');
+        // Logged with the error's stack, not only its message.
+        expect(logged.join('\n')).toContain('"stack":"AccessDeniedException: User: arn:aws:sts::');
         expect(logged.join('\n')).toContain(
           'assumed-role/api-recommendations/api-recommendations is not authorized to perform: dynamodb:BatchGetItem on resource: arn:aws:dynamodb:us-east-1:000000000000:table/mappa-users',
         );

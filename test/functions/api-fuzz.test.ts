@@ -8,7 +8,7 @@ import { API_ROUTES, type ApiRoute } from '../../shared/serving/routes';
 import { API_KEY, dropWorld, testWorld, trainQuickModel } from '../support/api';
 import { type IngestionStack, startIngestionStack, TEST_NOW } from '../support/ingestion';
 
-const quiet = createLogger({ service: 'test', write: () => undefined });
+const quiet = createLogger({ service: 'test', level: 'silent' });
 const RUNS = 5_000;
 
 /** Strings that broke the API before, plus whatever fast-check makes of them. */

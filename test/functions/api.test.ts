@@ -1,3 +1,4 @@
+import { outputLinesDuring } from '../support/output-lines';
 import { startLocalApi, type LocalApi } from '../../shared/local/api-server';
 import { localApiDeps } from '../../shared/local/api-wiring';
 import { initBackend } from '../../shared/ml/backend';
@@ -22,7 +23,7 @@ type Recommendations = {
 };
 type ErrorBody = { error: string; message: string; field?: string; in?: string };
 
-const quiet = createLogger({ service: 'test', write: () => undefined });
+const quiet = createLogger({ service: 'test', level: 'silent' });
 /** The model is trained "a month before now", so events posted "now" are newer than it. */
 const TRAINED_AT = new Date((TEST_NOW - 30 * 86_400) * 1000);
 
@@ -100,7 +101,7 @@ describe('recommendation API on the embedded stack', () => {
     beforeAll(async () => {
       await trainQuickModel(env, TRAINED_AT);
       manifest = JSON.parse(await env.readText(MANIFEST_KEY)) as ModelManifest;
-      await new Promise((resolve) => setTimeout(resolve, 1_100)); // past the 1 s manifest re-check
+      await api.refreshModels();
     });
 
     it('requires the API key like API Gateway, and answers unknown routes like it', async () => {
@@ -603,33 +604,28 @@ describe('recommendation API on the embedded stack', () => {
         }
       }
       const next = (await training).version;
-      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      // Once the store has re-checked the manifest, every request is answered by the new version.
+      await api.refreshModels();
       const settled = await Promise.all(Array.from({ length: 8 }, () => recommendations('u7', '?limit=3')));
-      for (const response of settled) versions.add(response.body.modelVersion);
-      // The new version loads in the background after the re-check: wait for it (bounded), collecting versions.
-      let final = await recommendations('u7', '?limit=3');
-      for (let attempt = 0; attempt < 50 && final.body.modelVersion !== next; attempt++) {
-        versions.add(final.body.modelVersion);
-        await new Promise((resolve) => setTimeout(resolve, 200));
-        final = await recommendations('u7', '?limit=3');
-      }
-      expect(final.body.modelVersion).toBe(next);
+      for (const response of settled) expect(response.body.modelVersion).toBe(next);
       expect([...versions].every((version) => version === old || version === next)).toBe(true);
       manifest = JSON.parse(await env.readText(MANIFEST_KEY)) as ModelManifest;
     });
 
     it('logs one JSON line per request with request id, route, status, latency and model version', async () => {
-      const lines: string[] = [];
       const logged = await startLocalApi({
         port: 0,
         apiKey: API_KEY,
         depsFor: localApiDeps(env.stack, {
-          log: createLogger({ service: 'test', write: (line) => lines.push(line) }),
+          log: createLogger({ service: 'test', level: 'info' }),
           writeMetrics: () => undefined,
         }),
       });
+      let lines: string[] = [];
       try {
-        await call(logged.url, 'getRecommendations', 'GET', '/v1/users/u1/recommendations?limit=2');
+        ({ lines } = await outputLinesDuring(() =>
+          call(logged.url, 'getRecommendations', 'GET', '/v1/users/u1/recommendations?limit=2'),
+        ));
       } finally {
         await logged.close();
       }
@@ -637,7 +633,8 @@ describe('recommendation API on the embedded stack', () => {
         .map((line) => JSON.parse(line) as Record<string, unknown>)
         .find((line) => line.message === 'request');
       expect(entry).toMatchObject({
-        level: 'info',
+        level: 'INFO',
+        service: 'test',
         route: 'getRecommendations',
         status: 200,
         strategy: 'personalized',
@@ -651,9 +648,9 @@ describe('recommendation API on the embedded stack', () => {
     it('writes one EMF metric line per request with latency, route and strategy', () => {
       const lines = metricLines.map((line) => JSON.parse(line) as Record<string, unknown>);
       const served = lines.find(
-        (line) => line.Route === 'getRecommendations' && line.Strategy_personalized === 1,
+        (line) => line.route === 'getRecommendations' && line.Strategy_personalized === 1,
       );
-      expect(served).toMatchObject({ Service: 'mappa-api-recommendations', Status2xx: 1 });
+      expect(served).toMatchObject({ service: 'mappa-api-recommendations', Status2xx: 1 });
       expect(typeof served?.Latency).toBe('number');
       expect(JSON.stringify(served?._aws)).toContain('"Namespace":"Mappa"');
       expect(lines.some((line) => line.Strategy_cold_start === 1)).toBe(true);

@@ -30,7 +30,7 @@ describe('training job on the embedded stack', () => {
       bucket: env.bucket,
       userVectorsTable: env.stack.names.tables.userVectors,
       ledgerTable: env.stack.names.tables.ledger,
-      log: createLogger({ service: 'test', write: () => undefined }),
+      log: createLogger({ service: 'test', level: 'silent' }),
     };
   });
   afterAll(() => env.stop());

@@ -142,7 +142,7 @@ describe('ServingApi', () => {
     const withCors = synthMappaStack({ apiCorsOrigins: 'https://shop.example' }).template;
     withCors.hasResourceProperties('AWS::ApiGateway::Method', { HttpMethod: 'OPTIONS' });
     withCors.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ MAPPA_CORS_ORIGIN: 'https://shop.example' }) },
+      Environment: { Variables: Match.objectLike({ MAPPA_CORS_ORIGINS: 'https://shop.example' }) },
     });
     expect(
       Object.keys(

@@ -1,6 +1,6 @@
 import { type LocalApi, startLocalApi } from '../../shared/local/api-server';
 import { localApiDeps } from '../../shared/local/api-wiring';
-import { createLogger } from '../../shared/observability/logger';
+import { createLogger, type LogLevel } from '../../shared/observability/logger';
 import { SYNTHETIC_PRESETS, SyntheticWorld } from '../../shared/synthetic/generator';
 import { exportRecommendations } from '../../shared/serving/batch-export';
 import { s3ModelSource } from '../../shared/serving/model-store';
@@ -11,16 +11,16 @@ import type { IngestionStack } from './ingestion';
 
 export const API_KEY = 'test-api-key';
 
-/** The local API over a test stack, as `mappa serve` runs it; logs go to `log` (default: nowhere). */
+/** The local API over a test stack, as `mappa serve` runs it; logs go to stdout at `logLevel` (default: none). */
 export function startTestApi(
   env: Pick<IngestionStack, 'stack'>,
-  options: { log?: (line: string) => void; modelRecheckSeconds?: number } = {},
+  options: { logLevel?: LogLevel; modelRecheckSeconds?: number } = {},
 ): Promise<LocalApi> {
   return startLocalApi({
     port: 0,
     apiKey: API_KEY,
     depsFor: localApiDeps(env.stack, {
-      log: createLogger({ service: 'test', write: options.log ?? (() => undefined) }),
+      log: createLogger({ service: 'test', level: options.logLevel ?? 'silent' }),
       writeMetrics: () => undefined,
       ...(options.modelRecheckSeconds ? { modelRecheckSeconds: options.modelRecheckSeconds } : {}),
     }),
@@ -59,7 +59,7 @@ export function trainQuickModel(env: IngestionStack, trainedAt: Date, seed = 1):
       bucket: env.bucket,
       userVectorsTable: env.stack.names.tables.userVectors,
       ledgerTable: env.stack.names.tables.ledger,
-      log: createLogger({ service: 'test', write: () => undefined }),
+      log: createLogger({ service: 'test', level: 'silent' }),
       now: () => trainedAt,
     },
     {

@@ -21,7 +21,7 @@ export async function startIngestionStack(
 ) {
   const { stack, stop } = await startTestStack(stackOptions);
   const { deps, unregister } = registerPreprocessHandler(stack, {
-    log: createLogger({ service: 'test', write: () => undefined }),
+    log: createLogger({ service: 'test', level: 'silent' }),
     nowSeconds: () => TEST_NOW,
     ...overrides,
   });

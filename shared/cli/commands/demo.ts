@@ -144,7 +144,6 @@ async function dropFiles(stack: EmbeddedStack, files: DatasetFile[]): Promise<vo
   const { unregister } = registerPreprocessHandler(stack, {
     log: createLogger({
       service: 'mappa-preprocess',
-      write: (line) => process.stderr.write(`${line}\n`),
       level: 'warn',
     }),
   });
@@ -191,7 +190,6 @@ async function serveApi(stack: EmbeddedStack, flags: DemoFlags): Promise<LocalAp
         log: createLogger({
           service: 'mappa-api',
           level: 'error',
-          write: (line) => process.stderr.write(`${line}\n`),
         }),
         writeMetrics: () => undefined,
       }),
@@ -219,7 +217,6 @@ async function trainModel(stack: EmbeddedStack): Promise<string[]> {
       log: createLogger({
         service: 'mappa-train',
         level: 'warn',
-        write: (line) => process.stderr.write(`${line}\n`),
       }),
       progress: terminalTrainingProgress(),
     },

@@ -206,7 +206,6 @@ export function registerIngestCommand(program: Command): void {
           registerPreprocessHandler(stack, {
             log: createLogger({
               service: 'mappa-preprocess',
-              write: (line) => process.stderr.write(`${line}\n`),
               level: 'warn',
             }),
           });

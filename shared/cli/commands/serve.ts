@@ -109,7 +109,6 @@ export function registerServeCommand(program: Command): void {
       const log = createLogger({
         service: 'mappa-api',
         level: flags.logLevel,
-        write: (line) => process.stderr.write(`${line}\n`),
       });
       let api;
       try {

@@ -41,7 +41,6 @@ export function registerTrainCommand(program: Command): void {
       const log = createLogger({
         service: 'mappa-train',
         level: 'warn',
-        write: (line) => process.stderr.write(`${line}\n`),
       });
       const options = flags.epochs ? { config: { epochs: flags.epochs } } : {};
       const services = await openLocalServices(flags);

@@ -6,7 +6,7 @@ import type { ApiFunction } from '../../../shared/serving/routes';
 import { useTestStack } from '../../support/local-stack';
 
 const API_KEY = 'limits-test-key';
-const quiet = createLogger({ service: 'test', write: () => undefined });
+const quiet = createLogger({ service: 'test', level: 'silent' });
 
 /** API Gateway's and Lambda's limits as `mappa serve` enforces them: what AWS refuses, local refuses. */
 describe('API Gateway and Lambda limits in the local API', () => {

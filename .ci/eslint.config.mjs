@@ -7,6 +7,14 @@ const NODE_PREFIX = {
   message: 'Use the node: prefix.',
 };
 
+// Deployed code validates with zod/mini through shared/data/schema (classic zod put ~440 KB into every Lambda);
+// the CDK app (infra/), never bundled into a function, may use the classic API.
+const CLASSIC_ZOD = {
+  regex: '^zod(/.*)?$',
+  message: "Import { z } from shared/data/schema (zod/mini with English messages), not from 'zod'.",
+};
+const PATTERNS = [NODE_PREFIX, CLASSIC_ZOD];
+
 /**
  * Dependency direction (docs/architecture in README): every arrow points down —
  * apps (functions/, shared/local, shared/cli, infra/) → jobs (shared/training, shared/report) → domain
@@ -22,7 +30,7 @@ function layerRules() {
   const layer = (files, forbidden, why) => ({
     files,
     rules: {
-      'no-restricted-imports': ['error', { patterns: [NODE_PREFIX, { regex: areas(forbidden), message: why }] }],
+      'no-restricted-imports': ['error', { patterns: [...PATTERNS, { regex: areas(forbidden), message: why }] }],
     },
   });
   const platform = ['contracts', 'data', 'resources', 'config', 'aws', 'observability'].map((area) => `shared/${area}/**/*.ts`);
@@ -47,10 +55,14 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
-      'no-restricted-imports': ['error', { patterns: [NODE_PREFIX] }],
+      'no-restricted-imports': ['error', { patterns: PATTERNS }],
     },
   },
   ...layerRules(),
+  {
+    files: ['infra/**/*.ts', 'shared/data/schema.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [NODE_PREFIX] }] },
+  },
   {
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', process: 'readonly' } },

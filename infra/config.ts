@@ -85,6 +85,8 @@ export function minimumUnreservedConcurrency(accountLimit: number): number {
 }
 
 export type StageConfig = z.output<typeof stageConfigSchema>;
+/** A stage's settings as written in CDK context (strings and numbers, before defaults). */
+export type StageConfigInput = z.input<typeof stageConfigSchema>;
 
 /** Parses stage config from a context lookup, naming the offending key on error. */
 export function loadStageConfig(tryGetContext: (key: string) => unknown): StageConfig {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../../shared/data/schema';
 import { dynamoDbClient, s3Client } from '../../shared/aws/clients';
 import { readEnv, requiredString } from '../../shared/config/env';
 import { ENV } from '../../shared/config/env-names';
@@ -21,18 +21,18 @@ async function main(): Promise<void> {
     [ENV.dataBucket]: requiredString,
     [ENV.userVectorsTable]: requiredString,
     [ENV.ledgerTable]: requiredString,
-    [ENV.trainingMaxMinutes]: z.coerce
-      .number()
-      .int()
-      .min(5)
-      .max(24 * 60)
-      .default(240),
-    [ENV.excludeSeenEventTypes]: z.string().optional(),
-    [ENV.tfBackend]: z.string().optional(),
-    [ENV.trainingConfig]: z
-      .string()
-      .default('{}')
-      .transform((raw) => trainingOverridesSchema.parse(JSON.parse(raw))),
+    [ENV.trainingMaxMinutes]: z._default(
+      z.coerce
+        .number()
+        .check(z.refine(Number.isInteger, 'must be whole minutes'), z.minimum(5), z.maximum(24 * 60)),
+      240,
+    ),
+    [ENV.excludeSeenEventTypes]: z.optional(z.string()),
+    [ENV.tfBackend]: z.optional(z.string()),
+    [ENV.trainingConfig]: z.pipe(
+      z._default(z.string(), '{}'),
+      z.transform((raw) => trainingOverridesSchema.parse(JSON.parse(raw))),
+    ),
   });
   const { segments, ...config } = env[ENV.trainingConfig];
   const maxRunSeconds = env[ENV.trainingMaxMinutes] * 60;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../data/schema';
 
 /** Raised when a required environment variable is missing or malformed; names the variable. */
 export class ConfigurationError extends Error {
@@ -15,7 +15,7 @@ export class ConfigurationError extends Error {
  * Parses the given environment variables with a schema per variable, failing fast
  * with the name of the first offending variable. Call once at module scope.
  */
-export function readEnv<Shape extends Record<string, z.ZodType>>(
+export function readEnv<Shape extends Record<string, z.ZodMiniType>>(
   shape: Shape,
   source: NodeJS.ProcessEnv = process.env,
 ): { [K in keyof Shape]: z.output<Shape[K]> } {
@@ -33,4 +33,4 @@ export function readEnv<Shape extends Record<string, z.ZodType>>(
 }
 
 /** A required, non-empty string variable. */
-export const requiredString = z.string().trim().min(1);
+export const requiredString = z.string().check(z.trim(), z.minLength(1));

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from './schema';
 
 /**
  * What each event type means for learning: how much a positive counts, whether the type is a negative signal
@@ -12,24 +12,25 @@ import { z } from 'zod';
 export const eventTypePolicySchema = z
   .strictObject({
     /** positive (default), negative, or ignore (kept as history and "seen", never learned from). */
-    role: z.enum(['positive', 'negative', 'ignore']).default('positive'),
+    role: z._default(z.enum(['positive', 'negative', 'ignore']), 'positive'),
     /** How much one such event counts in the loss relative to others (purchase 3 vs view 1, say). */
-    weight: z.number().positive().max(1000).default(1),
+    weight: z._default(z.number().check(z.positive(), z.maximum(1000)), 1),
     /** Events with `event_value` below this are not positives (e.g. ratings below 3.5). */
-    positiveThreshold: z.number().optional(),
+    positiveThreshold: z.optional(z.number()),
     /** What an event below the threshold is: a negative (a disliked item) or ignored. @default negative */
-    belowThreshold: z.enum(['negative', 'ignore']).default('negative'),
+    belowThreshold: z._default(z.enum(['negative', 'ignore']), 'negative'),
   })
-  .refine((policy) => policy.role === 'positive' || policy.positiveThreshold === undefined, {
-    message: "positiveThreshold applies to role 'positive' only",
-    path: ['positiveThreshold'],
-  });
+  .check(
+    z.refine((policy) => policy.role === 'positive' || policy.positiveThreshold === undefined, {
+      message: "positiveThreshold applies to role 'positive' only",
+      path: ['positiveThreshold'],
+    }),
+  );
 
 const EVENT_TYPE_KEY = /^(\*|[a-z0-9_.:-]+)$/;
 
-export const eventPolicySchema = z
-  .record(z.string(), eventTypePolicySchema)
-  .superRefine((policy, context) => {
+export const eventPolicySchema = z.record(z.string(), eventTypePolicySchema).check(
+  z.superRefine((policy, context) => {
     for (const key of Object.keys(policy)) {
       if (!EVENT_TYPE_KEY.test(key)) {
         context.addIssue({
@@ -40,7 +41,8 @@ export const eventPolicySchema = z
         });
       }
     }
-  });
+  }),
+);
 
 export type EventTypePolicy = z.output<typeof eventTypePolicySchema>;
 export type EventPolicy = z.output<typeof eventPolicySchema>;

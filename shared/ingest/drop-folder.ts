@@ -1,7 +1,7 @@
 import { DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3EventRecord } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from '../data/schema';
 import { decodeS3EventKey } from '../aws/s3-keys';
 import { type FeatureStoreTables, openFeatureStore } from '../feature-store/feature-store';
 import { VersionedTable } from '../feature-store/versioned-table';
@@ -9,11 +9,12 @@ import { type IngestionDeps, type IngestionLedger, type IngestionOutcome } from 
 import { ingestObject } from './ingest-object';
 import { classifyKey } from './layout';
 
+const nonEmpty = z.string().check(z.minLength(1));
 const continuationSchema = z.object({
-  key: z.string().min(1),
-  etag: z.string().min(1),
-  version_id: z.string().min(1).optional(),
-  next_chunk: z.number().int(),
+  key: nonEmpty,
+  etag: nonEmpty,
+  version_id: z.optional(nonEmpty),
+  next_chunk: z.int(),
 });
 
 /** Opens the ledger table of ingestion runs (one record per object version). */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../data/schema';
 import { eventPolicySchema } from '../data/event-policy';
 import type { Dataset } from '../resources/definitions';
 import { DEFAULT_MAX_RECORD_BYTES } from './records';
@@ -12,52 +12,50 @@ import { DEFAULT_MAX_RECORD_BYTES } from './records';
  * `{ "delimiter": "\t", "header": ["user_id","item_id","event_value","timestamp"],
  *    "constants": { "event_type": "rating" } }`
  */
-export const mappingSchema = z
-  .object({
-    /** File format; by default taken from the extension (`.jsonl`/`.ndjson` → jsonl, else csv). */
-    format: z.enum(['csv', 'jsonl']).optional(),
-    /** CSV delimiter; by default detected from the first line among `,` `;` tab. */
-    delimiter: z.enum([',', ';', '\t', 'tab']).optional(),
-    /** Column names for a header-less CSV; when given, the first line is data. */
-    header: z.array(z.string().min(1)).min(1).optional(),
-    /** Renames: source column name → canonical name (e.g. `"customerId": "user_id"`). */
-    columns: z.record(z.string(), z.string().min(1)).default({}),
-    /** How `timestamp` is written. `auto`: digits ≥ 12 long are milliseconds, other digits seconds, else ISO-8601. */
-    timestampFormat: z.enum(['auto', 'unix_seconds', 'unix_millis', 'iso8601']).default('auto'),
-    /** Values for columns the file lacks (e.g. `"event_type": "rating"`). */
-    constants: z.record(z.string(), z.string()).default({}),
-    /** Numeric bounds per canonical column, merged over the defaults. */
-    bounds: z
-      .record(z.string(), z.object({ min: z.number().optional(), max: z.number().optional() }).strict())
-      .default({}),
-    /** Longest record (bytes) a row may be; a longer one is rejected as `record_too_long`. @default 1 MiB */
-    maxRecordBytes: z
-      .number()
-      .int()
-      .min(1024)
-      .max(64 * 1024 * 1024)
-      .default(DEFAULT_MAX_RECORD_BYTES),
-    /**
-     * Interactions only, in `incoming/interactions/_mapping.json`: what each event type means for learning
-     * (weights, value thresholds, negative types). See docs/data-formats.md.
-     */
-    events: eventPolicySchema.optional(),
-    /**
-     * Users and items: columns holding several values and their separator (`"genres": "|"`), stored as lists;
-     * filters match any value, the item tower embeds each.
-     */
-    lists: z
-      .record(
-        z.string().min(1),
-        z
-          .string()
-          .min(1)
-          .max(8)
-          .refine((separator) => separator.trim() !== '', 'must not be blank'),
-      )
-      .default({}),
-  })
-  .strict();
+export const mappingSchema = z.strictObject({
+  /** File format; by default taken from the extension (`.jsonl`/`.ndjson` → jsonl, else csv). */
+  format: z.optional(z.enum(['csv', 'jsonl'])),
+  /** CSV delimiter; by default detected from the first line among `,` `;` tab. */
+  delimiter: z.optional(z.enum([',', ';', '\t', 'tab'])),
+  /** Column names for a header-less CSV; when given, the first line is data. */
+  header: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
+  /** Renames: source column name → canonical name (e.g. `"customerId": "user_id"`). */
+  columns: z._default(z.record(z.string(), z.string().check(z.minLength(1))), {}),
+  /** How `timestamp` is written. `auto`: digits ≥ 12 long are milliseconds, other digits seconds, else ISO-8601. */
+  timestampFormat: z._default(z.enum(['auto', 'unix_seconds', 'unix_millis', 'iso8601']), 'auto'),
+  /** Values for columns the file lacks (e.g. `"event_type": "rating"`). */
+  constants: z._default(z.record(z.string(), z.string()), {}),
+  /** Numeric bounds per canonical column, merged over the defaults. */
+  bounds: z._default(
+    z.record(z.string(), z.strictObject({ min: z.optional(z.number()), max: z.optional(z.number()) })),
+    {},
+  ),
+  /** Longest record (bytes) a row may be; a longer one is rejected as `record_too_long`. @default 1 MiB */
+  maxRecordBytes: z._default(
+    z.int().check(z.minimum(1024), z.maximum(64 * 1024 * 1024)),
+    DEFAULT_MAX_RECORD_BYTES,
+  ),
+  /**
+   * Interactions only, in `incoming/interactions/_mapping.json`: what each event type means for learning
+   * (weights, value thresholds, negative types). See docs/data-formats.md.
+   */
+  events: z.optional(eventPolicySchema),
+  /**
+   * Users and items: columns holding several values and their separator (`"genres": "|"`), stored as lists;
+   * filters match any value, the item tower embeds each.
+   */
+  lists: z._default(
+    z.record(
+      z.string().check(z.minLength(1)),
+      z.string().check(
+        z.minLength(1),
+        z.maxLength(8),
+        z.refine((separator) => separator.trim() !== '', 'must not be blank'),
+      ),
+    ),
+    {},
+  ),
+});
 
 export type Mapping = z.output<typeof mappingSchema>;
 

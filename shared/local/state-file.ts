@@ -1,13 +1,13 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { z } from 'zod';
+import * as z from '../data/schema';
 import type { EmbeddedStack } from './embedded-stack';
 
 /** What a running `mappa local up` records so other commands can find it. */
 export const localStateSchema = z.object({
-  pid: z.number().int().positive(),
-  s3Endpoint: z.string().url(),
-  dynamoDbEndpoint: z.string().url(),
+  pid: z.int().check(z.positive()),
+  s3Endpoint: z.url(),
+  dynamoDbEndpoint: z.url(),
   dataBucket: z.string(),
   tables: z.record(z.string(), z.string()),
   startedAt: z.string(),

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../data/schema';
 import { normaliseColumnName } from '../ingest/validate';
 import { type Table, TableError } from './tabular';
 
@@ -15,12 +15,17 @@ import { type Table, TableError } from './tabular';
  */
 export const CONTACT_VOLUME_COLUMN = 'contacts_same_day';
 
-const columnName = z.string().min(1);
+const columnName = z.string().check(z.minLength(1));
 
 /** Where a row's contact date comes from: one date column, or day-of-month and month (and year) columns. */
 export const contactDateSpecSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('date'), date: columnName }),
-  z.object({ kind: z.literal('day-month'), day: columnName, month: columnName, year: columnName.optional() }),
+  z.object({
+    kind: z.literal('day-month'),
+    day: columnName,
+    month: columnName,
+    year: z.optional(columnName),
+  }),
 ]);
 export type ContactDateSpec = Readonly<z.infer<typeof contactDateSpecSchema>>;
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from '../data/schema';
 import {
   type Comparison,
   sampleSizePerVariant,
@@ -17,47 +17,53 @@ export const VARIANT_STRATEGIES = ['personalized', 'popular', 'trending'] as con
 export type VariantStrategy = (typeof VARIANT_STRATEGIES)[number];
 
 const variantSchema = z.strictObject({
-  name: z.string().regex(/^[a-z0-9_-]{1,32}$/, 'must be 1-32 lower-case letters, digits, _ or -'),
+  name: z.string().check(z.regex(/^[a-z0-9_-]{1,32}$/, 'must be 1-32 lower-case letters, digits, _ or -')),
   strategy: z.enum(VARIANT_STRATEGIES, { error: `must be one of ${VARIANT_STRATEGIES.join(', ')}` }),
-  weight: z.number().positive('must be positive').max(1000).default(1),
+  weight: z._default(z.number().check(z.positive('must be positive'), z.maximum(1000)), 1),
 });
 
 export const experimentSchema = z
   .strictObject({
     experimentId: z
       .string()
-      .regex(/^[a-z0-9][a-z0-9-]{2,63}$/, 'must be 3-64 lower-case letters, digits or -'),
-    name: z.string().trim().min(1).max(200).optional(),
+      .check(z.regex(/^[a-z0-9][a-z0-9-]{2,63}$/, 'must be 3-64 lower-case letters, digits or -')),
+    name: z.optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(200))),
     variants: z
       .array(variantSchema)
-      .min(2, 'must hold at least two variants')
-      .max(5, 'must hold at most five variants'),
-    /** The variant the others are compared with; the first one by default. */
-    control: z.string().optional(),
+      .check(
+        z.minLength(2, 'must hold at least two variants'),
+        z.maxLength(5, 'must hold at most five variants'),
+      ),
+    control: z
+      .optional(z.string())
+      .check(z.describe('the variant others are compared with; the first by default')),
     /** Cost of one contact (one served recommendation list), for ROI. */
-    costPerContact: z.number().min(0).max(1000).default(0),
-    /** Smallest relative lift in conversion rate worth detecting, for the power check. */
-    minimumDetectableLift: z.number().positive().max(10).default(0.1),
+    costPerContact: z._default(z.number().check(z.minimum(0), z.maximum(1000)), 0),
+    minimumDetectableLift: z
+      ._default(z.number().check(z.positive(), z.maximum(10)), 0.1)
+      .check(z.describe('relative lift in conversion rate the power check uses')),
   })
-  .superRefine((value, context) => {
-    const names = value.variants.map((variant) => variant.name);
-    names.forEach((name, index) => {
-      if (names.indexOf(name) !== index) {
+  .check(
+    z.superRefine((value, context) => {
+      const names = value.variants.map((variant) => variant.name);
+      names.forEach((name, index) => {
+        if (names.indexOf(name) !== index) {
+          context.addIssue({
+            code: 'custom',
+            path: ['variants', index, 'name'],
+            message: `repeats the variant name '${name}'`,
+          });
+        }
+      });
+      if (value.control !== undefined && !names.includes(value.control)) {
         context.addIssue({
           code: 'custom',
-          path: ['variants', index, 'name'],
-          message: `repeats the variant name '${name}'`,
+          path: ['control'],
+          message: `names no variant (variants: ${names.join(', ')})`,
         });
       }
-    });
-    if (value.control !== undefined && !names.includes(value.control)) {
-      context.addIssue({
-        code: 'custom',
-        path: ['control'],
-        message: `names no variant (variants: ${names.join(', ')})`,
-      });
-    }
-  });
+    }),
+  );
 
 export type ExperimentDefinition = z.output<typeof experimentSchema>;
 export type Variant = ExperimentDefinition['variants'][number];

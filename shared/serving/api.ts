@@ -5,7 +5,7 @@ import middy from '@middy/core';
 import httpCors from '@middy/http-cors';
 import httpErrorHandler from '@middy/http-error-handler';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from '../data/schema';
 import type { Logger } from '../observability/logger';
 import { publishRequestMetrics } from '../observability/metrics';
 import { tracedInvocation } from '../observability/tracing';
@@ -85,7 +85,7 @@ function fieldPath(path: readonly PropertyKey[]): string {
 }
 
 /** Validates one part of the request; a 400 names the first offending field and lists all issues. */
-export function parseInput<Schema extends z.ZodType>(
+export function parseInput<Schema extends z.ZodMiniType>(
   schema: Schema,
   value: unknown,
   location: 'path' | 'query' | 'body',

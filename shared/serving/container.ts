@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../data/schema';
 import { dynamoDbClient, s3Client } from '../aws/clients';
 import { readEnv, requiredString } from '../config/env';
 import { ENV } from '../config/env-names';
@@ -42,9 +42,9 @@ export function containerBase(
       [ENV.usersTable]: requiredString,
       [ENV.userVectorsTable]: requiredString,
       [ENV.experimentsTable]: requiredString,
-      [ENV.modelRecheckSeconds]: z.coerce.number().min(1).max(86_400).default(60),
-      [ENV.excludeSeenEventTypes]: z.string().optional(),
-      [ENV.corsOrigins]: z.string().optional(),
+      [ENV.modelRecheckSeconds]: z._default(z.coerce.number().check(z.minimum(1), z.maximum(86_400)), 60),
+      [ENV.excludeSeenEventTypes]: z.optional(z.string()),
+      [ENV.corsOrigins]: z.optional(z.string()),
     },
     source,
   );

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from '../data/schema';
 import type { RecentInteraction } from '../feature-store/features';
 import { EARLIEST_TIMESTAMP, FUTURE_SKEW_SECONDS } from '../ingest/rules';
 import { DATA_LAKE_PREFIXES } from '../resources/definitions';
@@ -15,18 +15,34 @@ export const EVENTS_STAGING_PREFIX = `${DATA_LAKE_PREFIXES.staging}events/`;
 export const eventSchema = z.strictObject({
   userId: idSchema,
   itemId: idSchema,
-  eventType: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1-64 letters, digits, or _ . : -'),
-  /** Unix seconds or milliseconds, or an ISO-8601 date-time; the server's time when absent. */
-  timestamp: z.union([z.number().finite().nonnegative(), z.iso.datetime({ offset: true })]).optional(),
-  /** Revenue for purchases, cart value, rating. */
-  value: z.number().finite().min(0).max(10_000_000).optional(),
+  eventType: z
+    .string()
+    .check(
+      z.regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1-64 letters, digits, or _ . : -'),
+      z.describe('view, add_to_cart and purchase have built-in meaning'),
+    ),
+  timestamp: z
+    .optional(
+      z.union([
+        z.number().check(z.nonnegative(), z.describe('Unix seconds or milliseconds')),
+        z.iso.datetime({ offset: true }),
+      ]),
+    )
+    .check(z.describe("The server's time when absent; send it to make retries idempotent")),
+  value: z.optional(
+    z
+      .number()
+      .check(z.minimum(0), z.maximum(10_000_000), z.describe('Revenue for purchases, cart value, rating')),
+  ),
 });
 
 export const eventBatchSchema = z.strictObject({
   events: z
     .array(eventSchema)
-    .min(1, 'must hold at least one event')
-    .max(MAX_EVENTS_PER_REQUEST, `must hold at most ${MAX_EVENTS_PER_REQUEST} events`),
+    .check(
+      z.minLength(1, 'must hold at least one event'),
+      z.maxLength(MAX_EVENTS_PER_REQUEST, `must hold at most ${MAX_EVENTS_PER_REQUEST} events`),
+    ),
 });
 
 /** A body with an `events` key is a batch, anything else one event; each gets its own precise errors. */

@@ -1,82 +1,125 @@
-import { z } from 'zod';
-import { idProblem } from '../data/ids';
+import * as z from '../data/schema';
+import { MAX_ID_LENGTH, idProblem } from '../data/ids';
 
-/** Request schemas of the API's path, query and body parts (the OpenAPI document mirrors them). */
+/** Request schemas of the API's path, query and body parts; docs/openapi.json is generated from them. */
 /** User and item ids: the same rules ingestion applies (shared/data/ids.ts). */
-export const idSchema = z
-  .string()
-  .trim()
-  .superRefine((value, context) => {
+export const idSchema = z.string().check(
+  z.trim(),
+  // Stated as checks too so the generated OpenAPI document shows the bounds.
+  z.minLength(1, 'must not be empty'),
+  z.maxLength(MAX_ID_LENGTH, {
+    error: (issue) => idProblem(String(issue.input))?.message ?? `is longer than ${MAX_ID_LENGTH}`,
+  }),
+  z.superRefine((value, context) => {
     const problem = idProblem(value);
-    if (problem)
-      context.addIssue({
-        code: 'custom',
-        message: problem.message === 'is empty' ? 'must not be empty' : problem.message,
-      });
-  });
+    if (problem && value.length > 0 && value.length <= MAX_ID_LENGTH)
+      context.addIssue({ code: 'custom', input: value, message: problem.message });
+  }),
+);
 const id = idSchema;
 
 export const userPathSchema = z.strictObject({ userId: id });
 export const itemPathSchema = z.strictObject({ itemId: id });
 export const experimentPathSchema = z.strictObject({ experimentId: id });
 
-const limit = z.coerce
-  .number({ error: 'must be a number' })
-  .int('must be a whole number')
-  .min(1, 'must be at least 1')
-  .max(100, 'must be at most 100')
-  .default(10);
-const price = z.coerce.number({ error: 'must be a number' }).min(0, 'must not be negative');
-const category = z.string().trim().min(1, 'must not be empty').max(128);
+const limit = z._default(
+  z.pipe(
+    z.coerce.number({ error: 'must be a number' }),
+    z
+      .int('must be a whole number')
+      .check(z.minimum(1, 'must be at least 1'), z.maximum(100, 'must be at most 100')),
+  ),
+  10,
+);
+const price = z.pipe(
+  z.coerce.number({ error: 'must be a number' }),
+  z.number().check(z.minimum(0, 'must not be negative')),
+);
+const category = z.string().check(z.trim(), z.minLength(1, 'must not be empty'), z.maxLength(128));
 
 function priceRangeOrdered(
-  value: { min_price?: number; max_price?: number },
-  context: z.RefinementCtx,
-): void {
+  value: { min_price?: number | undefined; max_price?: number | undefined },
+  context: z.core.$RefinementCtx,
+) {
   if (value.min_price !== undefined && value.max_price !== undefined && value.min_price > value.max_price) {
-    context.addIssue({ code: 'custom', path: ['max_price'], message: 'must not be below min_price' });
+    context.addIssue({
+      code: 'custom',
+      input: value,
+      path: ['max_price'],
+      message: 'must not be below min_price',
+    });
   }
 }
 
-/** `include=attributes` adds each item's stored attributes (title, category, …) to the response. */
-const include = z.enum(['attributes'], { error: "must be 'attributes'" }).optional();
+const include = z
+  .optional(z.enum(['attributes'], { error: "must be 'attributes'" }))
+  .check(
+    z.describe(
+      "attributes: add each item's stored attributes (everything the items dataset gave it: title, category, price, …)",
+    ),
+  );
+const excludeSeen = z
+  ._default(z.enum(['true', 'false'], { error: "must be 'true' or 'false'" }), 'true')
+  .check(
+    z.describe("Leave out items the user already interacted with (event types per the deployment's policy)"),
+  );
+const experiment = z
+  .optional(
+    z
+      .string()
+      .check(
+        z.regex(
+          /^[a-z0-9][a-z0-9-]{2,63}$/,
+          'must be an experiment id (3-64 lower-case letters, digits or -)',
+        ),
+      ),
+  )
+  .check(
+    z.describe(
+      "Serve this user through an A/B experiment: the user's variant (sticky) decides the strategy, and the exposure is counted",
+    ),
+  );
 
 export const recommendationsQuerySchema = z
   .strictObject({
     limit,
-    exclude_seen: z.enum(['true', 'false'], { error: "must be 'true' or 'false'" }).default('true'),
-    experiment: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9-]{2,63}$/, 'must be an experiment id (3-64 lower-case letters, digits or -)')
-      .optional(),
-    category: category.optional(),
-    min_price: price.optional(),
-    max_price: price.optional(),
+    exclude_seen: excludeSeen,
+    experiment,
+    category: z.optional(category).check(z.describe('Only items of this category')),
+    min_price: z.optional(price),
+    max_price: z.optional(price),
     include,
   })
-  .superRefine(priceRangeOrdered);
+  .check(z.superRefine(priceRangeOrdered));
 
 export const similarQuerySchema = z
   .strictObject({
     limit,
     include,
-    category: category.optional(),
-    min_price: price.optional(),
-    max_price: price.optional(),
+    category: z.optional(category).check(z.describe('Only items of this category')),
+    min_price: z.optional(price),
+    max_price: z.optional(price),
   })
-  .superRefine(priceRangeOrdered);
+  .check(z.superRefine(priceRangeOrdered));
 
 export const MAX_RANK_ITEMS = 500;
 
 export const rankBodySchema = z.strictObject({
   itemIds: z
     .array(id)
-    .min(1, 'must hold at least one item id')
-    .max(MAX_RANK_ITEMS, `must hold at most ${MAX_RANK_ITEMS} item ids`),
-  /** Leave out items the user already interacted with (whole trained history plus events since). */
-  excludeSeen: z.boolean({ error: 'must be true or false' }).default(false),
+    .check(
+      z.minLength(1, 'must hold at least one item id'),
+      z.maxLength(MAX_RANK_ITEMS, `must hold at most ${MAX_RANK_ITEMS} item ids`),
+    ),
+  excludeSeen: z
+    ._default(z.boolean({ error: 'must be true or false' }), false)
+    .check(
+      z.describe(
+        "Leave out items the user already interacted with: the whole history the model was trained on plus events since (under the stage's excludeSeenEventTypes); they are listed in excludedItemIds.",
+      ),
+    ),
 });
 
 export const propensityQuerySchema = z.strictObject({
-  target: z.enum(['purchase', 'churn'], { error: "must be 'purchase' or 'churn'" }).default('purchase'),
+  target: z._default(z.enum(['purchase', 'churn'], { error: "must be 'purchase' or 'churn'" }), 'purchase'),
 });

@@ -1,10 +1,9 @@
 import { App, Aspects } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks, SuppressionIgnoreAlways } from 'cdk-nag';
-import type { z } from 'zod';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadStageConfig, type stageConfigSchema } from '../../infra/config';
+import { loadStageConfig, type StageConfigInput } from '../../infra/config';
 import { MappaStack } from '../../infra/mappa-stack';
 
 const CDK_JSON_CONTEXT = (
@@ -18,7 +17,7 @@ const CDK_JSON_CONTEXT = (
  * read and validated from context, cdk-nag — with optional config overrides (as `-c key=value`).
  */
 export function synthMappaStack(
-  overrides: Partial<z.input<typeof stageConfigSchema>> = {},
+  overrides: Partial<StageConfigInput> = {},
   options: { ignoreSuppressions?: boolean } = {},
 ): {
   stack: MappaStack;

@@ -1,8 +1,11 @@
-import { z } from 'zod';
+import * as z from '../../../shared/data/schema';
 import { ConfigurationError, readEnv, requiredString } from '../../../shared/config/env';
 
 describe('readEnv', () => {
-  const shape = { MAPPA_DATA_BUCKET: requiredString, MAPPA_TIMEOUT_MS: z.coerce.number().int().positive() };
+  const shape = {
+    MAPPA_DATA_BUCKET: requiredString,
+    MAPPA_TIMEOUT_MS: z.coerce.number().check(z.refine(Number.isInteger), z.positive()),
+  };
 
   it('parses every variable with its schema', () => {
     expect(readEnv(shape, { MAPPA_DATA_BUCKET: ' data ', MAPPA_TIMEOUT_MS: '250' })).toEqual({

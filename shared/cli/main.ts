@@ -8,6 +8,7 @@ import { registerExportCommand } from './commands/export';
 import { registerGenerateCommand } from './commands/generate';
 import { registerIngestCommand } from './commands/ingest';
 import { registerLocalCommands } from './commands/local';
+import { registerOpenApiCommand } from './commands/openapi';
 import { registerCtrEvalCommand } from './commands/ctr-eval';
 import { registerPropensityEvalCommand } from './commands/propensity-eval';
 import { registerPropensityScoreCommand } from './commands/propensity-score';
@@ -42,6 +43,7 @@ registerExportCommand(program);
 registerReportCommand(program);
 registerRecommendCommand(program);
 registerDemoCommand(program);
+registerOpenApiCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   // An option parser's CliError (a bad --port, say) arrives here, outside any command's action.

@@ -1,0 +1,298 @@
+import * as z from '../data/schema';
+import { PROPENSITY_TARGETS } from '../contracts/artifacts';
+import { experimentSchema } from '../marketing/experiments';
+import { eventBatchSchema, eventSchema } from './events';
+import { rankBodySchema } from './schemas';
+
+/**
+ * The API's response bodies as schemas, and the named components of the
+ * OpenAPI document (`openapi.ts` builds docs/openapi.json from these and the
+ * request schemas). Documentation and tests only: no Lambda imports this, so
+ * describing responses costs the functions nothing.
+ */
+export const components = z.registry<{ id: string; description?: string }>();
+
+const named = <Schema extends z.ZodMiniType>(id: string, schema: Schema, description?: string): Schema => {
+  components.add(schema, { id, ...(description ? { description } : {}) });
+  return schema;
+};
+const described = <Schema extends z.ZodMiniType>(schema: Schema, description: string): Schema =>
+  schema.check(z.describe(description)) as Schema;
+
+const int = () => z.int();
+const dateTime = () => z.iso.datetime({ offset: true });
+
+const attributeValue = z.union([
+  z.string(),
+  z.number(),
+  z.boolean(),
+  z.null(),
+  described(z.array(z.string()), "a list attribute's values (the mapping's lists, e.g. genres)"),
+]);
+const attributes = described(
+  z.record(z.string(), attributeValue),
+  "With include=attributes: the item's stored attributes",
+);
+
+export const strategySchema = named(
+  'Strategy',
+  described(
+    z.enum(['personalized', 'cold_start', 'fallback', 'popular', 'trending']),
+    "personalized: scored with the user's vector; cold_start: unknown user, trending items; fallback: the feature store was unavailable, popular items; popular / trending: an experiment variant serving that baseline",
+  ),
+);
+
+const scoredItem = named(
+  'ScoredItem',
+  z.strictObject({ itemId: z.string(), score: z.number(), attributes: z.optional(attributes) }),
+);
+
+const recommendedItem = named(
+  'RecommendedItem',
+  z.strictObject({
+    itemId: z.string(),
+    score: described(
+      z.number(),
+      "Model score (dot product) when personalized; otherwise the baseline's popularity share",
+    ),
+    reason: z.optional(described(z.string(), 'e.g. "because you purchased i42"')),
+    reasonItemId: z.optional(z.string()),
+    attributes: z.optional(attributes),
+  }),
+);
+
+named(
+  'Recommendations',
+  z.strictObject({
+    userId: z.string(),
+    modelVersion: z.string(),
+    strategy: strategySchema,
+    items: z.array(recommendedItem),
+    experiment: z.optional(z.string()),
+    variant: z.optional(z.string()),
+  }),
+);
+
+named('RankRequest', rankBodySchema);
+
+named(
+  'Ranking',
+  z.strictObject({
+    userId: z.string(),
+    modelVersion: z.string(),
+    strategy: strategySchema,
+    items: z.array(scoredItem),
+    unknownItemIds: z.array(z.string()),
+    excludedItemIds: z.optional(
+      described(
+        z.array(z.string()),
+        'With excludeSeen: requested ids left out because the user already interacted with them.',
+      ),
+    ),
+  }),
+);
+
+named(
+  'SimilarItems',
+  z.strictObject({
+    itemId: z.string(),
+    modelVersion: z.string(),
+    items: z.array(scoredItem),
+    note: z.optional(
+      described(
+        z.string(),
+        'Present when fewer than `limit` items are similar at all (cosine similarity above 0, within the filter): the list is not padded with dissimilar items.',
+      ),
+    ),
+  }),
+);
+
+named('Event', eventSchema);
+named('EventBatch', eventBatchSchema);
+
+named(
+  'EventsAccepted',
+  z.strictObject({
+    accepted: int().check(z.minimum(1)),
+    users: int().check(z.minimum(1)),
+    attributed: z.optional(
+      described(int().check(z.minimum(1)), 'experiment user records the events added outcomes to'),
+    ),
+  }),
+);
+
+named(
+  'Model',
+  z.strictObject({
+    version: z.string(),
+    trainedAt: dateTime(),
+    numItems: int(),
+    numUsers: int(),
+    embeddingDim: int(),
+    metrics: z.object({
+      ndcg10: z.number(),
+      hr10: z.number(),
+      popularityNdcg10: z.number(),
+      sampledHr10: z.number(),
+    }),
+    serving: described(
+      z.enum(['model', 'baselines']),
+      "'baselines' until a model passes the quality gate: recommendations then answer with the popularity baseline (strategy 'fallback') and similar items with item-kNN.",
+    ),
+  }),
+);
+
+const dependencyState = z.enum(['ok', 'unavailable']);
+named(
+  'Health',
+  z.strictObject({
+    status: described(
+      z.enum(['ok', 'waiting_for_model', 'degraded']),
+      'degraded: a dependency does not answer (see failed); recommendations then fall back to non-personal lists',
+    ),
+    modelVersion: z.nullable(z.string()),
+    dependencies: z.strictObject({
+      modelStore: described(dependencyState, 'the model manifest and artifacts in S3'),
+      featureStore: described(dependencyState, 'the users table in DynamoDB'),
+    }),
+    failed: z.optional(z.array(z.enum(['modelStore', 'featureStore']))),
+  }),
+);
+
+const issue = named('Issue', z.strictObject({ field: z.string(), message: z.string() }));
+
+export const validationErrorSchema = named(
+  'ValidationError',
+  z.strictObject({
+    error: z.enum([
+      'validation_error',
+      'item_not_found',
+      'user_not_segmented',
+      'experiment_not_found',
+      'experiment_exists',
+      'user_not_scored',
+    ]),
+    message: z.string(),
+    field: z.string(),
+    in: z.enum(['path', 'query', 'body']),
+    issues: z.optional(z.array(issue)),
+  }),
+);
+
+export const errorSchema = named(
+  'Error',
+  z.strictObject({ error: z.string(), message: z.string(), requestId: z.optional(z.string()) }),
+);
+
+export const gatewayErrorSchema = named('GatewayError', z.strictObject({ message: z.string() }));
+
+const meanMedian = z.object({ mean: z.number(), median: z.number() });
+const segmentProfile = named(
+  'SegmentProfile',
+  z.strictObject({
+    segment: int(),
+    name: z.string(),
+    description: described(z.string(), 'e.g. "frequent high-spend buyers of electronics"'),
+    size: int(),
+    share: z.number(),
+    rfm: z.object({ recencyDays: meanMedian, frequency: meanMedian, monetary: meanMedian }),
+    topCategories: z.array(
+      z.object({
+        category: z.string(),
+        share: z.number(),
+        lift: described(z.number(), "the category's share in the segment over its share among all users"),
+      }),
+    ),
+    topItems: z.array(z.object({ itemId: z.string(), count: int() })),
+    behaviour: described(z.record(z.string(), z.number()), 'share of each event type'),
+  }),
+);
+
+named('Segments', z.strictObject({ modelVersion: z.string(), k: int(), segments: z.array(segmentProfile) }));
+
+named(
+  'UserSegment',
+  z.strictObject({
+    userId: z.string(),
+    modelVersion: z.string(),
+    segment: z.string(),
+    description: z.string(),
+    profile: segmentProfile,
+  }),
+);
+
+named('ExperimentDefinition', experimentSchema);
+
+named(
+  'Experiment',
+  z.strictObject({
+    ...experimentSchema.shape,
+    status: z.enum(['running']),
+    createdAt: dateTime(),
+  }),
+);
+
+const comparison = named(
+  'Comparison',
+  z.object({
+    difference: z.number(),
+    relativeLift: z.nullable(z.number()),
+    ci95: z.tuple([z.nullable(z.number()), z.nullable(z.number())]),
+    pValue: z.nullable(z.number()),
+    statistic: z.nullable(z.number()),
+  }),
+);
+
+const variantReport = named(
+  'VariantReport',
+  z.strictObject({
+    variant: z.string(),
+    strategy: z.string(),
+    users: int(),
+    exposures: int(),
+    clicks: int(),
+    ctr: z.number(),
+    converters: int(),
+    conversionRate: z.number(),
+    revenue: z.number(),
+    revenuePerUser: z.number(),
+    cost: z.number(),
+    roi: z.nullable(z.number()),
+    vsControl: z.optional(
+      described(
+        z.object({ conversionRate: comparison, revenuePerUser: comparison }),
+        "two-proportion z-test on conversion; Welch's t-test on revenue per user",
+      ),
+    ),
+  }),
+);
+
+named(
+  'ExperimentReport',
+  z.strictObject({
+    experimentId: z.string(),
+    control: z.string(),
+    variants: z.array(variantReport),
+    power: z.object({
+      minimumDetectableLift: z.number(),
+      baselineConversionRate: z.number(),
+      requiredUsersPerVariant: z.nullable(int()),
+      smallestVariantUsers: int(),
+      underpowered: z.boolean(),
+    }),
+    warnings: z.array(z.string()),
+  }),
+);
+
+named(
+  'Propensity',
+  z.strictObject({
+    userId: z.string(),
+    modelVersion: z.string(),
+    target: z.enum(PROPENSITY_TARGETS),
+    probability: z.number().check(z.minimum(0), z.maximum(1)),
+    decile: int().check(z.minimum(1), z.maximum(10)),
+    definition: described(z.string(), 'what the label means, e.g. "buys at least once in the next 30 days"'),
+    validationAuc: z.nullable(z.number()),
+  }),
+);

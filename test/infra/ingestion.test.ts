@@ -3,10 +3,10 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { DataLake } from '../../infra/constructs/data-lake';
 import { FeatureStore } from '../../infra/constructs/feature-store';
 import { Ingestion } from '../../infra/constructs/ingestion';
-import { synthMappaStack } from '../support/synth';
+import { defaultTemplate } from '../support/synth';
 
 describe('Ingestion', () => {
-  const { template } = synthMappaStack();
+  const template = defaultTemplate();
 
   it('notifies the preprocess function for ObjectCreated under each dataset prefix only', () => {
     const notifications = template.findResources('Custom::S3BucketNotifications');

@@ -3,7 +3,7 @@ import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import type { EmbeddedStack } from '../../shared/local/embedded-stack';
 import { TABLE_KEYS } from '../../shared/resources/definitions';
 import { startTestStack } from '../support/local-stack';
-import { synthMappaStack } from '../support/synth';
+import { defaultTemplate } from '../support/synth';
 
 interface KeyShape {
   keySchema: { AttributeName?: string; KeyType?: string }[];
@@ -17,7 +17,7 @@ const byName = <T extends { AttributeName?: string }>(list: T[]) =>
 describe('local stack and CDK app build from the same definitions', () => {
   let stack: EmbeddedStack;
   let stop: () => Promise<void>;
-  const { template } = synthMappaStack();
+  const template = defaultTemplate();
 
   beforeAll(async () => {
     ({ stack, stop } = await startTestStack());

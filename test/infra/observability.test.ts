@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { loadStageConfig } from '../../infra/config';
-import { synthMappaStack } from '../support/synth';
+import { defaultTemplate, synthMappaStack } from '../support/synth';
 
 describe('Observability', () => {
   const { template } = synthMappaStack({ alarmEmail: 'ops@example.com' });
@@ -26,7 +26,7 @@ describe('Observability', () => {
   });
 
   it('has no subscription when no email is configured', () => {
-    synthMappaStack().template.resourceCountIs('AWS::SNS::Subscription', 0);
+    defaultTemplate().resourceCountIs('AWS::SNS::Subscription', 0);
   });
 
   it('builds one dashboard over ingestion, training and the API', () => {

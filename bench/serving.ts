@@ -255,31 +255,36 @@ async function startServer(
     ],
     { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT },
   );
-  // The server logs one line per request with the handler-side latency.
+  // The server logs one JSON line per request with the handler-side latency (Powertools: info on stdout,
+  // warnings and errors on stderr); its banner with the URL is a plain line on stdout.
   const handlerLatencies: number[] = [];
-  let pending = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    pending += chunk.toString();
-    const lines = pending.split('\n');
-    pending = lines.pop() ?? '';
-    for (const line of lines) {
-      if (!line.startsWith('{')) continue;
-      const entry = JSON.parse(line) as { message?: string; latencyMs?: number };
-      if (entry.message === 'request' && typeof entry.latencyMs === 'number')
-        handlerLatencies.push(entry.latencyMs);
-      else process.stderr.write(`${line}\n`);
-    }
+  let announce: (url: string) => void = () => undefined;
+  const url = new Promise<string>((resolve) => {
+    announce = resolve;
   });
-  const url = await new Promise<string>((resolve, reject) => {
-    let text = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-      const match = /Mappa API on (http:\/\/\S+)/.exec(text);
-      if (match) resolve(match[1] as string);
+  for (const stream of [child.stdout, child.stderr]) {
+    let pending = '';
+    stream?.on('data', (chunk: Buffer) => {
+      pending += chunk.toString();
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        if (!line.startsWith('{')) {
+          const match = /Mappa API on (http:\/\/\S+)/.exec(line);
+          if (match) announce(match[1] as string);
+          continue;
+        }
+        const entry = JSON.parse(line) as { message?: string; latencyMs?: number };
+        if (entry.message === 'request' && typeof entry.latencyMs === 'number')
+          handlerLatencies.push(entry.latencyMs);
+        else process.stderr.write(`${line}\n`);
+      }
     });
-    child.on('exit', (code) => reject(new Error(`mappa serve exited ${code}`)));
-  });
-  return { url, child, handlerLatencies };
+  }
+  const exited = new Promise<never>((_, reject) =>
+    child.on('exit', (code) => reject(new Error(`mappa serve exited ${code}`))),
+  );
+  return { url: await Promise.race([url, exited]), child, handlerLatencies };
 }
 
 export async function runServingBenchmark(): Promise<void> {

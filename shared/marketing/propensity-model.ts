@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import { float32FromBytes } from '../data/binary';
+import type { LogisticModel } from './logistic-regression';
 import type { Platt, TrainedPropensity } from './propensity';
 import { type ContactDateSpec, contactDateSpecSchema, withContactVolume } from './contact-context';
 import { type FeatureSpec, type Table, TabularEncoder } from './tabular';
@@ -59,6 +60,27 @@ function denseLayers(member: tf.Sequential): DenseLayerArtifact[] {
     });
 }
 
+/** The document around a model's members: what both exporters share. */
+function modelDocument(
+  members: PropensityModelArtifact['members'],
+  calibration: { readonly platt: Platt; readonly threshold: number },
+  encoder: TabularEncoder,
+  target: string,
+  metadata: Record<string, unknown>,
+  context: ContactDateSpec | undefined,
+): PropensityModelArtifact {
+  return {
+    format: PROPENSITY_MODEL_FORMAT,
+    target,
+    encoder: encoder.toJSON(),
+    members,
+    platt: calibration.platt,
+    threshold: calibration.threshold,
+    ...(context === undefined ? {} : { context }),
+    metadata,
+  };
+}
+
 export function exportPropensityModel(
   trained: TrainedPropensity,
   encoder: TabularEncoder,
@@ -66,16 +88,26 @@ export function exportPropensityModel(
   metadata: Record<string, unknown> = {},
   context?: ContactDateSpec,
 ): PropensityModelArtifact {
-  return {
-    format: PROPENSITY_MODEL_FORMAT,
-    target,
-    encoder: encoder.toJSON(),
-    members: trained.members.map((member) => ({ layers: denseLayers(member) })),
-    platt: trained.platt,
-    threshold: trained.threshold,
-    ...(context === undefined ? {} : { context }),
-    metadata,
+  const members = trained.members.map((member) => ({ layers: denseLayers(member) }));
+  return modelDocument(members, trained, encoder, target, metadata, context);
+}
+
+/** A logistic regression as a one-layer, linear model in the same format: scored by the same code. */
+export function exportLogisticModel(
+  model: LogisticModel & { readonly platt: Platt; readonly threshold: number },
+  encoder: TabularEncoder,
+  target: string,
+  metadata: Record<string, unknown> = {},
+  context?: ContactDateSpec,
+): PropensityModelArtifact {
+  const layer: DenseLayerArtifact = {
+    inputs: model.coefficients.length,
+    units: 1,
+    activation: 'linear',
+    kernel: base64Of(Float32Array.from(model.coefficients)),
+    bias: base64Of(Float32Array.of(model.intercept)),
   };
+  return modelDocument([{ layers: [layer] }], model, encoder, target, metadata, context);
 }
 
 interface DenseLayer {

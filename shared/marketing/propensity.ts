@@ -67,6 +67,8 @@ export interface TrainedPropensity {
   readonly platt: Platt;
   readonly threshold: number;
   readonly history: EpochStats[];
+  /** ROC AUC of the early-stopped ensemble on the validation rows (before any refit). */
+  readonly validationAuc: number;
 }
 
 const sigmoid = (value: number) => 1 / (1 + Math.exp(-value));
@@ -188,6 +190,25 @@ function rowsOf(x: Matrix, indices: readonly number[]): Float32Array {
   return out;
 }
 
+/**
+ * Each training row's loss weight: class weights so that both outcomes count equally, times (on time-ordered
+ * rows, oldest first) a recency weight halving every `halfLife` of the period (0: none).
+ */
+export function propensityRowWeights(
+  labels: Uint8Array,
+  halfLife: number,
+  timeOrdered: boolean,
+): Float32Array {
+  let positives = 0;
+  for (const label of labels) positives += label;
+  const positiveWeight = (labels.length - positives) / Math.max(positives, 1);
+  return Float32Array.from(labels, (label, row) => {
+    const classWeight = label === 1 ? positiveWeight : 1;
+    if (!timeOrdered || !halfLife) return classWeight;
+    return classWeight * 2 ** ((row - labels.length) / (halfLife * labels.length));
+  });
+}
+
 export async function trainPropensity(
   train: Matrix,
   trainLabels: Uint8Array,
@@ -203,8 +224,6 @@ export async function trainPropensity(
   if (positives === 0 || positives === trainLabels.length) {
     throw new Error('the training rows hold only one class; propensity needs both outcomes');
   }
-  // Class weights: each class contributes equally to the loss.
-  const positiveWeight = (trainLabels.length - positives) / positives;
   const members: tf.Sequential[] = [];
   const history: EpochStats[] = [];
   // Out-of-sample validation logits of the early-stopped members, for calibration and the threshold.
@@ -218,11 +237,7 @@ export async function trainPropensity(
     : train;
   const combinedLabels = config.refit ? Uint8Array.from([...trainLabels, ...validationLabels]) : trainLabels;
   const rowWeights = (labels: Uint8Array, timeOrdered: boolean): Float32Array =>
-    Float32Array.from(labels, (label, row) => {
-      const classWeight = label === 1 ? positiveWeight : 1;
-      if (!timeOrdered || !config.recencyHalfLife) return classWeight;
-      return classWeight * 2 ** ((row - labels.length) / (config.recencyHalfLife * labels.length));
-    });
+    propensityRowWeights(labels, config.recencyHalfLife, timeOrdered);
   const trainWeights = rowWeights(trainLabels, timeOrdered);
   const combinedWeights = rowWeights(combinedLabels, timeOrdered);
   const validationInput = tf.tensor2d(validation.values, [validation.rows, validation.width]);
@@ -277,7 +292,7 @@ export async function trainPropensity(
   }
   const platt = fitPlatt(validationLogits, validationLabels);
   const threshold = bestF1Threshold(calibrated(validationLogits, platt), validationLabels);
-  return { members, platt, threshold, history };
+  return { members, platt, threshold, history, validationAuc: rocAuc(validationLogits, validationLabels) };
 }
 
 function concat(a: Float32Array, b: Float32Array): Float32Array {

@@ -54,7 +54,9 @@ export function formatPropensityEval(result: PropensityEvalResult): string {
         : '') +
       (outcome.recencyHalfLife
         ? `, recency half-life ${outcome.recencyHalfLife.value} (chosen on validation AUC)`
-        : ''),
+        : '') +
+      `; keeps the ${outcome.chosen.model === 'mlp' ? 'MLP' : 'logistic regression'} (validation AUC MLP ` +
+      `${outcome.chosen.validationAuc.mlp}, logistic regression ${outcome.chosen.validationAuc.logisticRegression})`,
   );
   return [
     `${result.rows} rows, target '${result.target}' positive rate ${(result.positiveRate * 100).toFixed(1)}%, ` +
@@ -95,7 +97,7 @@ export function registerPropensityEvalCommand(program: Command): void {
     )
     .option(
       '--save-model <file>',
-      'write the random-split MLP as a model file for `mappa propensity-score` (JSON, no TF.js needed to score)',
+      "write the random split's chosen model (MLP, or the logistic regression when it wins on validation) as a model file for `mappa propensity-score` (JSON, no TF.js needed to score)",
     )
     .action(
       runAction(async (flags: PropensityEvalFlags) => {

@@ -94,6 +94,11 @@ export interface ItemNeighbours {
   readonly similarities: Float32Array[];
 }
 
+/**
+ * Item-kNN from co-occurrence: for each item, the items its users also consumed (each user's latest
+ * `historyCap` interactions), by cosine similarity. Only co-consumed pairs are ever touched, so the cost is
+ * O(Σ history²) and memory O(items + interactions) — not O(items²), which a 10^6-item catalogue could not pay.
+ */
 export function itemCooccurrence(
   split: Split,
   numItems: number,
@@ -101,7 +106,6 @@ export function itemCooccurrence(
   historyCap = 200,
 ): ItemNeighbours {
   const histories: Int32Array[] = [];
-  knownInteractions(split, () => undefined);
   for (let user = 0; user < split.train.length; user++) {
     const train = split.train[user] as Int32Array;
     const validation = split.validation[user] as number;
@@ -111,28 +115,39 @@ export function itemCooccurrence(
   const itemCounts = new Float64Array(numItems);
   for (const history of histories)
     for (const item of history) itemCounts[item] = (itemCounts[item] as number) + 1;
+  // Users per item, as one flat array (CSR): offsets[item]..offsets[item + 1].
+  const offsets = new Int32Array(numItems + 1);
+  for (let item = 0; item < numItems; item++)
+    offsets[item + 1] = (offsets[item] as number) + (itemCounts[item] as number);
+  const usersOf = new Int32Array(offsets[numItems] as number);
+  const filled = offsets.slice(0, numItems);
+  histories.forEach((history, user) => {
+    for (const item of history) {
+      usersOf[filled[item] as number] = user;
+      filled[item] = (filled[item] as number) + 1;
+    }
+  });
   const neighbours: Int32Array[] = [];
   const similarities: Float32Array[] = [];
-  // Row by row, so memory stays O(items) rather than O(items²) for large catalogues.
-  const byItem: number[][] = Array.from({ length: numItems }, () => []);
-  histories.forEach((history, user) => {
-    for (const item of history) byItem[item]?.push(user);
-  });
-  const row = new Float64Array(numItems);
+  const together = new Float64Array(numItems);
+  const touched = new Int32Array(numItems);
   for (let item = 0; item < numItems; item++) {
-    row.fill(0);
-    for (const user of byItem[item] ?? []) {
-      for (const other of histories[user] as Int32Array)
-        if (other !== item) row[other] = (row[other] as number) + 1;
+    let count = 0;
+    for (let index = offsets[item] as number; index < (offsets[item + 1] as number); index++) {
+      for (const other of histories[usersOf[index] as number] as Int32Array) {
+        if (other === item) continue;
+        if (together[other] === 0) touched[count++] = other;
+        together[other] = (together[other] as number) + 1;
+      }
     }
     const candidates: [number, number][] = [];
-    for (let other = 0; other < numItems; other++) {
-      const together = row[other] as number;
-      if (together > 0)
-        candidates.push([
-          other,
-          together / Math.sqrt((itemCounts[item] as number) * (itemCounts[other] as number)),
-        ]);
+    for (let index = 0; index < count; index++) {
+      const other = touched[index] as number;
+      candidates.push([
+        other,
+        (together[other] as number) / Math.sqrt((itemCounts[item] as number) * (itemCounts[other] as number)),
+      ]);
+      together[other] = 0;
     }
     candidates.sort((a, b) => b[1] - a[1] || a[0] - b[0]);
     const top = candidates.slice(0, neighboursPerItem);

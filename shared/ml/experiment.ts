@@ -52,7 +52,7 @@ export function evaluateScorer(
 ): EvaluationResult {
   return {
     full: evaluateFullRanking(scorer, split, numItems, 'test'),
-    sampled100: evaluateSampled(scorer, split, numItems, 100, sampledSeed),
+    sampled100: evaluateSampled(scorer, split, numItems, 99, sampledSeed),
   };
 }
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { SeededRandom } from '../data/random';
-import { evaluateFullRanking, type Scorer } from './evaluate';
+import { evaluateFullRanking, evaluationSample, type Scorer } from './evaluate';
 import type { Split } from './interactions';
 import type { RankingMetrics } from './metrics';
 import { fillContext, TwoTowerModel, type TwoTowerShape } from './two-tower';
@@ -46,6 +46,9 @@ export const DEFAULT_TRAINING_CONFIG: TrainingConfig = {
   sampledNegatives: 2_048,
   seed: 42,
 };
+
+/** Users whose validation ranking early stopping watches each epoch (a fixed seeded sample beyond this). */
+export const VALIDATION_SAMPLE_USERS = 5_000;
 
 export interface EpochStats {
   readonly epoch: number;
@@ -165,6 +168,7 @@ export async function trainTwoTower(
   const negativeSampler = fullSoftmax ? undefined : new PopularitySampler(popularity, random);
 
   const history: EpochStats[] = [];
+  const validationUsers = evaluationSample(split, VALIDATION_SAMPLE_USERS, config.seed);
   let best: { ndcg: number; epoch: number; weights: Map<string, tf.Tensor> } | undefined;
   let trainedExamples = 0;
   let trainingSeconds = 0;
@@ -209,6 +213,8 @@ export async function trainTwoTower(
               const targetTensor = tf.tensor1d(targets, 'int32');
               // Cross-entropy as logsumexp(logits) - target logit: no one-hot matrix over the catalogue.
               let logits: tf.Tensor2D;
+              // Without the accidental-hit mask: the average candidate a negative is compared with.
+              let rawLogits: tf.Tensor2D | undefined;
               let targetLogits: tf.Tensor1D;
               let itemRows: tf.Tensor2D;
               if (fullSoftmax) {
@@ -223,7 +229,10 @@ export async function trainTwoTower(
                 const candidates = tf.concat([targetTensor, tf.tensor1d(negatives as Int32Array, 'int32')]);
                 itemRows = model.itemVectors(candidates);
                 const adjusted = model.itemBiases(candidates).sub(tf.gather(logPopularity, candidates)); // log-q correction
-                logits = userVectors.matMul(itemRows, false, true).add(adjusted.expandDims(0));
+                rawLogits = userVectors
+                  .matMul(itemRows, false, true)
+                  .add(adjusted.expandDims(0)) as tf.Tensor2D;
+                logits = maskAccidentalHits(rawLogits, targetTensor, candidates);
                 // Row i's positive is candidate i (its own target, placed first).
                 targetLogits = userVectors
                   .mul(itemRows.slice([0, 0], [size, -1]))
@@ -233,6 +242,7 @@ export async function trainTwoTower(
               const crossEntropy = examples.weighted
                 ? weightedFeedbackLoss(
                     logits,
+                    rawLogits ?? logits,
                     targetLogits,
                     tf.tensor1d(weights),
                     tf.tensor1d(positive, 'bool'),
@@ -257,7 +267,14 @@ export async function trainTwoTower(
       const seconds = (performance.now() - started) / 1000;
       trainedExamples += order.length;
       trainingSeconds += seconds;
-      const validation = evaluateFullRanking(twoTowerScorer(model), split, shape.numItems, 'validation');
+      const validation = evaluateFullRanking(
+        twoTowerScorer(model),
+        split,
+        shape.numItems,
+        'validation',
+        10,
+        validationUsers,
+      );
       const stats: EpochStats = {
         epoch,
         loss: lossSum / order.length,
@@ -301,13 +318,36 @@ export async function trainTwoTower(
  */
 function weightedFeedbackLoss(
   logits: tf.Tensor2D,
+  unmaskedLogits: tf.Tensor2D,
   targetLogits: tf.Tensor1D,
   weights: tf.Tensor1D,
   positive: tf.Tensor1D,
 ): tf.Scalar {
   const positiveLoss = tf.logSumExp(logits, 1).sub(targetLogits);
-  const negativeLoss = tf.softplus(targetLogits.sub(logits.mean(1)));
+  const negativeLoss = tf.softplus(targetLogits.sub(unmaskedLogits.mean(1)));
   return tf.where(positive, positiveLoss, negativeLoss).mul(weights).sum().div(weights.sum()) as tf.Scalar;
+}
+
+/**
+ * Sampled softmax's accidental hits (TFRS's `remove_accidental_hits`): a sampled negative or another row's
+ * in-batch item that is the row's own target would be pushed down as if it were a negative. Row i's own
+ * target is candidate i (targets come first); every other candidate equal to it gets a logit of −1e9.
+ */
+export function maskAccidentalHits(
+  logits: tf.Tensor2D,
+  targets: tf.Tensor1D,
+  candidates: tf.Tensor1D,
+): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [rows, columns] = logits.shape;
+    const same = tf.equal(targets.expandDims(1), candidates.expandDims(0));
+    const own = tf.concat(
+      [tf.eye(rows, rows, undefined, 'bool'), tf.zeros([rows, columns - rows], 'bool')],
+      1,
+    );
+    const hits = same.logicalAnd(own.logicalNot());
+    return logits.add(hits.cast('float32').mul(tf.scalar(-1e9))) as tf.Tensor2D;
+  });
 }
 
 /** Samples item indices in proportion to popularity (the q of the log-q correction). */

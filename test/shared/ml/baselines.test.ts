@@ -1,4 +1,4 @@
-import { trendingHalfLifeDays, trendingScores } from '../../../shared/ml/baselines';
+import { itemCooccurrence, trendingHalfLifeDays, trendingScores } from '../../../shared/ml/baselines';
 import { buildInteractionLog, leaveLastOut } from '../../../shared/ml/interactions';
 
 const DAY = 86_400;
@@ -37,5 +37,62 @@ describe('the trending baseline', () => {
     // Half-life one year: 30 × 2^-2 = 7.5 beats 3 × ~1. With a fixed 14 days "old" would weigh ~1e-15.
     expect(score('old')).toBeCloseTo(7.5, 1);
     expect(score('old')).toBeGreaterThan(score('new'));
+  });
+});
+
+describe('item-kNN from co-occurrence', () => {
+  /** The dense reference: the full items × items co-occurrence matrix, then cosine and top-k per row. */
+  function denseNeighbours(histories: Int32Array[], numItems: number, k: number) {
+    const counts = new Float64Array(numItems);
+    const together = Array.from({ length: numItems }, () => new Float64Array(numItems));
+    for (const history of histories) {
+      for (const item of history) counts[item] = (counts[item] as number) + 1;
+      for (const item of history)
+        for (const other of history)
+          if (other !== item)
+            (together[item] as Float64Array)[other] = ((together[item] as Float64Array)[other] as number) + 1;
+    }
+    return together.map((row, item) =>
+      [...row.keys()]
+        .filter((other) => (row[other] as number) > 0)
+        .map(
+          (other) =>
+            [
+              other,
+              (row[other] as number) / Math.sqrt((counts[item] as number) * (counts[other] as number)),
+            ] as const,
+        )
+        .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+        .slice(0, k),
+    );
+  }
+
+  it('equals the dense computation on a small log, repeat purchases and capped histories included', () => {
+    let state = 7;
+    const next = () => (state = (state * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
+    const rows = Array.from({ length: 1_500 }, (_, index) => ({
+      user_id: `u${Math.floor(next() * 60)}`,
+      item_id: `i${Math.floor(next() ** 2 * 40)}`,
+      timestamp: 1_600_000_000 + index,
+    }));
+    const log = buildInteractionLog(rows);
+    const split = leaveLastOut(log);
+    const numItems = log.itemIds.length;
+    const cap = 15;
+    const knn = itemCooccurrence(split, numItems, 10, cap);
+    const histories = split.train.map((train, user) => {
+      const validation = split.validation[user] as number;
+      const full = validation >= 0 ? Int32Array.from([...train, validation]) : train;
+      return full.subarray(Math.max(0, full.length - cap));
+    });
+    const dense = denseNeighbours(histories, numItems, 10);
+    for (let item = 0; item < numItems; item++) {
+      const expected = dense[item] ?? [];
+      expect([...(knn.neighbours[item] as Int32Array)]).toEqual(expected.map(([other]) => other));
+      (knn.similarities[item] as Float32Array).forEach((similarity, index) =>
+        expect(similarity).toBeCloseTo((expected[index] as readonly [number, number])[1], 5),
+      );
+    }
+    expect(knn.neighbours.some((row) => row.length === 10)).toBe(true);
   });
 });

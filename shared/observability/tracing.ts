@@ -32,14 +32,13 @@ export function traced<Client>(client: Client): Client {
   return tracingEnabled() ? lambdaTracer().captureAWSv3Client(client) : client;
 }
 
-/** Middy middleware opening the invocation's segment (annotated with cold start and service); none outside Lambda. */
-export function tracedInvocation<Event, Result>(): middy.MiddlewareObj<Event, Result> {
-  if (!tracingEnabled()) return {};
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when tracing (see above)
+/** Middy middleware opening the invocation's segment (cold start and service annotated): one in Lambda, none elsewhere. */
+export function tracedInvocation<Event, Result>(): middy.MiddlewareObj<Event, Result>[] {
+  if (!tracingEnabled()) return [];
   const { captureLambdaHandler } =
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when tracing (see above)
     require('@aws-lambda-powertools/tracer/middleware') as typeof TracerMiddlewareModule;
-  return captureLambdaHandler(lambdaTracer(), { captureResponse: false }) as middy.MiddlewareObj<
-    Event,
-    Result
-  >;
+  return [
+    captureLambdaHandler(lambdaTracer(), { captureResponse: false }) as middy.MiddlewareObj<Event, Result>,
+  ];
 }

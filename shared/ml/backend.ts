@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerScatterAddKernel } from './kernels/scatter-add-segment-sum';
+import { registerWasmGatherRows } from './kernels/gather-rows';
 import { registerWasmBatchMatMul } from './kernels/wasm-batch-matmul';
 
 /**
@@ -51,7 +52,10 @@ async function tryBackend(name: BackendName, options: BackendOptions): Promise<v
   if (!ok) throw new Error(`tf.setBackend('${name}') returned false`);
   await tf.ready();
   registerScatterAddKernel(tf, name);
-  if (name === 'wasm') registerWasmBatchMatMul(tf);
+  if (name === 'wasm') {
+    registerWasmBatchMatMul(tf);
+    registerWasmGatherRows(tf);
+  }
 }
 
 /** Parses a backend name from configuration, or `undefined` for automatic choice. */

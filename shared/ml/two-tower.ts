@@ -181,11 +181,15 @@ export class TwoTowerModel {
       const withPosition = embedded
         .add(this.weight('position_embedding').expandDims(0))
         .mul(mask.expandDims(2));
+      // The bias as one more row of the kernel against a column of ones: a broadcast add's gradient would be
+      // a column sum over all [batch · N, d] rows.
+      const flat = withPosition.reshape([-1, d]);
       const hidden = tf.tanh(
-        withPosition
-          .reshape([-1, d])
-          .matMul(this.weight('attention_kernel'))
-          .add(this.weight('attention_bias')),
+        tf
+          .concat([flat, tf.ones([flat.shape[0] as number, 1])], 1)
+          .matMul(
+            tf.concat([this.weight('attention_kernel'), this.weight('attention_bias').expandDims(0)], 0),
+          ),
       );
       const logits = hidden.matMul(this.weight('attention_query')).reshape([batch, n]);
       const masked = logits.add(tf.scalar(1, 'float32').sub(mask).mul(tf.scalar(-1e9)));

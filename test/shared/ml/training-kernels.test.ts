@@ -1,0 +1,62 @@
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../../shared/ml/backend';
+import { gatherRows } from '../../../shared/ml/kernels/gather-rows';
+import { logSumExpRows } from '../../../shared/ml/train-two-tower';
+
+describe('the training step’s own pieces', () => {
+  beforeAll(async () => {
+    await initBackend({ force: 'wasm' });
+  });
+
+  it('logSumExpRows: the value and gradient of TF.js’s logSumExp, without its Equal over the matrix', () => {
+    const logits = tf.tensor2d([
+      [0.5, -1, 3, 3],
+      [10, 20, -5, 0],
+      [0, 0, 0, 0],
+    ]);
+    const weights = tf.tensor1d([1, -2, 0.5]);
+    const loss = (f: (x: tf.Tensor2D) => tf.Tensor1D) => (x: tf.Tensor) =>
+      f(x as tf.Tensor2D)
+        .mul(weights)
+        .sum();
+    const values = logSumExpRows(logits).arraySync();
+    (tf.logSumExp(logits, 1).arraySync() as number[]).forEach((value, row) =>
+      expect(values[row]).toBeCloseTo(value, 5),
+    );
+    const ours = tf.grad(loss(logSumExpRows))(logits).arraySync() as number[][];
+    const reference = tf
+      .grad(loss((x) => tf.logSumExp(x, 1) as tf.Tensor1D))(logits)
+      .arraySync() as number[][];
+    ours.forEach((row, index) =>
+      row.forEach((value, column) => expect(value).toBeCloseTo(reference[index]?.[column] as number, 5)),
+    );
+  });
+
+  it('gathers rows on wasm exactly as indexing the table does, other axes through the stock kernel', () => {
+    const table = tf.tensor2d(
+      Float32Array.from({ length: 12 }, (_, index) => index),
+      [4, 3],
+    );
+    const rows = tf.gather(table, tf.tensor2d([3, 0, 3, 1], [2, 2], 'int32'));
+    expect(rows.shape).toEqual([2, 2, 3]);
+    expect(rows.arraySync()).toEqual([
+      [
+        [9, 10, 11],
+        [0, 1, 2],
+      ],
+      [
+        [9, 10, 11],
+        [3, 4, 5],
+      ],
+    ]);
+    expect(tf.gather(table, tf.tensor1d([2, 0], 'int32'), 1).arraySync()).toEqual([
+      [2, 0],
+      [5, 3],
+      [8, 6],
+      [11, 9],
+    ]);
+    expect(() => gatherRows(new Float32Array(12), 4, [4], new Float32Array(3))).toThrow(
+      'GatherV2: the index value 4 is not in [0, 3]',
+    );
+  });
+});

@@ -39,17 +39,17 @@ export async function resendUntilProcessed(
 /**
  * Optimistic concurrency: `attempt` reads, decides and writes conditionally,
  * resolving `true` once written (or nothing was to be written) and `false`
- * when another writer won the race. A conflict is not a fault of the service,
+ * when another writer won the race; it is told which try it is (1-based). A conflict is not a fault of the service,
  * so it does not draw on the SDK's retry quota; the attempts are spaced with
  * full jitter so racing writers spread out.
  */
 export async function retryOnConflict(
   what: string,
-  attempt: () => Promise<boolean>,
+  attempt: (tries: number) => Promise<boolean>,
   maxAttempts = 12,
 ): Promise<void> {
   for (let tries = 1; tries <= maxAttempts; tries++) {
-    if (await attempt()) return;
+    if (await attempt(tries)) return;
     if (tries < maxAttempts)
       await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(1_000, 10 * 2 ** tries)));
   }

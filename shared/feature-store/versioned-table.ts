@@ -103,11 +103,9 @@ export class VersionedTable<T extends Versioned> {
     update: (key: string, stored: T | undefined) => UpdateDecision<T>,
     initial: T | undefined,
   ): Promise<void> {
-    let current = initial;
-    let reread = false;
-    await retryOnConflict(`updating ${this.options.tableName} key '${key}'`, async () => {
-      if (reread) current = await this.get(key);
-      reread = true;
+    await retryOnConflict(`updating ${this.options.tableName} key '${key}'`, async (tries) => {
+      // After a lost race, what the winner stored.
+      const current = tries === 1 ? initial : await this.get(key);
       const next = update(key, current);
       if (next === undefined) return true;
       const expected = current?.version ?? 0;

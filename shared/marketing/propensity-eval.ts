@@ -15,6 +15,7 @@ import {
   type Matrix,
   type PropensityConfig,
   propensityRowWeights,
+  trainingAndValidation,
   trainPropensity,
 } from './propensity';
 import { bestF1Threshold, rocAuc } from './classification-metrics';
@@ -264,17 +265,11 @@ function fitLogistic(
   const platt = fitPlatt(validationLogits, validationLabels);
   const threshold = bestF1Threshold(calibrated(validationLogits, platt), validationLabels);
   // Refit on training + validation rows, as the MLP does: in a temporal split they are the most recent.
-  const final = config.refit
-    ? fitLogisticRegression(
-        {
-          values: Float32Array.from([...train.values, ...validation.values]),
-          rows: train.rows + validation.rows,
-          width: train.width,
-        },
-        Uint8Array.from([...trainLabels, ...validationLabels]),
-        weights(Uint8Array.from([...trainLabels, ...validationLabels])),
-        { l2: LOGISTIC_L2 },
-      )
+  const both = config.refit
+    ? trainingAndValidation(train, trainLabels, validation, validationLabels)
+    : undefined;
+  const final = both
+    ? fitLogisticRegression(both.rows, both.labels, weights(both.labels), { l2: LOGISTIC_L2 })
     : fitted;
   return {
     ...final,

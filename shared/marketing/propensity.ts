@@ -228,14 +228,9 @@ export async function trainPropensity(
   const history: EpochStats[] = [];
   // Out-of-sample validation logits of the early-stopped members, for calibration and the threshold.
   const validationLogits = new Float32Array(validation.rows);
-  const combined: Matrix = config.refit
-    ? {
-        values: concat(train.values, validation.values),
-        rows: train.rows + validation.rows,
-        width: train.width,
-      }
-    : train;
-  const combinedLabels = config.refit ? Uint8Array.from([...trainLabels, ...validationLabels]) : trainLabels;
+  const { rows: combined, labels: combinedLabels } = config.refit
+    ? trainingAndValidation(train, trainLabels, validation, validationLabels)
+    : { rows: train, labels: trainLabels };
   const rowWeights = (labels: Uint8Array, timeOrdered: boolean): Float32Array =>
     propensityRowWeights(labels, config.recencyHalfLife, timeOrdered);
   const trainWeights = rowWeights(trainLabels, timeOrdered);
@@ -295,11 +290,20 @@ export async function trainPropensity(
   return { members, platt, threshold, history, validationAuc: rocAuc(validationLogits, validationLabels) };
 }
 
-function concat(a: Float32Array, b: Float32Array): Float32Array {
-  const out = new Float32Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
+/** The training rows followed by the validation rows (a refit on both), with their labels. */
+export function trainingAndValidation(
+  train: Matrix,
+  trainLabels: Uint8Array,
+  validation: Matrix,
+  validationLabels: Uint8Array,
+): { rows: Matrix; labels: Uint8Array } {
+  const values = new Float32Array(train.values.length + validation.values.length);
+  values.set(train.values);
+  values.set(validation.values, train.values.length);
+  const labels = new Uint8Array(trainLabels.length + validationLabels.length);
+  labels.set(trainLabels);
+  labels.set(validationLabels, trainLabels.length);
+  return { rows: { values, rows: train.rows + validation.rows, width: train.width }, labels };
 }
 
 /**

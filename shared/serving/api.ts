@@ -197,8 +197,6 @@ const scopes = new WeakMap<APIGatewayProxyEvent, RequestScope>();
 interface Internal extends Record<string, unknown> {
   scope?: RequestScope;
   startedAt?: number;
-  /** The error a route threw, before it became the response's ExposedError. */
-  thrown?: unknown;
 }
 
 type Request = middy.Request<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context, Internal>;
@@ -217,7 +215,8 @@ function observability(
     );
     const latencyMs = performance.now() - (request.internal.startedAt ?? performance.now());
     const status = request.response?.statusCode ?? 500;
-    const error = request.internal.thrown ?? request.error;
+    // What the route threw, not the ExposedError it became for the response.
+    const error = request.error instanceof ExposedError ? request.error.cause : request.error;
     const wasColdStart = coldStart;
     coldStart = false;
     const fields = {
@@ -274,7 +273,6 @@ function exposeErrors(): middy.MiddlewareObj<
 > {
   return {
     onError: (request) => {
-      request.internal.thrown = request.error;
       const { statusCode, body, headers = {} } = errorResponse(request.error, request.context.awsRequestId);
       // The error handler sets Content-Type itself.
       const { 'content-type': _json, ...rest } = headers as Record<string, string>;

@@ -67,12 +67,7 @@ export class ModelStore<M extends ManifestOnly = ServedModel> {
 
   /** The model to serve this request with; undefined only before any model exists. */
   async current(): Promise<M | undefined> {
-    if (this.now() - this.checkedAt >= this.recheckMs && !this.refreshing) {
-      this.checkedAt = this.now();
-      this.refreshing = this.refresh().finally(() => {
-        this.refreshing = undefined;
-      });
-    }
+    if (this.now() - this.checkedAt >= this.recheckMs && !this.refreshing) this.startRefresh();
     // Only the very first load is waited for; later swaps happen behind running requests.
     if (!this.model && this.refreshing) await this.refreshing;
     return this.model;
@@ -84,11 +79,7 @@ export class ModelStore<M extends ManifestOnly = ServedModel> {
    */
   async refreshNow(): Promise<M | undefined> {
     if (this.refreshing) await this.refreshing;
-    this.checkedAt = this.now();
-    this.refreshing = this.refresh().finally(() => {
-      this.refreshing = undefined;
-    });
-    await this.refreshing;
+    await this.startRefresh();
     return this.model;
   }
 
@@ -98,6 +89,15 @@ export class ModelStore<M extends ManifestOnly = ServedModel> {
   }
 
   private failure: unknown;
+
+  /** One manifest check at a time; the promise is the check in flight. */
+  private startRefresh(): Promise<void> {
+    this.checkedAt = this.now();
+    this.refreshing = this.refresh().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
 
   private async refresh(): Promise<void> {
     try {

@@ -12,8 +12,8 @@ import {
 import { makeHandler as segmentsHandler, segmentsDeps } from '../serving/handlers/segments';
 import { makeHandler as similarItemsHandler, similarItemsDeps } from '../serving/handlers/similar-items';
 import type { ApiDeps } from '../serving/api';
-import type { ApiDepsBuilder, ApiSettings } from '../serving/container';
-import { type ManifestOnly, ModelStore } from '../serving/model-store';
+import { type ApiDepsBuilder, type ApiSettings, modelStoreOf } from '../serving/container';
+import type { ManifestOnly, ModelStore } from '../serving/model-store';
 import { type ApiFunction, matchRoute } from '../serving/routes';
 import { localLambdaContext } from './lambda-context';
 
@@ -36,8 +36,8 @@ interface WiredFunction {
 function wire<D extends ApiDeps>(build: ApiDepsBuilder<D>, make: (depsFor: () => D) => LambdaHandler) {
   return (base: ApiDeps, settings: ApiSettings): WiredFunction => {
     const deps = build(base, settings);
-    const models = (deps as { models?: unknown }).models;
-    return { handler: make(() => deps), ...(models instanceof ModelStore ? { models } : {}) };
+    const models = modelStoreOf(deps);
+    return { handler: make(() => deps), ...(models ? { models } : {}) };
   };
 }
 

@@ -74,6 +74,12 @@ export function parseCorsOrigins(raw: string | undefined): string[] {
     .filter(Boolean);
 }
 
+/** The model store of a function whose routes serve a model; none for the others. */
+export function modelStoreOf(deps: ApiDeps): ModelStore<ManifestOnly> | undefined {
+  const models = (deps as { models?: unknown }).models;
+  return models instanceof ModelStore ? models : undefined;
+}
+
 /** Whether this module is being loaded by the Lambda runtime (its init phase, before any request). */
 export function inLambdaRuntime(env: NodeJS.ProcessEnv = process.env): boolean {
   return Boolean(env.AWS_LAMBDA_FUNCTION_NAME && env.AWS_EXECUTION_ENV);
@@ -95,8 +101,7 @@ export function lambdaDeps<D extends ApiDeps>(fn: ApiFunction, build: ApiDepsBui
     return deps;
   };
   if (inLambdaRuntime()) {
-    const models = (get() as { models?: unknown }).models;
-    if (models instanceof ModelStore) void models.current();
+    void modelStoreOf(get())?.current();
   }
   return get;
 }

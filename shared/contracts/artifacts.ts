@@ -21,8 +21,15 @@ export const ARTIFACT_FILES = {
   userIds: 'user-ids.json',
   /** Item attributes serving filters on (category, price) and category vocabulary. */
   itemAttributes: 'item-attributes.json',
-  /** Baselines kept as serving fallbacks: popularity, trending, item-kNN neighbours. */
+  /** Baselines kept as serving fallbacks: popularity and trending top lists. */
   baselines: 'baselines.json',
+  /**
+   * Item-kNN neighbours (similar items while a version serves baselines), binary so it grows with the catalogue
+   * without a JSON parse: Int32 [items, k], then Int32 neighbour indices [items × k] (−1 = none), then Float32
+   * similarities [items × k], little-endian (shared/data/item-neighbours.ts). Versions trained before it carry
+   * `itemKnn` in baselines.json instead.
+   */
+  itemNeighbours: 'item-neighbours.bin',
   /**
    * Float32, 2 × numItems: each item's share of all weighted interactions (popularity), then of recency-weighted
    * ones (trending) — the scores cold-start and fallback lists answer with.

@@ -1,3 +1,4 @@
+import { decodeNeighbourTable, type ItemNeighbourTable, neighbourTable } from '../data/item-neighbours';
 import { GetObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
 import { readJsonIfExists } from '../aws/s3-objects';
 import { float32FromBytes } from '../data/binary';
@@ -22,7 +23,7 @@ export interface ServedModel {
   readonly popularity: Float32Array;
   readonly trending: Float32Array;
   /** Per item: neighbour indices with similarities (item-kNN baseline). */
-  readonly itemKnn: readonly (readonly [number, number][])[];
+  readonly itemKnn: ItemNeighbourTable;
   /** Customer segments of this version (absent for models trained before segmentation). */
   readonly segments?: SegmentsArtifact;
   /** Propensity targets of this version (the scores are per user in DynamoDB). */
@@ -220,6 +221,7 @@ export function s3ModelSource(s3: S3Client, bucket: string): ModelSource {
         itemAttributes,
         baselines,
         baselineScoreBytes,
+        neighbourBytes,
       ] = await Promise.all([
         readJson<ModelDescription>(s3, bucket, artifactKey(version, 'model')),
         readBytes(s3, bucket, artifactKey(version, 'weights')),
@@ -231,9 +233,11 @@ export function s3ModelSource(s3: S3Client, bucket: string): ModelSource {
         readJson<{
           popularity: [number, number][];
           trending: [number, number][];
-          itemKnn: [number, number][][];
+          /** Versions trained before item-neighbours.bin. */
+          itemKnn?: [number, number][][];
         }>(s3, bucket, artifactKey(version, 'baselines')),
         readOptionalBytes(s3, bucket, artifactKey(version, 'baselineScores')),
+        readOptionalBytes(s3, bucket, artifactKey(version, 'itemNeighbours')),
       ]);
       // Copy into an aligned buffer: the SDK's byte array may be a view at any offset.
       const vectors = float32FromBytes(vectorBytes);
@@ -253,7 +257,16 @@ export function s3ModelSource(s3: S3Client, bucket: string): ModelSource {
         items: new ItemIndex(vectors, itemIds, itemAttributes.items),
         userIds: new Map(userIds.map((id, index) => [id, index])),
         ...baselineScores(baselineScoreBytes, baselines, itemIds.length),
-        itemKnn: baselines.itemKnn,
+        itemKnn:
+          neighbourBytes.byteLength > 0
+            ? decodeNeighbourTable(neighbourBytes)
+            : neighbourTable(
+                (baselines.itemKnn ?? []).map((list) => ({
+                  ids: list.map(([id]) => id),
+                  similarities: list.map(([, similarity]) => similarity),
+                })),
+                Math.max(0, ...(baselines.itemKnn ?? []).map((list) => list.length)),
+              ),
         ...segmentParts,
       };
     },

@@ -1,3 +1,4 @@
+import { forEachNeighbour } from '../data/item-neighbours';
 import { combineFeedback, type Feedback, feedbackOf } from '../data/event-policy';
 import type { RecentInteraction } from '../feature-store/features';
 import type { ServedAttribute } from '../contracts/artifacts';
@@ -316,11 +317,11 @@ export function similarByItemKnn(
   filter: ItemFilter,
 ): ScoredItem[] {
   const similar: ScoredItem[] = [];
-  for (const [neighbour, similarity] of model.itemKnn[index] ?? []) {
-    if (similar.length >= k) break;
-    if (similarity <= 0 || neighbour === index || !model.items.accepts(neighbour, filter)) continue;
+  forEachNeighbour(model.itemKnn, index, (neighbour, similarity) => {
+    if (similar.length >= k) return false;
+    if (similarity <= 0 || neighbour === index || !model.items.accepts(neighbour, filter)) return;
     similar.push({ index: neighbour, itemId: model.items.itemIds[neighbour] as string, score: similarity });
-  }
+  });
   return similar;
 }
 

@@ -1,3 +1,4 @@
+import { encodeNeighbourTable, neighbourTable } from '../data/item-neighbours';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import * as tf from '@tensorflow/tfjs';
 import { ARTIFACT_FILES, artifactKey } from '../contracts/artifacts';
@@ -5,6 +6,9 @@ import type { ExperimentResult } from '../ml/experiment';
 import type { TwoTowerModel } from '../ml/two-tower';
 import type { CuratedData } from './curated-data';
 import { baselineShares, categoryAttribute, servedAttributes, topList } from './item-catalogue';
+
+/** Item-kNN neighbours kept per item for serving. */
+const SERVED_NEIGHBOURS_PER_ITEM = 50;
 
 export async function putJson(s3: S3Client, bucket: string, key: string, value: unknown): Promise<void> {
   await s3.send(
@@ -90,17 +94,22 @@ export async function writeModelArtifacts(
       };
     }),
   });
-  const knn = baselines.itemKnn;
   await putJson(s3, bucket, artifactKey(version, 'baselines'), {
     popularity: topList(baselines.popularity, 1000),
     trending: topList(baselines.trending, 1000),
-    itemKnn: knn.neighbours.map((neighbours, item) =>
-      Array.from(neighbours.subarray(0, 50), (other, index) => [
-        other,
-        Number((knn.similarities[item]?.[index] ?? 0).toFixed(5)),
-      ]),
-    ),
   });
+  const knn = baselines.itemKnn;
+  const neighbours = neighbourTable(
+    knn.neighbours.map((ids, item) => ({ ids, similarities: knn.similarities[item] ?? new Float32Array() })),
+    SERVED_NEIGHBOURS_PER_ITEM,
+  );
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: artifactKey(version, 'itemNeighbours'),
+      Body: encodeNeighbourTable(neighbours),
+    }),
+  );
   const baselineScores = baselineShares(baselines.popularity, baselines.trending);
   await s3.send(
     new PutObjectCommand({

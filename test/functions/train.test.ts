@@ -1,4 +1,6 @@
 import { type AttributeValue, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { forEachNeighbour } from '../../shared/data/item-neighbours';
 import { initBackend } from '../../shared/ml/backend';
 import { createLogger } from '../../shared/observability/logger';
 import { s3ModelSource } from '../../shared/serving/model-store';
@@ -84,6 +86,43 @@ describe('training job on the embedded stack', () => {
     expect(served.popularity.length).toBeGreaterThan(0);
     // The version is marked complete after every artifact, before the manifest points at it.
     expect(await env.keys(completeMarkerKey(report.version))).toEqual([completeMarkerKey(report.version)]);
+  });
+
+  it('serves item-kNN neighbours from item-neighbours.bin, and still from baselines.json for older versions', async () => {
+    const current = await manifest();
+    const source = s3ModelSource(env.stack.s3, env.bucket);
+    const served = await source.load(current);
+    expect(served.itemKnn.items).toBe(served.items.size);
+    expect(served.itemKnn.k).toBe(50);
+    const listOf = (table: typeof served.itemKnn, item: number) => {
+      const out: [number, number][] = [];
+      forEachNeighbour(table, item, (id, similarity) => {
+        out.push([id, similarity]);
+      });
+      return out;
+    };
+    const withNeighbours = [...Array(served.items.size).keys()].find(
+      (item) => listOf(served.itemKnn, item).length > 0,
+    );
+    expect(withNeighbours).toBeDefined();
+    // A version trained before the binary file: the neighbours inside baselines.json, no item-neighbours.bin.
+    const baselinesKey = artifactKey(current.version, 'baselines');
+    const baselines = JSON.parse(await env.readText(baselinesKey)) as Record<string, unknown>;
+    const legacy = [...Array(served.items.size).keys()].map((item) => listOf(served.itemKnn, item));
+    await env.stack.s3.send(
+      new PutObjectCommand({
+        Bucket: env.bucket,
+        Key: baselinesKey,
+        Body: JSON.stringify({ ...baselines, itemKnn: legacy }),
+      }),
+    );
+    await env.stack.s3.send(
+      new DeleteObjectCommand({ Bucket: env.bucket, Key: artifactKey(current.version, 'itemNeighbours') }),
+    );
+    const older = await source.load(current);
+    expect(listOf(older.itemKnn, withNeighbours as number)).toEqual(
+      listOf(served.itemKnn, withNeighbours as number),
+    );
   });
 
   it('keeps serving the current model when the gate refuses the new one, and says why', async () => {

@@ -26,7 +26,7 @@ function model(version: string): ServedModel {
     userIds: new Map(),
     popularity: Float32Array.of(1),
     trending: Float32Array.of(1),
-    itemKnn: [[]],
+    itemKnn: { items: 1, k: 0, ids: new Int32Array(), similarities: new Float32Array() },
   };
 }
 

@@ -3,7 +3,7 @@ import { SeededRandom } from '../data/random';
 import { evaluateFullRanking, evaluationSample, type Scorer } from './evaluate';
 import type { Split } from './interactions';
 import type { RankingMetrics } from './metrics';
-import { fillContext, TwoTowerModel, type TwoTowerShape } from './two-tower';
+import { fillContext, matMulAddBias, TwoTowerModel, type TwoTowerShape } from './two-tower';
 
 /**
  * Hyper-parameters of the two-tower model, in one typed config with defaults
@@ -138,14 +138,6 @@ export const logSumExpRows = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFun
   };
 }) as (logits: tf.Tensor2D) => tf.Tensor1D;
 
-/** users · [items | bias]ᵀ with a column of ones on the users: the logits with each item's bias added. */
-function withBiasColumn(users: tf.Tensor2D, items: tf.Tensor2D, biases: tf.Tensor1D): tf.Tensor2D {
-  const ones = tf.ones([users.shape[0], 1]);
-  return tf
-    .concat([users, ones], 1)
-    .matMul(tf.concat([items, biases.expandDims(1)], 1), false, true) as tf.Tensor2D;
-}
-
 /** A scorer over the model for evaluation (batched). */
 export function twoTowerScorer(model: TwoTowerModel, name = 'model'): Scorer {
   const n = model.shape.sequenceLength;
@@ -250,9 +242,7 @@ export async function trainTwoTower(
               if (fullSoftmax) {
                 itemRows = model.itemVectors();
                 const biases = model.itemBiases();
-                // The bias as one more column of the product: a broadcast add's gradient would be a column
-                // sum over the whole [batch, catalogue] matrix (6 ms of a 95 ms ml-100k step).
-                logits = withBiasColumn(userVectors, itemRows, biases);
+                logits = matMulAddBias(userVectors, itemRows, biases, true);
                 targetLogits = userVectors
                   .mul(tf.gather(itemRows, targetTensor))
                   .sum(1)

@@ -52,6 +52,24 @@ export const WEIGHT_NAMES = [
 ] as const;
 type WeightName = (typeof WEIGHT_NAMES)[number];
 
+/**
+ * x · W + b, with the bias as one more row of W against a column of ones on x (`kernelRows`: W is given
+ * transposed, one row per output, as item vectors are). The same value as a broadcast add, but the bias's gradient
+ * comes out of the product instead of a column sum over every row of the output (6 ms of a 95 ms ml-100k step
+ * for the logits alone).
+ */
+export function matMulAddBias(
+  x: tf.Tensor2D,
+  kernel: tf.Tensor2D,
+  bias: tf.Tensor1D,
+  kernelRows = false,
+): tf.Tensor2D {
+  const withOnes = tf.concat([x, tf.ones([x.shape[0], 1])], 1);
+  return kernelRows
+    ? (withOnes.matMul(tf.concat([kernel, bias.expandDims(1)], 1), false, true) as tf.Tensor2D)
+    : (withOnes.matMul(tf.concat([kernel, bias.expandDims(0)], 0)) as tf.Tensor2D);
+}
+
 export class TwoTowerModel {
   readonly weights: Map<WeightName, tf.Variable>;
   /** [items] category per item, or [items, slots] for list attributes. */
@@ -181,15 +199,12 @@ export class TwoTowerModel {
       const withPosition = embedded
         .add(this.weight('position_embedding').expandDims(0))
         .mul(mask.expandDims(2));
-      // The bias as one more row of the kernel against a column of ones: a broadcast add's gradient would be
-      // a column sum over all [batch · N, d] rows.
-      const flat = withPosition.reshape([-1, d]);
       const hidden = tf.tanh(
-        tf
-          .concat([flat, tf.ones([flat.shape[0] as number, 1])], 1)
-          .matMul(
-            tf.concat([this.weight('attention_kernel'), this.weight('attention_bias').expandDims(0)], 0),
-          ),
+        matMulAddBias(
+          withPosition.reshape([-1, d]) as tf.Tensor2D,
+          this.weight('attention_kernel') as tf.Tensor2D,
+          this.weight('attention_bias') as tf.Tensor1D,
+        ),
       );
       const logits = hidden.matMul(this.weight('attention_query')).reshape([batch, n]);
       const masked = logits.add(tf.scalar(1, 'float32').sub(mask).mul(tf.scalar(-1e9)));

@@ -265,7 +265,7 @@ export function s3ModelSource(s3: S3Client, bucket: string): ModelSource {
                   ids: list.map(([id]) => id),
                   similarities: list.map(([, similarity]) => similarity),
                 })),
-                Math.max(0, ...(baselines.itemKnn ?? []).map((list) => list.length)),
+                (baselines.itemKnn ?? []).reduce((most, list) => Math.max(most, list.length), 0),
               ),
         ...segmentParts,
       };

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../shared/ml/backend';
 import { gatherRows } from '../../../shared/ml/kernels/gather-rows';
 import { logSumExpRows } from '../../../shared/ml/train-two-tower';
+import { matMulAddBias } from '../../../shared/ml/two-tower';
 
 describe('the training step’s own pieces', () => {
   beforeAll(async () => {
@@ -30,6 +31,26 @@ describe('the training step’s own pieces', () => {
     ours.forEach((row, index) =>
       row.forEach((value, column) => expect(value).toBeCloseTo(reference[index]?.[column] as number, 5)),
     );
+  });
+
+  it('matMulAddBias equals the product plus a broadcast bias, for a kernel and for item rows', () => {
+    const x = tf.tensor2d([
+      [1, 2],
+      [-1, 0.5],
+      [0, 3],
+    ]);
+    const kernel = tf.tensor2d([
+      [0.5, -1, 2],
+      [1, 0, -0.5],
+    ]);
+    const bias = tf.tensor1d([0.1, -0.2, 0.3]);
+    const expected = x.matMul(kernel).add(bias).arraySync() as number[][];
+    const close = (actual: number[][]) =>
+      actual.forEach((row, i) =>
+        row.forEach((value, j) => expect(value).toBeCloseTo(expected[i]?.[j] as number, 5)),
+      );
+    close(matMulAddBias(x, kernel, bias).arraySync());
+    close(matMulAddBias(x, kernel.transpose() as tf.Tensor2D, bias, true).arraySync());
   });
 
   it('gathers rows on wasm exactly as indexing the table does, other axes through the stock kernel', () => {

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { registerScatterAddKernel } from './kernels/scatter-add-segment-sum';
 import { registerWasmGatherRows } from './kernels/gather-rows';
 import { registerWasmBatchMatMul } from './kernels/wasm-batch-matmul';
+import { registerWasmTanh } from './kernels/tanh-via-sigmoid';
 
 /**
  * TF.js backend selection, in one place. Model and data code import
@@ -55,6 +56,7 @@ async function tryBackend(name: BackendName, options: BackendOptions): Promise<v
   if (name === 'wasm') {
     registerWasmBatchMatMul(tf);
     registerWasmGatherRows(tf);
+    registerWasmTanh(tf);
   }
 }
 

@@ -80,4 +80,63 @@ describe('the training step’s own pieces', () => {
       'GatherV2: the index value 4 is not in [0, 3]',
     );
   });
+
+  it('wasm Tanh (via Sigmoid) matches tanh to float32 rounding, including large and tiny inputs', () => {
+    const x = Float32Array.from([
+      -40,
+      -5,
+      -1,
+      -1e-4,
+      0,
+      1e-4,
+      0.3,
+      2,
+      9,
+      40,
+      ...Array.from({ length: 990 }, (_, i) => Math.sin(i) * 4),
+    ]);
+    const values = tf.tanh(tf.tensor1d(x)).dataSync();
+    x.forEach((value, index) =>
+      expect(Math.abs((values[index] as number) - Math.tanh(value))).toBeLessThan(3e-7),
+    );
+  });
+
+  it('transposed products on wasm (swapped or as a column sum) equal the plain products', () => {
+    const a = tf.tensor2d(
+      Float32Array.from({ length: 300 * 5 }, (_, i) => Math.sin(i)),
+      [300, 5],
+    );
+    const b = tf.tensor2d(
+      Float32Array.from({ length: 300 * 3 }, (_, i) => Math.cos(i)),
+      [300, 3],
+    );
+    const column = tf.tensor2d(
+      Float32Array.from({ length: 300 }, (_, i) => (i % 7) - 3),
+      [300, 1],
+    );
+    const wide = tf.tensor2d(
+      Float32Array.from({ length: 300 * 40 }, (_, i) => Math.sin(i / 3)),
+      [300, 40],
+    );
+    const reference = (x: tf.Tensor2D, y: tf.Tensor2D) => {
+      const xs = x.arraySync();
+      const ys = y.arraySync();
+      return Array.from({ length: x.shape[1] }, (_, i) =>
+        Array.from({ length: y.shape[1] }, (_, j) =>
+          xs.reduce((sum, row, r) => sum + (row[i] as number) * ((ys[r] as number[])[j] as number), 0),
+        ),
+      );
+    };
+    for (const [x, y] of [
+      [a, b],
+      [a, column],
+      [wide, a],
+      [b, wide],
+    ] as [tf.Tensor2D, tf.Tensor2D][]) {
+      const product = x.matMul(y, true, false).arraySync();
+      reference(x, y).forEach((row, i) =>
+        row.forEach((value, j) => expect(product[i]?.[j]).toBeCloseTo(value, 3)),
+      );
+    }
+  });
 });

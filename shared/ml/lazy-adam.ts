@@ -1,0 +1,107 @@
+/**
+ * Row-sparse embedding tables trained with lazy Adam (TF Addons' LazyAdam, PyTorch's SparseAdam): a step
+ * reads, and updates the moments of, only the rows its batch touched. Dense Adam would decay and apply every
+ * row's moments on every step — O(rows · width) per step however small the batch, which is what made a
+ * training step's cost grow with the catalogue. The rows live in plain Float32Arrays; a step copies its rows
+ * out (`gather`), the tensors compute the gradient of those copies, and `update` writes the result back.
+ *
+ * The update is TF.js's Adam formula exactly (bias-corrected moments, ε outside the square root, the step's
+ * β powers), so on the rows a step touches it equals `tf.train.adam` (a test checks it).
+ */
+export interface AdamSettings {
+  readonly learningRate: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
+}
+
+/** tf.train.adam's defaults (ε is the float32 backend's). */
+export const ADAM_DEFAULTS: Omit<AdamSettings, 'learningRate'> = { beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
+
+export class LazyAdamTable {
+  private readonly firstMoment: Float32Array;
+  private readonly secondMoment: Float32Array;
+
+  constructor(
+    /** Row-major, `width` values per row; updated in place. */
+    readonly values: Float32Array,
+    readonly width: number,
+  ) {
+    if (values.length % width !== 0)
+      throw new Error(`a table of width ${width} cannot hold ${values.length} values`);
+    this.firstMoment = new Float32Array(values.length);
+    this.secondMoment = new Float32Array(values.length);
+  }
+
+  get rows(): number {
+    return this.values.length / this.width;
+  }
+
+  /** The rows' values, in the order given, as one row-major array. */
+  gather(rows: Int32Array): Float32Array {
+    const width = this.width;
+    const out = new Float32Array(rows.length * width);
+    rows.forEach((row, slot) => out.set(this.values.subarray(row * width, (row + 1) * width), slot * width));
+    return out;
+  }
+
+  /**
+   * One Adam step on the given rows. `gradient` holds one row per entry of `rows` (distinct rows); `step` is
+   * the optimizer's 1-based step count, shared by every table and the dense weights.
+   */
+  update(rows: Int32Array, gradient: Float32Array, step: number, settings: AdamSettings): void {
+    const { learningRate, beta1, beta2, epsilon } = settings;
+    const width = this.width;
+    if (gradient.length !== rows.length * width)
+      throw new Error(`gradient has ${gradient.length} values for ${rows.length} rows of width ${width}`);
+    const firstCorrection = 1 - beta1 ** step;
+    const secondCorrection = 1 - beta2 ** step;
+    const { values, firstMoment, secondMoment } = this;
+    for (let slot = 0; slot < rows.length; slot++) {
+      const base = (rows[slot] as number) * width;
+      const gradientBase = slot * width;
+      for (let column = 0; column < width; column++) {
+        const at = base + column;
+        const g = gradient[gradientBase + column] as number;
+        const m = beta1 * (firstMoment[at] as number) + (1 - beta1) * g;
+        const v = beta2 * (secondMoment[at] as number) + (1 - beta2) * g * g;
+        firstMoment[at] = m;
+        secondMoment[at] = v;
+        values[at] =
+          (values[at] as number) -
+          (learningRate * (m / firstCorrection)) / (Math.sqrt(v / secondCorrection) + epsilon);
+      }
+    }
+  }
+}
+
+/**
+ * Distinct rows of a table in first-seen order, each given a local slot: a batch's indices rewritten into
+ * its local tables. Reusable across batches (the lookup array is the table's size, cleared row by row).
+ */
+export class RowSlots {
+  private readonly slotOf: Int32Array;
+  private readonly seen: number[] = [];
+
+  constructor(tableRows: number) {
+    this.slotOf = new Int32Array(tableRows).fill(-1);
+  }
+
+  slot(row: number): number {
+    let slot = this.slotOf[row] as number;
+    if (slot < 0) {
+      slot = this.seen.length;
+      this.slotOf[row] = slot;
+      this.seen.push(row);
+    }
+    return slot;
+  }
+
+  /** The rows seen since the last call, by slot; resets for the next batch. */
+  take(): Int32Array {
+    const rows = Int32Array.from(this.seen);
+    for (const row of this.seen) this.slotOf[row] = -1;
+    this.seen.length = 0;
+    return rows;
+  }
+}

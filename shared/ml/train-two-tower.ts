@@ -3,6 +3,7 @@ import { SeededRandom } from '../data/random';
 import { evaluateFullRanking, evaluationSample, type Scorer } from './evaluate';
 import type { Split } from './interactions';
 import type { RankingMetrics } from './metrics';
+import { ScoringKernel } from './kernels/scoring-kernel';
 import { ADAM_DEFAULTS, type AdamSettings, LazyAdamTable, RowSlots } from './lazy-adam';
 import {
   fillContext,
@@ -160,14 +161,22 @@ function expNonPositive(x: tf.Tensor): tf.Tensor {
   return sigmoid.div(tf.scalar(1).sub(sigmoid));
 }
 
-/** A scorer over the model for evaluation (batched). */
+/**
+ * A scorer over the model for evaluation: the item matrix (vectors with the bias as a last column) computed
+ * once and loaded into the WebAssembly scoring kernel serving uses; user vectors in batches through TF.js.
+ */
 export function twoTowerScorer(model: TwoTowerModel, name = 'model'): Scorer {
   const n = model.shape.sequenceLength;
+  const d = model.shape.embeddingDim;
+  const itemMatrix = tf.tidy(() => tf.concat([model.itemVectors(), model.itemBiases().expandDims(1)], 1));
+  const kernel = new ScoringKernel(model.shape.numItems, d + 1).load(itemMatrix.dataSync() as Float32Array);
+  itemMatrix.dispose();
+  const query = new Float32Array(d + 1);
   const scoreBatch = (users: Int32Array, histories: Int32Array[], out: Float32Array[]) => {
     const context = new Int32Array(users.length * n);
     histories.forEach((history, row) => fillContext(history, history.length, n, context, row * n));
-    const scores = tf.tidy(() =>
-      model.scoreAll(
+    const vectors = tf.tidy(() =>
+      model.userVectors(
         tf.tensor2d(context, [users.length, n], 'int32'),
         tf.tensor1d(
           users.map((user) => user + 1),
@@ -175,10 +184,13 @@ export function twoTowerScorer(model: TwoTowerModel, name = 'model'): Scorer {
         ),
       ),
     );
-    const values = scores.dataSync() as Float32Array;
-    scores.dispose();
-    const items = model.shape.numItems;
-    out.forEach((target, row) => target.set(values.subarray(row * items, (row + 1) * items)));
+    const values = vectors.dataSync() as Float32Array;
+    vectors.dispose();
+    out.forEach((target, row) => {
+      query.set(values.subarray(row * d, (row + 1) * d));
+      query[d] = 1;
+      target.set(kernel.scores(query));
+    });
   };
   return {
     name,

@@ -1,4 +1,4 @@
-import { ScoringKernel } from './kernels/scoring-kernel';
+import { ScoringKernel } from '../ml/kernels/scoring-kernel';
 import type { ServedAttribute } from '../contracts/artifacts';
 
 /**

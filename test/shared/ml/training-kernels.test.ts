@@ -133,7 +133,7 @@ describe('the training step’s own pieces', () => {
       [wide, a],
       [b, wide],
     ] as [tf.Tensor2D, tf.Tensor2D][]) {
-      const product = x.matMul(y, true, false).arraySync();
+      const product = x.matMul(y, true, false).arraySync() as number[][];
       reference(x, y).forEach((row, i) =>
         row.forEach((value, j) => expect(product[i]?.[j]).toBeCloseTo(value, 3)),
       );

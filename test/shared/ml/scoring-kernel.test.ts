@@ -1,5 +1,5 @@
-import { compileDotScoresWat, embeddedModuleSource } from '../../../shared/serving/kernels/compile-wat';
-import { ScoringKernel } from '../../../shared/serving/kernels/scoring-kernel';
+import { compileDotScoresWat, embeddedModuleSource } from '../../../shared/ml/kernels/compile-wat';
+import { ScoringKernel } from '../../../shared/ml/kernels/scoring-kernel';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -14,10 +14,7 @@ function seededValues(count: number, seed: number): Float32Array {
 describe('ScoringKernel', () => {
   it('embeds exactly the module compiled from dot-scores.wat', async () => {
     const bytes = await compileDotScoresWat();
-    const embedded = readFileSync(
-      join(__dirname, '../../../shared/serving/kernels/dot-scores-wasm.ts'),
-      'utf8',
-    );
+    const embedded = readFileSync(join(__dirname, '../../../shared/ml/kernels/dot-scores-wasm.ts'), 'utf8');
     expect(embedded).toBe(embeddedModuleSource(bytes));
   });
 

@@ -1,7 +1,7 @@
 /**
  * Compiles `dot-scores.wat` to the base64 module embedded in
  * `dot-scores-wasm.ts` (so the Lambda bundle needs no .wasm file or compiler).
- * Run after editing the .wat: `npx tsx shared/serving/kernels/compile-wat.ts`.
+ * Run after editing the .wat: `npx tsx shared/ml/kernels/compile-wat.ts`.
  * A test fails when the two are out of step.
  */
 import { readFileSync, writeFileSync } from 'node:fs';

@@ -1,24 +1,148 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { initBackend } from '../shared/ml/backend';
 import { runExperiment } from '../shared/ml/experiment';
-import { buildInteractionLog } from '../shared/ml/interactions';
-import { measureReferenceModel } from './backend';
+import { buildInteractionLog, leaveLastOut, type Split } from '../shared/ml/interactions';
+import { DEFAULT_TRAINING_CONFIG, type TrainingConfig, trainTwoTower } from '../shared/ml/train-two-tower';
+import { fillContext } from '../shared/ml/two-tower';
+import { SYNTHETIC_PRESETS, type SyntheticConfig, SyntheticWorld } from '../shared/synthetic/generator';
 import { ML_100K } from '../test/support/shared-data';
 import { report, type Row } from './report';
 
 /**
- * Training on MovieLens 100K (read from ../shared/data, never copied): the real
- * two-tower loop end to end with the default config on wasm (time, examples/s,
- * quality), next to the reference embedding model's examples/s on the same
- * backend. PyTorch on CPU trains the reference model at 222–241k examples/s on
- * these machines (measured by the project; not re-measured here).
+ * `npm run bench -- training` (wasm, this machine):
+ * 1. MovieLens 100K end to end (read from ../shared/data, never copied): the default config, as `mappa evaluate`.
+ * 2. Catalogue sweep: one epoch at a fixed 10^6 interactions with 10^4, 10^5 and 10^6 items — sampled softmax at
+ *    every size (the default would use full softmax at 10^4), so the same step is compared.
+ * 3. Interactions sweep: 10^5 and 10^6 rows (and the `xlarge` preset's 10^7 with MAPPA_BENCH_XLARGE=1, about an
+ *    hour), 2·10^5 items, one epoch: training time should grow linearly with the rows.
+ * 4. The same model and step in PyTorch on CPU (bench/pytorch_two_tower.py, Debian's python3-torch) on the 10^5-item
+ *    sweep's examples, 1 and 2 threads; skipped with a note when torch is not installed.
+ * Epoch rows give training seconds (the step loop) and the per-epoch validation separately.
  */
-const PYTORCH_REFERENCE_EXAMPLES_PER_S = 231_500; // midpoint of 222k–241k
+const CATALOGUE_SWEEP_ITEMS = [10_000, 100_000, 1_000_000];
+const SWEEP_INTERACTIONS = 1_000_000;
+const INTERACTION_SWEEP = [100_000, 1_000_000];
+const SWEEP_ITEMS = 200_000;
+/** Validation users per epoch in the sweeps: at 10^6 items each one is a full ranking of the catalogue. */
+const SWEEP_VALIDATION_USERS = 1_000;
+const PYTORCH_STEPS = 300;
+const PYTHON = '/usr/bin/python3';
 
-export async function runTrainingBenchmark(): Promise<void> {
-  if (!existsSync(ML_100K))
-    throw new Error(`${ML_100K} not found: the benchmark reads MovieLens 100K from ../shared/data`);
-  await initBackend({ force: 'wasm' });
+interface SweepData {
+  readonly split: Split;
+  readonly numUsers: number;
+  readonly numItems: number;
+  readonly rows: number;
+}
+
+export function syntheticSplit(config: SyntheticConfig): SweepData {
+  const world = new SyntheticWorld(config);
+  const rows: { user_id: string; item_id: string; timestamp: number }[] = [];
+  for (const row of world.interactions())
+    rows.push({ user_id: row.userId, item_id: row.itemId, timestamp: row.timestamp });
+  const log = buildInteractionLog(rows);
+  return {
+    split: leaveLastOut(log),
+    numUsers: log.userIds.length,
+    numItems: log.itemIds.length,
+    rows: rows.length,
+  };
+}
+
+async function oneEpoch(data: SweepData, config: Partial<TrainingConfig> = {}): Promise<Row> {
+  const trained = await trainTwoTower(
+    data.split,
+    { numUsers: data.numUsers, numItems: data.numItems },
+    {
+      ...DEFAULT_TRAINING_CONFIG,
+      epochs: 1,
+      fullSoftmaxMaxItems: 0,
+      validationSampleUsers: SWEEP_VALIDATION_USERS,
+      ...config,
+    },
+    {
+      onBatch: (_epoch, batch, batches) => {
+        if (batch % 200 === 0 || batch === batches) process.stderr.write(`  step ${batch}/${batches}\r`);
+      },
+    },
+  );
+  const epoch = trained.history[0];
+  trained.model.dispose();
+  if (!epoch) throw new Error('training ran no epoch');
+  return {
+    interactions: data.rows,
+    items: data.numItems,
+    users: data.numUsers,
+    examples: trained.examples,
+    epoch_seconds: Number(epoch.seconds.toFixed(1)),
+    examples_per_s: Math.round(epoch.examplesPerSecond),
+    validation_seconds: Number(epoch.validationSeconds.toFixed(1)),
+    validation_ndcg10: Number(epoch.validation.ndcg10.toFixed(4)),
+  };
+}
+
+/** The sweep's examples as flat binaries for the PyTorch peer (positives only: synthetic views have no negatives). */
+function writeExamples(data: SweepData, directory: string): void {
+  const n = DEFAULT_TRAINING_CONFIG.sequenceLength;
+  let count = 0;
+  for (const sequence of data.split.train) count += sequence.length;
+  const users = new Int32Array(count);
+  const targets = new Int32Array(count);
+  const context = new Int32Array(count * n);
+  const popularity = new Float32Array(data.numItems);
+  let index = 0;
+  data.split.train.forEach((sequence, user) => {
+    for (let position = 0; position < sequence.length; position++) {
+      users[index] = user;
+      targets[index] = sequence[position] as number;
+      popularity[sequence[position] as number] = (popularity[sequence[position] as number] as number) + 1;
+      fillContext(sequence, position, n, context, index * n);
+      index++;
+    }
+  });
+  const bytes = (array: Int32Array | Float32Array) => new Uint8Array(array.buffer);
+  writeFileSync(join(directory, 'users'), bytes(users));
+  writeFileSync(join(directory, 'targets'), bytes(targets));
+  writeFileSync(join(directory, 'context'), bytes(context));
+  writeFileSync(join(directory, 'log_q'), bytes(popularity.map((value) => Math.log(value + 1))));
+  writeFileSync(
+    join(directory, 'meta.json'),
+    JSON.stringify({
+      numItems: data.numItems,
+      numUsers: data.numUsers,
+      sequenceLength: n,
+      embeddingDim: DEFAULT_TRAINING_CONFIG.embeddingDim,
+      batchSize: DEFAULT_TRAINING_CONFIG.batchSize,
+      sampledNegatives: DEFAULT_TRAINING_CONFIG.sampledNegatives,
+      steps: PYTORCH_STEPS,
+    }),
+  );
+}
+
+function torchAvailable(): string | undefined {
+  const probe = spawnSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+  return probe.status === 0 ? probe.stdout.trim() : undefined;
+}
+
+export function pytorchPeer(data: SweepData, threads: number): Row {
+  const directory = mkdtempSync(join(tmpdir(), 'mappa-torch-'));
+  try {
+    writeExamples(data, directory);
+    const output = execFileSync(
+      PYTHON,
+      [join(__dirname, 'pytorch_two_tower.py'), directory, String(threads)],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    return JSON.parse(output.trim().split('\n').pop() ?? '{}') as Row;
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+async function movieLensEndToEnd(): Promise<Row> {
   const rows = readFileSync(ML_100K, 'utf8')
     .trim()
     .split('\n')
@@ -31,40 +155,110 @@ export async function runTrainingBenchmark(): Promise<void> {
     progress: {
       onEpoch: (stats) =>
         process.stderr.write(
-          `epoch ${stats.epoch}: validation NDCG@10 ${stats.validation.ndcg10.toFixed(4)}\n`,
+          `  ml-100k epoch ${stats.epoch}: validation NDCG@10 ${stats.validation.ndcg10.toFixed(4)}, ${Math.round(stats.examplesPerSecond)} examples/s\n`,
         ),
     },
   });
-  const totalSeconds = (performance.now() - started) / 1000;
+  const seconds = (performance.now() - started) / 1000;
   result.trained.model.dispose();
-  const reference = await measureReferenceModel('wasm');
-  const referenceRate = reference.examples_per_s as number;
-  const table: Row[] = [
-    {
-      workload: 'two-tower training loop (ml-100k, default config)',
-      examples_per_s: Math.round(result.trained.examplesPerSecond),
-      seconds: Number(totalSeconds.toFixed(1)),
-      epochs: result.trained.history.length,
-      test_ndcg10: Number((result.metrics.model?.full.ndcg10 ?? 0).toFixed(4)),
-      sampled_hr10: Number((result.metrics.model?.sampled100?.hr10 ?? 0).toFixed(4)),
-      vs_pytorch_reference: null,
-    },
-    {
-      workload: 'reference model (Embedding+MLP, batch 1024)',
-      examples_per_s: referenceRate,
-      seconds: reference.seconds as number,
-      epochs: 1,
-      test_ndcg10: null,
-      sampled_hr10: null,
-      vs_pytorch_reference: Number((referenceRate / PYTORCH_REFERENCE_EXAMPLES_PER_S).toFixed(3)),
-    },
-  ];
-  report('training', table, {
+  return {
+    workload: 'ml-100k end to end (default config, full softmax)',
+    seconds: Number(seconds.toFixed(1)),
+    epochs: result.trained.history.length,
+    examples_per_s: Math.round(result.trained.examplesPerSecond),
+    test_ndcg10: Number((result.metrics.model?.full.ndcg10 ?? 0).toFixed(4)),
+    sampled_hr10: Number((result.metrics.model?.sampled100?.hr10 ?? 0).toFixed(4)),
+  };
+}
+
+export async function runTrainingBenchmark(): Promise<void> {
+  if (!existsSync(ML_100K))
+    throw new Error(`${ML_100K} not found: the benchmark reads MovieLens 100K from ../shared/data`);
+  await initBackend({ force: 'wasm' });
+  process.stderr.write('training: ml-100k end to end\n');
+  const movieLens = await movieLensEndToEnd();
+
+  const epochRows: Row[] = [];
+  let peerData: SweepData | undefined;
+  for (const items of CATALOGUE_SWEEP_ITEMS) {
+    process.stderr.write(`training: catalogue sweep, ${items} items\n`);
+    const data = syntheticSplit({ seed: 7, users: 100_000, items, interactions: SWEEP_INTERACTIONS });
+    epochRows.push({ sweep: 'catalogue', ...(await oneEpoch(data)) });
+    if (items === 100_000) peerData = data;
+  }
+  const smallest = epochRows[0]?.epoch_seconds as number;
+  for (const row of epochRows)
+    row.vs_smallest_catalogue = Number(((row.epoch_seconds as number) / smallest).toFixed(2));
+
+  const interactionSweep = [...INTERACTION_SWEEP];
+  if (process.env.MAPPA_BENCH_XLARGE === '1') interactionSweep.push(SYNTHETIC_PRESETS.xlarge.interactions);
+  const interactionRows: Row[] = [];
+  for (const interactions of interactionSweep) {
+    process.stderr.write(`training: interactions sweep, ${interactions} rows\n`);
+    const data = syntheticSplit({ seed: 7, users: interactions / 10, items: SWEEP_ITEMS, interactions });
+    interactionRows.push({ sweep: 'interactions', ...(await oneEpoch(data)), peak_rss_mib: peakRssMiB() });
+  }
+
+  const torch = torchAvailable();
+  const peerRows: Row[] = [];
+  const mappaAtPeer = epochRows.find((row) => row.items === peerData?.numItems);
+  if (torch && peerData && mappaAtPeer) {
+    for (const threads of [1, 2]) {
+      process.stderr.write(`training: PyTorch ${torch} peer, ${threads} thread(s)\n`);
+      const peer = pytorchPeer(peerData, threads);
+      peerRows.push({
+        workload: `PyTorch ${torch} CPU, ${threads} thread(s), ${peerData.numItems} items`,
+        examples_per_s: peer.examples_per_s as number,
+        mappa_examples_per_s: mappaAtPeer.examples_per_s as number,
+        mappa_vs_pytorch: Number(
+          ((mappaAtPeer.examples_per_s as number) / (peer.examples_per_s as number)).toFixed(2),
+        ),
+      });
+    }
+  }
+
+  report('training', [movieLens, ...epochRows, ...interactionRows, ...peerRows].map(fillColumns), {
     backend: 'wasm',
-    targets: { test_ndcg10: '>= 0.090 (goal 0.117)', sampled_hr10: '>= 0.66', seconds: '<= 300' },
-    baselines: Object.fromEntries(
-      Object.entries(result.metrics).map(([name, metrics]) => [name, Number(metrics.full.ndcg10.toFixed(4))]),
-    ),
-    pytorch_reference_examples_per_s: '222k-241k (CPU, same machines)',
+    config: {
+      ...DEFAULT_TRAINING_CONFIG,
+      sweeps: 'fullSoftmaxMaxItems 0, 1 epoch, validation on 1,000 users',
+    },
+    targets: {
+      examples_per_s_at_1e5_items: '>= 30,000',
+      epoch_seconds_1e6_vs_1e4_items: '<= 1.5x',
+      ml_100k: '<= 60 s end to end, test NDCG@10 >= 0.117',
+    },
+    pytorch: torch ?? 'skipped: python3-torch is not installed (apt-get install python3-torch)',
+    peak_rss_mib: peakRssMiB(),
   });
+}
+
+function peakRssMiB(): number {
+  return Math.round(process.resourceUsage().maxRSS / 1024);
+}
+
+/** One column set for the table (rows of different kinds leave each other's columns empty). */
+const COLUMNS = [
+  'workload',
+  'sweep',
+  'interactions',
+  'items',
+  'users',
+  'examples',
+  'seconds',
+  'epochs',
+  'epoch_seconds',
+  'vs_smallest_catalogue',
+  'examples_per_s',
+  'validation_seconds',
+  'validation_ndcg10',
+  'test_ndcg10',
+  'sampled_hr10',
+  'peak_rss_mib',
+  'mappa_examples_per_s',
+  'mappa_vs_pytorch',
+];
+
+function fillColumns(row: Row): Row {
+  return Object.fromEntries(COLUMNS.map((column) => [column, row[column] ?? null]));
 }

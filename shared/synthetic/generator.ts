@@ -31,6 +31,8 @@ export const SYNTHETIC_PRESETS = {
   small: { seed: 7, users: 1_000, items: 400, interactions: 40_000 },
   medium: { seed: 7, users: 10_000, items: 3_000, interactions: 300_000 },
   large: { seed: 7, users: 50_000, items: 20_000, interactions: 1_200_000 },
+  /** Shop scale for the training benchmark: ~10^7 interactions, 10^6 users, 2·10^5 items. */
+  xlarge: { seed: 7, users: 1_000_000, items: 200_000, interactions: 10_000_000 },
 } as const satisfies Record<string, SyntheticConfig>;
 export type SyntheticPreset = keyof typeof SYNTHETIC_PRESETS;
 

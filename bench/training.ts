@@ -34,7 +34,10 @@ const PYTHON = '/usr/bin/python3';
 interface SweepData {
   readonly split: Split;
   readonly numUsers: number;
+  /** Rows of the model's item table: the whole catalogue. */
   readonly numItems: number;
+  /** Items that occur in the interactions. */
+  readonly itemsSeen: number;
   readonly rows: number;
 }
 
@@ -44,10 +47,13 @@ export function syntheticSplit(config: SyntheticConfig): SweepData {
   for (const row of world.interactions())
     rows.push({ user_id: row.userId, item_id: row.itemId, timestamp: row.timestamp });
   const log = buildInteractionLog(rows);
+  // The model's tables hold the whole catalogue: items nobody interacted with yet are rows too (the log numbers
+  // the seen ones first; a power-law catalogue of 10^6 items shows ~2·10^5 of them in 10^6 rows).
   return {
     split: leaveLastOut(log),
     numUsers: log.userIds.length,
-    numItems: log.itemIds.length,
+    numItems: Math.max(config.items, log.itemIds.length),
+    itemsSeen: log.itemIds.length,
     rows: rows.length,
   };
 }
@@ -75,6 +81,7 @@ async function oneEpoch(data: SweepData, config: Partial<TrainingConfig> = {}): 
   return {
     interactions: data.rows,
     items: data.numItems,
+    items_seen: data.itemsSeen,
     users: data.numUsers,
     examples: trained.examples,
     epoch_seconds: Number(epoch.seconds.toFixed(1)),
@@ -243,6 +250,7 @@ const COLUMNS = [
   'sweep',
   'interactions',
   'items',
+  'items_seen',
   'users',
   'examples',
   'seconds',

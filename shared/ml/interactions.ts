@@ -58,53 +58,123 @@ export interface Split {
 type LogRow = Pick<InteractionRow, 'user_id' | 'item_id' | 'timestamp'> &
   Partial<Pick<InteractionRow, 'event_type'>> & { readonly event_value?: number | null };
 
-interface PairState {
-  feedback: Feedback;
-  /** Time and input order of the event that decided the pair's current state. */
-  time: number;
-  order: number;
+/** Appendable typed-array columns (doubling), so 10^7 rows are five arrays rather than 10^7 objects. */
+class Column<T extends Int32Array | Float64Array | Float32Array | Int8Array> {
+  private values: T;
+  length = 0;
+
+  constructor(private readonly make: (size: number) => T) {
+    this.values = make(1024);
+  }
+
+  push(value: number): void {
+    if (this.length === this.values.length) {
+      const grown = this.make(this.values.length * 2);
+      grown.set(this.values);
+      this.values = grown;
+    }
+    this.values[this.length++] = value;
+  }
+
+  get data(): T {
+    return this.values.subarray(0, this.length) as T;
+  }
 }
 
-/** Builds the log from rows in input order (the order breaks timestamp ties). */
+/** Interns ids in first-seen order. */
+class IdIndex {
+  readonly ids: string[] = [];
+  private readonly index = new Map<string, number>();
+
+  of(id: string): number {
+    let value = this.index.get(id);
+    if (value === undefined) {
+      value = this.ids.length;
+      this.index.set(id, value);
+      this.ids.push(id);
+    }
+    return value;
+  }
+}
+
+/**
+ * Builds the log from rows in input order (the order breaks timestamp ties). Columnar: the rows become typed
+ * arrays (user, item, time, signal, weight) in one pass, are ordered by (time, input order) with one index
+ * sort, grouped by user with a counting sort, and each user's pairs are combined with a per-item slot array —
+ * no object per row or per pair. Users and items are numbered in order of first appearance in time.
+ */
 export function buildInteractionLog(rows: Iterable<LogRow>, policy?: EventPolicy): InteractionLog {
-  const userIndex = new Map<string, number>();
-  const itemIndex = new Map<string, number>();
+  const inputUsers = new IdIndex();
+  const inputItems = new IdIndex();
+  const userColumn = new Column((size) => new Int32Array(size));
+  const itemColumn = new Column((size) => new Int32Array(size));
+  const timeColumn = new Column((size) => new Float64Array(size));
+  const signalColumn = new Column((size) => new Int8Array(size));
+  const weightColumn = new Column((size) => new Float32Array(size));
+  for (const row of rows) {
+    const feedback = feedbackOf(policy, row.event_type ?? 'interaction', row.event_value);
+    userColumn.push(inputUsers.of(row.user_id));
+    itemColumn.push(inputItems.of(row.item_id));
+    timeColumn.push(row.timestamp);
+    signalColumn.push(feedback.signal);
+    weightColumn.push(feedback.weight);
+  }
+  const count = userColumn.length;
+  const [inputUser, inputItem, time, signal, weight] = [
+    userColumn.data,
+    itemColumn.data,
+    timeColumn.data,
+    signalColumn.data,
+    weightColumn.data,
+  ];
+  // Rows may come in any order: events are combined in time order, ties in input order.
+  const byTime = Int32Array.from({ length: count }, (_, index) => index);
+  byTime.sort((a, b) => (time[a] as number) - (time[b] as number) || a - b);
+  // Number users and items by first appearance in time, as the models and artifacts expect.
+  const userOf = new Int32Array(inputUsers.ids.length).fill(-1);
+  const itemOf = new Int32Array(inputItems.ids.length).fill(-1);
   const userIds: string[] = [];
   const itemIds: string[] = [];
-  const pairsByUser: Map<number, PairState>[] = [];
-  let order = 0;
   let maxTimestamp = Number.NEGATIVE_INFINITY;
-  // Rows may come in any order: combine each pair's events in time order.
-  const ordered = [...rows].map((row, index) => ({ row, index }));
-  ordered.sort((a, b) => a.row.timestamp - b.row.timestamp || a.index - b.index);
-  for (const { row } of ordered) {
-    let user = userIndex.get(row.user_id);
-    if (user === undefined) {
-      user = userIds.length;
-      userIndex.set(row.user_id, user);
-      userIds.push(row.user_id);
-      pairsByUser.push(new Map());
+  for (const row of byTime) {
+    const user = inputUser[row] as number;
+    const item = inputItem[row] as number;
+    if ((userOf[user] as number) < 0) {
+      userOf[user] = userIds.length;
+      userIds.push(inputUsers.ids[user] as string);
     }
-    let item = itemIndex.get(row.item_id);
-    if (item === undefined) {
-      item = itemIds.length;
-      itemIndex.set(row.item_id, item);
-      itemIds.push(row.item_id);
+    if ((itemOf[item] as number) < 0) {
+      itemOf[item] = itemIds.length;
+      itemIds.push(inputItems.ids[item] as string);
     }
-    const pairs = pairsByUser[user] as Map<number, PairState>;
-    const feedback = feedbackOf(policy, row.event_type ?? 'interaction', row.event_value);
-    const state = pairs.get(item);
-    if (!state) pairs.set(item, { feedback, time: row.timestamp, order });
-    else {
-      state.feedback = combineFeedback(state.feedback, feedback);
-      if (feedback.signal !== 0 || state.feedback.signal === 0) {
-        state.time = row.timestamp;
-        state.order = order;
-      }
-    }
-    order++;
-    if (row.timestamp > maxTimestamp) maxTimestamp = row.timestamp;
+    if ((time[row] as number) > maxTimestamp) maxTimestamp = time[row] as number;
   }
+  // Group by user (counting sort, stable: each user's rows stay in time order); `rank` is a row's place in time.
+  const users = userIds.length;
+  const start = new Int32Array(users + 1);
+  for (let index = 0; index < count; index++) {
+    const user = userOf[inputUser[index] as number] as number;
+    start[user + 1] = (start[user + 1] as number) + 1;
+  }
+  for (let user = 0; user < users; user++)
+    start[user + 1] = (start[user + 1] as number) + (start[user] as number);
+  const fill = start.slice(0, users);
+  const grouped = new Int32Array(count);
+  const rankOf = new Int32Array(count);
+  byTime.forEach((row, rank) => {
+    const user = userOf[inputUser[row] as number] as number;
+    grouped[fill[user] as number] = row;
+    fill[user] = (fill[user] as number) + 1;
+    rankOf[row] = rank;
+  });
+
+  // Per user, each pair's combined feedback and the time/rank of the event that decided it.
+  const slotOf = new Int32Array(itemIds.length).fill(-1);
+  const pairItem: number[] = [];
+  const pairSignal: number[] = [];
+  const pairWeight: number[] = [];
+  const pairTime: number[] = [];
+  const pairRank: number[] = [];
   const sequences: Int32Array[] = [];
   const timestamps: Float64Array[] = [];
   const weights: Float32Array[] = [];
@@ -114,22 +184,53 @@ export function buildInteractionLog(rows: Iterable<LogRow>, policy?: EventPolicy
     timestamps: [] as number[],
     weights: [] as number[],
   };
-  pairsByUser.forEach((pairs, user) => {
-    const positives: [number, PairState][] = [];
-    for (const [item, state] of pairs) {
-      if (state.feedback.signal > 0) positives.push([item, state]);
-      else if (state.feedback.signal < 0) {
-        negative.users.push(user);
-        negative.items.push(item);
-        negative.timestamps.push(state.time);
-        negative.weights.push(state.feedback.weight);
+  for (let user = 0; user < users; user++) {
+    pairItem.length = pairSignal.length = pairWeight.length = pairTime.length = pairRank.length = 0;
+    for (let at = start[user] as number; at < (start[user + 1] as number); at++) {
+      const row = grouped[at] as number;
+      const item = itemOf[inputItem[row] as number] as number;
+      const next = { signal: signal[row] as Feedback['signal'], weight: weight[row] as number };
+      const slot = slotOf[item] as number;
+      if (slot < 0) {
+        slotOf[item] = pairItem.length;
+        pairItem.push(item);
+        pairSignal.push(next.signal);
+        pairWeight.push(next.weight);
+        pairTime.push(time[row] as number);
+        pairRank.push(rankOf[row] as number);
+        continue;
+      }
+      const combined = combineFeedback(
+        { signal: pairSignal[slot] as Feedback['signal'], weight: pairWeight[slot] as number },
+        next,
+      );
+      pairSignal[slot] = combined.signal;
+      pairWeight[slot] = combined.weight;
+      if (next.signal !== 0 || combined.signal === 0) {
+        pairTime[slot] = time[row] as number;
+        pairRank[slot] = rankOf[row] as number;
       }
     }
-    positives.sort((a, b) => a[1].time - b[1].time || a[1].order - b[1].order);
-    sequences.push(Int32Array.from(positives, ([item]) => item));
-    timestamps.push(Float64Array.from(positives, ([, state]) => state.time));
-    weights.push(Float32Array.from(positives, ([, state]) => state.feedback.weight));
-  });
+    const positives: number[] = [];
+    pairItem.forEach((item, slot) => {
+      slotOf[item] = -1;
+      if ((pairSignal[slot] as number) > 0) positives.push(slot);
+      else if ((pairSignal[slot] as number) < 0) {
+        negative.users.push(user);
+        negative.items.push(item);
+        negative.timestamps.push(pairTime[slot] as number);
+        negative.weights.push(pairWeight[slot] as number);
+      }
+    });
+    positives.sort(
+      (a, b) =>
+        (pairTime[a] as number) - (pairTime[b] as number) ||
+        (pairRank[a] as number) - (pairRank[b] as number),
+    );
+    sequences.push(Int32Array.from(positives, (slot) => pairItem[slot] as number));
+    timestamps.push(Float64Array.from(positives, (slot) => pairTime[slot] as number));
+    weights.push(Float32Array.from(positives, (slot) => pairWeight[slot] as number));
+  }
   return {
     userIds,
     itemIds,

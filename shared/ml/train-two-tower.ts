@@ -276,14 +276,14 @@ export async function trainTwoTower(
     for (const item of sequence) popularity[item] = (popularity[item] as number) + 1;
   const logPopularity = popularity.map((count) => Math.log(count + 1));
   const negativeSampler = fullSoftmax ? undefined : new PopularitySampler(popularity, random);
-  // With full softmax every item row is in every step; the local tables are the whole tables.
-  const itemSlots = fullSoftmax ? undefined : new RowSlots(shape.numItems + 1);
-  const allItemRows = fullSoftmax
-    ? Int32Array.from({ length: shape.numItems + 1 }, (_, row) => row)
-    : undefined;
-  const userSlots = new RowSlots(shape.numUsers + 1);
-  const categorySlots = shape.categorySlots ?? 1;
-  const userFeatureDim = shape.userFeatures ? (shape.userFeatureDim ?? 0) : 0;
+  const assembler = new BatchAssembler(split, examples, shape, n, fullSoftmax);
+  const lossSettings: LossSettings = {
+    fullSoftmax,
+    logPopularity,
+    weighted: examples.weighted,
+    dropout: config.dropout,
+    l2: config.l2,
+  };
 
   const history: EpochStats[] = [];
   const validationUsers = evaluationSample(split, config.validationSampleUsers, config.seed);
@@ -300,136 +300,34 @@ export async function trainTwoTower(
         batch * config.batchSize,
         Math.min(order.length, (batch + 1) * config.batchSize),
       );
-      const size = indices.length;
-      const itemSlot = (row: number) => (itemSlots ? itemSlots.slot(row) : row);
-      const context = new Int32Array(size * n);
-      const users = new Int32Array(size);
-      const targets = new Int32Array(size);
-      const weights = new Float32Array(size);
-      const positive = new Uint8Array(size);
-      for (let row = 0; row < size; row++) {
-        const example = indices[row] as number;
-        const user = examples.users[example] as number;
-        const position = examples.positions[example] as number;
-        const sequence = split.train[user] as Int32Array;
-        const negativeItem = examples.negativeItems[example] as number;
-        const target = negativeItem >= 0 ? negativeItem : (sequence[position] as number);
-        // Targets take the first slots, so a target's slot is its candidate column (see maskAccidentalHits).
-        targets[row] = itemSlot(target + 1);
-        users[row] = userSlots.slot(user + 1);
-        weights[row] = examples.weights[example] as number;
-        positive[row] = negativeItem >= 0 ? 0 : 1;
-        fillContext(sequence, position, n, context, row * n);
-      }
-      // Sampled candidates: the batch's targets (in-batch negatives) and popularity-sampled items.
-      const sampled = negativeSampler?.sample(config.sampledNegatives);
-      const candidates = new Int32Array(size + (sampled?.length ?? 0));
-      candidates.set(targets);
-      sampled?.forEach((item, index) => (candidates[size + index] = itemSlot(item + 1)));
-      for (let index = 0; index < context.length; index++)
-        context[index] = itemSlot(context[index] as number);
-      const itemRows = allItemRows ?? (itemSlots as RowSlots).take();
-      const userRows = userSlots.take();
+      const assembled = assembler.assemble(indices, negativeSampler?.sample(config.sampledNegatives));
+      const { itemRows, userRows } = assembled;
       step++;
       const { value, grads } = tf.tidy(() => {
-        const local = {
-          itemEmbedding: tf.tensor2d(itemTable.gather(itemRows), [itemRows.length, d]),
-          itemBias: tf.tensor1d(itemBiasTable.gather(itemRows)),
-          userEmbedding: tf.tensor2d(userTable.gather(userRows), [userRows.length, d]),
-          ...(shape.itemCategories && shape.numCategories
-            ? {
-                itemCategories: localCategories(shape.itemCategories, categorySlots, itemRows),
-              }
-            : {}),
-          ...(shape.itemFeatures && shape.itemFeatureDim
-            ? { itemFeatures: localItemFeatures(shape.itemFeatures, shape.itemFeatureDim, itemRows) }
-            : {}),
-          ...(shape.userFeatures && userFeatureDim > 0
-            ? {
-                userFeatures: tf.tensor2d(
-                  gatherRowsOf(
-                    shape.userFeatures,
-                    userFeatureDim,
-                    userRows,
-                    (length) => new Float32Array(length),
-                  ),
-                  [userRows.length, userFeatureDim],
-                ),
-              }
-            : {}),
-        };
+        const local = localAttributes(shape, itemRows, userRows);
         const dense = denseNames.map((name) =>
           tf.tensor(table(name).values, (model.weights.get(name) as tf.Variable).shape),
         );
         const lossOf = (...args: tf.Tensor[]): tf.Scalar => {
           const [itemEmbedding, itemBias, userEmbedding, ...denseValues] = args;
-          const tables: TowerTables = {
-            ...local,
-            itemEmbedding: itemEmbedding as tf.Tensor2D,
-            itemBias: itemBias as tf.Tensor1D,
-            userEmbedding: userEmbedding as tf.Tensor2D,
-            dense: new Map(denseNames.map((name, index) => [name, denseValues[index] as tf.Tensor])),
-          };
-          const userVectors = towerUserVectors(
-            tables,
-            tf.tensor2d(context, [size, n], 'int32'),
-            tf.tensor1d(users, 'int32'),
-            { training: true, dropout: config.dropout, projectTableRows: itemRows.length < size * n },
+          return batchLoss(
+            {
+              ...local,
+              itemEmbedding: itemEmbedding as tf.Tensor2D,
+              itemBias: itemBias as tf.Tensor1D,
+              userEmbedding: userEmbedding as tf.Tensor2D,
+              dense: new Map(denseNames.map((name, index) => [name, denseValues[index] as tf.Tensor])),
+            },
+            assembled,
+            lossSettings,
           );
-          const targetTensor = tf.tensor1d(targets, 'int32');
-          // Cross-entropy as logsumexp(logits) - target logit: no one-hot matrix over the catalogue.
-          let logits: tf.Tensor2D;
-          // Without the accidental-hit mask: the average candidate a negative is compared with.
-          let rawLogits: tf.Tensor2D | undefined;
-          let targetLogits: tf.Tensor1D;
-          let candidateVectors: tf.Tensor2D;
-          if (fullSoftmax) {
-            // Local rows are the model's rows; column c of the logits is row c + 1.
-            candidateVectors = towerItemVectors(tables);
-            const biases = towerItemBiases(tables);
-            logits = matMulAddBias(userVectors, candidateVectors, biases, true);
-            const targetColumns = targetTensor.sub(tf.scalar(1, 'int32'));
-            targetLogits = userVectors
-              .mul(tf.gather(candidateVectors, targetColumns))
-              .sum(1)
-              .add(tf.gather(biases, targetColumns));
-          } else {
-            const candidateTensor = tf.tensor1d(candidates, 'int32');
-            candidateVectors = towerItemVectors(tables, candidateTensor);
-            const logQ = Float32Array.from(
-              candidates,
-              (slot) => logPopularity[(itemRows[slot] as number) - 1] as number,
-            );
-            // log-q correction: popular items are sampled more often, so their logits are lowered by log q.
-            const adjusted = towerItemBiases(tables, candidateTensor).sub(tf.tensor1d(logQ)) as tf.Tensor1D;
-            rawLogits = matMulAddBias(userVectors, candidateVectors, adjusted, true);
-            logits = rawLogits.add(
-              tf.tensor2d(accidentalHitMask(targets, candidates), [size, candidates.length]),
-            );
-            // Row i's positive is candidate i (its own target, placed first).
-            targetLogits = userVectors
-              .mul(candidateVectors.slice([0, 0], [size, -1]))
-              .sum(1)
-              .add(adjusted.slice([0], [size]));
-          }
-          const crossEntropy = examples.weighted
-            ? weightedFeedbackLoss(
-                logits,
-                rawLogits ?? logits,
-                targetLogits,
-                tf.tensor1d(weights),
-                tf.tensor1d(positive, 'bool'),
-              )
-            : logSumExpRows(logits).sub(targetLogits).mean();
-          const penalty = userVectors
-            .square()
-            .sum(1)
-            .mean()
-            .add(candidateVectors.square().sum(1).mean())
-            .mul(config.l2);
-          return crossEntropy.add(penalty) as tf.Scalar;
         };
-        return tf.valueAndGrads(lossOf)([local.itemEmbedding, local.itemBias, local.userEmbedding, ...dense]);
+        return tf.valueAndGrads(lossOf)([
+          tf.tensor2d(itemTable.gather(itemRows), [itemRows.length, d]),
+          tf.tensor1d(itemBiasTable.gather(itemRows)),
+          tf.tensor2d(userTable.gather(userRows), [userRows.length, d]),
+          ...dense,
+        ]);
       });
       const gradientOf = (index: number) => (grads[index] as tf.Tensor).dataSync() as Float32Array;
       itemTable.update(itemRows, gradientOf(0), step, adam);
@@ -438,7 +336,7 @@ export async function trainTwoTower(
       denseNames.forEach((name, index) => table(name).update(denseRow, gradientOf(3 + index), step, adam));
       const loss = (await value.data())[0] as number;
       tf.dispose([value, ...grads]);
-      lossSum += loss * size;
+      lossSum += loss * assembled.size;
       progress.onBatch?.(epoch, batch + 1, batches, loss);
     }
     const seconds = (performance.now() - started) / 1000;
@@ -485,6 +383,183 @@ export async function trainTwoTower(
     examples: order.length,
     examplesPerSecond: trainedExamples / Math.max(trainingSeconds, 1e-9),
   };
+}
+
+/** One step's examples, with every item and user index rewritten into the batch's local rows. */
+interface Batch {
+  readonly size: number;
+  /** [size × N] local item rows of each example's history (0 = padding, when the batch has padding). */
+  readonly context: Int32Array;
+  readonly users: Int32Array;
+  /** Local item row of each example's target; targets come first among the candidates. */
+  readonly targets: Int32Array;
+  /** Sampled softmax: the targets then the sampled negatives, as local item rows. */
+  readonly candidates: Int32Array;
+  readonly weights: Float32Array;
+  /** 1 for a positive example, 0 for a negative one (the event policy's dislikes). */
+  readonly positive: Uint8Array;
+  /** The model's item rows (item index + 1; 0 = padding) by local row; with full softmax every row. */
+  readonly itemRows: Int32Array;
+  readonly userRows: Int32Array;
+}
+
+/** Builds each step's `Batch` from example indices (reusing its slot arrays across steps). */
+class BatchAssembler {
+  private readonly itemSlots?: RowSlots;
+  private readonly allItemRows?: Int32Array;
+  private readonly userSlots: RowSlots;
+
+  constructor(
+    private readonly split: Split,
+    private readonly examples: Examples,
+    shape: Pick<TwoTowerShape, 'numItems' | 'numUsers'>,
+    private readonly sequenceLength: number,
+    fullSoftmax: boolean,
+  ) {
+    // With full softmax every item row is in every step: the local rows are the model's rows.
+    if (fullSoftmax) this.allItemRows = Int32Array.from({ length: shape.numItems + 1 }, (_, row) => row);
+    else this.itemSlots = new RowSlots(shape.numItems + 1);
+    this.userSlots = new RowSlots(shape.numUsers + 1);
+  }
+
+  assemble(indices: Int32Array, sampled: Int32Array | undefined): Batch {
+    const { split, examples, itemSlots, userSlots } = this;
+    const n = this.sequenceLength;
+    const size = indices.length;
+    const itemSlot = (row: number) => (itemSlots ? itemSlots.slot(row) : row);
+    const context = new Int32Array(size * n);
+    const users = new Int32Array(size);
+    const targets = new Int32Array(size);
+    const weights = new Float32Array(size);
+    const positive = new Uint8Array(size);
+    for (let row = 0; row < size; row++) {
+      const example = indices[row] as number;
+      const user = examples.users[example] as number;
+      const position = examples.positions[example] as number;
+      const sequence = split.train[user] as Int32Array;
+      const negativeItem = examples.negativeItems[example] as number;
+      const target = negativeItem >= 0 ? negativeItem : (sequence[position] as number);
+      // Targets take the first slots, so a target's slot is its candidate column (see accidentalHitMask).
+      targets[row] = itemSlot(target + 1);
+      users[row] = userSlots.slot(user + 1);
+      weights[row] = examples.weights[example] as number;
+      positive[row] = negativeItem >= 0 ? 0 : 1;
+      fillContext(sequence, position, n, context, row * n);
+    }
+    // The batch's targets (in-batch negatives), then the popularity-sampled items.
+    const candidates = new Int32Array(size + (sampled?.length ?? 0));
+    candidates.set(targets);
+    sampled?.forEach((item, index) => (candidates[size + index] = itemSlot(item + 1)));
+    for (let index = 0; index < context.length; index++) context[index] = itemSlot(context[index] as number);
+    return {
+      size,
+      context,
+      users,
+      targets,
+      candidates,
+      weights,
+      positive,
+      itemRows: this.allItemRows ?? (itemSlots as RowSlots).take(),
+      userRows: userSlots.take(),
+    };
+  }
+}
+
+/** The item and user attributes (categories, features) of a batch's local rows. */
+function localAttributes(
+  shape: Omit<TwoTowerShape, 'embeddingDim' | 'sequenceLength'>,
+  itemRows: Int32Array,
+  userRows: Int32Array,
+): Pick<TowerTables, 'itemCategories' | 'itemFeatures' | 'userFeatures'> {
+  const userFeatureDim = shape.userFeatures ? (shape.userFeatureDim ?? 0) : 0;
+  return {
+    ...(shape.itemCategories && shape.numCategories
+      ? { itemCategories: localCategories(shape.itemCategories, shape.categorySlots ?? 1, itemRows) }
+      : {}),
+    ...(shape.itemFeatures && shape.itemFeatureDim
+      ? { itemFeatures: localItemFeatures(shape.itemFeatures, shape.itemFeatureDim, itemRows) }
+      : {}),
+    ...(shape.userFeatures && userFeatureDim > 0
+      ? {
+          userFeatures: tf.tensor2d(
+            gatherRowsOf(shape.userFeatures, userFeatureDim, userRows, (length) => new Float32Array(length)),
+            [userRows.length, userFeatureDim],
+          ),
+        }
+      : {}),
+  };
+}
+
+interface LossSettings {
+  readonly fullSoftmax: boolean;
+  /** log(count + 1) per item: the sampler's q, for the log-q correction. */
+  readonly logPopularity: Float32Array;
+  /** Whether any example has a weight other than 1 or is negative (else the plain mean cross-entropy). */
+  readonly weighted: boolean;
+  readonly dropout: number;
+  readonly l2: number;
+}
+
+/** A step's loss on its local tables: softmax cross-entropy (full or sampled) plus the L2 penalty. */
+function batchLoss(tables: TowerTables, batch: Batch, settings: LossSettings): tf.Scalar {
+  const { size, targets, candidates, itemRows } = batch;
+  const n = batch.context.length / size;
+  const userVectors = towerUserVectors(
+    tables,
+    tf.tensor2d(batch.context, [size, n], 'int32'),
+    tf.tensor1d(batch.users, 'int32'),
+    { training: true, dropout: settings.dropout, projectTableRows: itemRows.length < size * n },
+  );
+  const targetTensor = tf.tensor1d(targets, 'int32');
+  // Cross-entropy as logsumexp(logits) - target logit: no one-hot matrix over the catalogue.
+  let logits: tf.Tensor2D;
+  // Without the accidental-hit mask: the average candidate a negative is compared with.
+  let rawLogits: tf.Tensor2D | undefined;
+  let targetLogits: tf.Tensor1D;
+  let candidateVectors: tf.Tensor2D;
+  if (settings.fullSoftmax) {
+    // Local rows are the model's rows; column c of the logits is row c + 1.
+    candidateVectors = towerItemVectors(tables);
+    const biases = towerItemBiases(tables);
+    logits = matMulAddBias(userVectors, candidateVectors, biases, true);
+    const targetColumns = targetTensor.sub(tf.scalar(1, 'int32'));
+    targetLogits = userVectors
+      .mul(tf.gather(candidateVectors, targetColumns))
+      .sum(1)
+      .add(tf.gather(biases, targetColumns));
+  } else {
+    const candidateTensor = tf.tensor1d(candidates, 'int32');
+    candidateVectors = towerItemVectors(tables, candidateTensor);
+    const logQ = Float32Array.from(
+      candidates,
+      (slot) => settings.logPopularity[(itemRows[slot] as number) - 1] as number,
+    );
+    // log-q correction: popular items are sampled more often, so their logits are lowered by log q.
+    const adjusted = towerItemBiases(tables, candidateTensor).sub(tf.tensor1d(logQ)) as tf.Tensor1D;
+    rawLogits = matMulAddBias(userVectors, candidateVectors, adjusted, true);
+    logits = rawLogits.add(tf.tensor2d(accidentalHitMask(targets, candidates), [size, candidates.length]));
+    // Row i's positive is candidate i (its own target, placed first).
+    targetLogits = userVectors
+      .mul(candidateVectors.slice([0, 0], [size, -1]))
+      .sum(1)
+      .add(adjusted.slice([0], [size]));
+  }
+  const crossEntropy = settings.weighted
+    ? weightedFeedbackLoss(
+        logits,
+        rawLogits ?? logits,
+        targetLogits,
+        tf.tensor1d(batch.weights),
+        tf.tensor1d(batch.positive, 'bool'),
+      )
+    : logSumExpRows(logits).sub(targetLogits).mean();
+  const penalty = userVectors
+    .square()
+    .sum(1)
+    .mean()
+    .add(candidateVectors.square().sum(1).mean())
+    .mul(settings.l2);
+  return crossEntropy.add(penalty) as tf.Scalar;
 }
 
 /** The category rows of a batch's item rows (row 0, padding, has none). */

@@ -209,13 +209,16 @@ async function chooseOnValidation(
   for (const data of variants) {
     const validationAuc: Record<string, number> = {};
     let best = { value: halfLives[0] as number, auc: -1 };
+    let previous: LogisticModel | undefined;
     for (const candidate of halfLives) {
+      // Each half-life starts from the previous one's fit: the same rows, weights a little apart.
       const model = fitLogisticRegression(
         data.train,
         trainLabels,
         propensityRowWeights(trainLabels, candidate, timeOrdered),
-        { l2: LOGISTIC_L2 },
+        { l2: LOGISTIC_L2, ...(previous ? { start: previous } : {}) },
       );
+      previous = model;
       const auc = rocAuc(logisticLogits(model, data.validation), validationLabels);
       // Yield between candidates so progress lines reach the terminal.
       await new Promise<void>((resolve) => setImmediate(resolve));
@@ -269,7 +272,7 @@ function fitLogistic(
     ? trainingAndValidation(train, trainLabels, validation, validationLabels)
     : undefined;
   const final = both
-    ? fitLogisticRegression(both.rows, both.labels, weights(both.labels), { l2: LOGISTIC_L2 })
+    ? fitLogisticRegression(both.rows, both.labels, weights(both.labels), { l2: LOGISTIC_L2, start: fitted })
     : fitted;
   return {
     ...final,

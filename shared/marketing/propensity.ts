@@ -33,10 +33,12 @@ export const DEFAULT_PROPENSITY_CONFIG: PropensityConfig = {
   hidden: [64, 32],
   dropout: 0.3,
   l2: 1e-4,
-  learningRate: 1e-3,
-  batchSize: 256,
+  // Batch 1024 (lr 3e-3) and patience 3 instead of 256 (1e-3) and 5: the same test AUC on bank-full (0.8125
+  // random split) in about half the time (docs/marketing.md).
+  learningRate: 3e-3,
+  batchSize: 1024,
   maxEpochs: 40,
-  patience: 5,
+  patience: 3,
   ensemble: 3,
   seed: 7,
   refit: true,

@@ -3,6 +3,7 @@ import { registerScatterAddKernel } from './kernels/scatter-add-segment-sum';
 import { registerWasmGatherRows } from './kernels/gather-rows';
 import { registerWasmBatchMatMul } from './kernels/wasm-batch-matmul';
 import { registerWasmTanh } from './kernels/tanh-via-sigmoid';
+import { registerWasmColumnSum } from './kernels/column-sum';
 
 /**
  * TF.js backend selection, in one place. Model and data code import
@@ -57,6 +58,7 @@ async function tryBackend(name: BackendName, options: BackendOptions): Promise<v
     registerWasmBatchMatMul(tf);
     registerWasmGatherRows(tf);
     registerWasmTanh(tf);
+    registerWasmColumnSum(tf);
   }
 }
 

@@ -57,4 +57,18 @@ describe('fitLogisticRegression', () => {
       Math.abs(model.coefficients[0] as number),
     );
   });
+
+  it('from a warm start (a nearby fit) reaches the same solution in fewer Newton steps', () => {
+    const { data, labels } = sample(5_000, 4);
+    const flat = new Float32Array(data.rows).fill(1);
+    const recent = Float32Array.from({ length: data.rows }, (_, row) => 0.5 + row / data.rows);
+    const cold = fitLogisticRegression(data, labels, recent, { l2: 0.001 });
+    const nearby = fitLogisticRegression(data, labels, flat, { l2: 0.001 });
+    const warm = fitLogisticRegression(data, labels, recent, { l2: 0.001, start: nearby });
+    warm.coefficients.forEach((value, column) =>
+      expect(value).toBeCloseTo(cold.coefficients[column] as number, 5),
+    );
+    expect(warm.intercept).toBeCloseTo(cold.intercept, 5);
+    expect(warm.iterations).toBeLessThan(cold.iterations);
+  });
 });

@@ -139,4 +139,27 @@ describe('the training step’s own pieces', () => {
       );
     }
   });
+
+  it('sums a matrix over its first axis on wasm as the stock kernel does, other reductions unchanged', () => {
+    const x = tf.tensor2d(
+      Float32Array.from({ length: 300 * 7 }, (_, i) => Math.sin(i)),
+      [300, 7],
+    );
+    const expected = Array.from({ length: 7 }, (_, column) =>
+      Array.from({ length: 300 }, (_, row) => Math.sin(row * 7 + column)).reduce((a, b) => a + b, 0),
+    );
+    const sums = x.sum(0).arraySync() as number[];
+    expected.forEach((value, column) => expect(sums[column]).toBeCloseTo(value, 3));
+    expect(x.sum(0, true).shape).toEqual([1, 7]);
+    expect(x.sum(-2).shape).toEqual([7]);
+    const rows = x.sum(1).arraySync() as number[];
+    expect(rows[2]).toBeCloseTo(
+      Array.from({ length: 7 }, (_, c) => Math.sin(14 + c)).reduce((a, b) => a + b, 0),
+      3,
+    );
+    expect(tf.tensor3d([1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 2]).sum(0).arraySync()).toEqual([
+      [6, 8],
+      [10, 12],
+    ]);
+  });
 });

@@ -35,6 +35,9 @@ export interface ManifestOnly {
   readonly manifest: ModelManifest;
 }
 
+/** What the similar-items function needs: the item index (vectors, ids, attributes) and item-kNN, no user tower. */
+export type CatalogueModel = Pick<ServedModel, 'manifest' | 'items' | 'itemKnn'>;
+
 /** What the segments function needs: segment profiles and propensity summaries, no vectors. */
 export interface SegmentsModel extends ManifestOnly {
   readonly segments?: SegmentsArtifact;
@@ -205,6 +208,55 @@ function baselineScores(
   return { popularity: share(lists.popularity), trending: share(lists.trending) };
 }
 
+/** The item side of a version: vectors, ids and attributes in an `ItemIndex`, and the item-kNN neighbours. */
+async function readCatalogueParts(
+  s3: S3Client,
+  bucket: string,
+  version: string,
+): Promise<Omit<CatalogueModel, 'manifest'> & { itemIds: string[]; baselines: StoredBaselines }> {
+  const [vectorBytes, itemIds, itemAttributes, baselines, neighbourBytes] = await Promise.all([
+    readBytes(s3, bucket, artifactKey(version, 'itemVectors')),
+    readJson<string[]>(s3, bucket, artifactKey(version, 'itemIds')),
+    readJson<{ items: ItemAttributes[] }>(s3, bucket, artifactKey(version, 'itemAttributes')),
+    readJson<StoredBaselines>(s3, bucket, artifactKey(version, 'baselines')),
+    readOptionalBytes(s3, bucket, artifactKey(version, 'itemNeighbours')),
+  ]);
+  return {
+    itemIds,
+    baselines,
+    // Copy into an aligned buffer: the SDK's byte array may be a view at any offset.
+    items: new ItemIndex(float32FromBytes(vectorBytes), itemIds, itemAttributes.items),
+    itemKnn:
+      neighbourBytes.byteLength > 0
+        ? decodeNeighbourTable(neighbourBytes)
+        : neighbourTable(
+            (baselines.itemKnn ?? []).map((list) => ({
+              ids: list.map(([id]) => id),
+              similarities: list.map(([, similarity]) => similarity),
+            })),
+            (baselines.itemKnn ?? []).reduce((most, list) => Math.max(most, list.length), 0),
+          ),
+  };
+}
+
+interface StoredBaselines {
+  popularity: [number, number][];
+  trending: [number, number][];
+  /** Versions trained before item-neighbours.bin. */
+  itemKnn?: [number, number][][];
+}
+
+/** The item side only (`/v1/items/{itemId}/similar`): no user tower weights, user ids or segments. */
+export function s3CatalogueSource(s3: S3Client, bucket: string): ModelSource<CatalogueModel> {
+  return {
+    manifest: readManifest(s3, bucket),
+    async load(manifest) {
+      const { items, itemKnn } = await readCatalogueParts(s3, bucket, manifest.version);
+      return { manifest, items, itemKnn };
+    },
+  };
+}
+
 /** Reads manifests and every artifact scoring needs from the data bucket (`models/`). */
 export function s3ModelSource(s3: S3Client, bucket: string): ModelSource {
   return {
@@ -215,58 +267,34 @@ export function s3ModelSource(s3: S3Client, bucket: string): ModelSource {
         description,
         weightBytes,
         userFeatureBytes,
-        vectorBytes,
-        itemIds,
         userIds,
-        itemAttributes,
-        baselines,
         baselineScoreBytes,
-        neighbourBytes,
+        catalogue,
+        segmentParts,
       ] = await Promise.all([
         readJson<ModelDescription>(s3, bucket, artifactKey(version, 'model')),
         readBytes(s3, bucket, artifactKey(version, 'weights')),
         readOptionalBytes(s3, bucket, artifactKey(version, 'userFeatures')),
-        readBytes(s3, bucket, artifactKey(version, 'itemVectors')),
-        readJson<string[]>(s3, bucket, artifactKey(version, 'itemIds')),
         readJson<string[]>(s3, bucket, artifactKey(version, 'userIds')),
-        readJson<{ items: ItemAttributes[] }>(s3, bucket, artifactKey(version, 'itemAttributes')),
-        readJson<{
-          popularity: [number, number][];
-          trending: [number, number][];
-          /** Versions trained before item-neighbours.bin. */
-          itemKnn?: [number, number][][];
-        }>(s3, bucket, artifactKey(version, 'baselines')),
         readOptionalBytes(s3, bucket, artifactKey(version, 'baselineScores')),
-        readOptionalBytes(s3, bucket, artifactKey(version, 'itemNeighbours')),
+        readCatalogueParts(s3, bucket, version),
+        readSegmentParts(s3, bucket, version),
       ]);
-      // Copy into an aligned buffer: the SDK's byte array may be a view at any offset.
-      const vectors = float32FromBytes(vectorBytes);
-      const segmentParts = await readSegmentParts(s3, bucket, version);
-      const userFeatures = float32FromBytes(userFeatureBytes);
       const tower = new UserTower(
         { ...description.shape, userFeatureDim: description.shape.userFeatureDim ?? 0 },
         decodeWeights(
           description.weightsManifest.flatMap((group) => group.weights),
           weightBytes,
         ),
-        userFeatures,
+        float32FromBytes(userFeatureBytes),
       );
       return {
         manifest,
         tower,
-        items: new ItemIndex(vectors, itemIds, itemAttributes.items),
+        items: catalogue.items,
+        itemKnn: catalogue.itemKnn,
         userIds: new Map(userIds.map((id, index) => [id, index])),
-        ...baselineScores(baselineScoreBytes, baselines, itemIds.length),
-        itemKnn:
-          neighbourBytes.byteLength > 0
-            ? decodeNeighbourTable(neighbourBytes)
-            : neighbourTable(
-                (baselines.itemKnn ?? []).map((list) => ({
-                  ids: list.map(([id]) => id),
-                  similarities: list.map(([, similarity]) => similarity),
-                })),
-                (baselines.itemKnn ?? []).reduce((most, list) => Math.max(most, list.length), 0),
-              ),
+        ...baselineScores(baselineScoreBytes, catalogue.baselines, catalogue.itemIds.length),
         ...segmentParts,
       };
     },

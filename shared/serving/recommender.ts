@@ -3,7 +3,7 @@ import { combineFeedback, type Feedback, feedbackOf } from '../data/event-policy
 import type { RecentInteraction } from '../feature-store/features';
 import type { ServedAttribute } from '../contracts/artifacts';
 import type { ItemFilter, ScoredItem } from './item-index';
-import type { ServedModel } from './model-store';
+import type { CatalogueModel, ServedModel } from './model-store';
 
 /**
  * Recommendation decisions for one request, as pure functions of the served
@@ -311,7 +311,7 @@ export function rank(
 
 /** Nearest items by the item-kNN baseline (co-occurrence cosine), for a version that serves baselines. */
 export function similarByItemKnn(
-  model: ServedModel,
+  model: CatalogueModel,
   index: number,
   k: number,
   filter: ItemFilter,
@@ -327,7 +327,7 @@ export function similarByItemKnn(
 
 /** Adds each item's stored attributes (`?include=attributes`); items without any get an empty object. */
 export function withAttributes<T extends { itemId: string }>(
-  model: ServedModel,
+  model: Pick<ServedModel, 'items'>,
   items: readonly T[],
 ): (T & { attributes: Record<string, ServedAttribute> })[] {
   return items.map((item) => {
@@ -338,7 +338,7 @@ export function withAttributes<T extends { itemId: string }>(
 }
 
 /** Whether the served version is baselines only: no model has passed the quality gate yet. */
-export function servesBaselines(model: ServedModel): boolean {
+export function servesBaselines(model: Pick<ServedModel, 'manifest'>): boolean {
   return model.manifest.serving === 'baselines';
 }
 

@@ -8,16 +8,16 @@ import {
   type RouteHandler,
 } from '../api';
 import { type ApiSettings, modelStore } from '../container';
-import { type ModelStore, s3ModelSource } from '../model-store';
+import { type CatalogueModel, type ModelStore, s3CatalogueSource } from '../model-store';
 import { servesBaselines, similarByItemKnn, withAttributes } from '../recommender';
 import { itemPathSchema, similarQuerySchema } from '../schemas';
 
 export interface SimilarItemsDeps extends ApiDeps {
-  readonly models: ModelStore;
+  readonly models: ModelStore<CatalogueModel>;
 }
 
 export function similarItemsDeps(base: ApiDeps, settings: ApiSettings): SimilarItemsDeps {
-  return { ...base, models: modelStore(base, settings, s3ModelSource) };
+  return { ...base, models: modelStore(base, settings, s3CatalogueSource) };
 }
 
 /** GET /v1/items/{itemId}/similar: nearest items in the embedding space. */

@@ -58,7 +58,7 @@ export function syntheticSplit(config: SyntheticConfig): SweepData {
   };
 }
 
-async function oneEpoch(data: SweepData, config: Partial<TrainingConfig> = {}): Promise<Row> {
+export async function oneEpoch(data: SweepData, config: Partial<TrainingConfig> = {}): Promise<Row> {
   const trained = await trainTwoTower(
     data.split,
     { numUsers: data.numUsers, numItems: data.numItems },

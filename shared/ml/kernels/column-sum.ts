@@ -1,37 +1,22 @@
 import type * as tf from '@tensorflow/tfjs';
+import { type KernelArgs, replaceWasmKernel, type StockKernel, wasmBackendOf } from './wasm-kernel';
 
 /**
  * `Sum` over the first axis of a float32 matrix for the `wasm` backend, as one pass over the rows in JS. The
  * stock kernel transposes the matrix first: 1.2 ms for the [2,048, 64] bias gradient of a dense layer (the
  * propensity MLP's every step) against ~0.1 ms here. Every other reduction goes to the stock kernel.
  */
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
-}
-
-interface KernelArgs {
-  inputs: tf.NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}
-
-const KERNEL_NAME = 'Sum';
-let stockKernel: tf.KernelConfig | undefined;
-
 function firstAxisOnly(axis: unknown, rank: number): boolean {
   const axes = Array.isArray(axis) ? axis : [axis];
   return axes.length === 1 && (axes[0] === 0 || axes[0] === -rank);
 }
 
-function wasmColumnSum(args: KernelArgs): tf.TensorInfo {
+function wasmColumnSum(args: KernelArgs, stock: StockKernel): tf.TensorInfo {
   const x = args.inputs.x;
-  if (!x || x.dtype !== 'float32' || x.shape.length !== 2 || !firstAxisOnly(args.attrs?.axis, 2)) {
-    if (!stockKernel) throw new Error('Sum: no stock kernel to fall back to');
-    return stockKernel.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
-  }
+  if (!x || x.dtype !== 'float32' || x.shape.length !== 2 || !firstAxisOnly(args.attrs?.axis, 2))
+    return stock(args);
   const [rows, columns] = x.shape as [number, number];
-  const backend = args.backend as WasmBackendLike;
+  const backend = wasmBackendOf(args);
   const output = backend.makeOutput(args.attrs?.keepDims ? [1, columns] : [columns], 'float32');
   // Views after the allocation: growing the wasm heap detaches earlier ones.
   const values = backend.typedArrayFromHeap(x);
@@ -47,13 +32,5 @@ function wasmColumnSum(args: KernelArgs): tf.TensorInfo {
 
 /** Replaces the wasm backend's `Sum` for first-axis sums of matrices (the stock one handles the rest). */
 export function registerWasmColumnSum(tfjs: typeof tf): void {
-  const current = tfjs.getKernel(KERNEL_NAME, 'wasm');
-  if (!current || current.kernelFunc === (wasmColumnSum as unknown)) return;
-  stockKernel = current;
-  tfjs.unregisterKernel(KERNEL_NAME, 'wasm');
-  tfjs.registerKernel({
-    kernelName: KERNEL_NAME,
-    backendName: 'wasm',
-    kernelFunc: wasmColumnSum as unknown as tf.KernelFunc,
-  });
+  replaceWasmKernel(tfjs, 'Sum', wasmColumnSum);
 }

@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
+import { type KernelArgs, replaceWasmKernel, type StockKernel, wasmBackendOf } from './wasm-kernel';
 
 /**
  * `GatherV2` along axis 0 for the `wasm` backend as row copies. The stock wasm
@@ -25,21 +26,7 @@ export function gatherRows(
   }
 }
 
-interface KernelArgs {
-  inputs: tf.NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}
-
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(info: tf.TensorInfo): TypedValues;
-}
-
-const KERNEL_NAME = 'GatherV2';
-let stockKernel: tf.KernelConfig | undefined;
-
-function wasmGather(args: KernelArgs): tf.TensorInfo {
+function wasmGather(args: KernelArgs, stock: StockKernel): tf.TensorInfo {
   const x = args.inputs.x;
   const indices = args.inputs.indices;
   const rank = x?.shape.length ?? 0;
@@ -53,11 +40,9 @@ function wasmGather(args: KernelArgs): tf.TensorInfo {
     batchDims !== 0 ||
     indices.dtype !== 'int32' ||
     x.dtype === 'string'
-  ) {
-    if (!stockKernel) throw new Error('GatherV2: no stock kernel to fall back to');
-    return stockKernel.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
-  }
-  const backend = args.backend as WasmBackendLike;
+  )
+    return stock(args);
+  const backend = wasmBackendOf(args);
   // Allocate first: growing the wasm heap detaches earlier views of it.
   const output = backend.makeOutput([...indices.shape, ...x.shape.slice(1)], x.dtype);
   gatherRows(
@@ -71,13 +56,5 @@ function wasmGather(args: KernelArgs): tf.TensorInfo {
 
 /** Replaces the wasm backend's `GatherV2` with the row-copy kernel (the stock one stays the fallback). */
 export function registerWasmGatherRows(tfjs: typeof tf): void {
-  const current = tfjs.getKernel(KERNEL_NAME, 'wasm');
-  if (!current || current.kernelFunc === (wasmGather as unknown)) return;
-  stockKernel = current;
-  tfjs.unregisterKernel(KERNEL_NAME, 'wasm');
-  tfjs.registerKernel({
-    kernelName: KERNEL_NAME,
-    backendName: 'wasm',
-    kernelFunc: wasmGather as unknown as tf.KernelFunc,
-  });
+  replaceWasmKernel(tfjs, 'GatherV2', wasmGather);
 }

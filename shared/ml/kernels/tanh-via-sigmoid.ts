@@ -1,33 +1,15 @@
 import type * as tf from '@tensorflow/tfjs';
+import { type KernelArgs, replaceWasmKernel, type StockKernel, wasmBackendOf } from './wasm-kernel';
 
 /**
  * `Tanh` for the `wasm` backend as 2·σ(2x) − 1. The stock wasm Tanh calls the C library per element
  * (12 ms for the 10,240 × 64 attention layer of an ml-100k batch) while its Sigmoid is XNNPACK's vectorised
  * one (0.7 ms); the identity costs two linear passes in JS. Absolute error ~1e-7 (float32 rounding of σ).
  */
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
-  disposeData(dataId: object): void;
-}
-
-interface KernelArgs {
-  inputs: tf.NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}
-
-const KERNEL_NAME = 'Tanh';
-let stockKernel: tf.KernelConfig | undefined;
-let sigmoidKernel: tf.KernelConfig | undefined;
-
-function wasmTanh(args: KernelArgs): tf.TensorInfo {
+function wasmTanh(sigmoidKernel: tf.KernelConfig, args: KernelArgs, stock: StockKernel): tf.TensorInfo {
   const x = args.inputs.x;
-  if (!x || x.dtype !== 'float32' || !sigmoidKernel) {
-    if (!stockKernel) throw new Error('Tanh: no stock kernel to fall back to');
-    return stockKernel.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
-  }
-  const backend = args.backend as WasmBackendLike;
+  if (!x || x.dtype !== 'float32') return stock(args);
+  const backend = wasmBackendOf(args);
   const doubled = backend.makeOutput([...x.shape], 'float32');
   // Views are taken after each allocation: growing the wasm heap detaches earlier ones.
   const source = backend.typedArrayFromHeap(x);
@@ -49,14 +31,6 @@ function wasmTanh(args: KernelArgs): tf.TensorInfo {
 
 /** Replaces the wasm backend's `Tanh` (the stock one stays the fallback for other dtypes). */
 export function registerWasmTanh(tfjs: typeof tf): void {
-  const current = tfjs.getKernel(KERNEL_NAME, 'wasm');
-  if (!current || current.kernelFunc === (wasmTanh as unknown)) return;
-  stockKernel = current;
-  sigmoidKernel = tfjs.getKernel('Sigmoid', 'wasm');
-  tfjs.unregisterKernel(KERNEL_NAME, 'wasm');
-  tfjs.registerKernel({
-    kernelName: KERNEL_NAME,
-    backendName: 'wasm',
-    kernelFunc: wasmTanh as unknown as tf.KernelFunc,
-  });
+  const sigmoid = tfjs.getKernel('Sigmoid', 'wasm');
+  if (sigmoid) replaceWasmKernel(tfjs, 'Tanh', (args, stock) => wasmTanh(sigmoid, args, stock));
 }

@@ -1,4 +1,11 @@
 import type * as tf from '@tensorflow/tfjs';
+import {
+  type KernelArgs,
+  replaceWasmKernel,
+  type StockKernel,
+  type WasmBackendLike,
+  wasmBackendOf,
+} from './wasm-kernel';
 
 /**
  * The wasm backend's `BatchMatMul` is 7–13x slower when an operand is
@@ -9,26 +16,11 @@ import type * as tf from '@tensorflow/tfjs';
  * computed as (Bᵀ·A)ᵀ when B and the product are smaller than A: two small copies instead of a big one
  * (the logits' gradient [512, 2,560]ᵀ·[512, 65]: 8 ms of transpose → under 1 ms).
  */
-const KERNEL = 'BatchMatMul';
-
-interface KernelArgs {
-  inputs: tf.NamedTensorInfoMap;
-  backend: { disposeData(dataId: object): void };
-  attrs?: tf.NamedAttrMap;
-}
-
-let original: tf.KernelConfig | undefined;
-
-interface WasmHeap {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
-}
-
 /**
  * Aᵀ·b for a column b: Σ_r b[r]·A[r, :], one pass over A's rows. XNNPACK's one-row product is slow for it
  * (the attention query's gradient [10,240, 64]ᵀ·[10,240, 1]: 4.4 ms; this loop under 1 ms).
  */
-function columnWeightedSum(backend: WasmHeap, a: tf.TensorInfo, b: tf.TensorInfo): tf.TensorInfo {
+function columnWeightedSum(backend: WasmBackendLike, a: tf.TensorInfo, b: tf.TensorInfo): tf.TensorInfo {
   const [rows, columns] = a.shape as [number, number];
   const output = backend.makeOutput([columns, 1], 'float32');
   const matrix = backend.typedArrayFromHeap(a);
@@ -45,7 +37,7 @@ function columnWeightedSum(backend: WasmHeap, a: tf.TensorInfo, b: tf.TensorInfo
   return output;
 }
 
-function transposeLast(tfjs: typeof tf, x: tf.TensorInfo, backend: KernelArgs['backend']): tf.TensorInfo {
+function transposeLast(tfjs: typeof tf, x: tf.TensorInfo, backend: unknown): tf.TensorInfo {
   const transpose = tfjs.getKernel('Transpose', 'wasm');
   if (!transpose) throw new Error('wasm backend has no Transpose kernel');
   const rank = x.shape.length;
@@ -57,47 +49,42 @@ function transposeLast(tfjs: typeof tf, x: tf.TensorInfo, backend: KernelArgs['b
 
 /** Replaces wasm's BatchMatMul with the transpose-free wrapper; safe to call twice. */
 export function registerWasmBatchMatMul(tfjs: typeof tf): void {
-  const current = tfjs.getKernel(KERNEL, 'wasm');
-  if (!current || current.kernelFunc === (wrapper as unknown)) return;
-  original = current;
-  tfjs.unregisterKernel(KERNEL, 'wasm');
-  tfjs.registerKernel({ ...current, kernelFunc: wrapper as unknown as tf.KernelFunc });
+  replaceWasmKernel(tfjs, 'BatchMatMul', wrapper);
 
-  function wrapper(args: KernelArgs): tf.TensorInfo {
-    const base = original as tf.KernelConfig;
+  function wrapper(args: KernelArgs, stock: StockKernel): tf.TensorInfo {
     const { transposeA, transposeB } = (args.attrs ?? {}) as { transposeA?: boolean; transposeB?: boolean };
-    if (!transposeA && !transposeB) return base.kernelFunc(args as never) as tf.TensorInfo;
+    if (!transposeA && !transposeB) return stock(args);
+    const backend = wasmBackendOf(args);
     const a = args.inputs.a as tf.TensorInfo;
     const b = args.inputs.b as tf.TensorInfo;
     if (transposeA && !transposeB && a.shape.length === 2 && b.shape.length === 2) {
       const [rows, aColumns] = a.shape as [number, number];
       const bColumns = b.shape[1] as number;
-      if (bColumns === 1) return columnWeightedSum(args.backend as unknown as WasmHeap, a, b);
+      if (bColumns === 1) return columnWeightedSum(backend, a, b);
       if (rows * bColumns + aColumns * bColumns < rows * aColumns) {
         // Aᵀ·B = (Bᵀ·A)ᵀ
-        const swapped = wrapper({
-          ...args,
-          inputs: { a: b, b: a },
-          attrs: { ...args.attrs, transposeA: true },
-        });
+        const swapped = wrapper(
+          { ...args, inputs: { a: b, b: a }, attrs: { ...args.attrs, transposeA: true } },
+          stock,
+        );
         try {
           return transposeLast(tfjs, swapped, args.backend);
         } finally {
-          args.backend.disposeData(swapped.dataId);
+          backend.disposeData(swapped.dataId);
         }
       }
     }
     const aReady = transposeA ? transposeLast(tfjs, a, args.backend) : a;
     const bReady = transposeB ? transposeLast(tfjs, b, args.backend) : b;
     try {
-      return base.kernelFunc({
+      return stock({
         ...args,
         inputs: { ...args.inputs, a: aReady, b: bReady },
         attrs: { ...args.attrs, transposeA: false, transposeB: false },
-      } as never) as tf.TensorInfo;
+      });
     } finally {
-      if (aReady !== a) args.backend.disposeData(aReady.dataId);
-      if (bReady !== b) args.backend.disposeData(bReady.dataId);
+      if (aReady !== a) backend.disposeData(aReady.dataId);
+      if (bReady !== b) backend.disposeData(bReady.dataId);
     }
   }
 }

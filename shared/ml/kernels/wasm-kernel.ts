@@ -1,0 +1,42 @@
+import type * as tf from '@tensorflow/tfjs';
+
+/** What the project's wasm kernels use of the wasm backend: its heap, as TensorInfo-addressed typed arrays. */
+export interface WasmBackendLike {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+  disposeData(dataId: object): void;
+}
+
+export interface KernelArgs {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}
+
+/** Runs the kernel a replacement took the place of (for the inputs the replacement leaves to it). */
+export type StockKernel = (args: KernelArgs) => tf.TensorInfo;
+
+const replacements = new WeakSet<object>();
+
+/**
+ * Puts `implementation` in place of the wasm backend's kernel `name`, handing it the stock kernel to fall back
+ * to. Safe to call twice: a kernel already replaced stays as it is.
+ */
+export function replaceWasmKernel(
+  tfjs: typeof tf,
+  name: string,
+  implementation: (args: KernelArgs, stock: StockKernel) => tf.TensorInfo,
+): void {
+  const current = tfjs.getKernel(name, 'wasm');
+  if (!current || replacements.has(current.kernelFunc)) return;
+  const stock: StockKernel = (args) => current.kernelFunc(args as never) as tf.TensorInfo;
+  const kernelFunc = (args: KernelArgs) => implementation(args, stock);
+  replacements.add(kernelFunc);
+  tfjs.unregisterKernel(name, 'wasm');
+  tfjs.registerKernel({ ...current, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+}
+
+/** The backend of a wasm kernel call, with the heap access above. */
+export function wasmBackendOf(args: KernelArgs): WasmBackendLike {
+  return args.backend as WasmBackendLike;
+}

@@ -90,7 +90,6 @@ export interface TowerTables {
 
 /** Weights a training step reads only by row (the rest are dense). */
 export const ROW_SPARSE_WEIGHTS = ['item_embedding', 'item_bias', 'user_embedding'] as const;
-export type RowSparseWeight = (typeof ROW_SPARSE_WEIGHTS)[number];
 
 function denseWeight(tables: TowerTables, name: WeightName): tf.Tensor {
   const value = tables.dense.get(name);

@@ -282,6 +282,7 @@ export async function trainTwoTower(
     logPopularity,
     weighted: examples.weighted,
     dropout: config.dropout,
+    random: new SeededRandom(config.seed + 1),
     l2: config.l2,
   };
 
@@ -497,6 +498,8 @@ interface LossSettings {
   /** Whether any example has a weight other than 1 or is negative (else the plain mean cross-entropy). */
   readonly weighted: boolean;
   readonly dropout: number;
+  /** Draws the dropout masks: a run is reproducible from its seed. */
+  readonly random: SeededRandom;
   readonly l2: number;
 }
 
@@ -508,7 +511,12 @@ function batchLoss(tables: TowerTables, batch: Batch, settings: LossSettings): t
     tables,
     tf.tensor2d(batch.context, [size, n], 'int32'),
     tf.tensor1d(batch.users, 'int32'),
-    { training: true, dropout: settings.dropout, projectTableRows: itemRows.length < size * n },
+    {
+      training: true,
+      dropout: settings.dropout,
+      random: settings.random,
+      projectTableRows: itemRows.length < size * n,
+    },
   );
   const targetTensor = tf.tensor1d(targets, 'int32');
   // Cross-entropy as logsumexp(logits) - target logit: no one-hot matrix over the catalogue.

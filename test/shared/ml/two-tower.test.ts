@@ -103,6 +103,39 @@ describe('TwoTowerModel', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('trains the same model from the same seed (shuffles, sampled negatives, dropout), another from another', async () => {
+    const world = new SyntheticWorld({ ...SYNTHETIC_PRESETS.tiny, users: 80, interactions: 2_000 });
+    const log = buildInteractionLog(
+      [...world.interactions()].map((row) => ({
+        user_id: row.userId,
+        item_id: row.itemId,
+        timestamp: row.timestamp,
+      })),
+    );
+    const split = leaveLastOut(log);
+    const train = async (seed: number) => {
+      const trained = await trainTwoTower(
+        split,
+        { numUsers: log.userIds.length, numItems: log.itemIds.length },
+        {
+          ...DEFAULT_TRAINING_CONFIG,
+          embeddingDim: 8,
+          batchSize: 64,
+          epochs: 2,
+          fullSoftmaxMaxItems: 0,
+          sampledNegatives: 16,
+          seed,
+        },
+      );
+      const weights = trained.model.weights.get('user_embedding')?.dataSync().slice();
+      trained.model.dispose();
+      return Array.from(weights ?? []);
+    };
+    const first = await train(5);
+    expect(await train(5)).toEqual(first);
+    expect(await train(6)).not.toEqual(first);
+  });
+
   it('gives an item with several categories (genres) the mean of their embeddings', () => {
     // Items 0 and 1: one category each; item 2: both (slots of 2, 0 = padding).
     const model = new TwoTowerModel(

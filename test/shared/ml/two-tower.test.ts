@@ -14,6 +14,19 @@ function inputs(): { context: tf.Tensor2D; users: tf.Tensor1D } {
   };
 }
 
+/** A tiny synthetic world's interaction log and its leave-last-out split. */
+function syntheticLog(users: number, interactions: number) {
+  const world = new SyntheticWorld({ ...SYNTHETIC_PRESETS.tiny, users, interactions });
+  const log = buildInteractionLog(
+    [...world.interactions()].map((row) => ({
+      user_id: row.userId,
+      item_id: row.itemId,
+      timestamp: row.timestamp,
+    })),
+  );
+  return { log, split: leaveLastOut(log) };
+}
+
 describe('TwoTowerModel', () => {
   beforeAll(async () => {
     await initBackend({ force: 'wasm' });
@@ -75,15 +88,7 @@ describe('TwoTowerModel', () => {
   });
 
   it('learns synthetic sequences: validation NDCG rises and it beats a constant ranking', async () => {
-    const world = new SyntheticWorld({ ...SYNTHETIC_PRESETS.tiny, users: 120, interactions: 4_000 });
-    const log = buildInteractionLog(
-      [...world.interactions()].map((row) => ({
-        user_id: row.userId,
-        item_id: row.itemId,
-        timestamp: row.timestamp,
-      })),
-    );
-    const split = leaveLastOut(log);
+    const { log, split } = syntheticLog(120, 4_000);
     const before = tf.memory().numTensors;
     const trained = await trainTwoTower(
       split,
@@ -104,15 +109,7 @@ describe('TwoTowerModel', () => {
   });
 
   it('trains the same model from the same seed (shuffles, sampled negatives, dropout), another from another', async () => {
-    const world = new SyntheticWorld({ ...SYNTHETIC_PRESETS.tiny, users: 80, interactions: 2_000 });
-    const log = buildInteractionLog(
-      [...world.interactions()].map((row) => ({
-        user_id: row.userId,
-        item_id: row.itemId,
-        timestamp: row.timestamp,
-      })),
-    );
-    const split = leaveLastOut(log);
+    const { log, split } = syntheticLog(80, 2_000);
     const train = async (seed: number) => {
       const trained = await trainTwoTower(
         split,

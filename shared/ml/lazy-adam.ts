@@ -18,6 +18,26 @@ export interface AdamSettings {
 /** tf.train.adam's defaults (ε is the float32 backend's). */
 export const ADAM_DEFAULTS: Omit<AdamSettings, 'learningRate'> = { beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
 
+/**
+ * Rows of a row-major array (`width` values per row), in the order given, as one new array. `firstRow` is the
+ * row number of the array's first row: attributes stored per item start at row 1 of the item table, so the
+ * padding row 0 (and any row before `firstRow`) comes out as zeros.
+ */
+export function gatherRowsOf<T extends Float32Array | Int32Array>(
+  values: T,
+  width: number,
+  rows: Int32Array,
+  make: (size: number) => T,
+  firstRow = 0,
+): T {
+  const out = make(rows.length * width);
+  rows.forEach((row, slot) => {
+    const at = row - firstRow;
+    if (at >= 0) out.set(values.subarray(at * width, (at + 1) * width), slot * width);
+  });
+  return out;
+}
+
 export class LazyAdamTable {
   private readonly firstMoment: Float32Array;
   private readonly secondMoment: Float32Array;
@@ -39,10 +59,7 @@ export class LazyAdamTable {
 
   /** The rows' values, in the order given, as one row-major array. */
   gather(rows: Int32Array): Float32Array {
-    const width = this.width;
-    const out = new Float32Array(rows.length * width);
-    rows.forEach((row, slot) => out.set(this.values.subarray(row * width, (row + 1) * width), slot * width));
-    return out;
+    return gatherRowsOf(this.values, this.width, rows, (size) => new Float32Array(size));
   }
 
   /**

@@ -4,7 +4,7 @@ import { evaluateFullRanking, evaluationSample, type Scorer } from './evaluate';
 import type { Split } from './interactions';
 import type { RankingMetrics } from './metrics';
 import { ScoringKernel } from './kernels/scoring-kernel';
-import { ADAM_DEFAULTS, type AdamSettings, LazyAdamTable, RowSlots } from './lazy-adam';
+import { ADAM_DEFAULTS, type AdamSettings, gatherRowsOf, LazyAdamTable, RowSlots } from './lazy-adam';
 import {
   fillContext,
   matMulAddBias,
@@ -169,9 +169,7 @@ function expNonPositive(x: tf.Tensor): tf.Tensor {
 export function twoTowerScorer(model: TwoTowerModel, name = 'model'): Scorer {
   const n = model.shape.sequenceLength;
   const d = model.shape.embeddingDim;
-  const itemMatrix = tf.tidy(() => tf.concat([model.itemVectors(), model.itemBiases().expandDims(1)], 1));
-  const kernel = new ScoringKernel(model.shape.numItems, d + 1).load(itemMatrix.dataSync() as Float32Array);
-  itemMatrix.dispose();
+  const kernel = new ScoringKernel(model.shape.numItems, d + 1).load(model.itemMatrix());
   const query = new Float32Array(d + 1);
   const scoreBatch = (users: Int32Array, histories: Int32Array[], out: Float32Array[]) => {
     const context = new Int32Array(users.length * n);
@@ -226,18 +224,6 @@ function syncModel(model: TwoTowerModel, tables: WeightTables): void {
     const table = tables.get(name) as LazyAdamTable;
     tf.tidy(() => variable.assign(tf.tensor(table.values, variable.shape)));
   }
-}
-
-/** Rows `rows` of a row-major array with `width` values per row. */
-function gatherRowsOf<T extends Float32Array | Int32Array>(
-  values: T,
-  width: number,
-  rows: Int32Array,
-  make: (size: number) => T,
-): T {
-  const out = make(rows.length * width);
-  rows.forEach((row, slot) => out.set(values.subarray(row * width, (row + 1) * width), slot * width));
-  return out;
 }
 
 /**
@@ -576,19 +562,13 @@ function localCategories(
   slots: number,
   itemRows: Int32Array,
 ): tf.Tensor1D | tf.Tensor2D {
-  const out = new Int32Array(itemRows.length * slots);
-  itemRows.forEach((row, slot) => {
-    if (row > 0) out.set(categories.subarray((row - 1) * slots, row * slots), slot * slots);
-  });
+  const out = gatherRowsOf(categories, slots, itemRows, (size) => new Int32Array(size), 1);
   return slots === 1 ? tf.tensor1d(out, 'int32') : tf.tensor2d(out, [itemRows.length, slots], 'int32');
 }
 
 /** The numeric features of a batch's item rows (zeros for the padding row). */
 function localItemFeatures(features: Float32Array, width: number, itemRows: Int32Array): tf.Tensor2D {
-  const out = new Float32Array(itemRows.length * width);
-  itemRows.forEach((row, slot) => {
-    if (row > 0) out.set(features.subarray((row - 1) * width, row * width), slot * width);
-  });
+  const out = gatherRowsOf(features, width, itemRows, (size) => new Float32Array(size), 1);
   return tf.tensor2d(out, [itemRows.length, width]);
 }
 

@@ -333,6 +333,18 @@ export class TwoTowerModel {
     return towerUserVectors(this.tables, context, users);
   }
 
+  /**
+   * Every item's vector with its bias as a last column, row-major [numItems, d + 1]: what serving and evaluation
+   * score against (a user vector with a trailing 1 gets the bias from the same dot product).
+   */
+  itemMatrix(): Float32Array {
+    const matrix = tf.tidy(() => tf.concat([this.itemVectors(), this.itemBiases().expandDims(1)], 1));
+    // A copy the caller owns (the cpu backend's dataSync hands out the tensor's own storage).
+    const values = (matrix.dataSync() as Float32Array).slice();
+    matrix.dispose();
+    return values;
+  }
+
   /** Scores of all items for a batch of users: [batch, numItems]. */
   scoreAll(context: tf.Tensor2D, users: tf.Tensor1D): tf.Tensor2D {
     return tf.tidy(() =>

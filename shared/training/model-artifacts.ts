@@ -1,6 +1,5 @@
 import { encodeNeighbourTable, neighbourTable } from '../data/item-neighbours';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import * as tf from '@tensorflow/tfjs';
 import { ARTIFACT_FILES, artifactKey } from '../contracts/artifacts';
 import type { ExperimentResult } from '../ml/experiment';
 import type { TwoTowerModel } from '../ml/two-tower';
@@ -44,9 +43,7 @@ export async function writeModelArtifacts(
   const { specs, data: weights } = await model.serialize();
   const d = model.shape.embeddingDim;
   const numItems = data.log.itemIds.length;
-  const itemMatrix = tf.tidy(() => tf.concat([model.itemVectors(), model.itemBiases().expandDims(1)], 1));
-  const itemVectors = new Float32Array(itemMatrix.dataSync());
-  itemMatrix.dispose();
+  const itemVectors = model.itemMatrix();
   await putJson(s3, bucket, artifactKey(version, 'model'), {
     format: 'mappa-two-tower/1',
     shape: {

@@ -44,6 +44,7 @@ const DESCRIPTIONS: Record<ApiFunction, string> = {
   model: 'Served model metadata and health',
   segments: 'Customer segments, their profiles, and propensity scores',
   experiments: 'A/B experiment definitions and reports',
+  filters: 'Named recommendation filters: create, list, delete',
 };
 
 /**
@@ -70,7 +71,7 @@ export class ServingApi extends Construct {
     const functions = {} as Record<ApiFunction, AppFunction>;
     for (const fn of API_FUNCTIONS) {
       // Functions that hold the model in memory get the scoring size; the others 512 MB.
-      const scoring = fn !== 'events' && fn !== 'experiments';
+      const scoring = fn !== 'events' && fn !== 'experiments' && fn !== 'filters';
       functions[fn] = new AppFunction(this, `${pascal(fn)}Function`, {
         entryPath: `functions/api/${fn}.ts`,
         description: DESCRIPTIONS[fn],
@@ -81,6 +82,7 @@ export class ServingApi extends Construct {
           [ENV.usersTable]: tables.users.tableName,
           [ENV.userVectorsTable]: tables.userVectors.tableName,
           [ENV.experimentsTable]: tables.experiments.tableName,
+          [ENV.filtersTable]: tables.filters.tableName,
           [ENV.modelRecheckSeconds]: String(props.modelRecheckSeconds),
           [ENV.excludeSeenEventTypes]: props.excludeSeenEventTypes,
           ...(props.corsOrigins.length > 0 ? { [ENV.corsOrigins]: props.corsOrigins.join(',') } : {}),
@@ -103,6 +105,16 @@ export class ServingApi extends Construct {
     tables.experiments.grant(functions.recommendations, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
     tables.experiments.grant(functions.events, 'dynamodb:Query', 'dynamodb:UpdateItem');
     tables.experiments.grant(functions.experiments, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query');
+    // Named filters: the scoring functions read one by name; the filters function manages them.
+    tables.filters.grant(functions.recommendations, 'dynamodb:GetItem');
+    tables.filters.grant(functions['similar-items'], 'dynamodb:GetItem');
+    tables.filters.grant(
+      functions.filters,
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:Scan',
+    );
     grantObjects(props.bucket, functions.events, ['s3:PutObject'], [EVENTS_STAGING_PREFIX]);
     tables.users.grant(functions.events, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
     // /v1/health reads one (absent) key of the feature store to say whether it answers.
@@ -145,7 +157,7 @@ export class ServingApi extends Construct {
         ? {
             defaultCorsPreflightOptions: {
               allowOrigins: [...props.corsOrigins],
-              allowMethods: ['GET', 'POST', 'OPTIONS'],
+              allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
               allowHeaders: ['content-type', 'x-api-key'],
             },
           }

@@ -16,6 +16,8 @@ export const ENV = {
   userVectorsTable: 'MAPPA_USER_VECTORS_TABLE',
   /** DynamoDB table: A/B experiment definitions, assignments and outcomes. */
   experimentsTable: 'MAPPA_EXPERIMENTS_TABLE',
+  /** DynamoDB table: named recommendation filters. */
+  filtersTable: 'MAPPA_FILTERS_TABLE',
   /** DynamoDB table: idempotency and job ledger (processed objects, chunk progress). */
   ledgerTable: 'MAPPA_LEDGER_TABLE',
   /** Training hyper-parameter overrides as JSON (see shared/training/overrides.ts). */

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { eventsDeps, makeHandler as eventsHandler } from '../serving/handlers/events';
 import { experimentsDeps, makeHandler as experimentsHandler } from '../serving/handlers/experiments';
+import { filtersDeps, makeHandler as filtersHandler } from '../serving/handlers/filters';
 import { makeHandler as modelHandler, modelDeps } from '../serving/handlers/model';
 import {
   makeHandler as recommendationsHandler,
@@ -48,6 +49,7 @@ const HANDLER_FACTORIES: Record<ApiFunction, (base: ApiDeps, settings: ApiSettin
   model: wire(modelDeps, modelHandler),
   segments: wire(segmentsDeps, segmentsHandler),
   experiments: wire(experimentsDeps, experimentsHandler),
+  filters: wire(filtersDeps, filtersHandler),
 };
 
 /** One function's common frame plus the settings of its own parts (see `localApiDeps`). */

@@ -17,6 +17,8 @@ export interface LocalApiDepsOptions {
   readonly writeMetrics?: (line: string) => void;
   /** Seconds experiment definitions are cached (the Lambda default is 60). */
   readonly experimentsCacheSeconds?: number;
+  /** Seconds named filters are cached (the Lambda default is 60). */
+  readonly filtersCacheSeconds?: number;
   /** Origins browser callers may call from (the stack's `apiCorsOrigins`). */
   readonly corsOrigins?: readonly string[];
 }
@@ -47,11 +49,13 @@ export function localApiDeps(
       users: stack.names.tables.users,
       userVectors: stack.names.tables.userVectors,
       experiments: stack.names.tables.experiments,
+      filters: stack.names.tables.filters,
     },
     log: (options.log ?? createLogger({ service: 'mappa-api' })).child({ function: fn }),
     settings: {
       modelRecheckMs: (options.modelRecheckSeconds ?? 60) * 1000,
       experimentsCacheMs: (options.experimentsCacheSeconds ?? 60) * 1000,
+      filtersCacheMs: (options.filtersCacheSeconds ?? 60) * 1000,
     },
     policy: options.policy ?? DEFAULT_POLICY,
     ...(options.now ? { now: options.now } : {}),

@@ -94,6 +94,11 @@ export const TABLES = {
     partitionKey: { name: 'experiment_id', type: 'S' },
     sortKey: { name: 'entry', type: 'S' },
   },
+  filters: {
+    nameSuffix: 'filters',
+    purpose: 'Named recommendation filters (expression language), managed through /v1/filters',
+    partitionKey: { name: 'filter_name', type: 'S' },
+  },
   ledger: {
     nameSuffix: 'ledger',
     purpose: 'Idempotency and job ledger: processed object versions, chunk progress, run records',

@@ -10,6 +10,7 @@ export const API_DEPLOYABLES = {
   model: 'api-model',
   segments: 'api-segments',
   experiments: 'api-experiments',
+  filters: 'api-filters',
 } as const;
 
 export type ApiDeployableKey = keyof typeof API_DEPLOYABLES;

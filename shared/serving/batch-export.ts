@@ -8,7 +8,13 @@ import { decodeItemSet } from '../data/item-set';
 import type { RecentInteraction } from '../feature-store/features';
 import { DATA_LAKE_PREFIXES } from '../resources/definitions';
 import type { ServedModel } from './model-store';
-import { DEFAULT_POLICY, recommend, type ServingPolicy, type UserState } from './recommender';
+import {
+  type AppliedFilter,
+  DEFAULT_POLICY,
+  recommend,
+  type ServingPolicy,
+  type UserState,
+} from './recommender';
 import { decodeRecent, type ServingTables } from './user-state';
 import { parseCsvTable } from '../marketing/tabular';
 import { resendUntilProcessed } from '../aws/retry';
@@ -26,6 +32,8 @@ export interface ExportOptions {
   readonly segment?: string;
   readonly excludeSeen?: boolean;
   readonly policy?: ServingPolicy;
+  /** A named filter every user's list must pass (its parameters bound). */
+  readonly filter?: AppliedFilter;
   readonly onProgress?: (done: number, total: number) => void;
 }
 
@@ -119,7 +127,8 @@ export async function exportRecommendations(
   const users = options.segment
     ? await segmentUsers(deps, version, options.segment)
     : [...model.userIds.keys()];
-  const key = `${DATA_LAKE_PREFIXES.exports}recommendations/${version}/${options.segment ?? 'all'}-top${options.limit}.csv`;
+  const filterPart = options.filter ? `-${options.filter.name}` : '';
+  const key = `${DATA_LAKE_PREFIXES.exports}recommendations/${version}/${options.segment ?? 'all'}${filterPart}-top${options.limit}.csv`;
   const body = new PassThrough();
   const upload = new Upload({
     client: deps.s3,
@@ -138,7 +147,11 @@ export async function exportRecommendations(
           model,
           userId,
           states.get(userId) ?? { recent: [] },
-          { limit: options.limit, excludeSeen: options.excludeSeen ?? true },
+          {
+            limit: options.limit,
+            excludeSeen: options.excludeSeen ?? true,
+            ...(options.filter ? { filter: options.filter } : {}),
+          },
           options.policy ?? DEFAULT_POLICY,
         );
         result.items.forEach((item, rank) => {

@@ -15,6 +15,8 @@ export interface ApiSettings {
   readonly modelRecheckMs: number;
   /** How long the list of running experiments is cached (functions that count outcomes use 0). */
   readonly experimentsCacheMs: number;
+  /** How long a named filter is cached: a deleted filter stops applying within this time. */
+  readonly filtersCacheMs: number;
 }
 
 /** Builds one API function's dependencies from the common frame: what its own routes use, nothing else. */
@@ -42,6 +44,7 @@ export function containerBase(
       [ENV.usersTable]: requiredString,
       [ENV.userVectorsTable]: requiredString,
       [ENV.experimentsTable]: requiredString,
+      [ENV.filtersTable]: requiredString,
       [ENV.modelRecheckSeconds]: z._default(z.coerce.number().check(z.minimum(1), z.maximum(86_400)), 60),
       [ENV.excludeSeenEventTypes]: z.optional(z.string()),
       [ENV.corsOrigins]: z.optional(z.string()),
@@ -57,12 +60,17 @@ export function containerBase(
         users: env[ENV.usersTable],
         userVectors: env[ENV.userVectorsTable],
         experiments: env[ENV.experimentsTable],
+        filters: env[ENV.filtersTable],
       },
       log: createLogger({ service: `mappa-api-${fn}` }),
       policy: { excludeEventTypes: parseExcludedEventTypes(env[ENV.excludeSeenEventTypes]) },
       corsOrigins: parseCorsOrigins(env[ENV.corsOrigins]),
     },
-    settings: { modelRecheckMs: env[ENV.modelRecheckSeconds] * 1000, experimentsCacheMs: 60_000 },
+    settings: {
+      modelRecheckMs: env[ENV.modelRecheckSeconds] * 1000,
+      experimentsCacheMs: 60_000,
+      filtersCacheMs: 60_000,
+    },
   };
 }
 

@@ -22,6 +22,10 @@ export interface ItemFilter {
   readonly maxPrice?: number;
   /** Item indices never to return (e.g. the user's interactions). */
   readonly exclude?: ReadonlySet<number>;
+  /** 1 per item a named filter's item side lets through (`filters/bound-filter.ts`). */
+  readonly allowed?: Uint8Array;
+  /** The only items that may be returned (a filter's `INCLUDE … WHERE Interactions…`). */
+  readonly only?: ReadonlySet<number>;
 }
 
 export interface ScoredItem {
@@ -79,6 +83,8 @@ export class ItemIndex {
   /** Whether an item passes the filter (attributes and exclusions). */
   accepts(index: number, filter: ItemFilter): boolean {
     if (filter.exclude?.has(index)) return false;
+    if (filter.allowed && filter.allowed[index] !== 1) return false;
+    if (filter.only && !filter.only.has(index)) return false;
     const attributes = this.attributes[index] as ItemAttributes;
     if (filter.category !== undefined && !hasCategory(attributes.category, filter.category)) return false;
     if (filter.minPrice !== undefined && (attributes.price === null || attributes.price < filter.minPrice))
@@ -158,12 +164,21 @@ export class ItemIndex {
     const heap = new TopKHeap(k);
     const filtered =
       filter.exclude !== undefined ||
+      filter.allowed !== undefined ||
       filter.category !== undefined ||
       filter.minPrice !== undefined ||
       filter.maxPrice !== undefined;
-    for (let item = 0; item < this.size; item++) {
-      if (filtered && !this.accepts(item, filter)) continue;
-      heap.offer(item, scores[item] as number);
+    if (filter.only) {
+      // A short allow-list (the user's own history): visit only it.
+      for (const item of filter.only) {
+        if (item >= 0 && item < this.size && this.accepts(item, filter))
+          heap.offer(item, scores[item] as number);
+      }
+    } else {
+      for (let item = 0; item < this.size; item++) {
+        if (filtered && !this.accepts(item, filter)) continue;
+        heap.offer(item, scores[item] as number);
+      }
     }
     return heap.sorted().map(([index, score]) => ({ index, itemId: this.itemIds[index] as string, score }));
   }

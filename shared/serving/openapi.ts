@@ -3,8 +3,10 @@ import { components } from './response-schemas';
 import { API_ROUTES } from './routes';
 import {
   experimentPathSchema,
+  filterPathSchema,
   itemPathSchema,
   propensityQuerySchema,
+  rankQuerySchema,
   recommendationsQuerySchema,
   similarQuerySchema,
   userPathSchema,
@@ -58,16 +60,20 @@ const OPERATIONS: Record<string, Operation> = {
     query: recommendationsQuerySchema,
     responses: {
       '200': reply('Recommendations, best first', 'Recommendations'),
-      '404': reply('The experiment does not exist', 'ValidationError'),
+      '404': reply('The experiment, filter or promotion does not exist', 'ValidationError'),
+      '409': reply('A stored filter no longer parses', 'ValidationError'),
       ...common(...WITH_MODEL),
     },
   },
   rankItems: {
     summary: 'Order the given items for a user',
     path: userPathSchema,
+    query: rankQuerySchema,
     body: ['RankRequest'],
     responses: {
       '200': reply('The known items, best first; unknown ids listed apart', 'Ranking'),
+      '404': reply('The filter does not exist', 'ValidationError'),
+      '409': reply('The stored filter no longer parses', 'ValidationError'),
       ...common(...WITH_MODEL),
     },
   },
@@ -77,7 +83,8 @@ const OPERATIONS: Record<string, Operation> = {
     query: similarQuerySchema,
     responses: {
       '200': reply('Similar items by cosine similarity', 'SimilarItems'),
-      '404': reply('The item is not in the served model', 'ValidationError'),
+      '404': reply('The item is not in the served model, or the filter does not exist', 'ValidationError'),
+      '409': reply('The stored filter no longer parses', 'ValidationError'),
       ...common(...WITH_MODEL),
     },
   },
@@ -120,6 +127,36 @@ const OPERATIONS: Record<string, Operation> = {
     responses: {
       '200': reply('The report', 'ExperimentReport'),
       '404': reply('No such experiment', 'ValidationError'),
+      ...common('400', '403', '429', '500'),
+    },
+  },
+  createFilter: {
+    summary: 'Define a named filter (expression language, see docs/serving.md#filters)',
+    body: ['FilterRequest'],
+    responses: {
+      '200': reply('The same filter was already created (a retry)', 'Filter'),
+      '201': reply('Created; applies to requests with ?filter= or ?promotion=', 'Filter'),
+      '400': {
+        description: 'Invalid body, or an expression that does not parse (`position` points at the error)',
+        schema: { oneOf: [ref('ValidationError'), ref('FilterExpressionError')] },
+      },
+      '409': reply(
+        'Another expression exists under this name, or the deployment holds 100 filters',
+        'ValidationError',
+      ),
+      ...common('403', '429', '500'),
+    },
+  },
+  listFilters: {
+    summary: 'Every named filter',
+    responses: { '200': reply('The filters, by name', 'Filters'), ...common('403', '429', '500') },
+  },
+  deleteFilter: {
+    summary: 'Delete a named filter (scoring functions stop applying it within their 60 s cache)',
+    path: filterPathSchema,
+    responses: {
+      '200': reply('The deleted filter', 'DeletedFilter'),
+      '404': reply('No such filter', 'ValidationError'),
       ...common('400', '403', '429', '500'),
     },
   },

@@ -4,6 +4,8 @@ import type { RecentInteraction } from '../feature-store/features';
 import type { ServedAttribute } from '../contracts/artifacts';
 import type { ItemFilter, ScoredItem } from './item-index';
 import type { CatalogueModel, ServedModel } from './model-store';
+import { type FilterParameters, interactionSide, withFilter } from './filters/bound-filter';
+import type { FilterExpression } from './filters/filter-expression';
 
 /**
  * Recommendation decisions for one request, as pure functions of the served
@@ -34,6 +36,33 @@ export interface RecommendationRequest {
   readonly maxPrice?: number;
   /** An experiment variant's strategy: a baseline list instead of the model (still excluding seen items). */
   readonly variantStrategy?: 'personalized' | 'popular' | 'trending';
+  /** A named filter (`?filter=`) the non-promoted items must pass. */
+  readonly filter?: AppliedFilter;
+  /** A share of the list drawn from another named filter (`?promotion=&promotion_share=`). */
+  readonly promotion?: { readonly filter: AppliedFilter; readonly share: number };
+}
+
+/** A named filter with the request's parameter values, its item side already evaluated (`NamedFilters.mask`). */
+export interface AppliedFilter {
+  readonly name: string;
+  readonly expression: FilterExpression;
+  readonly parameters: FilterParameters;
+  /** 1 per catalogue item the filter's Items parts let through; absent when it has none. */
+  readonly mask?: Uint8Array;
+}
+
+/** The item filter of a request with a named filter applied for this user (its interaction side from `recent`). */
+export function applyFilter(
+  model: Pick<ServedModel, 'items'>,
+  base: ItemFilter,
+  applied: AppliedFilter | undefined,
+  recent: readonly RecentInteraction[],
+): ItemFilter {
+  if (!applied) return base;
+  const side = interactionSide(applied.expression, applied.parameters, recent, (itemId) =>
+    model.items.indexOf(itemId),
+  );
+  return withFilter(base, applied.mask, side);
 }
 
 export interface ServingPolicy {
@@ -49,6 +78,8 @@ export interface RecommendedItem {
   /** "because you purchased i42": the past item most similar to this one. */
   readonly reason?: string;
   readonly reasonItemId?: string;
+  /** The promotion (named filter) that put the item in the list. */
+  readonly promotion?: string;
 }
 
 export interface Recommendations {
@@ -186,18 +217,39 @@ function filterOf(request: RecommendationRequest, exclude?: ReadonlySet<number>)
   };
 }
 
+/** Picks the best `k` items under a filter: one strategy's ranking (a baseline's scores or a user vector). */
+type PickItems = (k: number, filter: ItemFilter) => ScoredItem[];
+
+interface ListedItem {
+  readonly item: ScoredItem;
+  readonly promotion?: string;
+}
+
 /**
- * A baseline list — trending for cold start, all-time popularity as the fallback — ranked over the whole
- * filtered catalogue, so it is only short when the filtered catalogue is. Each score is the item's popularity
- * prior: its share of the (recency-weighted, for trending) interactions the model was trained on.
+ * The list under the request's named filter and promotion. Filters are applied while scanning the
+ * catalogue, so the list is `limit` long while the filtered catalogue allows (never padded). A promotion
+ * takes `round(limit × share)` slots from its own filter's best items; the rest come from the main filter,
+ * and the two are merged by score (each promoted item sits where its score puts it).
  */
-function baselineList(
-  model: ServedModel,
-  scores: Float32Array,
-  limit: number,
-  filter: ItemFilter,
-): ScoredItem[] {
-  return model.items.rankByScores(scores, limit, filter);
+function filteredList(
+  model: Pick<ServedModel, 'items'>,
+  request: RecommendationRequest,
+  base: ItemFilter,
+  recent: readonly RecentInteraction[],
+  pick: PickItems,
+): ListedItem[] {
+  const main = applyFilter(model, base, request.filter, recent);
+  const promotion = request.promotion;
+  const slots = promotion ? Math.min(request.limit, Math.round(request.limit * promotion.share)) : 0;
+  if (!promotion || slots === 0) return pick(request.limit, main).map((item) => ({ item }));
+  const promoted = pick(slots, applyFilter(model, base, promotion.filter, recent));
+  const exclude = new Set(main.exclude ?? []);
+  for (const { index } of promoted) exclude.add(index);
+  const rest = pick(request.limit - promoted.length, { ...main, exclude });
+  return [
+    ...promoted.map((item) => ({ item, promotion: promotion.filter.name })),
+    ...rest.map((item) => ({ item })),
+  ].sort((a, b) => b.item.score - a.item.score || a.item.index - b.item.index);
 }
 
 export function recommend(
@@ -207,40 +259,44 @@ export function recommend(
   request: RecommendationRequest,
   policy: ServingPolicy = DEFAULT_POLICY,
 ): Recommendations {
-  if (state.unavailable) {
-    const items = baselineList(model, model.popularity, request.limit, filterOf(request));
-    return { strategy: 'fallback', vectorSource: 'none', items: items.map(plain) };
-  }
+  const baseline = (strategy: Strategy, scores: Float32Array, filter: ItemFilter): Recommendations => ({
+    strategy,
+    vectorSource: 'none',
+    items: filteredList(model, request, filter, state.recent, (k, f) =>
+      model.items.rankByScores(scores, k, f),
+    ).map(({ item, promotion }) => ({ ...plain(item), ...(promotion ? { promotion } : {}) })),
+  });
+  if (state.unavailable) return baseline('fallback', model.popularity, filterOf(request));
   const history = knownHistory(model, state.recent);
   const exclude = request.excludeSeen ? seenItems(history, policy, state.seen) : undefined;
   const filter = filterOf(request, exclude);
-  if (servesBaselines(model)) {
-    // No model has passed the quality gate yet: popularity, still without what the user has seen.
-    const items = baselineList(model, model.popularity, request.limit, filter);
-    return { strategy: 'fallback', vectorSource: 'none', items: items.map(plain) };
-  }
+  // No model has passed the quality gate yet: popularity, still without what the user has seen.
+  if (servesBaselines(model)) return baseline('fallback', model.popularity, filter);
   if (request.variantStrategy === 'popular' || request.variantStrategy === 'trending') {
     const ranking = request.variantStrategy === 'popular' ? model.popularity : model.trending;
-    const items = baselineList(model, ranking, request.limit, filter);
-    return { strategy: request.variantStrategy, vectorSource: 'none', items: items.map(plain) };
+    return baseline(request.variantStrategy, ranking, filter);
   }
   const liked = likedHistory(model, history);
   const user = userVector(model, userId, state, liked);
-  if (!user) {
-    const items = baselineList(model, model.trending, request.limit, filter);
-    return { strategy: 'cold_start', vectorSource: 'none', items: items.map(plain) };
-  }
-  const scored = model.items.topK(user.vector, request.limit, filter);
-  const reasons = explain(model, liked, scored);
+  if (!user) return baseline('cold_start', model.trending, filter);
+  const listed = filteredList(model, request, filter, state.recent, (k, f) =>
+    model.items.topK(user.vector, k, f),
+  );
+  const reasons = explain(
+    model,
+    liked,
+    listed.map(({ item }) => item),
+  );
   return {
     strategy: 'personalized',
     vectorSource: user.source,
-    items: scored.map((item) => {
+    items: listed.map(({ item, promotion }) => {
       const reason = reasons.get(item.index);
       return {
         itemId: item.itemId,
         score: round(item.score),
         ...(reason ? { reason: reason.reason, reasonItemId: reason.itemId } : {}),
+        ...(promotion ? { promotion } : {}),
       };
     }),
   };
@@ -253,6 +309,8 @@ export interface Ranking {
   readonly unknownItemIds: string[];
   /** With `excludeSeen`: requested ids left out because the user already interacted with them. */
   readonly excludedItemIds?: string[];
+  /** With a named filter: requested ids the filter left out. */
+  readonly filteredItemIds?: string[];
 }
 
 /** Orders the given items for the user; unknown users are ranked by the items' popularity prior. */
@@ -261,7 +319,7 @@ export function rank(
   userId: string,
   state: UserState,
   itemIds: readonly string[],
-  options: { excludeSeen?: boolean; policy?: ServingPolicy } = {},
+  options: { excludeSeen?: boolean; policy?: ServingPolicy; filter?: AppliedFilter } = {},
 ): Ranking {
   const known: { itemId: string; index: number }[] = [];
   const unknownItemIds: string[] = [];
@@ -282,7 +340,9 @@ export function rank(
   const seen = options.excludeSeen
     ? seenItems(history, options.policy ?? DEFAULT_POLICY, state.seen)
     : undefined;
-  const candidates = seen ? known.filter(({ index }) => !seen.has(index)) : known;
+  const named = options.filter ? applyFilter(model, {}, options.filter, state.recent) : undefined;
+  const passes = named ? known.filter(({ index }) => model.items.accepts(index, named)) : known;
+  const candidates = seen ? passes.filter(({ index }) => !seen.has(index)) : passes;
   // Without a user vector, the same popularity prior the recommendation lists answer with.
   const prior = state.unavailable || baselinesOnly ? model.popularity : model.trending;
   const scores = user
@@ -304,7 +364,14 @@ export function rank(
     items,
     unknownItemIds,
     ...(seen
-      ? { excludedItemIds: known.filter(({ index }) => seen.has(index)).map(({ itemId }) => itemId) }
+      ? { excludedItemIds: passes.filter(({ index }) => seen.has(index)).map(({ itemId }) => itemId) }
+      : {}),
+    ...(named
+      ? {
+          filteredItemIds: known
+            .filter(({ index }) => !model.items.accepts(index, named))
+            .map(({ itemId }) => itemId),
+        }
       : {}),
   };
 }

@@ -2,7 +2,7 @@ import * as z from '../data/schema';
 import { PROPENSITY_TARGETS } from '../contracts/artifacts';
 import { experimentSchema } from '../marketing/experiments';
 import { eventBatchSchema, eventSchema } from './events';
-import { rankBodySchema } from './schemas';
+import { filterBodySchema, rankBodySchema } from './schemas';
 
 /**
  * The API's response bodies as schemas, and the named components of the
@@ -57,6 +57,7 @@ const recommendedItem = named(
     ),
     reason: z.optional(described(z.string(), 'e.g. "because you purchased i42"')),
     reasonItemId: z.optional(z.string()),
+    promotion: z.optional(described(z.string(), 'The promotion (named filter) that placed this item')),
     attributes: z.optional(attributes),
   }),
 );
@@ -70,6 +71,8 @@ named(
     items: z.array(recommendedItem),
     experiment: z.optional(z.string()),
     variant: z.optional(z.string()),
+    filter: z.optional(described(z.string(), 'The named filter applied')),
+    promotion: z.optional(described(z.string(), 'The named filter promoted items came from')),
   }),
 );
 
@@ -81,8 +84,12 @@ named(
     userId: z.string(),
     modelVersion: z.string(),
     strategy: strategySchema,
+    filter: z.optional(described(z.string(), 'The named filter applied')),
     items: z.array(scoredItem),
     unknownItemIds: z.array(z.string()),
+    filteredItemIds: z.optional(
+      described(z.array(z.string()), 'With a filter: requested ids the filter left out.'),
+    ),
     excludedItemIds: z.optional(
       described(
         z.array(z.string()),
@@ -97,6 +104,7 @@ named(
   z.strictObject({
     itemId: z.string(),
     modelVersion: z.string(),
+    filter: z.optional(described(z.string(), 'The named filter applied')),
     items: z.array(scoredItem),
     note: z.optional(
       described(
@@ -104,6 +112,37 @@ named(
         'Present when fewer than `limit` items are similar at all (cosine similarity above 0, within the filter): the list is not padded with dissimilar items.',
       ),
     ),
+  }),
+);
+
+named('FilterRequest', filterBodySchema);
+
+const filterSchema = named(
+  'Filter',
+  z.strictObject({
+    name: z.string(),
+    expression: z.string(),
+    parameters: described(
+      z.array(z.string()),
+      'The $PARAMETERS a request applying the filter must give as query values',
+    ),
+    reads: described(z.array(z.enum(['Items', 'Interactions'])), 'The datasets the expression tests'),
+    createdAt: dateTime(),
+  }),
+);
+
+named('Filters', z.strictObject({ filters: z.array(filterSchema) }));
+
+named('DeletedFilter', z.strictObject({ ...filterSchema.def.shape, deleted: z.literal(true) }));
+
+named(
+  'FilterExpressionError',
+  z.object({
+    error: z.literal('invalid_filter_expression'),
+    message: z.string(),
+    field: z.literal('expression'),
+    in: z.literal('body'),
+    position: described(int().check(z.minimum(0)), '0-based offset into the expression the error points at'),
   }),
 );
 
@@ -171,6 +210,10 @@ export const validationErrorSchema = named(
       'experiment_not_found',
       'experiment_exists',
       'user_not_scored',
+      'filter_not_found',
+      'filter_exists',
+      'filter_invalid',
+      'too_many_filters',
     ]),
     message: z.string(),
     field: z.string(),

@@ -4,10 +4,10 @@
  * `fn` names the Lambda function serving the route: one per API concern.
  */
 export type ApiFunction =
-  'recommendations' | 'similar-items' | 'events' | 'model' | 'segments' | 'experiments';
+  'recommendations' | 'similar-items' | 'events' | 'model' | 'segments' | 'experiments' | 'filters';
 
 export interface ApiRoute {
-  readonly method: 'GET' | 'POST';
+  readonly method: 'GET' | 'POST' | 'DELETE';
   /** API Gateway resource path with `{param}` placeholders. */
   readonly path: string;
   readonly fn: ApiFunction;
@@ -65,6 +65,15 @@ export const API_ROUTES: readonly ApiRoute[] = [
     path: '/v1/experiments/{experimentId}/report',
     fn: 'experiments',
     operationId: 'getExperimentReport',
+    apiKeyRequired: true,
+  },
+  { method: 'POST', path: '/v1/filters', fn: 'filters', operationId: 'createFilter', apiKeyRequired: true },
+  { method: 'GET', path: '/v1/filters', fn: 'filters', operationId: 'listFilters', apiKeyRequired: true },
+  {
+    method: 'DELETE',
+    path: '/v1/filters/{name}',
+    fn: 'filters',
+    operationId: 'deleteFilter',
     apiKeyRequired: true,
   },
   { method: 'POST', path: '/v1/events', fn: 'events', operationId: 'postEvents', apiKeyRequired: true },

@@ -80,6 +80,50 @@ const experiment = z
     ),
   );
 
+export const FILTER_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+const filterName = z
+  .string()
+  .check(
+    z.regex(
+      FILTER_NAME_PATTERN,
+      'must be a filter name (1-64 letters, digits, _ or -, starting with a letter or digit)',
+    ),
+  );
+const filter = z
+  .optional(filterName)
+  .check(
+    z.describe(
+      'A named filter (POST /v1/filters) the items must pass; its $PARAMETERS are further query values in upper case, lists comma-separated (e.g. &CATEGORIES=books,toys)',
+    ),
+  );
+const promotion = z
+  .optional(filterName)
+  .check(
+    z.describe('A named filter a share of the list is drawn from (placed by score, marked `promotion`)'),
+  );
+const promotionShare = z
+  .optional(
+    z.pipe(
+      z.coerce.number({ error: 'must be a number' }),
+      z.number().check(z.minimum(0, 'must be between 0 and 1'), z.maximum(1, 'must be between 0 and 1')),
+    ),
+  )
+  .check(z.describe('Share of the list the promotion fills (0-1, default 0.2)'));
+
+function promotionShareNeedsPromotion(
+  value: { promotion?: string | undefined; promotion_share?: number | undefined },
+  context: z.core.$RefinementCtx,
+) {
+  if (value.promotion_share !== undefined && value.promotion === undefined) {
+    context.addIssue({
+      code: 'custom',
+      input: value,
+      path: ['promotion_share'],
+      message: 'needs promotion (the named filter promoted items come from)',
+    });
+  }
+}
+
 export const recommendationsQuerySchema = z
   .strictObject({
     limit,
@@ -89,8 +133,11 @@ export const recommendationsQuerySchema = z
     min_price: z.optional(price),
     max_price: z.optional(price),
     include,
+    filter,
+    promotion,
+    promotion_share: promotionShare,
   })
-  .check(z.superRefine(priceRangeOrdered));
+  .check(z.superRefine(priceRangeOrdered), z.superRefine(promotionShareNeedsPromotion));
 
 export const similarQuerySchema = z
   .strictObject({
@@ -99,8 +146,26 @@ export const similarQuerySchema = z
     category: z.optional(category).check(z.describe('Only items of this category')),
     min_price: z.optional(price),
     max_price: z.optional(price),
+    filter,
   })
   .check(z.superRefine(priceRangeOrdered));
+
+export const rankQuerySchema = z.strictObject({ filter });
+
+export const filterPathSchema = z.strictObject({ name: filterName });
+
+export const filterBodySchema = z.strictObject({
+  name: filterName,
+  expression: z
+    .string()
+    .check(
+      z.minLength(1, 'must not be empty'),
+      z.maxLength(2_500, 'must be at most 2500 characters'),
+      z.describe(
+        'e.g. EXCLUDE ItemID WHERE Interactions.event_type IN ("purchase") | INCLUDE ItemID WHERE Items.category IN ($CATEGORIES)',
+      ),
+    ),
+});
 
 export const MAX_RANK_ITEMS = 500;
 

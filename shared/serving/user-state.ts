@@ -23,6 +23,7 @@ export interface ServingTables {
   readonly users: string;
   readonly userVectors: string;
   readonly experiments: string;
+  readonly filters: string;
 }
 
 /** Errors that mean "DynamoDB is busy or away right now", not "the request is wrong". */

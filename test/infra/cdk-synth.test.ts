@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { policiesFromTemplate, type SynthesizedTemplate } from '../../shared/local/iam/account-policies';
 import { commandsNotAllowed, sdkCommandsInBundle } from '../../shared/local/iam/bundle-check';
 import { TABLE_KEYS } from '../../shared/resources/definitions';
+import { API_FUNCTIONS } from '../../shared/serving/routes';
 
 interface TemplateResource {
   Type: string;
@@ -44,7 +45,8 @@ describe('npx cdk synth', () => {
         resource.Type === 'AWS::Lambda::Function' &&
         /^Mappa\/(Ingestion|Serving)\//.test(resource.Metadata?.['aws:cdk:path'] ?? ''),
     );
-    expect(functions).toHaveLength(8);
+    // The preprocess function, one per API concern, the events compactor.
+    expect(functions).toHaveLength(API_FUNCTIONS.length + 2);
     const roleOf = (resource: TemplateResource) =>
       (resource.Properties?.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
     const bucketId = Object.entries(template.Resources).find(

@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
+import { API_FUNCTIONS } from '../../shared/serving/routes';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -67,7 +68,7 @@ describe('deployed code', () => {
     expect(entries).toEqual(
       expect.arrayContaining(['functions/train/main.ts', 'functions/preprocess/handler.ts']),
     );
-    expect(entries.filter((entry) => entry.startsWith('functions/api/'))).toHaveLength(6);
+    expect(entries.filter((entry) => entry.startsWith('functions/api/'))).toHaveLength(API_FUNCTIONS.length);
   });
 
   it.each(entries)('%s bundles no CLI, local-mode, test or infra package', (entry) => {

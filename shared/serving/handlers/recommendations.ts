@@ -14,12 +14,16 @@ import { type ApiSettings, modelStore } from '../container';
 import { ExperimentDefinitions } from '../experiment-directory';
 import { type ModelStore, s3ModelSource } from '../model-store';
 import { rank, recommend, withAttributes } from '../recommender';
-import { rankBodySchema, recommendationsQuerySchema, userPathSchema } from '../schemas';
+import { rankBodySchema, rankQuerySchema, recommendationsQuerySchema, userPathSchema } from '../schemas';
+import { applyNamedFilter, rejectStrayParameters, splitQuery } from '../filters/filter-request';
+import { getFilter } from '../filters/filter-store';
+import { NamedFilters } from '../filters/named-filters';
 import { readUserState } from '../user-state';
 
-/** What the recommendations function uses: the full model, experiment definitions, exposure counting. */
+/** What the recommendations function uses: the full model, named filters, experiment definitions, exposure counting. */
 export interface RecommendationsDeps extends ApiDeps {
   readonly models: ModelStore;
+  readonly filters: NamedFilters;
   readonly experiments: ExperimentDefinitions;
   readonly recordExposure: (experimentId: string, userId: string, variant: string) => Promise<void>;
 }
@@ -29,6 +33,10 @@ export function recommendationsDeps(base: ApiDeps, settings: ApiSettings): Recom
   return {
     ...base,
     models: modelStore(base, settings, s3ModelSource),
+    filters: new NamedFilters(
+      (name) => getFilter({ client: base.dynamoDb, table: base.tables.filters }, name),
+      settings.filtersCacheMs,
+    ),
     experiments: new ExperimentDefinitions((experimentId) => getExperiment(table, experimentId)),
     recordExposure: (experimentId, userId, variant) => recordExposure(table, experimentId, userId, variant),
   };
@@ -37,8 +45,16 @@ export function recommendationsDeps(base: ApiDeps, settings: ApiSettings): Recom
 /** GET /v1/users/{userId}/recommendations and POST /v1/users/{userId}/rank. */
 export const getRecommendations: RouteHandler<RecommendationsDeps> = async (event, deps, scope) => {
   const { userId } = parseInput(userPathSchema, event.pathParameters ?? {}, 'path');
-  const query = parseInput(recommendationsQuerySchema, event.queryStringParameters ?? {}, 'query');
+  const { own, parameters } = splitQuery(event.queryStringParameters);
+  const query = parseInput(recommendationsQuerySchema, own, 'query');
   const model = await requireModel(deps.models, scope);
+  const filter = query.filter
+    ? await applyNamedFilter(deps.filters, query.filter, 'filter', parameters, model)
+    : undefined;
+  const promoted = query.promotion
+    ? await applyNamedFilter(deps.filters, query.promotion, 'promotion', parameters, model)
+    : undefined;
+  rejectStrayParameters(parameters, [filter, promoted]);
   const experiment = query.experiment ? await deps.experiments.get(query.experiment) : undefined;
   if (query.experiment && !experiment) {
     throw new HttpError(404, 'experiment_not_found', `experiment '${query.experiment}' does not exist`, {
@@ -59,6 +75,8 @@ export const getRecommendations: RouteHandler<RecommendationsDeps> = async (even
       ...(query.min_price !== undefined ? { minPrice: query.min_price } : {}),
       ...(query.max_price !== undefined ? { maxPrice: query.max_price } : {}),
       ...(variant ? { variantStrategy: variant.strategy } : {}),
+      ...(filter ? { filter } : {}),
+      ...(promoted ? { promotion: { filter: promoted, share: query.promotion_share ?? 0.2 } } : {}),
     },
     deps.policy,
   );
@@ -70,21 +88,35 @@ export const getRecommendations: RouteHandler<RecommendationsDeps> = async (even
     modelVersion: model.manifest.version,
     strategy: result.strategy,
     ...(experiment && variant ? { experiment: experiment.experimentId, variant: variant.name } : {}),
+    ...(filter ? { filter: filter.name } : {}),
+    ...(promoted ? { promotion: promoted.name } : {}),
     items: query.include === 'attributes' ? withAttributes(model, result.items) : result.items,
   });
 };
 
 export const rankItems: RouteHandler<RecommendationsDeps> = async (event, deps, scope) => {
   const { userId } = parseInput(userPathSchema, event.pathParameters ?? {}, 'path');
+  const { own, parameters } = splitQuery(event.queryStringParameters);
+  const query = parseInput(rankQuerySchema, own, 'query');
   const body = parseInput(rankBodySchema, jsonBody(event), 'body');
   const model = await requireModel(deps.models, scope);
+  const filter = query.filter
+    ? await applyNamedFilter(deps.filters, query.filter, 'filter', parameters, model)
+    : undefined;
+  rejectStrayParameters(parameters, [filter]);
   const state = await readUserState(deps.dynamoDb, deps.tables, userId, model.manifest.version, scope.log);
   const result = rank(model, userId, state, body.itemIds, {
     excludeSeen: body.excludeSeen,
     policy: deps.policy,
+    ...(filter ? { filter } : {}),
   });
   scope.strategy = result.strategy;
-  return json(200, { userId, modelVersion: model.manifest.version, ...result });
+  return json(200, {
+    userId,
+    modelVersion: model.manifest.version,
+    ...(filter ? { filter: filter.name } : {}),
+    ...result,
+  });
 };
 
 /** The Lambda handler over the given dependencies: the Lambda entry point (functions/api/) passes its container's, the local API server its own. */

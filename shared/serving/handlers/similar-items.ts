@@ -11,19 +11,32 @@ import { type ApiSettings, modelStore } from '../container';
 import { type CatalogueModel, type ModelStore, s3CatalogueSource } from '../model-store';
 import { servesBaselines, similarByItemKnn, withAttributes } from '../recommender';
 import { itemPathSchema, similarQuerySchema } from '../schemas';
+import { withFilter } from '../filters/bound-filter';
+import { applyNamedFilter, rejectStrayParameters, splitQuery } from '../filters/filter-request';
+import { getFilter } from '../filters/filter-store';
+import { NamedFilters } from '../filters/named-filters';
 
 export interface SimilarItemsDeps extends ApiDeps {
   readonly models: ModelStore<CatalogueModel>;
+  readonly filters: NamedFilters;
 }
 
 export function similarItemsDeps(base: ApiDeps, settings: ApiSettings): SimilarItemsDeps {
-  return { ...base, models: modelStore(base, settings, s3CatalogueSource) };
+  return {
+    ...base,
+    models: modelStore(base, settings, s3CatalogueSource),
+    filters: new NamedFilters(
+      (name) => getFilter({ client: base.dynamoDb, table: base.tables.filters }, name),
+      settings.filtersCacheMs,
+    ),
+  };
 }
 
 /** GET /v1/items/{itemId}/similar: nearest items in the embedding space. */
 export const getSimilarItems: RouteHandler<SimilarItemsDeps> = async (event, deps, scope) => {
   const { itemId } = parseInput(itemPathSchema, event.pathParameters ?? {}, 'path');
-  const query = parseInput(similarQuerySchema, event.queryStringParameters ?? {}, 'query');
+  const { own, parameters } = splitQuery(event.queryStringParameters);
+  const query = parseInput(similarQuerySchema, own, 'query');
   const model = await requireModel(deps.models, scope);
   const index = model.items.indexOf(itemId);
   if (index === undefined) {
@@ -34,20 +47,34 @@ export const getSimilarItems: RouteHandler<SimilarItemsDeps> = async (event, dep
       { field: 'itemId', in: 'path' },
     );
   }
-  const filter = {
-    ...(query.category !== undefined ? { category: query.category } : {}),
-    ...(query.min_price !== undefined ? { minPrice: query.min_price } : {}),
-    ...(query.max_price !== undefined ? { maxPrice: query.max_price } : {}),
-  };
+  const named = query.filter
+    ? await applyNamedFilter(deps.filters, query.filter, 'filter', parameters, model, {
+        withoutUser: 'similar items',
+      })
+    : undefined;
+  rejectStrayParameters(parameters, [named]);
+  const filter = withFilter(
+    {
+      ...(query.category !== undefined ? { category: query.category } : {}),
+      ...(query.min_price !== undefined ? { minPrice: query.min_price } : {}),
+      ...(query.max_price !== undefined ? { maxPrice: query.max_price } : {}),
+    },
+    named?.mask,
+    undefined,
+  );
   // Before any model passed the quality gate, the item-kNN baseline finds the neighbours.
   const items = servesBaselines(model)
     ? similarByItemKnn(model, index, query.limit, filter)
     : model.items.similar(index, query.limit, filter);
   const filtered =
-    query.category !== undefined || query.min_price !== undefined || query.max_price !== undefined;
+    query.category !== undefined ||
+    query.min_price !== undefined ||
+    query.max_price !== undefined ||
+    named !== undefined;
   return json(200, {
     itemId,
     modelVersion: model.manifest.version,
+    ...(named ? { filter: named.name } : {}),
     items: ((scored) => (query.include === 'attributes' ? withAttributes(model, scored) : scored))(
       items.map((item) => ({ itemId: item.itemId, score: Number(item.score.toFixed(6)) })),
     ),

@@ -1,0 +1,259 @@
+import { startLocalApi, type LocalApi } from '../../shared/local/api-server';
+import { localApiDeps } from '../../shared/local/api-wiring';
+import { initBackend } from '../../shared/ml/backend';
+import { createLogger } from '../../shared/observability/logger';
+import type { SyntheticWorld } from '../../shared/synthetic/generator';
+import { API_KEY, call, testWorld, trainQuickModel } from '../support/api';
+import { MANIFEST_KEY, type ModelManifest } from '../../shared/contracts/artifacts';
+import { exportRecommendations } from '../../shared/serving/batch-export';
+import { itemMask } from '../../shared/serving/filters/bound-filter';
+import { parseFilterExpression } from '../../shared/serving/filters/filter-expression';
+import { s3ModelSource } from '../../shared/serving/model-store';
+import { type IngestionStack, startIngestionStack, TEST_NOW } from '../support/ingestion';
+
+type Listed = {
+  strategy: string;
+  filter?: string;
+  promotion?: string;
+  items: { itemId: string; score: number; promotion?: string }[];
+};
+type ErrorBody = { error: string; message: string; field?: string; in?: string; position?: number };
+
+const TRAINED_AT = new Date((TEST_NOW - 30 * 86_400) * 1000);
+/** Every third item is out of stock: what `EXCLUDE … WHERE Items.stock = 0` must leave out. */
+const stockOf = (index: number) => (index % 3 === 0 ? 0 : 5 + index);
+
+describe('named filters and promotions on the embedded stack', () => {
+  let env: IngestionStack;
+  let api: LocalApi;
+  let world: SyntheticWorld;
+
+  const request = <T = Record<string, unknown>>(
+    operationId: string,
+    method: string,
+    path: string,
+    body?: unknown,
+  ) => call<T>(api.url, operationId, method, path, body === undefined ? {} : { body });
+  const recommendations = (userId: string, query: string) =>
+    request<Listed>('getRecommendations', 'GET', `/v1/users/${userId}/recommendations${query}`);
+  const item = (itemId: string) => {
+    const index = world.items.findIndex((candidate) => candidate.itemId === itemId);
+    return { ...(world.items[index] as SyntheticWorld['items'][number]), stock: stockOf(index) };
+  };
+
+  beforeAll(async () => {
+    await initBackend({ force: 'wasm' });
+    env = await startIngestionStack();
+    world = testWorld();
+    await env.drop(
+      'incoming/items/items.csv',
+      [
+        'item_id,category,price,stock',
+        ...world.items.map((row, index) => `${row.itemId},${row.category},${row.price},${stockOf(index)}`),
+      ].join('\n'),
+    );
+    await env.drop(
+      'incoming/interactions/events.csv',
+      [
+        'user_id,item_id,timestamp,event_type,event_value',
+        ...[...world.interactions()].map(
+          (row) => `${row.userId},${row.itemId},${row.timestamp},${row.eventType},${row.eventValue ?? ''}`,
+        ),
+      ].join('\n'),
+    );
+    await trainQuickModel(env, TRAINED_AT);
+    api = await startLocalApi({
+      port: 0,
+      apiKey: API_KEY,
+      // Filters re-read on every request, so a deleted filter stops applying at once in these tests.
+      depsFor: localApiDeps(env.stack, {
+        log: createLogger({ service: 'test', level: 'silent' }),
+        writeMetrics: () => undefined,
+        filtersCacheSeconds: 0,
+        now: () => new Date(TEST_NOW * 1000),
+      }),
+      rateLimit: { requestsPerSecond: 10_000, burst: 10_000 },
+    });
+    await api.refreshModels();
+    for (const [name, expression] of [
+      ['in-stock', 'EXCLUDE ItemID WHERE Items.stock = 0'],
+      ['shelf', 'INCLUDE ItemID WHERE Items.category IN ($CATEGORIES) AND Items.price <= $MAX_PRICE'],
+      ['not-bought', 'EXCLUDE ItemID WHERE Interactions.event_type IN ("purchase")'],
+      ['cheap', 'INCLUDE ItemID WHERE Items.price < 15'],
+    ]) {
+      const created = await request('createFilter', 'POST', '/v1/filters', { name, expression });
+      if (created.status !== 201) throw new Error(`creating ${name}: ${JSON.stringify(created.body)}`);
+    }
+  });
+  afterAll(async () => {
+    await api?.close();
+    await env?.stop();
+  });
+
+  it('creates filters idempotently, lists them with their parameters, and refuses a changed expression', async () => {
+    const again = await request('createFilter', 'POST', '/v1/filters', {
+      name: 'cheap',
+      expression: 'INCLUDE ItemID WHERE Items.price < 15',
+    });
+    expect(again.status).toBe(200);
+    const changed = await request<ErrorBody>('createFilter', 'POST', '/v1/filters', {
+      name: 'cheap',
+      expression: 'INCLUDE ItemID WHERE Items.price < 20',
+    });
+    expect(changed).toMatchObject({ status: 409, body: { error: 'filter_exists', field: 'name' } });
+    const listed = await request<{ filters: { name: string; parameters: string[]; reads: string[] }[] }>(
+      'listFilters',
+      'GET',
+      '/v1/filters',
+    );
+    expect(listed.body.filters.map((filter) => [filter.name, filter.parameters, filter.reads])).toEqual([
+      ['cheap', [], ['Items']],
+      ['in-stock', [], ['Items']],
+      ['not-bought', [], ['Interactions']],
+      ['shelf', ['CATEGORIES', 'MAX_PRICE'], ['Items']],
+    ]);
+  });
+
+  it('points at the position of a syntax error', async () => {
+    const response = await request<ErrorBody>('createFilter', 'POST', '/v1/filters', {
+      name: 'broken',
+      expression: 'EXCLUDE ItemID WHERE Items.stock == 0',
+    });
+    expect(response).toMatchObject({
+      status: 400,
+      body: { error: 'invalid_filter_expression', field: 'expression', in: 'body', position: 34 },
+    });
+    expect(response.body.message).toMatch(/expected a "string", a number or a \$PARAMETER, found '='/);
+  });
+
+  it('applies a filter to recommendations and still fills the list', async () => {
+    const response = await recommendations('u1', '?limit=10&filter=in-stock');
+    expect(response.status).toBe(200);
+    expect(response.body.filter).toBe('in-stock');
+    expect(response.body.items).toHaveLength(10);
+    for (const { itemId } of response.body.items) expect(item(itemId).stock).toBeGreaterThan(0);
+  });
+
+  it('binds parameters from the query, and names a missing or malformed one', async () => {
+    const categories = [...new Set(world.items.map((row) => row.category))].slice(0, 2);
+    const response = await recommendations(
+      'u2',
+      `?limit=5&filter=shelf&CATEGORIES=${categories.join(',')}&MAX_PRICE=40`,
+    );
+    expect(response.status).toBe(200);
+    expect(response.body.items.length).toBeGreaterThan(0);
+    for (const { itemId } of response.body.items) {
+      expect(categories).toContain(item(itemId).category);
+      expect(item(itemId).price).toBeLessThanOrEqual(40);
+    }
+    expect(await recommendations('u2', `?filter=shelf&CATEGORIES=${categories[0]}`)).toMatchObject({
+      status: 400,
+      body: { error: 'validation_error', field: 'MAX_PRICE', in: 'query' },
+    });
+    expect(await recommendations('u2', `?filter=shelf&CATEGORIES=x&MAX_PRICE=cheap`)).toMatchObject({
+      status: 400,
+      body: { field: 'MAX_PRICE' },
+    });
+    expect(await recommendations('u2', `?filter=in-stock&MAX_PRICE=3`)).toMatchObject({
+      status: 400,
+      body: { field: 'MAX_PRICE', message: expect.stringMatching(/not a parameter of filter 'in-stock'/) },
+    });
+    expect(await recommendations('u2', '?filter=nope')).toMatchObject({
+      status: 404,
+      body: { error: 'filter_not_found', field: 'filter' },
+    });
+  });
+
+  it('excludes what the user bought (interactions filter) even with exclude_seen=false', async () => {
+    const buyer = [...world.interactions()].find((row) => row.eventType === 'purchase')?.userId as string;
+    const bought = new Set(
+      ((await env.featureStore.users.get(buyer))?.recent ?? [])
+        .filter((entry) => entry.event_type === 'purchase')
+        .map((entry) => entry.item_id),
+    );
+    expect(bought.size).toBeGreaterThan(0);
+    const response = await recommendations(
+      buyer,
+      `?limit=${world.items.length}&exclude_seen=false&filter=not-bought`,
+    );
+    expect(response.status).toBe(200);
+    const listed = response.body.items.map(({ itemId }) => itemId);
+    expect(listed.filter((itemId) => bought.has(itemId))).toEqual([]);
+    expect(listed).toHaveLength(world.items.length - bought.size);
+  });
+
+  it('promotes a share of the list from another filter, placed by score and marked', async () => {
+    const response = await recommendations(
+      'u3',
+      '?limit=10&filter=in-stock&promotion=cheap&promotion_share=0.3',
+    );
+    expect(response.status).toBe(200);
+    expect(response.body.promotion).toBe('cheap');
+    const promoted = response.body.items.filter((entry) => entry.promotion === 'cheap');
+    expect(promoted).toHaveLength(3);
+    for (const { itemId } of promoted) expect(item(itemId).price).toBeLessThan(15);
+    for (const entry of response.body.items.filter((candidate) => !candidate.promotion)) {
+      expect(item(entry.itemId).stock).toBeGreaterThan(0);
+    }
+    const scores = response.body.items.map((entry) => entry.score);
+    expect(scores).toEqual([...scores].sort((a, b) => b - a));
+    expect(new Set(response.body.items.map((entry) => entry.itemId)).size).toBe(10);
+    expect(await recommendations('u3', '?promotion_share=0.3')).toMatchObject({
+      status: 400,
+      body: { field: 'promotion_share' },
+    });
+  });
+
+  it('applies filters to ranking and similar items; similar refuses a filter that needs a user', async () => {
+    const ids = world.items.slice(0, 9).map((row) => row.itemId);
+    const ranked = await request<{ items: { itemId: string }[]; filteredItemIds: string[] }>(
+      'rankItems',
+      'POST',
+      '/v1/users/u1/rank?filter=in-stock',
+      { itemIds: ids },
+    );
+    expect(ranked.status).toBe(200);
+    expect(ranked.body.filteredItemIds.sort()).toEqual(ids.filter((id) => item(id).stock === 0).sort());
+    expect(ranked.body.items).toHaveLength(6);
+    const anchor = world.items[4]?.itemId as string;
+    const similar = await request<Listed>(
+      'getSimilarItems',
+      'GET',
+      `/v1/items/${anchor}/similar?limit=5&filter=cheap`,
+    );
+    expect(similar.status).toBe(200);
+    for (const { itemId } of similar.body.items) expect(item(itemId).price).toBeLessThan(15);
+    expect(
+      await request<ErrorBody>('getSimilarItems', 'GET', `/v1/items/${anchor}/similar?filter=not-bought`),
+    ).toMatchObject({
+      status: 400,
+      body: { field: 'filter', message: expect.stringMatching(/needs a user/) },
+    });
+  });
+
+  it('applies a filter to the batch export of every user', async () => {
+    const manifest = JSON.parse(await env.readText(MANIFEST_KEY)) as ModelManifest;
+    const model = await s3ModelSource(env.stack.s3, env.bucket).load(manifest);
+    const expression = parseFilterExpression('EXCLUDE ItemID WHERE Items.stock = 0');
+    const mask = itemMask(expression, {}, model.items.attributes);
+    const exported = await exportRecommendations(
+      { s3: env.stack.s3, dynamoDb: env.stack.dynamoDb, bucket: env.bucket, tables: env.stack.names.tables },
+      model,
+      { limit: 5, filter: { name: 'in-stock', expression, parameters: {}, ...(mask ? { mask } : {}) } },
+    );
+    expect(exported.key).toMatch(/all-in-stock-top5\.csv$/);
+    const rows = (await env.readText(exported.key)).trim().split('\n').slice(1);
+    expect(rows).toHaveLength(exported.users * 5);
+    for (const row of rows) expect(item(row.split(',')[2] as string).stock).toBeGreaterThan(0);
+  });
+
+  it('deletes a filter: later requests answer 404, a second delete too', async () => {
+    const deleted = await request('deleteFilter', 'DELETE', '/v1/filters/cheap');
+    expect(deleted).toMatchObject({ status: 200, body: { name: 'cheap', deleted: true } });
+    expect(await recommendations('u1', '?filter=cheap')).toMatchObject({ status: 404 });
+    expect(await request('deleteFilter', 'DELETE', '/v1/filters/cheap')).toMatchObject({
+      status: 404,
+      body: { error: 'filter_not_found', field: 'name', in: 'path' },
+    });
+  });
+});

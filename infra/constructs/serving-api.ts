@@ -43,7 +43,7 @@ const DESCRIPTIONS: Record<ApiFunction, string> = {
   events: 'Records behaviour events (recent history now, drop folder later)',
   model: 'Served model metadata and health',
   segments: 'Customer segments, their profiles, and propensity scores',
-  experiments: 'A/B experiment definitions and reports',
+  experiments: 'A/B experiment definitions and reports; attribution reports',
   filters: 'Named recommendation filters: create, list, delete',
 };
 
@@ -83,6 +83,7 @@ export class ServingApi extends Construct {
           [ENV.userVectorsTable]: tables.userVectors.tableName,
           [ENV.experimentsTable]: tables.experiments.tableName,
           [ENV.filtersTable]: tables.filters.tableName,
+          [ENV.attributionTable]: tables.attribution.tableName,
           [ENV.modelRecheckSeconds]: String(props.modelRecheckSeconds),
           [ENV.excludeSeenEventTypes]: props.excludeSeenEventTypes,
           ...(props.corsOrigins.length > 0 ? { [ENV.corsOrigins]: props.corsOrigins.join(',') } : {}),
@@ -115,6 +116,17 @@ export class ServingApi extends Construct {
       'dynamodb:DeleteItem',
       'dynamodb:Scan',
     );
+    // Attribution: scoring functions count served lists, events add outcomes once (marker, counter,
+    // the marker removed again if the counter fails), the experiments function reports.
+    tables.attribution.grant(functions.recommendations, 'dynamodb:UpdateItem');
+    tables.attribution.grant(functions['similar-items'], 'dynamodb:UpdateItem');
+    tables.attribution.grant(
+      functions.events,
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+    );
+    tables.attribution.grant(functions.experiments, 'dynamodb:Query');
     grantObjects(props.bucket, functions.events, ['s3:PutObject'], [EVENTS_STAGING_PREFIX]);
     tables.users.grant(functions.events, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
     // /v1/health reads one (absent) key of the feature store to say whether it answers.

@@ -16,6 +16,8 @@ export const ENV = {
   userVectorsTable: 'MAPPA_USER_VECTORS_TABLE',
   /** DynamoDB table: A/B experiment definitions, assignments and outcomes. */
   experimentsTable: 'MAPPA_EXPERIMENTS_TABLE',
+  /** DynamoDB table: attribution counters of served lists and their outcomes. */
+  attributionTable: 'MAPPA_ATTRIBUTION_TABLE',
   /** DynamoDB table: named recommendation filters. */
   filtersTable: 'MAPPA_FILTERS_TABLE',
   /** DynamoDB table: idempotency and job ledger (processed objects, chunk progress). */

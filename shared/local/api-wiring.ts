@@ -50,6 +50,7 @@ export function localApiDeps(
       userVectors: stack.names.tables.userVectors,
       experiments: stack.names.tables.experiments,
       filters: stack.names.tables.filters,
+      attribution: stack.names.tables.attribution,
     },
     log: (options.log ?? createLogger({ service: 'mappa-api' })).child({ function: fn }),
     settings: {

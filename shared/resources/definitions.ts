@@ -94,6 +94,14 @@ export const TABLES = {
     partitionKey: { name: 'experiment_id', type: 'S' },
     sortKey: { name: 'entry', type: 'S' },
   },
+  attribution: {
+    nameSuffix: 'attribution',
+    purpose:
+      'Attribution counters per day, shard and served context (surface, strategy, filter, promotion, variant), and duplicate markers of attributed events',
+    partitionKey: { name: 'bucket', type: 'S' },
+    sortKey: { name: 'context', type: 'S' },
+    timeToLiveAttribute: 'expires_at',
+  },
   filters: {
     nameSuffix: 'filters',
     purpose: 'Named recommendation filters (expression language), managed through /v1/filters',

@@ -18,6 +18,8 @@ import {
 import { decodeRecent, type ServingTables } from './user-state';
 import { parseCsvTable } from '../marketing/tabular';
 import { resendUntilProcessed } from '../aws/retry';
+import { recommendationId, type ServedContext } from '../marketing/attribution';
+import { recordServed } from '../marketing/attribution-store';
 
 /**
  * Batch recommendations (Personalize's "batch inference"): top-N for every
@@ -35,6 +37,7 @@ export interface ExportOptions {
   /** A named filter every user's list must pass (its parameters bound). */
   readonly filter?: AppliedFilter;
   readonly onProgress?: (done: number, total: number) => void;
+  readonly now?: () => Date;
 }
 
 export interface ExportResult {
@@ -136,8 +139,11 @@ export async function exportRecommendations(
   });
   const uploaded = upload.done();
   let rows = 0;
+  const servedAt = Math.floor((options.now?.() ?? new Date()).getTime() / 1000);
+  // Lists and items per strategy, counted for attribution in one write each once the export is uploaded.
+  const served = new Map<string, { context: ServedContext; lists: number; items: number }>();
   try {
-    body.write('user_id,rank,item_id,score,strategy,reason\n');
+    body.write('user_id,rank,item_id,score,strategy,reason,recommendation_id\n');
     for (let start = 0; start < users.length; start += PAGE) {
       const page = users.slice(start, start + PAGE);
       const states = await userStates(deps, page, version);
@@ -154,9 +160,20 @@ export async function exportRecommendations(
           },
           options.policy ?? DEFAULT_POLICY,
         );
+        const context: ServedContext = {
+          servedAt,
+          surface: 'batch',
+          strategy: result.strategy,
+          ...(options.filter ? { filter: options.filter.name } : {}),
+        };
+        const id = recommendationId(context);
+        const counted = served.get(result.strategy) ?? { context, lists: 0, items: 0 };
+        counted.lists++;
+        counted.items += result.items.length;
+        served.set(result.strategy, counted);
         result.items.forEach((item, rank) => {
           lines.push(
-            csvLine([userId, rank + 1, item.itemId, item.score, result.strategy, item.reason ?? '']),
+            csvLine([userId, rank + 1, item.itemId, item.score, result.strategy, item.reason ?? '', id]),
           );
         });
       }
@@ -169,6 +186,9 @@ export async function exportRecommendations(
     }
     body.end();
     await uploaded;
+    const table = { client: deps.dynamoDb, table: deps.tables.attribution };
+    for (const { context, lists, items } of served.values())
+      await recordServed(table, context, { lists, items });
   } catch (error) {
     body.destroy();
     await upload.abort().catch(() => undefined);

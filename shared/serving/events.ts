@@ -7,6 +7,7 @@ import { EARLIEST_TIMESTAMP, FUTURE_SKEW_SECONDS } from '../ingest/rules';
 import { DATA_LAKE_PREFIXES } from '../resources/definitions';
 import { idSchema } from './schemas';
 import { appendRecentInteractions } from './user-state';
+import { decodeRecommendationId, MAX_RECOMMENDATION_ID_LENGTH } from '../marketing/attribution';
 
 /** Events posted to `POST /v1/events`: validated, applied to `recent` at once, staged for ingestion. */
 export const MAX_EVENTS_PER_REQUEST = 100;
@@ -33,6 +34,17 @@ export const eventSchema = z.strictObject({
     z
       .number()
       .check(z.minimum(0), z.maximum(10_000_000), z.describe('Revenue for purchases, cart value, rating')),
+  ),
+  recommendationId: z.optional(
+    z.string().check(
+      z.maxLength(MAX_RECOMMENDATION_ID_LENGTH),
+      z.refine((id) => decodeRecommendationId(id) !== undefined, {
+        error: 'is not a recommendationId this API returned',
+      }),
+      z.describe(
+        'The recommendationId of the list the event came from: views and clicks count as its clicks, purchases as its conversions and revenue (once per list, item and event type) in GET /v1/attribution',
+      ),
+    ),
   ),
 });
 

@@ -2,6 +2,7 @@ import * as z from '../data/schema';
 import { components } from './response-schemas';
 import { API_ROUTES } from './routes';
 import {
+  attributionQuerySchema,
   experimentPathSchema,
   filterPathSchema,
   itemPathSchema,
@@ -129,6 +130,12 @@ const OPERATIONS: Record<string, Operation> = {
       '404': reply('No such experiment', 'ValidationError'),
       ...common('400', '403', '429', '500'),
     },
+  },
+  getAttribution: {
+    summary:
+      'Impressions, clicks, conversions, revenue, CTR and conversion rate with 95% CIs per surface, strategy, filter, promotion and experiment variant',
+    query: attributionQuerySchema,
+    responses: { '200': reply('The report', 'Attribution'), ...common('400', '403', '429', '500') },
   },
   createFilter: {
     summary: 'Define a named filter (expression language, see docs/serving.md#filters)',

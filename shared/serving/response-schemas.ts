@@ -67,6 +67,10 @@ named(
   z.strictObject({
     userId: z.string(),
     modelVersion: z.string(),
+    recommendationId: described(
+      z.string(),
+      'Identifies this list; send it back on events (POST /v1/events) to attribute clicks and conversions to it',
+    ),
     strategy: strategySchema,
     items: z.array(recommendedItem),
     experiment: z.optional(z.string()),
@@ -83,6 +87,10 @@ named(
   z.strictObject({
     userId: z.string(),
     modelVersion: z.string(),
+    recommendationId: described(
+      z.string(),
+      'Identifies this list; send it back on events (POST /v1/events) to attribute clicks and conversions to it',
+    ),
     strategy: strategySchema,
     filter: z.optional(described(z.string(), 'The named filter applied')),
     items: z.array(scoredItem),
@@ -104,6 +112,10 @@ named(
   z.strictObject({
     itemId: z.string(),
     modelVersion: z.string(),
+    recommendationId: described(
+      z.string(),
+      'Identifies this list; send it back on events (POST /v1/events) to attribute clicks and conversions to it',
+    ),
     filter: z.optional(described(z.string(), 'The named filter applied')),
     items: z.array(scoredItem),
     note: z.optional(
@@ -146,6 +158,51 @@ named(
   }),
 );
 
+const rate = named(
+  'Rate',
+  z.strictObject({
+    value: z.number(),
+    ci95: described(z.tuple([z.number(), z.number()]), '95% confidence interval (Wilson for rates)'),
+  }),
+);
+const attributionCounters = {
+  requests: described(int(), 'Lists served'),
+  impressions: described(int(), 'Items shown in them'),
+  clicks: described(int(), 'Views and clicks that carried their recommendationId'),
+  conversions: described(int(), 'Purchases that carried their recommendationId'),
+  revenue: z.number(),
+  revenueSquares: described(z.number(), 'Sum of squared purchase values (for the revenue interval)'),
+  ctr: rate,
+  conversionRate: rate,
+  revenuePerImpression: rate,
+};
+const attributionRow = named('AttributionRow', z.strictObject(attributionCounters));
+named(
+  'Attribution',
+  z.strictObject({
+    from: z.string(),
+    to: z.string(),
+    totals: attributionRow,
+    bySurface: z.array(
+      z.strictObject({
+        surface: z.enum(['recommendations', 'rank', 'similar', 'batch']),
+        ...attributionCounters,
+      }),
+    ),
+    byStrategy: z.array(z.strictObject({ strategy: z.string(), ...attributionCounters })),
+    byFilter: z.array(
+      z.strictObject({
+        filter: described(z.nullable(z.string()), 'null: lists served without a named filter'),
+        ...attributionCounters,
+      }),
+    ),
+    byPromotion: z.array(z.strictObject({ promotion: z.nullable(z.string()), ...attributionCounters })),
+    byExperiment: z.array(
+      z.strictObject({ experiment: z.string(), variant: z.string(), ...attributionCounters }),
+    ),
+  }),
+);
+
 named('Event', eventSchema);
 named('EventBatch', eventBatchSchema);
 
@@ -156,6 +213,12 @@ named(
     users: int().check(z.minimum(1)),
     attributed: z.optional(
       described(int().check(z.minimum(1)), 'experiment user records the events added outcomes to'),
+    ),
+    recommendationOutcomes: z.optional(
+      described(
+        int().check(z.minimum(1)),
+        'events counted as clicks or conversions of the list their recommendationId names (repeats are not)',
+      ),
     ),
   }),
 );

@@ -67,6 +67,13 @@ export const API_ROUTES: readonly ApiRoute[] = [
     operationId: 'getExperimentReport',
     apiKeyRequired: true,
   },
+  {
+    method: 'GET',
+    path: '/v1/attribution',
+    fn: 'experiments',
+    operationId: 'getAttribution',
+    apiKeyRequired: true,
+  },
   { method: 'POST', path: '/v1/filters', fn: 'filters', operationId: 'createFilter', apiKeyRequired: true },
   { method: 'GET', path: '/v1/filters', fn: 'filters', operationId: 'listFilters', apiKeyRequired: true },
   {

@@ -188,3 +188,23 @@ export const rankBodySchema = z.strictObject({
 export const propensityQuerySchema = z.strictObject({
   target: z._default(z.enum(['purchase', 'churn'], { error: "must be 'purchase' or 'churn'" }), 'purchase'),
 });
+
+/** Longest range an attribution report covers (a quarter): 4 queries per day. */
+export const MAX_ATTRIBUTION_DAYS = 92;
+const day = z.string().check(
+  z.regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date (YYYY-MM-DD)'),
+  z.refine((value) => !Number.isNaN(Date.parse(`${value}T00:00:00Z`)), 'must be a real date'),
+);
+
+export const attributionQuerySchema = z
+  .strictObject({
+    from: z.optional(day).check(z.describe('First day (UTC, inclusive); default: 6 days before `to`')),
+    to: z.optional(day).check(z.describe('Last day (UTC, inclusive); default: today')),
+  })
+  .check(
+    z.superRefine((value, context) => {
+      if (value.from !== undefined && value.to !== undefined && value.from > value.to) {
+        context.addIssue({ code: 'custom', input: value, path: ['to'], message: 'must not be before from' });
+      }
+    }),
+  );

@@ -24,6 +24,7 @@ export interface ServingTables {
   readonly userVectors: string;
   readonly experiments: string;
   readonly filters: string;
+  readonly attribution: string;
 }
 
 /** Errors that mean "DynamoDB is busy or away right now", not "the request is wrong". */

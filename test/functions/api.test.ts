@@ -480,7 +480,7 @@ describe('recommendation API on the embedded stack', () => {
         users: manifest.numUsers,
       });
       const lines = (await env.readText(all.key)).trim().split('\n');
-      expect(lines[0]).toBe('user_id,rank,item_id,score,strategy,reason');
+      expect(lines[0]).toBe('user_id,rank,item_id,score,strategy,reason,recommendation_id');
       expect(lines).toHaveLength(all.rows + 1);
       expect(all.rows).toBe(3 * manifest.numUsers);
       const u1 = lines.filter((line) => line.startsWith('u1,')).map((line) => line.split(',')[2]);

@@ -96,13 +96,13 @@ describe('ServingApi', () => {
     expect(recommendations).toContain('/models/*');
     expect(recommendations).toContain('dynamodb:BatchGetItem');
     expect(recommendations).not.toMatch(/s3:PutObject|dynamodb:(PutItem|DeleteItem)/);
-    // Its only write: counting experiment exposures.
+    // Its only writes: counting experiment exposures and served lists (attribution).
     const writes = (JSON.parse(recommendations) as { Action: string | string[]; Resource: unknown }[]).filter(
       (statement) => JSON.stringify(statement.Action).includes('dynamodb:UpdateItem'),
     );
     expect(JSON.stringify(writes.map((statement) => statement.Resource))).toMatch(
-      // One resource, the experiments table (cdk.json's minimizePolicies writes it without the inner array).
-      /^\[\[?\{"Fn::GetAtt":\["FeatureStoreExperiments\w+","Arn"\]\}\]?\]$/,
+      // The experiments and attribution tables (with or without the inner array: cdk.json's minimizePolicies).
+      /^\[\[?\{"Fn::GetAtt":\["FeatureStoreExperiments\w+","Arn"\]\}\]?,\[?\{"Fn::GetAtt":\["FeatureStoreAttribution\w+","Arn"\]\}\]?\]$/,
     );
     const events = policyOf(functions.events);
     expect(events).toContain('/staging/events/*');

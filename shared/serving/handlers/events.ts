@@ -8,6 +8,8 @@ import {
   type RouteHandler,
 } from '../api';
 import { recordOutcomes, runningExperiments } from '../../marketing/experiment-store';
+import { decodeRecommendationId, outcomeOf } from '../../marketing/attribution';
+import { recordAttributedOutcome } from '../../marketing/attribution-store';
 import { outcomeDelta, type UserOutcome } from '../../marketing/experiments';
 import type { ApiSettings } from '../container';
 import { RunningExperiments } from '../experiment-directory';
@@ -17,6 +19,7 @@ import {
   EventTimestampError,
   eventsBodySchemaFor,
   recordEvents,
+  type ApiEvent,
 } from '../events';
 
 /** What the events function uses: no model; the running experiments and outcome counting. */
@@ -27,6 +30,8 @@ export interface EventsDeps extends ApiDeps {
     userId: string,
     delta: Pick<UserOutcome, 'clicks' | 'conversions' | 'revenue'>,
   ) => Promise<boolean>;
+  /** Adds an event's outcome to the list it names (false: already counted). */
+  readonly attributeToRecommendation: (event: ApiEvent & { recommendationId: string }) => Promise<boolean>;
 }
 
 export function eventsDeps(base: ApiDeps, _settings: ApiSettings): EventsDeps {
@@ -36,7 +41,35 @@ export function eventsDeps(base: ApiDeps, _settings: ApiSettings): EventsDeps {
     // Read on every request: an exposure made a second after an experiment started must still get its conversions.
     runningExperiments: new RunningExperiments(() => runningExperiments(table), 0),
     recordOutcomes: (experimentId, userId, delta) => recordOutcomes(table, experimentId, userId, delta),
+    attributeToRecommendation: async (event) => {
+      const context = decodeRecommendationId(event.recommendationId);
+      const outcome = outcomeOf({
+        event_type: event.eventType,
+        ...(event.value !== undefined ? { event_value: event.value } : {}),
+      });
+      if (!context || !outcome) return false;
+      return recordAttributedOutcome(
+        { client: base.dynamoDb, table: base.tables.attribution },
+        event.recommendationId,
+        context,
+        event,
+        outcome,
+      );
+    },
   };
+}
+
+/** Outcomes of events that name the list they came from, each counted once. */
+async function attributeToRecommendations(deps: EventsDeps, events: readonly ApiEvent[]): Promise<number> {
+  let attributed = 0;
+  await Promise.all(
+    events.map(async (event) => {
+      if (event.recommendationId === undefined) return;
+      if (await deps.attributeToRecommendation({ ...event, recommendationId: event.recommendationId }))
+        attributed++;
+    }),
+  );
+  return attributed;
 }
 
 /**
@@ -85,10 +118,12 @@ export const postEvents: RouteHandler<EventsDeps> = async (event, deps) => {
     now,
   );
   const attributed = await attributeToExperiments(deps, canonical);
+  const recommendationOutcomes = await attributeToRecommendations(deps, events);
   return json(202, {
     accepted: result.accepted,
     users: result.users,
     ...(attributed > 0 ? { attributed } : {}),
+    ...(recommendationOutcomes > 0 ? { recommendationOutcomes } : {}),
   });
 };
 

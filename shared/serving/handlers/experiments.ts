@@ -17,7 +17,9 @@ import {
 } from '../api';
 import type { ApiSettings } from '../container';
 import { ExperimentDefinitions } from '../experiment-directory';
-import { experimentPathSchema } from '../schemas';
+import { attributionQuerySchema, experimentPathSchema, MAX_ATTRIBUTION_DAYS } from '../schemas';
+import { attributionReport, type AttributionCounters } from '../../marketing/attribution';
+import { readCounters } from '../../marketing/attribution-store';
 
 /** What the experiments function uses: create, read definitions, read outcomes. */
 export interface ExperimentsDeps extends ApiDeps {
@@ -27,6 +29,9 @@ export interface ExperimentsDeps extends ApiDeps {
     now: Date,
   ) => Promise<{ created: boolean; createdAt: string }>;
   readonly outcomes: (experimentId: string) => Promise<UserOutcome[]>;
+  readonly attributionCounters: (
+    days: readonly string[],
+  ) => Promise<{ key: string; counters: Partial<AttributionCounters> }[]>;
 }
 
 export function experimentsDeps(base: ApiDeps, _settings: ApiSettings): ExperimentsDeps {
@@ -36,6 +41,8 @@ export function experimentsDeps(base: ApiDeps, _settings: ApiSettings): Experime
     experiments: new ExperimentDefinitions((experimentId) => getExperiment(table, experimentId)),
     storeExperiment: (definition, now) => storeExperiment(table, definition, now),
     outcomes: (experimentId) => experimentOutcomes(table, experimentId),
+    attributionCounters: (days) =>
+      readCounters({ client: base.dynamoDb, table: base.tables.attribution }, days),
   };
 }
 
@@ -67,6 +74,29 @@ export const getExperimentReport: RouteHandler<ExperimentsDeps> = async (event, 
   return json(200, experimentReport(definition, outcomes));
 };
 
+const DAY_MS = 86_400_000;
+
+/** GET /v1/attribution?from=&to=: impressions, clicks, conversions, revenue and rates with 95% CIs per context. */
+export const getAttribution: RouteHandler<ExperimentsDeps> = async (event, deps) => {
+  const query = parseInput(attributionQuerySchema, event.queryStringParameters ?? {}, 'query');
+  const today = (deps.now?.() ?? new Date()).toISOString().slice(0, 10);
+  const to = query.to ?? (query.from && query.from > today ? query.from : today);
+  const from = query.from ?? new Date(Date.parse(`${to}T00:00:00Z`) - 6 * DAY_MS).toISOString().slice(0, 10);
+  const days: string[] = [];
+  for (let at = Date.parse(`${from}T00:00:00Z`); at <= Date.parse(`${to}T00:00:00Z`); at += DAY_MS) {
+    days.push(new Date(at).toISOString().slice(0, 10));
+  }
+  if (days.length > MAX_ATTRIBUTION_DAYS) {
+    throw new HttpError(
+      400,
+      'validation_error',
+      `query field 'from' makes a range of ${days.length} days; a report covers at most ${MAX_ATTRIBUTION_DAYS}`,
+      { field: 'from', in: 'query' },
+    );
+  }
+  return json(200, attributionReport(from, to, await deps.attributionCounters(days)));
+};
+
 /** The Lambda handler over the given dependencies: the Lambda entry point (functions/api/) passes its container's, the local API server its own. */
 export const makeHandler = (depsFor: () => ExperimentsDeps) =>
-  makeApiHandler('experiments', { createExperiment, getExperimentReport }, depsFor);
+  makeApiHandler('experiments', { createExperiment, getExperimentReport, getAttribution }, depsFor);

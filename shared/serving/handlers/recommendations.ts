@@ -18,12 +18,14 @@ import { rankBodySchema, rankQuerySchema, recommendationsQuerySchema, userPathSc
 import { applyNamedFilter, rejectStrayParameters, splitQuery } from '../filters/filter-request';
 import { getFilter } from '../filters/filter-store';
 import { NamedFilters } from '../filters/named-filters';
+import { type MarkServed, markServedWith } from '../served-lists';
 import { readUserState } from '../user-state';
 
 /** What the recommendations function uses: the full model, named filters, experiment definitions, exposure counting. */
 export interface RecommendationsDeps extends ApiDeps {
   readonly models: ModelStore;
   readonly filters: NamedFilters;
+  readonly markServed: MarkServed;
   readonly experiments: ExperimentDefinitions;
   readonly recordExposure: (experimentId: string, userId: string, variant: string) => Promise<void>;
 }
@@ -37,6 +39,7 @@ export function recommendationsDeps(base: ApiDeps, settings: ApiSettings): Recom
       (name) => getFilter({ client: base.dynamoDb, table: base.tables.filters }, name),
       settings.filtersCacheMs,
     ),
+    markServed: markServedWith(base),
     experiments: new ExperimentDefinitions((experimentId) => getExperiment(table, experimentId)),
     recordExposure: (experimentId, userId, variant) => recordExposure(table, experimentId, userId, variant),
   };
@@ -83,9 +86,21 @@ export const getRecommendations: RouteHandler<RecommendationsDeps> = async (even
   scope.strategy = result.strategy;
   // The exposure is what the experiment report counts: record it before answering.
   if (experiment && variant) await deps.recordExposure(experiment.experimentId, userId, variant.name);
+  const recommendationId = await deps.markServed(
+    {
+      surface: 'recommendations',
+      strategy: result.strategy,
+      ...(filter ? { filter: filter.name } : {}),
+      ...(promoted ? { promotion: promoted.name } : {}),
+      ...(experiment && variant ? { experiment: experiment.experimentId, variant: variant.name } : {}),
+    },
+    result.items.length,
+    scope.log,
+  );
   return json(200, {
     userId,
     modelVersion: model.manifest.version,
+    recommendationId,
     strategy: result.strategy,
     ...(experiment && variant ? { experiment: experiment.experimentId, variant: variant.name } : {}),
     ...(filter ? { filter: filter.name } : {}),
@@ -111,9 +126,15 @@ export const rankItems: RouteHandler<RecommendationsDeps> = async (event, deps, 
     ...(filter ? { filter } : {}),
   });
   scope.strategy = result.strategy;
+  const recommendationId = await deps.markServed(
+    { surface: 'rank', strategy: result.strategy, ...(filter ? { filter: filter.name } : {}) },
+    result.items.length,
+    scope.log,
+  );
   return json(200, {
     userId,
     modelVersion: model.manifest.version,
+    recommendationId,
     ...(filter ? { filter: filter.name } : {}),
     ...result,
   });

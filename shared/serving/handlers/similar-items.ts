@@ -15,10 +15,12 @@ import { withFilter } from '../filters/bound-filter';
 import { applyNamedFilter, rejectStrayParameters, splitQuery } from '../filters/filter-request';
 import { getFilter } from '../filters/filter-store';
 import { NamedFilters } from '../filters/named-filters';
+import { type MarkServed, markServedWith } from '../served-lists';
 
 export interface SimilarItemsDeps extends ApiDeps {
   readonly models: ModelStore<CatalogueModel>;
   readonly filters: NamedFilters;
+  readonly markServed: MarkServed;
 }
 
 export function similarItemsDeps(base: ApiDeps, settings: ApiSettings): SimilarItemsDeps {
@@ -29,6 +31,7 @@ export function similarItemsDeps(base: ApiDeps, settings: ApiSettings): SimilarI
       (name) => getFilter({ client: base.dynamoDb, table: base.tables.filters }, name),
       settings.filtersCacheMs,
     ),
+    markServed: markServedWith(base),
   };
 }
 
@@ -63,6 +66,7 @@ export const getSimilarItems: RouteHandler<SimilarItemsDeps> = async (event, dep
     undefined,
   );
   // Before any model passed the quality gate, the item-kNN baseline finds the neighbours.
+  const strategy = servesBaselines(model) ? 'item_knn' : 'embedding';
   const items = servesBaselines(model)
     ? similarByItemKnn(model, index, query.limit, filter)
     : model.items.similar(index, query.limit, filter);
@@ -71,9 +75,15 @@ export const getSimilarItems: RouteHandler<SimilarItemsDeps> = async (event, dep
     query.min_price !== undefined ||
     query.max_price !== undefined ||
     named !== undefined;
+  const recommendationId = await deps.markServed(
+    { surface: 'similar', strategy, ...(named ? { filter: named.name } : {}) },
+    items.length,
+    scope.log,
+  );
   return json(200, {
     itemId,
     modelVersion: model.manifest.version,
+    recommendationId,
     ...(named ? { filter: named.name } : {}),
     items: ((scored) => (query.include === 'attributes' ? withAttributes(model, scored) : scored))(
       items.map((item) => ({ itemId: item.itemId, score: Number(item.score.toFixed(6)) })),

@@ -12,6 +12,7 @@ import { s3ModelSource } from '../../shared/serving/model-store';
 import { type IngestionStack, startIngestionStack, TEST_NOW } from '../support/ingestion';
 
 type Listed = {
+  recommendationId: string;
   strategy: string;
   filter?: string;
   promotion?: string;
@@ -23,7 +24,7 @@ const TRAINED_AT = new Date((TEST_NOW - 30 * 86_400) * 1000);
 /** Every third item is out of stock: what `EXCLUDE … WHERE Items.stock = 0` must leave out. */
 const stockOf = (index: number) => (index % 3 === 0 ? 0 : 5 + index);
 
-describe('named filters and promotions on the embedded stack', () => {
+describe('named filters, promotions and attribution on the embedded stack', () => {
   let env: IngestionStack;
   let api: LocalApi;
   let world: SyntheticWorld;
@@ -245,6 +246,81 @@ describe('named filters and promotions on the embedded stack', () => {
     const rows = (await env.readText(exported.key)).trim().split('\n').slice(1);
     expect(rows).toHaveLength(exported.users * 5);
     for (const row of rows) expect(item(row.split(',')[2] as string).stock).toBeGreaterThan(0);
+  });
+
+  it('attributes clicks and purchases that carry a recommendationId to the list’s context, once each', async () => {
+    type Row = {
+      impressions: number;
+      clicks: number;
+      conversions: number;
+      revenue: number;
+      ctr: { value: number; ci95: number[] };
+    };
+    type Report = {
+      totals: Row;
+      byFilter: (Row & { filter: string | null })[];
+      byPromotion: (Row & { promotion: string | null })[];
+      bySurface: (Row & { surface: string })[];
+    };
+    const report = async () => {
+      const response = await request<Report>('getAttribution', 'GET', '/v1/attribution');
+      expect(response.status).toBe(200);
+      return response.body;
+    };
+    const before = await report();
+    const listed = await recommendations(
+      'u5',
+      '?limit=4&filter=in-stock&promotion=cheap&promotion_share=0.5',
+    );
+    const [first, second] = listed.body.items as [Listed['items'][number], Listed['items'][number]];
+    const events = [
+      {
+        userId: 'u5',
+        itemId: first.itemId,
+        eventType: 'click',
+        recommendationId: listed.body.recommendationId,
+      },
+      {
+        userId: 'u5',
+        itemId: second.itemId,
+        eventType: 'purchase',
+        value: 25,
+        recommendationId: listed.body.recommendationId,
+      },
+    ];
+    const posted = await request('postEvents', 'POST', '/v1/events', { events });
+    expect(posted).toMatchObject({ status: 202, body: { accepted: 2, recommendationOutcomes: 2 } });
+    // A retried request adds nothing.
+    const retried = await request('postEvents', 'POST', '/v1/events', { events });
+    expect(retried.status).toBe(202);
+    expect(retried.body).not.toHaveProperty('recommendationOutcomes');
+    const after = await report();
+    expect(after.totals.impressions - before.totals.impressions).toBe(4);
+    expect(after.totals.clicks - before.totals.clicks).toBe(1);
+    expect(after.totals.conversions - before.totals.conversions).toBe(1);
+    expect(after.totals.revenue - before.totals.revenue).toBe(25);
+    const cheap = (body: Report) => body.byPromotion.find((row) => row.promotion === 'cheap');
+    expect(cheap(after)).toMatchObject({
+      impressions: (cheap(before)?.impressions ?? 0) + 4,
+      clicks: (cheap(before)?.clicks ?? 0) + 1,
+      conversions: (cheap(before)?.conversions ?? 0) + 1,
+    });
+    expect(cheap(after)?.ctr.ci95[0]).toBeLessThan(cheap(after)?.ctr.value as number);
+    expect(after.byFilter.find((row) => row.filter === 'in-stock')?.impressions).toBeGreaterThanOrEqual(4);
+    expect(after.bySurface.map((row) => row.surface)).toEqual(expect.arrayContaining(['recommendations']));
+    const forged = await request('postEvents', 'POST', '/v1/events', {
+      userId: 'u5',
+      itemId: first.itemId,
+      eventType: 'click',
+      recommendationId: 'r1.bogus',
+    });
+    expect(forged).toMatchObject({ status: 400, body: { field: 'recommendationId', in: 'body' } });
+    expect(
+      await request('getAttribution', 'GET', '/v1/attribution?from=2026-01-01&to=2026-12-31'),
+    ).toMatchObject({
+      status: 400,
+      body: { field: 'from' },
+    });
   });
 
   it('deletes a filter: later requests answer 404, a second delete too', async () => {

@@ -120,6 +120,8 @@ export class Ingestion extends Construct {
       // Conditional puts (optimistic versions), never updates in place.
       table.grant(this.function, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem');
     }
+    // The forgotten users' tombstones, one partition read per file: their rows are dropped.
+    tables.ledger.grant(this.function, 'dynamodb:Query');
     NagSuppressions.addResourceSuppressions(
       this.function,
       [

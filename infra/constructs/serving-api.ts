@@ -45,6 +45,7 @@ const DESCRIPTIONS: Record<ApiFunction, string> = {
   segments: 'Customer segments, their profiles, and propensity scores',
   experiments: 'A/B experiment definitions and reports; attribution reports',
   filters: 'Named recommendation filters: create, list, delete',
+  privacy: 'Forgets a user: features, vectors, history, experiment assignments, and a tombstone',
 };
 
 /**
@@ -71,7 +72,7 @@ export class ServingApi extends Construct {
     const functions = {} as Record<ApiFunction, AppFunction>;
     for (const fn of API_FUNCTIONS) {
       // Functions that hold the model in memory get the scoring size; the others 512 MB.
-      const scoring = fn !== 'events' && fn !== 'experiments' && fn !== 'filters';
+      const scoring = !['events', 'experiments', 'filters', 'privacy'].includes(fn);
       functions[fn] = new AppFunction(this, `${pascal(fn)}Function`, {
         entryPath: `functions/api/${fn}.ts`,
         description: DESCRIPTIONS[fn],
@@ -84,6 +85,7 @@ export class ServingApi extends Construct {
           [ENV.experimentsTable]: tables.experiments.tableName,
           [ENV.filtersTable]: tables.filters.tableName,
           [ENV.attributionTable]: tables.attribution.tableName,
+          [ENV.ledgerTable]: tables.ledger.tableName,
           [ENV.modelRecheckSeconds]: String(props.modelRecheckSeconds),
           [ENV.excludeSeenEventTypes]: props.excludeSeenEventTypes,
           ...(props.corsOrigins.length > 0 ? { [ENV.corsOrigins]: props.corsOrigins.join(',') } : {}),
@@ -127,6 +129,11 @@ export class ServingApi extends Construct {
       'dynamodb:DeleteItem',
     );
     tables.attribution.grant(functions.experiments, 'dynamodb:Query');
+    // Forgetting a user: the tombstone first, then what serving holds about them.
+    tables.ledger.grant(functions.privacy, 'dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    tables.users.grant(functions.privacy, 'dynamodb:DeleteItem');
+    tables.userVectors.grant(functions.privacy, 'dynamodb:Query', 'dynamodb:DeleteItem');
+    tables.experiments.grant(functions.privacy, 'dynamodb:Query', 'dynamodb:DeleteItem');
     grantObjects(props.bucket, functions.events, ['s3:PutObject'], [EVENTS_STAGING_PREFIX]);
     tables.users.grant(functions.events, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
     // /v1/health reads one (absent) key of the feature store to say whether it answers.

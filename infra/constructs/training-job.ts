@@ -134,7 +134,14 @@ export class TrainingJob extends Construct {
     const role = this.taskDefinition.taskRole;
     grantListPrefixes(props.bucket, role, [DATA_LAKE_PREFIXES.curated, DATA_LAKE_PREFIXES.models]);
     grantMissingKeyAnswers(props.bucket, role);
+    // Put: the deletion job rewrites curated interactions and users without forgotten users.
     grantObjects(props.bucket, role, ['s3:GetObject'], [DATA_LAKE_PREFIXES.curated]);
+    grantObjects(
+      props.bucket,
+      role,
+      ['s3:PutObject'],
+      [`${DATA_LAKE_PREFIXES.curated}interactions/`, `${DATA_LAKE_PREFIXES.curated}users/`],
+    );
     // The interactions mapping: its `events` policy says what each event type means for learning.
     grantObjectKeys(props.bucket, role, ['s3:GetObject'], [EVENT_POLICY_KEY]);
     // Delete: a failed run removes what it wrote under models/<version>/.
@@ -151,12 +158,14 @@ export class TrainingJob extends Construct {
       [`${DATA_LAKE_PREFIXES.reports}training/`, `${DATA_LAKE_PREFIXES.exports}segments/`],
     );
     props.featureStore.tables.userVectors.grant(role, 'dynamodb:BatchWriteItem');
-    // The run lock: one run at a time.
+    // The run lock (one run at a time) and the forgotten users' tombstones (read, stamped clean).
     props.featureStore.tables.ledger.grant(
       role,
       'dynamodb:PutItem',
       'dynamodb:GetItem',
       'dynamodb:DeleteItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
     );
 
     this.schedule = new events.Rule(this, 'Schedule', {

@@ -83,7 +83,13 @@ export class ChunkBuilder {
       this.counts.rejected++;
       const { reason, message } = result.rejection;
       this.counts.rejected_by_reason[reason] = (this.counts.rejected_by_reason[reason] ?? 0) + 1;
-      this.rejected.push({ line: record.line, reason, message, raw: record.raw });
+      // A forgotten user's row is counted, never stored: the quarantine would otherwise keep their data.
+      this.rejected.push({
+        line: record.line,
+        reason,
+        message,
+        raw: reason === 'user_forgotten' ? '' : record.raw,
+      });
       return;
     }
     if (result.clean.dataset === 'interactions') {

@@ -1,3 +1,4 @@
+import { listTombstones } from '../feature-store/forgotten-users';
 import { DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3EventRecord } from 'aws-lambda';
@@ -44,6 +45,8 @@ export function ingestionDeps(
     ...base,
     featureStore: openFeatureStore(dynamoDb, tables),
     ledger: openIngestionLedger(dynamoDb, tables.ledger),
+    forgottenUsers: async () =>
+      new Set((await listTombstones({ client: dynamoDb, table: tables.ledger })).map((t) => t.userId)),
   };
 }
 

@@ -63,6 +63,7 @@ export async function ingestObject(deps: IngestionDeps, source: SourceObject): P
     plan.mapping,
     plan.format,
     (deps.nowSeconds ?? (() => Math.floor(Date.now() / 1000)))(),
+    { forgotten: (await deps.forgottenUsers?.()) ?? new Set() },
   );
 
   let processedHere = 0;

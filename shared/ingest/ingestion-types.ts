@@ -85,6 +85,8 @@ export interface IngestionDeps {
   readonly minRemainingMs?: number;
   /** Chunks to process before handing over to a new invocation (tests use 1). @default unlimited */
   readonly maxChunksPerInvocation?: number;
+  /** Users who asked to be forgotten: their rows are dropped (counted as rejected, content not kept). */
+  readonly forgottenUsers?: () => Promise<ReadonlySet<string>>;
 }
 
 export type IngestionOutcome =

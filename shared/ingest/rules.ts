@@ -17,7 +17,9 @@ export type RowRejectReason =
   | 'timestamp_too_old'
   | 'invalid_number'
   | 'out_of_bounds'
-  | 'invalid_encoding';
+  | 'invalid_encoding'
+  /** The row's user asked to be forgotten (DELETE /v1/users/{userId}): counted, its content not kept. */
+  | 'user_forgotten';
 
 /** Why a whole file was quarantined. */
 export type FileRejectReason =

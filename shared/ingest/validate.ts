@@ -127,8 +127,9 @@ export class RowValidator {
     private readonly mapping: Mapping,
     private readonly format: 'csv' | 'jsonl',
     nowSeconds: number,
-    options: { fastPath?: boolean } = {},
+    options: { fastPath?: boolean; forgotten?: ReadonlySet<string> } = {},
   ) {
+    this.forgotten = options.forgotten ?? new Set();
     this.bounds = { ...DEFAULT_BOUNDS };
     for (const [column, bound] of Object.entries(mapping.bounds))
       this.bounds[column] = { ...DEFAULT_BOUNDS[column], ...bound };
@@ -220,7 +221,29 @@ export class RowValidator {
     return value;
   }
 
+  /** Users who asked to be forgotten: their rows are refused whatever else is right with them. */
+  private readonly forgotten: ReadonlySet<string>;
+
   validate(record: SourceRecord): ValidationResult {
+    const result = this.validateRecord(record);
+    if (!result.ok || this.forgotten.size === 0) return result;
+    const clean = result.clean;
+    const userId =
+      clean.dataset === 'interactions'
+        ? clean.row.user_id
+        : clean.dataset === 'users'
+          ? clean.row.id
+          : undefined;
+    if (userId !== undefined && this.forgotten.has(userId)) {
+      return reject(
+        'user_forgotten',
+        'the user asked to be forgotten; the row is dropped and its content not kept',
+      );
+    }
+    return result;
+  }
+
+  private validateRecord(record: SourceRecord): ValidationResult {
     if (record.error === 'unterminated_quote') {
       return reject(
         'unterminated_quote',

@@ -5,6 +5,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { eventsDeps, makeHandler as eventsHandler } from '../serving/handlers/events';
 import { experimentsDeps, makeHandler as experimentsHandler } from '../serving/handlers/experiments';
 import { filtersDeps, makeHandler as filtersHandler } from '../serving/handlers/filters';
+import { makeHandler as privacyHandler, privacyDeps } from '../serving/handlers/privacy';
 import { makeHandler as modelHandler, modelDeps } from '../serving/handlers/model';
 import {
   makeHandler as recommendationsHandler,
@@ -50,6 +51,7 @@ const HANDLER_FACTORIES: Record<ApiFunction, (base: ApiDeps, settings: ApiSettin
   segments: wire(segmentsDeps, segmentsHandler),
   experiments: wire(experimentsDeps, experimentsHandler),
   filters: wire(filtersDeps, filtersHandler),
+  privacy: wire(privacyDeps, privacyHandler),
 };
 
 /** One function's common frame plus the settings of its own parts (see `localApiDeps`). */

@@ -51,6 +51,7 @@ export function localApiDeps(
       experiments: stack.names.tables.experiments,
       filters: stack.names.tables.filters,
       attribution: stack.names.tables.attribution,
+      ledger: stack.names.tables.ledger,
     },
     log: (options.log ?? createLogger({ service: 'mappa-api' })).child({ function: fn }),
     settings: {

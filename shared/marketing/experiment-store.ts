@@ -1,6 +1,7 @@
 import {
   type AttributeValue,
   ConditionalCheckFailedException,
+  DeleteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
@@ -208,4 +209,20 @@ export async function experimentOutcomes(
     conversions: Number(item.conversions?.N ?? 0),
     revenue: Number(item.revenue?.N ?? 0),
   }));
+}
+
+/** Deletes a user's assignment and outcomes in one experiment (forgetting the user); true if there were any. */
+export async function forgetExposure(
+  { client, table }: ExperimentTable,
+  experimentId: string,
+  userId: string,
+): Promise<boolean> {
+  const result = await client.send(
+    new DeleteItemCommand({
+      TableName: table,
+      Key: { experiment_id: { S: experimentId }, entry: { S: userEntry(userId) } },
+      ReturnValues: 'ALL_OLD',
+    }),
+  );
+  return result.Attributes !== undefined;
 }

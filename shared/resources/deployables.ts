@@ -11,6 +11,7 @@ export const API_DEPLOYABLES = {
   segments: 'api-segments',
   experiments: 'api-experiments',
   filters: 'api-filters',
+  privacy: 'api-privacy',
 } as const;
 
 export type ApiDeployableKey = keyof typeof API_DEPLOYABLES;

@@ -137,6 +137,15 @@ const OPERATIONS: Record<string, Operation> = {
     query: attributionQuerySchema,
     responses: { '200': reply('The report', 'Attribution'), ...common('400', '403', '429', '500') },
   },
+  forgetUser: {
+    summary:
+      'Forget a user: features, vectors, recent history and experiment assignments now; a tombstone drops later rows; curated data rewritten by the deletion job',
+    path: userPathSchema,
+    responses: {
+      '202': reply('What was deleted, and whether curated data is clean yet', 'ForgetReport'),
+      ...common('400', '403', '429', '500'),
+    },
+  },
   createFilter: {
     summary: 'Define a named filter (expression language, see docs/serving.md#filters)',
     body: ['FilterRequest'],

@@ -203,6 +203,27 @@ named(
   }),
 );
 
+named(
+  'ForgetReport',
+  z.strictObject({
+    userId: z.string(),
+    forgottenAt: described(dateTime(), 'When the user was first forgotten (a repeated request keeps it)'),
+    deleted: z.strictObject({
+      features: described(z.boolean(), 'The feature record (RFM, counts, recent history) existed'),
+      recentInteractions: int(),
+      vectors: described(
+        int(),
+        'Precomputed vectors, with their propensity scores and seen-sets, one per model version',
+      ),
+      experimentAssignments: int(),
+    }),
+    curatedData: z.union([
+      z.strictObject({ clean: z.literal(true), cleanAt: dateTime() }),
+      z.strictObject({ clean: z.literal(false), note: z.string() }),
+    ]),
+  }),
+);
+
 named('Event', eventSchema);
 named('EventBatch', eventBatchSchema);
 

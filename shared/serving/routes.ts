@@ -4,7 +4,14 @@
  * `fn` names the Lambda function serving the route: one per API concern.
  */
 export type ApiFunction =
-  'recommendations' | 'similar-items' | 'events' | 'model' | 'segments' | 'experiments' | 'filters';
+  | 'recommendations'
+  | 'similar-items'
+  | 'events'
+  | 'model'
+  | 'segments'
+  | 'experiments'
+  | 'filters'
+  | 'privacy';
 
 export interface ApiRoute {
   readonly method: 'GET' | 'POST' | 'DELETE';
@@ -72,6 +79,13 @@ export const API_ROUTES: readonly ApiRoute[] = [
     path: '/v1/attribution',
     fn: 'experiments',
     operationId: 'getAttribution',
+    apiKeyRequired: true,
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/users/{userId}',
+    fn: 'privacy',
+    operationId: 'forgetUser',
     apiKeyRequired: true,
   },
   { method: 'POST', path: '/v1/filters', fn: 'filters', operationId: 'createFilter', apiKeyRequired: true },

@@ -25,6 +25,7 @@ export interface ServingTables {
   readonly experiments: string;
   readonly filters: string;
   readonly attribution: string;
+  readonly ledger: string;
 }
 
 /** Errors that mean "DynamoDB is busy or away right now", not "the request is wrong". */

@@ -37,9 +37,15 @@ async function* curatedLines(
 }
 
 /** Reads the curated interactions and item attributes published by ingestion. */
-export async function loadCuratedData(s3: S3Client, bucket: string): Promise<CuratedData> {
+export async function loadCuratedData(
+  s3: S3Client,
+  bucket: string,
+  forgotten: ReadonlySet<string> = new Set(),
+): Promise<CuratedData> {
   const rows: FactRow[] = [];
   for await (const row of curatedLines(s3, bucket, `${DATA_LAKE_PREFIXES.curated}interactions/`)) {
+    // Forgotten users' rows never reach a model, whatever the deletion job has rewritten yet.
+    if (forgotten.has(String(row.user_id))) continue;
     rows.push({
       user_id: String(row.user_id),
       item_id: String(row.item_id),

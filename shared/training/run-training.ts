@@ -21,6 +21,7 @@ import { DATA_LAKE_PREFIXES } from '../resources/definitions';
 import { s3ModelSource } from '../serving/model-store';
 import { removeAbandonedVersion } from './abandoned-version';
 import { loadCuratedData } from './curated-data';
+import { forgottenUserIds, purgeForgottenUsers } from './purge-forgotten';
 import { itemCategoryIndices } from './item-catalogue';
 import { putJson, writeModelArtifacts } from './model-artifacts';
 import { rescoreProduction } from './production-rescore';
@@ -143,7 +144,11 @@ async function trainAndPublish(
   { now, version, checkDeadline }: RunContext,
 ): Promise<TrainingRunReport> {
   const log = deps.log.child({ modelVersion: version });
-  const data = await loadCuratedData(deps.s3, deps.bucket);
+  // The deletion job runs first: curated data loses forgotten users' rows before anything reads it.
+  const ledger = { client: deps.dynamoDb, table: deps.ledgerTable };
+  const purged = await purgeForgottenUsers(deps.s3, deps.bucket, ledger, now);
+  if (purged.users > 0) log.info('curated data rewritten without forgotten users', { ...purged });
+  const data = await loadCuratedData(deps.s3, deps.bucket, await forgottenUserIds(ledger));
   checkDeadline('data loaded');
   if (data.interactions === 0)
     throw new Error('no curated interactions yet: drop files into incoming/interactions/ first');

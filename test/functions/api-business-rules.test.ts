@@ -9,7 +9,8 @@ import { exportRecommendations } from '../../shared/serving/batch-export';
 import { itemMask } from '../../shared/serving/filters/bound-filter';
 import { parseFilterExpression } from '../../shared/serving/filters/filter-expression';
 import { s3ModelSource } from '../../shared/serving/model-store';
-import { type IngestionStack, startIngestionStack, TEST_NOW } from '../support/ingestion';
+import { assertBalanced, type IngestionStack, startIngestionStack, TEST_NOW } from '../support/ingestion';
+import { purgeForgottenUsers } from '../../shared/training/purge-forgotten';
 
 type Listed = {
   recommendationId: string;
@@ -331,5 +332,70 @@ describe('named filters, promotions and attribution on the embedded stack', () =
       status: 404,
       body: { error: 'filter_not_found', field: 'name', in: 'path' },
     });
+  });
+
+  it('forgets a user: serving data now, later rows dropped unseen, curated data rewritten, cold start after', async () => {
+    type Report = {
+      deleted: {
+        features: boolean;
+        recentInteractions: number;
+        vectors: number;
+        experimentAssignments: number;
+      };
+      curatedData: { clean: boolean; cleanAt?: string };
+      forgottenAt: string;
+    };
+    const userId = 'u7';
+    expect((await recommendations(userId, '?limit=3')).body.strategy).toBe('personalized');
+    const first = await request<Report>('forgetUser', 'DELETE', `/v1/users/${userId}`);
+    expect(first.status).toBe(202);
+    expect(first.body.deleted.features).toBe(true);
+    expect(first.body.deleted.recentInteractions).toBeGreaterThan(0);
+    expect(first.body.deleted.vectors).toBeGreaterThanOrEqual(1);
+    expect(first.body.curatedData.clean).toBe(false);
+    expect(await env.featureStore.users.get(userId)).toBeUndefined();
+    expect((await recommendations(userId, '?limit=3')).body.strategy).toBe('cold_start');
+
+    // Rows arriving later are counted as rejected, but their content is not kept anywhere.
+    await env.drop(
+      'incoming/interactions/late.csv',
+      [
+        'user_id,item_id,timestamp,event_type',
+        `${userId},${world.items[0]?.itemId},${TEST_NOW - 60},view`,
+        `u8,${world.items[1]?.itemId},${TEST_NOW - 60},view`,
+      ].join('\n'),
+    );
+    const late = await env.report('interactions/late.csv');
+    assertBalanced(late);
+    expect(late).toMatchObject({
+      rows_in: 2,
+      accepted: 1,
+      rejected: 1,
+      rejected_by_reason: { user_forgotten: 1 },
+    });
+    const quarantined = await env.readText(late.outputs.rejected_rows as string);
+    expect(quarantined).not.toContain(`${userId},`);
+
+    const ledger = { client: env.stack.dynamoDb, table: env.stack.names.tables.ledger };
+    const purge = await purgeForgottenUsers(env.stack.s3, env.bucket, ledger, new Date(TEST_NOW * 1000));
+    expect(purge.users).toBe(1);
+    expect(purge.rowsRemoved).toBeGreaterThan(0);
+    const curated = await env.curatedRows('curated/interactions/');
+    expect(curated.filter((row) => row.user_id === userId)).toEqual([]);
+    expect(curated.some((row) => row.user_id === 'u8')).toBe(true);
+
+    const again = await request<Report>('forgetUser', 'DELETE', `/v1/users/${userId}`);
+    expect(again.body.forgottenAt).toBe(first.body.forgottenAt);
+    expect(again.body.deleted).toEqual(first.body.deleted);
+    expect(again.body.curatedData).toEqual({ clean: true, cleanAt: new Date(TEST_NOW * 1000).toISOString() });
+
+    // The next model knows nothing of the user.
+    await trainQuickModel(env, new Date(TEST_NOW * 1000));
+    await api.refreshModels();
+    const manifest = JSON.parse(await env.readText(MANIFEST_KEY)) as ModelManifest;
+    const retrained = await s3ModelSource(env.stack.s3, env.bucket).load(manifest);
+    expect(retrained.userIds.has(userId)).toBe(false);
+    expect(retrained.userIds.has('u8')).toBe(true);
+    expect((await recommendations(userId, '?limit=3')).body.strategy).toBe('cold_start');
   });
 });

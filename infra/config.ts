@@ -56,6 +56,10 @@ export const stageConfigSchema = z.object({
   excludeSeenEventTypes: z.string().min(1).default('*'),
   /** Memory of the scoring API functions in MiB (1769 = one full vCPU). */
   scoringMemoryMiB: z.coerce.number().int().min(256).max(10_240).default(1769),
+  /** Share (0-1) of a recommendation list offered to items added since training (Personalize: explorationWeight). */
+  explorationWeight: z.coerce.number().min(0).max(1).default(0.3),
+  /** Items listed at most this many days ago count as new (Personalize: explorationItemAgeCutoffDays). */
+  explorationItemAgeCutoffDays: z.coerce.number().int().min(1).max(30).default(30),
   /** API authentication: `apiKey` (API keys + usage plan; `mappa serve` enforces the same) or `iam` (SigV4). */
   apiAuth: z.enum(['apiKey', 'iam']).default('apiKey'),
   /** Email address the alarm topic notifies (a confirmation mail arrives first); empty = none. */

@@ -84,6 +84,8 @@ export class MappaStack extends Stack {
       excludeSeenEventTypes: config.excludeSeenEventTypes,
       scoringMemoryMiB: config.scoringMemoryMiB,
       authMode: config.apiAuth,
+      explorationWeight: config.explorationWeight,
+      explorationItemAgeCutoffDays: config.explorationItemAgeCutoffDays,
     });
     this.observability = new Observability(this, 'Observability', {
       ingestion: this.ingestion,

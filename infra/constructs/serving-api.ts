@@ -35,6 +35,10 @@ export interface ServingApiProps {
    * `iam`: SigV4-signed requests from IAM principals (callers inside AWS); stage-level throttling.
    */
   readonly authMode: 'apiKey' | 'iam';
+  /** Default share of a recommendation list offered to items added since training (0-1). */
+  readonly explorationWeight: number;
+  /** Items listed at most this many days ago count as new (1-30). */
+  readonly explorationItemAgeCutoffDays: number;
 }
 
 const DESCRIPTIONS: Record<ApiFunction, string> = {
@@ -86,6 +90,9 @@ export class ServingApi extends Construct {
           [ENV.filtersTable]: tables.filters.tableName,
           [ENV.attributionTable]: tables.attribution.tableName,
           [ENV.ledgerTable]: tables.ledger.tableName,
+          [ENV.itemsTable]: tables.items.tableName,
+          [ENV.explorationWeight]: String(props.explorationWeight),
+          [ENV.explorationItemAgeCutoffDays]: String(props.explorationItemAgeCutoffDays),
           [ENV.modelRecheckSeconds]: String(props.modelRecheckSeconds),
           [ENV.excludeSeenEventTypes]: props.excludeSeenEventTypes,
           ...(props.corsOrigins.length > 0 ? { [ENV.corsOrigins]: props.corsOrigins.join(',') } : {}),
@@ -102,6 +109,13 @@ export class ServingApi extends Construct {
     }
     // Recommendations and ranking read the user's features and vector in one BatchGetItem.
     tables.users.grant(functions.recommendations, 'dynamodb:BatchGetItem');
+    // New items: their interactions since listing (the exploration bonus fades with them), and the curated
+    // item parts they are read from.
+    tables.items.grant(functions.recommendations, 'dynamodb:BatchGetItem');
+    for (const fn of ['recommendations', 'similar-items'] as const) {
+      grantListPrefixes(props.bucket, functions[fn], [`${DATA_LAKE_PREFIXES.curated}items/`]);
+      grantObjects(props.bucket, functions[fn], ['s3:GetObject'], [`${DATA_LAKE_PREFIXES.curated}items/`]);
+    }
     tables.userVectors.grant(functions.recommendations, 'dynamodb:BatchGetItem');
     tables.userVectors.grant(functions.segments, 'dynamodb:GetItem');
     // Experiments: recommendations read definitions and count exposures; events add outcomes.
@@ -280,10 +294,10 @@ export class ServingApi extends Construct {
           {
             id: 'AwsSolutions-IAM5',
             reason:
-              'S3 object actions are limited to the prefixes this function needs (models/, staging/events/, incoming/interactions/api-events/); keys below them are data-dependent.',
+              'S3 object actions are limited to the prefixes this function needs (models/, curated/items/ for items listed since training, staging/events/, incoming/interactions/api-events/); keys below them are data-dependent.',
             appliesTo: [
               {
-                regex: `/^Resource::<.*DataLakeData.*\\.Arn>\\/(models|staging\\/events|incoming\\/interactions\\/api-events)\\/\\*$/g`,
+                regex: `/^Resource::<.*DataLakeData.*\\.Arn>\\/(models|curated\\/items|staging\\/events|incoming\\/interactions\\/api-events)\\/\\*$/g`,
               },
             ],
           },

@@ -32,6 +32,10 @@ export const ENV = {
   modelRecheckSeconds: 'MAPPA_MODEL_RECHECK_SECONDS',
   /** Comma-separated event types whose items recommendations exclude as seen (`*` = all). */
   excludeSeenEventTypes: 'MAPPA_EXCLUDE_SEEN_EVENT_TYPES',
+  /** Default share (0-1) of a recommendation list offered to items added since training. */
+  explorationWeight: 'MAPPA_EXPLORATION_WEIGHT',
+  /** Items listed at most this many days ago count as new for exploration (1-30). */
+  explorationItemAgeCutoffDays: 'MAPPA_EXPLORATION_ITEM_AGE_CUTOFF_DAYS',
   /** Comma-separated origins allowed by CORS (`*` wildcards allowed; unset = no CORS headers). */
   corsOrigins: 'MAPPA_CORS_ORIGINS',
   /** Log level of the Powertools logger (`DEBUG`, `INFO`, `WARN`, `ERROR`); Powertools' own variable. */

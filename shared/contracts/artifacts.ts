@@ -35,6 +35,11 @@ export const ARTIFACT_FILES = {
    * ones (trending) — the scores cold-start and fallback lists answer with.
    */
   baselineScores: 'baseline-scores.bin',
+  /**
+   * Per-category centroids of the learned item vectors: serving gives items added after training a vector
+   * from their categories (ItemContentArtifact).
+   */
+  itemContent: 'item-content.json',
   metrics: 'metrics.json',
   /** Customer segments: k, silhouettes, profiles with descriptions. */
   segments: 'segments.json',
@@ -63,6 +68,18 @@ export function versionPrefix(version: string): string {
  */
 export function completeMarkerKey(version: string): string {
   return `${versionPrefix(version)}complete.json`;
+}
+
+/** `item-content.json`: what an item the model never saw is scored with until the next run. */
+export interface ItemContentArtifact {
+  readonly format: 'mappa-item-content/2';
+  readonly embeddingDim: number;
+  /** The category vocabulary: category `categories[i]` has centroid row i + 1. */
+  readonly categories: readonly string[];
+  /**
+   * Row 0: the mean learned item vector (bias last) of all items; row i + 1: of the items of `categories[i]`.
+   */
+  readonly centroids: readonly (readonly number[])[];
 }
 
 /** What `models/manifest.json` holds. */

@@ -19,6 +19,8 @@ export interface LocalApiDepsOptions {
   readonly experimentsCacheSeconds?: number;
   /** Seconds named filters are cached (the Lambda default is 60). */
   readonly filtersCacheSeconds?: number;
+  /** The stage's exploration defaults (the Lambda default: weight 0.3, 30 days). */
+  readonly exploration?: { readonly weight: number; readonly itemAgeCutoffDays: number };
   /** Origins browser callers may call from (the stack's `apiCorsOrigins`). */
   readonly corsOrigins?: readonly string[];
 }
@@ -52,12 +54,14 @@ export function localApiDeps(
       filters: stack.names.tables.filters,
       attribution: stack.names.tables.attribution,
       ledger: stack.names.tables.ledger,
+      items: stack.names.tables.items,
     },
     log: (options.log ?? createLogger({ service: 'mappa-api' })).child({ function: fn }),
     settings: {
       modelRecheckMs: (options.modelRecheckSeconds ?? 60) * 1000,
       experimentsCacheMs: (options.experimentsCacheSeconds ?? 60) * 1000,
       filtersCacheMs: (options.filtersCacheSeconds ?? 60) * 1000,
+      exploration: options.exploration ?? { weight: 0.3, itemAgeCutoffDays: 30 },
     },
     policy: options.policy ?? DEFAULT_POLICY,
     ...(options.now ? { now: options.now } : {}),

@@ -17,6 +17,8 @@ export interface ApiSettings {
   readonly experimentsCacheMs: number;
   /** How long a named filter is cached: a deleted filter stops applying within this time. */
   readonly filtersCacheMs: number;
+  /** Personalize's campaign settings: share of slots for new items, and how new an item must be. */
+  readonly exploration: { readonly weight: number; readonly itemAgeCutoffDays: number };
 }
 
 /** Builds one API function's dependencies from the common frame: what its own routes use, nothing else. */
@@ -47,6 +49,12 @@ export function containerBase(
       [ENV.filtersTable]: requiredString,
       [ENV.attributionTable]: requiredString,
       [ENV.ledgerTable]: requiredString,
+      [ENV.itemsTable]: requiredString,
+      [ENV.explorationWeight]: z._default(z.coerce.number().check(z.minimum(0), z.maximum(1)), 0.3),
+      [ENV.explorationItemAgeCutoffDays]: z._default(
+        z.coerce.number().check(z.minimum(1), z.maximum(30)),
+        30,
+      ),
       [ENV.modelRecheckSeconds]: z._default(z.coerce.number().check(z.minimum(1), z.maximum(86_400)), 60),
       [ENV.excludeSeenEventTypes]: z.optional(z.string()),
       [ENV.corsOrigins]: z.optional(z.string()),
@@ -65,6 +73,7 @@ export function containerBase(
         filters: env[ENV.filtersTable],
         attribution: env[ENV.attributionTable],
         ledger: env[ENV.ledgerTable],
+        items: env[ENV.itemsTable],
       },
       log: createLogger({ service: `mappa-api-${fn}` }),
       policy: { excludeEventTypes: parseExcludedEventTypes(env[ENV.excludeSeenEventTypes]) },
@@ -74,6 +83,10 @@ export function containerBase(
       modelRecheckMs: env[ENV.modelRecheckSeconds] * 1000,
       experimentsCacheMs: 60_000,
       filtersCacheMs: 60_000,
+      exploration: {
+        weight: env[ENV.explorationWeight],
+        itemAgeCutoffDays: env[ENV.explorationItemAgeCutoffDays],
+      },
     },
   };
 }

@@ -7,6 +7,8 @@ import { type ItemAttributes, ItemIndex } from './item-index';
 import type { PropensityTarget, TargetSummary } from '../contracts/artifacts';
 import type { SegmentsArtifact } from '../contracts/artifacts';
 import { decodeWeights, UserTower, type WeightSpec } from './user-tower';
+import { appendItems, ItemContentModel, readNewItems } from './new-items';
+import type { ItemContentArtifact } from '../contracts/artifacts';
 
 /** Everything serving needs of one model version, loaded once per container. */
 export interface ServedModel {
@@ -28,6 +30,13 @@ export interface ServedModel {
   readonly segments?: SegmentsArtifact;
   /** Propensity targets of this version (the scores are per user in DynamoDB). */
   readonly propensity?: Record<PropensityTarget, TargetSummary>;
+  /** Items appended since training (index → Unix seconds listed), scored by their content vector. */
+  readonly newItems?: ReadonlyMap<number, number>;
+}
+
+/** Items the user tower and the item-kNN table know: the trained ones, before any appended new item. */
+export function trainedItemCount(model: Pick<ServedModel, 'items' | 'newItems'>): number {
+  return model.items.size - (model.newItems?.size ?? 0);
 }
 
 /** What a function that does not score needs: the manifest alone (`/v1/model`, `/v1/health`). */
@@ -36,7 +45,7 @@ export interface ManifestOnly {
 }
 
 /** What the similar-items function needs: the item index (vectors, ids, attributes) and item-kNN, no user tower. */
-export type CatalogueModel = Pick<ServedModel, 'manifest' | 'items' | 'itemKnn'>;
+export type CatalogueModel = Pick<ServedModel, 'manifest' | 'items' | 'itemKnn' | 'newItems'>;
 
 /** What the segments function needs: segment profiles and propensity summaries, no vectors. */
 export interface SegmentsModel extends ManifestOnly {
@@ -49,6 +58,8 @@ export interface ModelSource<M extends ManifestOnly = ServedModel> {
   manifest(): Promise<ModelManifest | undefined>;
   /** The artifacts of a version this function needs. */
   load(manifest: ModelManifest): Promise<M>;
+  /** The served version with what arrived since it was loaded (new items); the same object when nothing did. */
+  refresh?(model: M): Promise<M>;
 }
 
 /**
@@ -108,6 +119,7 @@ export class ModelStore<M extends ManifestOnly = ServedModel> {
       const manifest = await this.source.manifest();
       if (manifest && manifest.version !== this.model?.manifest.version)
         this.model = await this.source.load(manifest);
+      else if (this.model && this.source.refresh) this.model = await this.source.refresh(this.model);
       this.failure = undefined;
     } catch (error) {
       this.failure = error;
@@ -246,21 +258,85 @@ interface StoredBaselines {
   itemKnn?: [number, number][][];
 }
 
+/** How far back items listed but unknown to the model count as new (Personalize's default item age cutoff). */
+export const NEW_ITEM_WINDOW_DAYS = 30;
+
+/**
+ * Appends the items listed since the version was trained (within NEW_ITEM_WINDOW_DAYS before it) that it does
+ * not know, with content vectors; per-item scores grow with zeros. One growth state per source: each
+ * refresh reads only curated item parts it has not read yet.
+ */
+function catalogueGrowth(s3: S3Client, bucket: string) {
+  let state: { version: string; content?: ItemContentModel; seen: Set<string> } | undefined;
+  return async <M extends CatalogueModel & Partial<Pick<ServedModel, 'popularity' | 'trending'>>>(
+    model: M,
+  ): Promise<M> => {
+    const version = model.manifest.version;
+    if (state?.version !== version) {
+      const content = await readOptionalBytes(s3, bucket, artifactKey(version, 'itemContent'));
+      state = {
+        version,
+        seen: new Set(),
+        ...(content.byteLength > 0
+          ? {
+              content: new ItemContentModel(
+                JSON.parse(Buffer.from(content).toString('utf8')) as ItemContentArtifact,
+              ),
+            }
+          : {}),
+      };
+    }
+    // A version trained before item-content.json cannot place items it never saw.
+    if (!state.content) return model;
+    const since = Date.parse(model.manifest.trainedAt) / 1000 - NEW_ITEM_WINDOW_DAYS * 86_400;
+    const added = await readNewItems(
+      s3,
+      bucket,
+      since,
+      (itemId) => model.items.indexOf(itemId) !== undefined,
+      state.seen,
+    );
+    if (added.length === 0) return model;
+    const items = appendItems(model.items, state.content, added);
+    const newItems = new Map(model.newItems);
+    added.forEach((item, offset) => newItems.set(model.items.size + offset, item.addedAt));
+    const grown = (scores: Float32Array | undefined) => {
+      if (!scores) return undefined;
+      const out = new Float32Array(items.size);
+      out.set(scores);
+      return out;
+    };
+    const popularity = grown(model.popularity);
+    const trending = grown(model.trending);
+    return {
+      ...model,
+      items,
+      newItems,
+      ...(popularity ? { popularity } : {}),
+      ...(trending ? { trending } : {}),
+    };
+  };
+}
+
 /** The item side only (`/v1/items/{itemId}/similar`): no user tower weights, user ids or segments. */
 export function s3CatalogueSource(s3: S3Client, bucket: string): ModelSource<CatalogueModel> {
+  const grow = catalogueGrowth(s3, bucket);
   return {
     manifest: readManifest(s3, bucket),
     async load(manifest) {
       const { items, itemKnn } = await readCatalogueParts(s3, bucket, manifest.version);
-      return { manifest, items, itemKnn };
+      return grow({ manifest, items, itemKnn });
     },
+    refresh: grow,
   };
 }
 
 /** Reads manifests and every artifact scoring needs from the data bucket (`models/`). */
 export function s3ModelSource(s3: S3Client, bucket: string): ModelSource {
+  const grow = catalogueGrowth(s3, bucket);
   return {
     manifest: readManifest(s3, bucket),
+    refresh: grow,
     async load(manifest) {
       const version = manifest.version;
       const [
@@ -288,7 +364,7 @@ export function s3ModelSource(s3: S3Client, bucket: string): ModelSource {
         ),
         float32FromBytes(userFeatureBytes),
       );
-      return {
+      return grow({
         manifest,
         tower,
         items: catalogue.items,
@@ -296,7 +372,7 @@ export function s3ModelSource(s3: S3Client, bucket: string): ModelSource {
         userIds: new Map(userIds.map((id, index) => [id, index])),
         ...baselineScores(baselineScoreBytes, catalogue.baselines, catalogue.itemIds.length),
         ...segmentParts,
-      };
+      });
     },
   };
 }

@@ -3,7 +3,7 @@ import { combineFeedback, type Feedback, feedbackOf } from '../data/event-policy
 import type { RecentInteraction } from '../feature-store/features';
 import type { ServedAttribute } from '../contracts/artifacts';
 import type { ItemFilter, ScoredItem } from './item-index';
-import type { CatalogueModel, ServedModel } from './model-store';
+import { type CatalogueModel, type ServedModel, trainedItemCount } from './model-store';
 import { type FilterParameters, interactionSide, withFilter } from './filters/bound-filter';
 import type { FilterExpression } from './filters/filter-expression';
 
@@ -40,6 +40,20 @@ export interface RecommendationRequest {
   readonly filter?: AppliedFilter;
   /** A share of the list drawn from another named filter (`?promotion=&promotion_share=`). */
   readonly promotion?: { readonly filter: AppliedFilter; readonly share: number };
+  /** Slots for items added since training (`reason: "new"`); absent or weight 0 = new items only by score. */
+  readonly exploration?: Exploration;
+}
+
+/** Personalize's exploration settings, with what the rule needs to know about the new items. */
+export interface Exploration {
+  /** Share of the list (0-1) offered to new items. */
+  readonly weight: number;
+  /** Only items listed at most this many days ago count as new. */
+  readonly itemAgeCutoffDays: number;
+  /** Unix seconds now. */
+  readonly now: number;
+  /** Interactions a new item has had since it was listed (the feature store's count); 0 when unknown. */
+  readonly interactions: (index: number) => number;
 }
 
 /** A named filter with the request's parameter values, its item side already evaluated (`NamedFilters.mask`). */
@@ -145,8 +159,10 @@ function userVector(
   const trainedAt = Date.parse(model.manifest.trainedAt) / 1000;
   const newerThanModel = state.recent.some((interaction) => interaction.timestamp > trainedAt);
   if (state.precomputed && !newerThanModel) return { vector: state.precomputed, source: 'precomputed' };
-  if (history.length > 0) {
-    const indices = history.map(({ index }) => index);
+  // Items appended since training have no row in the tower's tables: they are seen, not context.
+  const trained = trainedItemCount(model);
+  const indices = history.map(({ index }) => index).filter((index) => index < trained);
+  if (indices.length > 0) {
     return { vector: model.tower.vector(indices, model.userIds.get(userId)), source: 'sequence' };
   }
   if (state.precomputed) return { vector: state.precomputed, source: 'precomputed' };
@@ -252,6 +268,55 @@ function filteredList(
   ].sort((a, b) => b.item.score - a.item.score || a.item.index - b.item.index);
 }
 
+/**
+ * Gives new items `round(limit × weight)` slots, chosen by UCB: the item's score for this user (standardised
+ * among the candidates) plus an exploration bonus sqrt(2 ln(1 + N) / (1 + n)), n its interactions since it
+ * was listed and N theirs in all, so items nobody has reacted to yet are tried first and the bonus fades as
+ * evidence arrives. They replace the lowest-scored picks and sit where their score puts them.
+ */
+function explore(
+  model: ServedModel,
+  request: RecommendationRequest,
+  listed: readonly ListedItem[],
+  filter: ItemFilter,
+  score: (index: number) => number,
+): { items: ListedItem[]; explored: Set<number> } {
+  const exploration = request.exploration;
+  const slots = exploration ? Math.round(request.limit * Math.min(Math.max(exploration.weight, 0), 1)) : 0;
+  if (!exploration || slots === 0 || !model.newItems || model.newItems.size === 0) {
+    return { items: [...listed], explored: new Set() };
+  }
+  const oldest = exploration.now - exploration.itemAgeCutoffDays * 86_400;
+  const chosen = new Set(listed.map(({ item }) => item.index));
+  const candidates = [...model.newItems]
+    .filter(
+      ([index, addedAt]) => addedAt >= oldest && !chosen.has(index) && model.items.accepts(index, filter),
+    )
+    .map(([index]) => ({ index, score: score(index), n: exploration.interactions(index) }));
+  if (candidates.length === 0) return { items: [...listed], explored: new Set() };
+  const mean = candidates.reduce((sum, candidate) => sum + candidate.score, 0) / candidates.length;
+  const sd =
+    Math.sqrt(
+      candidates.reduce((sum, candidate) => sum + (candidate.score - mean) ** 2, 0) / candidates.length,
+    ) || 1;
+  const total = candidates.reduce((sum, candidate) => sum + candidate.n, 0);
+  const priority = (candidate: (typeof candidates)[number]) =>
+    (candidate.score - mean) / sd +
+    Math.sqrt((2 * Math.log(1 + total + candidates.length)) / (1 + candidate.n));
+  const picked = candidates
+    .sort((a, b) => priority(b) - priority(a) || a.index - b.index)
+    .slice(0, Math.min(slots, listed.length > 0 ? slots : request.limit));
+  const kept = listed.slice(0, Math.max(request.limit - picked.length, 0));
+  const explored = new Set(picked.map(({ index }) => index));
+  const items = [
+    ...kept,
+    ...picked.map(({ index, score: value }) => ({
+      item: { index, itemId: model.items.itemIds[index] as string, score: value },
+    })),
+  ].sort((a, b) => b.item.score - a.item.score || a.item.index - b.item.index);
+  return { items, explored };
+}
+
 export function recommend(
   model: ServedModel,
   userId: string,
@@ -259,13 +324,28 @@ export function recommend(
   request: RecommendationRequest,
   policy: ServingPolicy = DEFAULT_POLICY,
 ): Recommendations {
-  const baseline = (strategy: Strategy, scores: Float32Array, filter: ItemFilter): Recommendations => ({
-    strategy,
-    vectorSource: 'none',
-    items: filteredList(model, request, filter, state.recent, (k, f) =>
+  const baseline = (strategy: Strategy, scores: Float32Array, filter: ItemFilter): Recommendations => {
+    const listed = filteredList(model, request, filter, state.recent, (k, f) =>
       model.items.rankByScores(scores, k, f),
-    ).map(({ item, promotion }) => ({ ...plain(item), ...(promotion ? { promotion } : {}) })),
-  });
+    );
+    // Without a user vector the content scores cannot tell new items apart: the bonus alone decides.
+    const { items, explored } = explore(
+      model,
+      request,
+      listed,
+      applyFilter(model, filter, request.filter, state.recent),
+      () => 0,
+    );
+    return {
+      strategy,
+      vectorSource: 'none',
+      items: items.map(({ item, promotion }) => ({
+        ...plain(item),
+        ...(explored.has(item.index) ? { reason: 'new' } : {}),
+        ...(promotion ? { promotion } : {}),
+      })),
+    };
+  };
   if (state.unavailable) return baseline('fallback', model.popularity, filterOf(request));
   const history = knownHistory(model, state.recent);
   const exclude = request.excludeSeen ? seenItems(history, policy, state.seen) : undefined;
@@ -279,23 +359,34 @@ export function recommend(
   const liked = likedHistory(model, history);
   const user = userVector(model, userId, state, liked);
   if (!user) return baseline('cold_start', model.trending, filter);
-  const listed = filteredList(model, request, filter, state.recent, (k, f) =>
+  const scored = filteredList(model, request, filter, state.recent, (k, f) =>
     model.items.topK(user.vector, k, f),
+  );
+  const { items: listed, explored } = explore(
+    model,
+    request,
+    scored,
+    applyFilter(model, filter, request.filter, state.recent),
+    (index) => model.items.scoreItems(user.vector, [index])[0] as number,
   );
   const reasons = explain(
     model,
     liked,
-    listed.map(({ item }) => item),
+    listed.map(({ item }) => item).filter((item) => !explored.has(item.index)),
   );
   return {
     strategy: 'personalized',
     vectorSource: user.source,
     items: listed.map(({ item, promotion }) => {
-      const reason = reasons.get(item.index);
+      const reason = explored.has(item.index)
+        ? { reason: 'new', itemId: undefined }
+        : reasons.get(item.index);
       return {
         itemId: item.itemId,
         score: round(item.score),
-        ...(reason ? { reason: reason.reason, reasonItemId: reason.itemId } : {}),
+        ...(reason
+          ? { reason: reason.reason, ...(reason.itemId ? { reasonItemId: reason.itemId } : {}) }
+          : {}),
         ...(promotion ? { promotion } : {}),
       };
     }),
@@ -383,6 +474,8 @@ export function similarByItemKnn(
   k: number,
   filter: ItemFilter,
 ): ScoredItem[] {
+  // An item added since training has no co-occurrences yet: its content vector's neighbours.
+  if (index >= trainedItemCount(model)) return model.items.similar(index, k, filter);
   const similar: ScoredItem[] = [];
   forEachNeighbour(model.itemKnn, index, (neighbour, similarity) => {
     if (similar.length >= k) return false;

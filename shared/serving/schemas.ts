@@ -124,6 +124,29 @@ function promotionShareNeedsPromotion(
   }
 }
 
+const explorationWeight = z
+  .optional(
+    z.pipe(
+      z.coerce.number({ error: 'must be a number' }),
+      z.number().check(z.minimum(0, 'must be between 0 and 1'), z.maximum(1, 'must be between 0 and 1')),
+    ),
+  )
+  .check(
+    z.describe(
+      "Share of the list offered to items added since training (marked reason 'new'); default: the stage's explorationWeight (0.3)",
+    ),
+  );
+const explorationCutoff = z
+  .optional(
+    z.pipe(
+      z.coerce.number({ error: 'must be a number' }),
+      z.number().check(z.minimum(1, 'must be between 1 and 30'), z.maximum(30, 'must be between 1 and 30')),
+    ),
+  )
+  .check(
+    z.describe('Only items listed at most this many days ago are explored; default: the stage setting (30)'),
+  );
+
 export const recommendationsQuerySchema = z
   .strictObject({
     limit,
@@ -136,6 +159,8 @@ export const recommendationsQuerySchema = z
     filter,
     promotion,
     promotion_share: promotionShare,
+    exploration_weight: explorationWeight,
+    exploration_item_age_cutoff_days: explorationCutoff,
   })
   .check(z.superRefine(priceRangeOrdered), z.superRefine(promotionShareNeedsPromotion));
 

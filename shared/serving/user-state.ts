@@ -26,6 +26,7 @@ export interface ServingTables {
   readonly filters: string;
   readonly attribution: string;
   readonly ledger: string;
+  readonly items: string;
 }
 
 /** Errors that mean "DynamoDB is busy or away right now", not "the request is wrong". */

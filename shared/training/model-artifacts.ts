@@ -5,6 +5,7 @@ import type { ExperimentResult } from '../ml/experiment';
 import type { TwoTowerModel } from '../ml/two-tower';
 import type { CuratedData } from './curated-data';
 import { baselineShares, categoryAttribute, servedAttributes, topList } from './item-catalogue';
+import type { ItemContentArtifact } from '../contracts/artifacts';
 
 /** Item-kNN neighbours kept per item for serving. */
 const SERVED_NEIGHBOURS_PER_ITEM = 50;
@@ -32,11 +33,14 @@ export async function writeModelArtifacts(
     model,
     data,
     categoryVocabulary,
+    itemCategories,
     baselines,
   }: {
     model: TwoTowerModel;
     data: CuratedData;
     categoryVocabulary: readonly string[];
+    /** Per item `slots` 1-based category indices (0 = none), as the item tower reads them. */
+    itemCategories: { readonly indices: Int32Array; readonly slots: number };
     baselines: ExperimentResult['baselines'];
   },
 ): Promise<void> {
@@ -78,6 +82,8 @@ export async function writeModelArtifacts(
       Body: new Uint8Array(userFeatures.buffer, userFeatures.byteOffset, userFeatures.byteLength),
     }),
   );
+  const itemContent = itemContentArtifact(itemVectors, d, categoryVocabulary, itemCategories);
+  await putJson(s3, bucket, artifactKey(version, 'itemContent'), itemContent);
   await putJson(s3, bucket, artifactKey(version, 'itemIds'), data.log.itemIds);
   await putJson(s3, bucket, artifactKey(version, 'userIds'), data.log.userIds);
   await putJson(s3, bucket, artifactKey(version, 'itemAttributes'), {
@@ -115,4 +121,45 @@ export async function writeModelArtifacts(
       Body: new Uint8Array(baselineScores.buffer),
     }),
   );
+}
+
+/**
+ * What an item the model never saw starts as: the centroid of the learned item vectors (with biases) of each
+ * category — the model's own idea of an average item there — and the overall centroid for items without a
+ * known category. The raw category embeddings alone are a poor stand-in: training puts most of a category's
+ * signal into its items' id embeddings (measured: a new item placed by them ranked *lower* for the category's
+ * fans than for users who never touch it).
+ */
+export function itemContentArtifact(
+  itemVectors: Float32Array,
+  d: number,
+  categoryVocabulary: readonly string[],
+  itemCategories: { readonly indices: Int32Array; readonly slots: number },
+): ItemContentArtifact {
+  const width = d + 1;
+  const numItems = itemVectors.length / width;
+  const sums = Array.from({ length: categoryVocabulary.length + 1 }, () => new Float64Array(width));
+  const counts = new Float64Array(categoryVocabulary.length + 1);
+  for (let item = 0; item < numItems; item++) {
+    // Row 0 collects every item: the overall centroid.
+    const rows = new Set([0]);
+    for (let slot = 0; slot < itemCategories.slots; slot++) {
+      const row = itemCategories.indices[item * itemCategories.slots + slot] ?? 0;
+      if (row > 0) rows.add(row);
+    }
+    for (const row of rows) {
+      const sum = sums[row] as Float64Array;
+      for (let dimension = 0; dimension < width; dimension++)
+        sum[dimension] = (sum[dimension] as number) + (itemVectors[item * width + dimension] as number);
+      counts[row] = (counts[row] as number) + 1;
+    }
+  }
+  return {
+    format: 'mappa-item-content/2',
+    embeddingDim: d,
+    categories: categoryVocabulary,
+    centroids: sums.map((sum, row) =>
+      Array.from(sum, (value) => Number((value / Math.max(counts[row] as number, 1)).toFixed(6))),
+    ),
+  };
 }

@@ -221,6 +221,7 @@ async function trainAndPublish(
       model,
       data,
       categoryVocabulary,
+      itemCategories: categories,
       baselines: experiment.baselines,
     });
     const training = {

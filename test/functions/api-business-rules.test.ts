@@ -17,7 +17,7 @@ type Listed = {
   strategy: string;
   filter?: string;
   promotion?: string;
-  items: { itemId: string; score: number; promotion?: string }[];
+  items: { itemId: string; score: number; promotion?: string; reason?: string }[];
 };
 type ErrorBody = { error: string; message: string; field?: string; in?: string; position?: number };
 
@@ -332,6 +332,76 @@ describe('named filters, promotions and attribution on the embedded stack', () =
       status: 404,
       body: { error: 'filter_not_found', field: 'name', in: 'path' },
     });
+  });
+
+  it('serves items listed after training at once: by score, in exploration slots marked new, and in similar', async () => {
+    // The favourite category of each user, from the world's interactions.
+    const counts = new Map<string, Map<string, number>>();
+    for (const row of world.interactions()) {
+      const byCategory = counts.get(row.userId) ?? new Map<string, number>();
+      const category = item(row.itemId).category;
+      byCategory.set(category, (byCategory.get(category) ?? 0) + 1);
+      counts.set(row.userId, byCategory);
+    }
+    const share = (userId: string, category: string) => {
+      const byCategory = counts.get(userId) ?? new Map<string, number>();
+      const total = [...byCategory.values()].reduce((sum, n) => sum + n, 0);
+      return (byCategory.get(category) ?? 0) / Math.max(total, 1);
+    };
+    const [category] = [...new Set(world.items.map((row) => row.category))].sort(
+      (a, b) =>
+        world.items.filter((row) => row.category === b).length -
+        world.items.filter((row) => row.category === a).length,
+    ) as [string];
+    const prices = world.items
+      .filter((row) => row.category === category)
+      .map((row) => row.price)
+      .sort((a, b) => a - b);
+    const price = prices[Math.floor(prices.length / 2)] as number;
+    await env.drop(
+      'incoming/items/new-arrivals.csv',
+      ['item_id,category,price,stock', `new-a,${category},${price},9`, `new-b,${category},${price},9`].join(
+        '\n',
+      ),
+    );
+    await api.refreshModels();
+
+    const users = [...counts.keys()];
+    const lovers = users.filter((userId) => share(userId, category) >= 0.5);
+    const others = users.filter((userId) => share(userId, category) === 0);
+    expect(lovers.length).toBeGreaterThan(2);
+    expect(others.length).toBeGreaterThan(2);
+    // Without exploration, new items compete by their content score: they rank higher for the category's fans.
+    const positionOfNew = async (userId: string) => {
+      const response = await recommendations(userId, `?limit=100&exploration_weight=0&exclude_seen=false`);
+      expect(response.status).toBe(200);
+      expect(response.body.items.filter((entry) => entry.reason === 'new')).toEqual([]);
+      const position = response.body.items.findIndex((entry) => entry.itemId === 'new-a');
+      expect(position).toBeGreaterThanOrEqual(0);
+      return position / response.body.items.length;
+    };
+    const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
+    const loverPositions = await Promise.all(lovers.map(positionOfNew));
+    const otherPositions = await Promise.all(others.map(positionOfNew));
+    expect(mean(loverPositions)).toBeLessThan(mean(otherPositions));
+    const fan = lovers[0] as string;
+    const top = await recommendations(fan, '?limit=10&exploration_weight=0');
+    const newInTop = top.body.items.filter((entry) => entry.itemId.startsWith('new-'));
+    // With exploration, new items get their share of slots, marked as such.
+    const explored = await recommendations(fan, '?limit=10&exploration_weight=0.2');
+    expect(explored.body.items).toHaveLength(10);
+    const marked = explored.body.items.filter((entry) => entry.reason === 'new').map((entry) => entry.itemId);
+    expect(marked.sort()).toEqual(
+      ['new-a', 'new-b'].filter((id) => !newInTop.some((entry) => entry.itemId === id)).slice(0, 2),
+    );
+    // Similar items of a new item: its category's items first.
+    const similar = await request<Listed>('getSimilarItems', 'GET', '/v1/items/new-a/similar?limit=5');
+    expect(similar.status).toBe(200);
+    expect(similar.body.items.length).toBeGreaterThan(0);
+    const sameCategory = similar.body.items.filter(
+      (entry) => entry.itemId.startsWith('new-') || item(entry.itemId).category === category,
+    );
+    expect(sameCategory.length / similar.body.items.length).toBeGreaterThan(0.5);
   });
 
   it('forgets a user: serving data now, later rows dropped unseen, curated data rewritten, cold start after', async () => {

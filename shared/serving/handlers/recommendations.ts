@@ -19,6 +19,7 @@ import { applyNamedFilter, rejectStrayParameters, splitQuery } from '../filters/
 import { getFilter } from '../filters/filter-store';
 import { NamedFilters } from '../filters/named-filters';
 import { type MarkServed, markServedWith } from '../served-lists';
+import { NewItemInteractions, readItemEventCounts } from '../new-item-stats';
 import { readUserState } from '../user-state';
 
 /** What the recommendations function uses: the full model, named filters, experiment definitions, exposure counting. */
@@ -26,6 +27,8 @@ export interface RecommendationsDeps extends ApiDeps {
   readonly models: ModelStore;
   readonly filters: NamedFilters;
   readonly markServed: MarkServed;
+  readonly newItemInteractions: NewItemInteractions;
+  readonly exploration: ApiSettings['exploration'];
   readonly experiments: ExperimentDefinitions;
   readonly recordExposure: (experimentId: string, userId: string, variant: string) => Promise<void>;
 }
@@ -40,6 +43,11 @@ export function recommendationsDeps(base: ApiDeps, settings: ApiSettings): Recom
       settings.filtersCacheMs,
     ),
     markServed: markServedWith(base),
+    newItemInteractions: new NewItemInteractions(
+      (itemIds) => readItemEventCounts(base.dynamoDb, base.tables.items, itemIds),
+      60_000,
+    ),
+    exploration: settings.exploration,
     experiments: new ExperimentDefinitions((experimentId) => getExperiment(table, experimentId)),
     recordExposure: (experimentId, userId, variant) => recordExposure(table, experimentId, userId, variant),
   };
@@ -67,6 +75,13 @@ export const getRecommendations: RouteHandler<RecommendationsDeps> = async (even
   }
   const variant = experiment ? assignVariant(experiment, userId) : undefined;
   const state = await readUserState(deps.dynamoDb, deps.tables, userId, model.manifest.version, scope.log);
+  const now = deps.now?.() ?? new Date();
+  const exploration = {
+    weight: query.exploration_weight ?? deps.exploration.weight,
+    itemAgeCutoffDays: query.exploration_item_age_cutoff_days ?? deps.exploration.itemAgeCutoffDays,
+    now: Math.floor(now.getTime() / 1000),
+    interactions: await deps.newItemInteractions.of(model),
+  };
   const result = recommend(
     model,
     userId,
@@ -80,6 +95,7 @@ export const getRecommendations: RouteHandler<RecommendationsDeps> = async (even
       ...(variant ? { variantStrategy: variant.strategy } : {}),
       ...(filter ? { filter } : {}),
       ...(promoted ? { promotion: { filter: promoted, share: query.promotion_share ?? 0.2 } } : {}),
+      exploration,
     },
     deps.policy,
   );

@@ -13,7 +13,8 @@ import { initBackend } from '../shared/ml/backend';
 import { createLogger } from '../shared/observability/logger';
 import { ItemIndex, TopKHeap } from '../shared/serving/item-index';
 import { s3ModelSource, type ServedModel } from '../shared/serving/model-store';
-import { recommend } from '../shared/serving/recommender';
+import { type AppliedFilter, recommend } from '../shared/serving/recommender';
+import { NamedFilters } from '../shared/serving/filters/named-filters';
 import { API_FUNCTIONS } from '../shared/serving/routes';
 import { MANIFEST_KEY, type ModelManifest } from '../shared/contracts/artifacts';
 import { runTraining } from '../shared/training/run-training';
@@ -287,6 +288,102 @@ async function startServer(
   return { url: await Promise.race([url, exited]), child, handlerLatencies };
 }
 
+/**
+ * recommend() over 10^5 items, unfiltered vs with a named filter (an Items part with a parameter, an
+ * Interactions part) and a 20% promotion from another filter — side by side in one run. The filters' item
+ * masks come from the NamedFilters cache as in the API (computed once per version and parameters).
+ */
+async function filteredRecommendRows(): Promise<Row[]> {
+  const count = 100_000;
+  const width = 65;
+  const categories = Array.from({ length: 20 }, (_, index) => `c${index}`);
+  let state = 7;
+  const next = () => {
+    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0;
+    return state / 2 ** 32;
+  };
+  const attributes = Array.from({ length: count }, () => {
+    const price = Math.round(5 + next() * 95);
+    return {
+      category: categories[Math.floor(next() * categories.length)] as string,
+      price,
+      attributes: { stock: next() < 0.1 ? 0 : 1 + Math.floor(next() * 50), price },
+    };
+  });
+  const index = new ItemIndex(
+    seededVectors(count * width, 11),
+    Array.from({ length: count }, (_, item) => `i${item}`),
+    attributes,
+  );
+  const model = {
+    manifest: { version: 'bench', trainedAt: '2026-01-01T00:00:00Z', serving: 'model' },
+    items: index,
+    userIds: new Map(),
+    popularity: new Float32Array(count),
+    trending: new Float32Array(count),
+  } as unknown as ServedModel;
+  const expressions: Record<string, string> = {
+    shelf:
+      'EXCLUDE ItemID WHERE Items.stock = 0 | INCLUDE ItemID WHERE Items.category IN ($CATEGORIES) | EXCLUDE ItemID WHERE Interactions.event_type IN ("purchase")',
+    clearance: 'INCLUDE ItemID WHERE Items.price < 20',
+  };
+  const filters = new NamedFilters(
+    async (name) => ({ name, expression: expressions[name] as string, createdAt: '2026-01-01T00:00:00Z' }),
+    60_000,
+  );
+  const parameters = { CATEGORIES: categories.slice(0, 10).join(',') };
+  const resolved = {
+    shelf: await filters.get('shelf'),
+    clearance: await filters.get('clearance'),
+  };
+  // What a request does per filter once both caches are warm: look the mask up, bind the parameters.
+  const applied = (name: 'shelf' | 'clearance'): AppliedFilter => {
+    const filter = resolved[name];
+    if (!filter) throw new Error(`filter ${name} missing`);
+    const mask = filters.mask(filter, parameters, 'bench', index.attributes);
+    return { name, expression: filter.expression, parameters, ...(mask ? { mask } : {}) };
+  };
+  const users = Array.from({ length: 16 }, (_, user) => seededVectors(width, 100 + user));
+  const recent = Array.from({ length: 50 }, (_, step) => ({
+    item_id: `i${(step * 7919) % count}`,
+    timestamp: 1_700_000_000 + step,
+    event_type: step % 5 === 0 ? 'purchase' : 'view',
+  }));
+  const userState = (iteration: number) => ({
+    recent,
+    precomputed: users[iteration % users.length] as Float32Array,
+  });
+  const unfiltered = timeRepeated(400, (iteration) =>
+    recommend(model, 'u', userState(iteration), { limit: 10, excludeSeen: true }),
+  );
+  const filtered = timeRepeated(400, (iteration) =>
+    recommend(model, 'u', userState(iteration), {
+      limit: 10,
+      excludeSeen: true,
+      filter: applied('shelf'),
+      promotion: { filter: applied('clearance'), share: 0.2 },
+    }),
+  );
+  return [
+    {
+      workload: '100k items recommend()',
+      implementation: 'unfiltered (baseline)',
+      items: count,
+      p50_ms: unfiltered.p50,
+      p99_ms: unfiltered.p99,
+      matrix_MiB: null,
+    },
+    {
+      workload: '100k items recommend()',
+      implementation: `filter (3 parts) + 20% promotion: ${(filtered.p50 / unfiltered.p50).toFixed(2)}× the unfiltered p50`,
+      items: count,
+      p50_ms: filtered.p50,
+      p99_ms: filtered.p99,
+      matrix_MiB: null,
+    },
+  ];
+}
+
 export async function runServingBenchmark(): Promise<void> {
   if (!existsSync(ML_100K))
     throw new Error(`${ML_100K} not found: the benchmark reads MovieLens 100K from ../shared/data`);
@@ -454,8 +551,11 @@ module.exports = (request) => ({ ...request, path: '/v1/users/' + users[next++ %
       );
     }
 
+    rows.push(...(await filteredRecommendRows()));
+
     report('serving', rows, {
       targets: {
+        '100k recommend() with a filter and 20% promotion p50': '<= 1.5 × the unfiltered p50 (#18)',
         'ml-100k top-10 p50': '<= 0.25 ms',
         '100k × 64 top-10 p50': '<= 3 ms',
         '1M × 64 top-10 p50': '<= 25 ms',

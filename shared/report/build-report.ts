@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ExperimentReport } from '../marketing/experiments';
+import type { AttributionReport } from '../marketing/attribution';
 import type { EvaluationResult } from '../ml/evaluate';
 import type { EpochStats } from '../ml/train-two-tower';
 import type { PropensityTarget, TargetSummary } from '../contracts/artifacts';
@@ -26,6 +27,7 @@ export interface ReportData {
   readonly segments?: SegmentsArtifact;
   readonly propensity?: Partial<Record<PropensityTarget, TargetSummary>>;
   readonly experiment?: ExperimentReport;
+  readonly attribution?: AttributionReport;
   readonly ingestion: {
     readonly files: number;
     readonly rowsIn: number;
@@ -114,6 +116,16 @@ export function buildReport(data: ReportData): string {
         : missing('No experiment yet: POST /v1/experiments.'),
     ),
     section(
+      'attribution',
+      'Attribution',
+      `Click-through and conversion rate per impression, with 95% confidence intervals, of the lists served ${
+        data.attribution ? `from ${data.attribution.from} to ${data.attribution.to}` : ''
+      } — by strategy, filter and promotion (events that carried the list's recommendationId).`,
+      data.attribution
+        ? canvas('chart-attribution')
+        : missing('Nothing served yet: every recommendations, rank and similar response is counted.'),
+    ),
+    section(
       'ingestion',
       'Ingestion',
       `${data.ingestion.files} files: ${data.ingestion.rowsIn} rows in = ${data.ingestion.accepted} accepted + ${data.ingestion.duplicates} duplicates + ${data.ingestion.rejected} rejected.`,
@@ -190,6 +202,19 @@ if(data.experiment){
     {label:'lift in conversion rate (points)',data:v.map(function(x){return x.vsControl.conversionRate.difference*100;}),backgroundColor:palette[0]},
     {label:'95% CI low',data:v.map(function(x){return x.vsControl.conversionRate.ci95[0]*100;}),backgroundColor:'#bbb'},
     {label:'95% CI high',data:v.map(function(x){return x.vsControl.conversionRate.ci95[1]*100;}),backgroundColor:'#888'}]},
+    options:{indexAxis:'y'}});
+}
+if(data.attribution){
+  var rows=[].concat(
+    data.attribution.byStrategy.map(function(r){return {label:'strategy '+r.strategy,row:r};}),
+    data.attribution.byFilter.filter(function(r){return r.filter;}).map(function(r){return {label:'filter '+r.filter,row:r};}),
+    data.attribution.byPromotion.filter(function(r){return r.promotion;}).map(function(r){return {label:'promotion '+r.promotion,row:r};}));
+  var pct=function(x){return x*100;};
+  draw('chart-attribution',{type:'bar',data:{labels:rows.map(function(r){return r.label+' ('+r.row.impressions+' impressions)';}),datasets:[
+    {label:'CTR %',data:rows.map(function(r){return pct(r.row.ctr.value);}),backgroundColor:palette[0]},
+    {label:'CTR 95% CI high',data:rows.map(function(r){return pct(r.row.ctr.ci95[1]);}),backgroundColor:'#bbb'},
+    {label:'conversion rate %',data:rows.map(function(r){return pct(r.row.conversionRate.value);}),backgroundColor:palette[3]},
+    {label:'conversion 95% CI high',data:rows.map(function(r){return pct(r.row.conversionRate.ci95[1]);}),backgroundColor:'#888'}]},
     options:{indexAxis:'y'}});
 }
 var reasons=Object.keys(data.ingestion.byReason);

@@ -1,3 +1,5 @@
+import { attributionReport } from '../marketing/attribution';
+import { readCounters } from '../marketing/attribution-store';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { listKeys, readJsonIfExists as readJson } from '../aws/s3-objects';
@@ -14,7 +16,13 @@ import type { ReportData } from './build-report';
 
 /** Everything the report shows, read from the data lake and the experiments table. */
 export async function collectReportData(
-  deps: { s3: S3Client; dynamoDb: DynamoDBClient; bucket: string; experimentsTable: string },
+  deps: {
+    s3: S3Client;
+    dynamoDb: DynamoDBClient;
+    bucket: string;
+    experimentsTable: string;
+    attributionTable: string;
+  },
   now = new Date(),
 ): Promise<ReportData> {
   const manifest = await readJson<ModelManifest>(deps.s3, deps.bucket, MANIFEST_KEY);
@@ -51,6 +59,14 @@ export async function collectReportData(
     ? experimentReport(latest, await experimentOutcomes(experiments, latest.experimentId))
     : undefined;
 
+  // Attribution over the last 30 days (the API's reports cover up to 92).
+  const to = now.toISOString().slice(0, 10);
+  const days = Array.from({ length: 30 }, (_, back) =>
+    new Date(Date.parse(`${to}T00:00:00Z`) - (29 - back) * 86_400_000).toISOString().slice(0, 10),
+  );
+  const counters = await readCounters({ client: deps.dynamoDb, table: deps.attributionTable }, days);
+  const attribution = counters.length > 0 ? attributionReport(days[0] as string, to, counters) : undefined;
+
   const ingestion = {
     files: 0,
     rowsIn: 0,
@@ -77,6 +93,7 @@ export async function collectReportData(
     ...(segments ? { segments } : {}),
     ...(propensity ? { propensity } : {}),
     ...(experiment ? { experiment } : {}),
+    ...(attribution ? { attribution } : {}),
     ingestion,
   };
 }

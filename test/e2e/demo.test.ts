@@ -50,6 +50,15 @@ describe('mappa demo (the README’s main command)', () => {
       expect(result.stdout).toMatch(/purchase propensity \d+\.\d%, decile \d+/);
       expect(result.stdout).toMatch(/popular\s+\d+ users\s+conversion \d+\.\d%.*\(control\)/);
       expect(result.stdout).toMatch(/personalized\s+\d+ users\s+conversion .* lift -?\d+% \(95% CI/);
+      // Business rules: a named filter, a promotion, attribution, a new item, a user forgotten.
+      expect(result.stdout).toMatch(/u\d+ with filter affordable \(MAX_PRICE=25\):\n\s+1\. i\d+/);
+      expect(result.stdout).toMatch(/\[promoted: premium\]/);
+      expect(result.stdout).toMatch(/all lists\s+\d+ impressions\s+\d+ clicks\s+CTR \d+\.\d% \(95% CI/);
+      // Listed after training: in the list by its score or in an exploration slot (marked new).
+      expect(result.stdout).toMatch(/new-arrival-\d\s+-?\d+\.\d{3}\s+(new|because you)/);
+      expect(result.stdout).toMatch(/items similar to the new new-arrival-1:\n\s+1\. /);
+      expect(result.stdout).toMatch(/forgot u\d+: feature record deleted, \d+ recent interactions/);
+      expect(result.stdout).toMatch(/u\d+ is now served as cold_start/);
       expect(existsSync(join(dir, 'demo-data', 'interactions.csv'))).toBe(true);
       // The whole run was under each deployable's synthesized IAM role, with nothing denied; the record says
       // what every role used.
@@ -63,6 +72,8 @@ describe('mappa demo (the README’s main command)', () => {
         'api-recommendations',
         'api-similar-items',
         'api-events',
+        'api-filters',
+        'api-privacy',
       ]) {
         expect(usage).toContain(`## ${deployable}\n`);
       }
@@ -79,6 +90,7 @@ describe('mappa demo (the README’s main command)', () => {
         'chart-roc',
         'chart-calibration',
         'chart-experiment',
+        'chart-attribution',
         'chart-ingestion',
       ]);
       for (const match of canvases) expect(match[0]).toContain('data-drawn="true"');

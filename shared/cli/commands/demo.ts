@@ -1,3 +1,5 @@
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { csvLine } from '../../data/formats';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -93,7 +95,10 @@ export function registerDemoCommand(program: Command): void {
         const api = await serveApi(stack, flags);
         try {
           step(5, `Serving the API on ${api.url} (x-api-key: ${api.apiKey}) and calling it`);
-          await new ApiTour(api.url, api.apiKey).run(userIds);
+          await new ApiTour(api.url, api.apiKey).run(userIds, {
+            listNewItems: (category, price) => listNewItems(stack, category, price),
+            refresh: () => api.refreshModels(),
+          });
           step(6, 'Writing the evaluation report');
           const report = await writeReport(stack, flags.report);
           process.stdout.write(`    ${report}\n`);
@@ -228,4 +233,26 @@ async function trainModel(stack: EmbeddedStack): Promise<string[]> {
     process.stdout.write(`    segments: ${report.segments.descriptions.join('; ')}\n`);
   }
   return report.activeUsers;
+}
+
+/** The demo's new arrivals: two items of a category the first user likes, dropped as an items file. */
+async function listNewItems(stack: EmbeddedStack, category: string, price: number): Promise<string[]> {
+  const { unregister } = registerPreprocessHandler(stack, {
+    log: createLogger({ service: 'mappa-preprocess', level: 'warn' }),
+  });
+  try {
+    const ids = ['new-arrival-1', 'new-arrival-2'];
+    const rows = ids.map((id) => csvLine([id, category, price]));
+    await stack.s3.send(
+      new PutObjectCommand({
+        Bucket: stack.names.dataBucket,
+        Key: 'incoming/items/new-arrivals.csv',
+        Body: ['item_id,category,price', ...rows].join('\n'),
+      }),
+    );
+    await stack.drainEvents();
+    return ids;
+  } finally {
+    unregister();
+  }
 }

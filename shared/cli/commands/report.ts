@@ -23,6 +23,7 @@ export async function writeReport(
     dynamoDb: services.dynamoDb,
     bucket: services.names.dataBucket,
     experimentsTable: services.names.tables.experiments,
+    attributionTable: services.names.tables.attribution,
   });
   const path = resolve(out);
   mkdirSync(dirname(path), { recursive: true });

@@ -208,6 +208,10 @@ handler(event, context).then((response) => {
         [ENV.usersTable]: stack.names.tables.users,
         [ENV.userVectorsTable]: stack.names.tables.userVectors,
         [ENV.experimentsTable]: stack.names.tables.experiments,
+        [ENV.filtersTable]: stack.names.tables.filters,
+        [ENV.attributionTable]: stack.names.tables.attribution,
+        [ENV.ledgerTable]: stack.names.tables.ledger,
+        [ENV.itemsTable]: stack.names.tables.items,
         [ENV.logLevel]: 'error',
         BENCH_EVENT: JSON.stringify(event),
       },
@@ -293,7 +297,7 @@ async function startServer(
  * Interactions part) and a 20% promotion from another filter — side by side in one run. The filters' item
  * masks come from the NamedFilters cache as in the API (computed once per version and parameters).
  */
-async function filteredRecommendRows(): Promise<Row[]> {
+export async function filteredRecommendRows(): Promise<Row[]> {
   const count = 100_000;
   const width = 65;
   const categories = Array.from({ length: 20 }, (_, index) => `c${index}`);

@@ -31,20 +31,38 @@ export function recommendationId(
   context: ServedContext,
   nonce: string = randomBytes(6).toString('hex'),
 ): string {
-  const fields = [
-    context.servedAt,
+  const fields = [context.servedAt, ...contextFields(context), nonce];
+  return PREFIX + Buffer.from(JSON.stringify(fields)).toString('base64url');
+}
+
+/** A context's fields in a fixed order, names absent as null: what ids and counter keys are made of. */
+function contextFields(context: Omit<ServedContext, 'servedAt'>): (string | null)[] {
+  return [
     context.surface,
     context.strategy,
     context.filter ?? null,
     context.promotion ?? null,
     context.experiment ?? null,
     context.variant ?? null,
-    nonce,
   ];
-  return PREFIX + Buffer.from(JSON.stringify(fields)).toString('base64url');
 }
 
-const optional = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+/** The context of fields in `contextFields` order, or undefined when they are not well-formed. */
+function contextOfFields(fields: readonly unknown[]): Omit<ServedContext, 'servedAt'> | undefined {
+  const [surface, strategy, ...names] = fields;
+  if (!SURFACES.includes(surface as Surface) || typeof strategy !== 'string') return undefined;
+  const [filter, promotion, experiment, variant] = names.map((name) =>
+    typeof name === 'string' ? name : undefined,
+  );
+  return {
+    surface: surface as Surface,
+    strategy,
+    ...(filter ? { filter } : {}),
+    ...(promotion ? { promotion } : {}),
+    ...(experiment ? { experiment } : {}),
+    ...(variant ? { variant } : {}),
+  };
+}
 
 /** The context an id was minted with, or undefined when it is not one of ours. */
 export function decodeRecommendationId(id: string): ServedContext | undefined {
@@ -56,45 +74,22 @@ export function decodeRecommendationId(id: string): ServedContext | undefined {
     return undefined;
   }
   if (!Array.isArray(fields) || fields.length !== 8) return undefined;
-  const [servedAt, surface, strategy, filter, promotion, experiment, variant, nonce] = fields as unknown[];
+  const servedAt: unknown = fields[0];
   if (typeof servedAt !== 'number' || !Number.isInteger(servedAt) || servedAt < 0) return undefined;
-  if (!SURFACES.includes(surface as Surface) || typeof strategy !== 'string' || typeof nonce !== 'string')
-    return undefined;
-  const context: ServedContext = { servedAt, surface: surface as Surface, strategy };
-  const names = {
-    filter: optional(filter),
-    promotion: optional(promotion),
-    experiment: optional(experiment),
-    variant: optional(variant),
-  };
-  return {
-    ...context,
-    ...Object.fromEntries(Object.entries(names).filter(([, value]) => value !== undefined)),
-  };
+  if (typeof fields[7] !== 'string') return undefined;
+  const context = contextOfFields(fields.slice(1, 7));
+  return context ? { servedAt, ...context } : undefined;
 }
 
 /** What a context's counters are kept under: everything but the time and the nonce. */
 export function contextKey(context: ServedContext): string {
-  return JSON.stringify([
-    context.surface,
-    context.strategy,
-    context.filter ?? null,
-    context.promotion ?? null,
-    context.experiment ?? null,
-    context.variant ?? null,
-  ]);
+  return JSON.stringify(contextFields(context));
 }
 
 export function contextOfKey(key: string): Omit<ServedContext, 'servedAt'> {
-  const [surface, strategy, filter, promotion, experiment, variant] = JSON.parse(key) as (string | null)[];
-  return {
-    surface: surface as Surface,
-    strategy: strategy as string,
-    ...(filter ? { filter } : {}),
-    ...(promotion ? { promotion } : {}),
-    ...(experiment ? { experiment } : {}),
-    ...(variant ? { variant } : {}),
-  };
+  const context = contextOfFields(JSON.parse(key) as unknown[]);
+  if (!context) throw new Error(`attribution counter key ${key} is not a served context`);
+  return context;
 }
 
 /** Counters of one context (one day, or summed over a range). */

@@ -102,6 +102,17 @@ export class ItemIndex {
     return this.select(this.kernel.scores(userVector), k, filter);
   }
 
+  /**
+   * Every item's score for a user vector (a copy): a request that picks several lists — a promotion beside
+   * the main list — scores the catalogue once and ranks the lists with `rankByScores`.
+   */
+  scoresFor(userVector: Float32Array): Float32Array {
+    if (userVector.length !== this.width) {
+      throw new Error(`user vector has ${userVector.length} values, the model needs ${this.width}`);
+    }
+    return this.kernel.scores(userVector).slice();
+  }
+
   /** Scores of the given items only (personalized ranking of a candidate list). */
   scoreItems(userVector: Float32Array, indices: readonly number[]): number[] {
     const matrix = this.kernel.matrix();
@@ -162,23 +173,35 @@ export class ItemIndex {
 
   private select(scores: Float32Array, k: number, filter: ItemFilter): ScoredItem[] {
     const heap = new TopKHeap(k);
-    const filtered =
-      filter.exclude !== undefined ||
-      filter.allowed !== undefined ||
-      filter.category !== undefined ||
-      filter.minPrice !== undefined ||
-      filter.maxPrice !== undefined;
     if (filter.only) {
       // A short allow-list (the user's own history): visit only it.
       for (const item of filter.only) {
         if (item >= 0 && item < this.size && this.accepts(item, filter))
           heap.offer(item, scores[item] as number);
       }
-    } else {
+    } else if (
+      filter.category !== undefined ||
+      filter.minPrice !== undefined ||
+      filter.maxPrice !== undefined
+    ) {
       for (let item = 0; item < this.size; item++) {
-        if (filtered && !this.accepts(item, filter)) continue;
-        heap.offer(item, scores[item] as number);
+        if (this.accepts(item, filter)) heap.offer(item, scores[item] as number);
       }
+    } else if (filter.allowed || filter.exclude) {
+      // A named filter's mask and the (short) exclusions as one byte per item: no per-item Set lookup.
+      const pass = filter.allowed ? filter.allowed.slice() : new Uint8Array(this.size).fill(1);
+      for (const item of filter.exclude ?? []) if (item >= 0 && item < this.size) pass[item] = 0;
+      // Score against the heap's floor first: once the heap is full almost every item fails that test
+      // predictably, and the mask (a coin flip per item under a broad filter) is read only for the rest.
+      let floor = Number.NEGATIVE_INFINITY;
+      for (let item = 0; item < this.size; item++) {
+        const score = scores[item] as number;
+        if (score < floor || pass[item] !== 1) continue;
+        heap.offer(item, score);
+        floor = heap.floor();
+      }
+    } else {
+      for (let item = 0; item < this.size; item++) heap.offer(item, scores[item] as number);
     }
     return heap.sorted().map(([index, score]) => ({ index, itemId: this.itemIds[index] as string, score }));
   }
@@ -211,6 +234,11 @@ export class TopKHeap {
     this.scores[a] = this.scores[b] as number;
     this.indices[b] = index;
     this.scores[b] = score;
+  }
+
+  /** The lowest score kept once the heap is full (a score below it cannot enter); −∞ before. */
+  floor(): number {
+    return this.size < this.capacity ? Number.NEGATIVE_INFINITY : (this.scores[0] as number);
   }
 
   offer(index: number, score: number): void {

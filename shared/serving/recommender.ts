@@ -259,9 +259,11 @@ function filteredList(
   const slots = promotion ? Math.min(request.limit, Math.round(request.limit * promotion.share)) : 0;
   if (!promotion || slots === 0) return pick(request.limit, main).map((item) => ({ item }));
   const promoted = pick(slots, applyFilter(model, base, promotion.filter, recent));
-  const exclude = new Set(main.exclude ?? []);
-  for (const { index } of promoted) exclude.add(index);
-  const rest = pick(request.limit - promoted.length, { ...main, exclude });
+  const taken = new Set(promoted.map(({ index }) => index));
+  // The main list's best `limit` hold at most `promoted.length` promoted items: one pass is enough.
+  const rest = pick(request.limit, main)
+    .filter(({ index }) => !taken.has(index))
+    .slice(0, request.limit - promoted.length);
   return [
     ...promoted.map((item) => ({ item, promotion: promotion.filter.name })),
     ...rest.map((item) => ({ item })),
@@ -359,15 +361,17 @@ export function recommend(
   const liked = likedHistory(model, history);
   const user = userVector(model, userId, state, liked);
   if (!user) return baseline('cold_start', model.trending, filter);
+  // The catalogue is scored once; the main list, a promotion and exploration all rank from it.
+  const scores = model.items.scoresFor(user.vector);
   const scored = filteredList(model, request, filter, state.recent, (k, f) =>
-    model.items.topK(user.vector, k, f),
+    model.items.rankByScores(scores, k, f),
   );
   const { items: listed, explored } = explore(
     model,
     request,
     scored,
     applyFilter(model, filter, request.filter, state.recent),
-    (index) => model.items.scoreItems(user.vector, [index])[0] as number,
+    (index) => scores[index] as number,
   );
   const reasons = explain(
     model,

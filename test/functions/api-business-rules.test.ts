@@ -3,7 +3,7 @@ import { localApiDeps } from '../../shared/local/api-wiring';
 import { initBackend } from '../../shared/ml/backend';
 import { createLogger } from '../../shared/observability/logger';
 import type { SyntheticWorld } from '../../shared/synthetic/generator';
-import { API_KEY, call, testWorld, trainQuickModel } from '../support/api';
+import { API_KEY, call, dropWorld, testWorld, trainQuickModel } from '../support/api';
 import { MANIFEST_KEY, type ModelManifest } from '../../shared/contracts/artifacts';
 import { exportRecommendations } from '../../shared/serving/batch-export';
 import { itemMask } from '../../shared/serving/filters/bound-filter';
@@ -47,22 +47,7 @@ describe('named filters, promotions and attribution on the embedded stack', () =
     await initBackend({ force: 'wasm' });
     env = await startIngestionStack();
     world = testWorld();
-    await env.drop(
-      'incoming/items/items.csv',
-      [
-        'item_id,category,price,stock',
-        ...world.items.map((row, index) => `${row.itemId},${row.category},${row.price},${stockOf(index)}`),
-      ].join('\n'),
-    );
-    await env.drop(
-      'incoming/interactions/events.csv',
-      [
-        'user_id,item_id,timestamp,event_type,event_value',
-        ...[...world.interactions()].map(
-          (row) => `${row.userId},${row.itemId},${row.timestamp},${row.eventType},${row.eventValue ?? ''}`,
-        ),
-      ].join('\n'),
-    );
+    await dropWorld(env, world, { stock: stockOf });
     await trainQuickModel(env, TRAINED_AT);
     api = await startLocalApi({
       port: 0,

@@ -32,12 +32,20 @@ export function testWorld(): SyntheticWorld {
   return new SyntheticWorld({ ...SYNTHETIC_PRESETS.tiny, users: 80, items: 60, interactions: 3_000 });
 }
 
-export async function dropWorld(env: IngestionStack, world: SyntheticWorld): Promise<void> {
+/** Drops the world's items (with any extra columns, computed from each item's index) and interactions. */
+export async function dropWorld(
+  env: IngestionStack,
+  world: SyntheticWorld,
+  extraItemColumns: Readonly<Record<string, (index: number) => string | number>> = {},
+): Promise<void> {
+  const extra = Object.entries(extraItemColumns);
   await env.drop(
     'incoming/items/items.csv',
     [
-      'item_id,category,price',
-      ...world.items.map((item) => `${item.itemId},${item.category},${item.price}`),
+      ['item_id,category,price', ...extra.map(([column]) => column)].join(','),
+      ...world.items.map((item, index) =>
+        [item.itemId, item.category, item.price, ...extra.map(([, value]) => value(index))].join(','),
+      ),
     ].join('\n'),
   );
   await env.drop(

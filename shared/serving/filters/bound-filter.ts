@@ -123,9 +123,10 @@ function compile<R>(
 export function itemField(item: ItemAttributes, field: string): ServedAttribute | undefined {
   const stored = item.attributes;
   if (stored) {
-    if (field in stored) return stored[field];
+    // Own keys only: a field named like an Object.prototype member (constructor, __proto__) is absent.
+    if (Object.hasOwn(stored, field)) return stored[field];
     const lower = field.toLowerCase();
-    if (lower in stored) return stored[lower];
+    if (Object.hasOwn(stored, lower)) return stored[lower];
   }
   const name = field.toLowerCase();
   if (name === 'category') return item.category ?? undefined;

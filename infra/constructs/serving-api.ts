@@ -118,9 +118,11 @@ export class ServingApi extends Construct {
     }
     tables.userVectors.grant(functions.recommendations, 'dynamodb:BatchGetItem');
     tables.userVectors.grant(functions.segments, 'dynamodb:GetItem');
-    // Experiments: recommendations read definitions and count exposures; events add outcomes.
+    // Experiments: recommendations read definitions, count exposures and note them on the user's record;
+    // events add outcomes to the experiments that record names.
     tables.experiments.grant(functions.recommendations, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
-    tables.experiments.grant(functions.events, 'dynamodb:Query', 'dynamodb:UpdateItem');
+    tables.users.grant(functions.recommendations, 'dynamodb:UpdateItem');
+    tables.experiments.grant(functions.events, 'dynamodb:UpdateItem');
     tables.experiments.grant(functions.experiments, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query');
     // Named filters: the scoring functions read one by name; the filters function manages them.
     tables.filters.grant(functions.recommendations, 'dynamodb:GetItem');
@@ -147,7 +149,13 @@ export class ServingApi extends Construct {
     tables.ledger.grant(functions.privacy, 'dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem');
     tables.users.grant(functions.privacy, 'dynamodb:DeleteItem');
     tables.userVectors.grant(functions.privacy, 'dynamodb:Query', 'dynamodb:DeleteItem');
-    tables.experiments.grant(functions.privacy, 'dynamodb:Query', 'dynamodb:DeleteItem');
+    // Deleting an assignment also takes the user's contribution out of the variant's counters.
+    tables.experiments.grant(
+      functions.privacy,
+      'dynamodb:Query',
+      'dynamodb:DeleteItem',
+      'dynamodb:UpdateItem',
+    );
     grantObjects(props.bucket, functions.events, ['s3:PutObject'], [EVENTS_STAGING_PREFIX]);
     tables.users.grant(functions.events, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
     // /v1/health reads one (absent) key of the feature store to say whether it answers.

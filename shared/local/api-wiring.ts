@@ -15,8 +15,6 @@ export interface LocalApiDepsOptions {
   readonly log?: Logger;
   readonly now?: () => Date;
   readonly writeMetrics?: (line: string) => void;
-  /** Seconds experiment definitions are cached (the Lambda default is 60). */
-  readonly experimentsCacheSeconds?: number;
   /** Seconds named filters are cached (the Lambda default is 60). */
   readonly filtersCacheSeconds?: number;
   /** The stage's exploration defaults (the Lambda default: weight 0.3, 30 days). */
@@ -59,7 +57,6 @@ export function localApiDeps(
     log: (options.log ?? createLogger({ service: 'mappa-api' })).child({ function: fn }),
     settings: {
       modelRecheckMs: (options.modelRecheckSeconds ?? 60) * 1000,
-      experimentsCacheMs: (options.experimentsCacheSeconds ?? 60) * 1000,
       filtersCacheMs: (options.filtersCacheSeconds ?? 60) * 1000,
       exploration: options.exploration ?? { weight: 0.3, itemAgeCutoffDays: 30 },
     },

@@ -8,17 +8,60 @@ import {
   QueryCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import type { ExperimentDefinition, UserOutcome } from './experiments';
+import { randomInt } from 'node:crypto';
+import { type ExperimentDefinition, NO_TOTALS, type UserOutcome, type VariantTotals } from './experiments';
 
 /**
  * Experiments in DynamoDB, one partition per experiment: the definition
- * (`entry = definition`) and one item per exposed user (`entry = user#<id>`)
- * with its variant and counters updated by atomic `ADD`; a `#registry`
- * partition lists running experiments so the events path finds them in one query.
+ * (`entry = definition`), one item per exposed user (`entry = user#<id>`)
+ * with its variant and counters updated by atomic `ADD`, and per variant
+ * VARIANT_SHARDS pre-aggregated counter items (`entry = variant#<name>#<shard>`)
+ * that every user update also adjusts — a report reads those, O(variants),
+ * never the users. A `#registry` partition lists running experiments.
  */
 const REGISTRY = '#registry';
 const DEFINITION = 'definition';
 const userEntry = (userId: string) => `user#${userId}`;
+/** Counter items per variant: writes spread over them, so a busy variant is not one hot item. */
+export const VARIANT_SHARDS = 8;
+const VARIANT_PREFIX = 'variant#';
+
+const TOTAL_COLUMNS: Record<keyof VariantTotals, string> = {
+  users: 'users',
+  exposures: 'exposures',
+  clicks: 'clicks',
+  converters: 'converters',
+  revenue: 'revenue',
+  revenueSquares: 'revenue_sq',
+};
+
+/** Adds a change to one (random) shard of the variant's counters. */
+async function addToVariant(
+  { client, table }: ExperimentTable,
+  experimentId: string,
+  variant: string,
+  change: Partial<VariantTotals>,
+): Promise<void> {
+  const entries = Object.entries(change).filter(([, value]) => value !== undefined && value !== 0);
+  if (entries.length === 0) return;
+  await client.send(
+    new UpdateItemCommand({
+      TableName: table,
+      Key: {
+        experiment_id: { S: experimentId },
+        entry: { S: `${VARIANT_PREFIX}${variant}#${randomInt(VARIANT_SHARDS)}` },
+      },
+      UpdateExpression: `SET variant = :variant ADD ${entries.map((_, index) => `#c${index} :v${index}`).join(', ')}`,
+      ExpressionAttributeNames: Object.fromEntries(
+        entries.map(([key], index) => [`#c${index}`, TOTAL_COLUMNS[key as keyof VariantTotals]]),
+      ),
+      ExpressionAttributeValues: {
+        ':variant': { S: variant },
+        ...Object.fromEntries(entries.map(([, value], index) => [`:v${index}`, { N: String(value) }])),
+      },
+    }),
+  );
+}
 
 export class ExperimentConflict extends Error {
   constructor(experimentId: string) {
@@ -148,21 +191,29 @@ async function queryAll(
   return items;
 }
 
-/** Counts one exposure; the first one fixes the user's variant. */
+/**
+ * Counts one exposure; the first one fixes the user's variant. The user's item is updated first and
+ * reports whether this was their first exposure; the variant's counters follow (a crash between the two
+ * leaves the counters one exposure short — `experimentOutcomes` recomputes them from the users).
+ */
 export async function recordExposure(
-  { client, table }: ExperimentTable,
+  experiments: ExperimentTable,
   experimentId: string,
   userId: string,
   variant: string,
 ): Promise<void> {
-  await client.send(
+  const result = await experiments.client.send(
     new UpdateItemCommand({
-      TableName: table,
+      TableName: experiments.table,
       Key: { experiment_id: { S: experimentId }, entry: { S: userEntry(userId) } },
       UpdateExpression: 'SET variant = if_not_exists(variant, :variant) ADD exposures :one',
       ExpressionAttributeValues: { ':variant': { S: variant }, ':one': { N: '1' } },
+      ReturnValues: 'ALL_NEW',
     }),
   );
+  const assigned = result.Attributes?.variant?.S ?? variant;
+  const first = Number(result.Attributes?.exposures?.N ?? 1) === 1;
+  await addToVariant(experiments, experimentId, assigned, { exposures: 1, users: first ? 1 : 0 });
 }
 
 /** Adds outcomes for a user who was exposed; returns false (and changes nothing) otherwise. */
@@ -172,8 +223,9 @@ export async function recordOutcomes(
   userId: string,
   delta: { clicks: number; conversions: number; revenue: number },
 ): Promise<boolean> {
+  let updated;
   try {
-    await client.send(
+    updated = await client.send(
       new UpdateItemCommand({
         TableName: table,
         Key: { experiment_id: { S: experimentId }, entry: { S: userEntry(userId) } },
@@ -184,13 +236,47 @@ export async function recordOutcomes(
           ':conversions': { N: String(delta.conversions) },
           ':revenue': { N: String(delta.revenue) },
         },
+        ReturnValues: 'ALL_NEW',
       }),
     );
-    return true;
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) return false;
     throw error;
   }
+  // The user's totals after the update give the variant's change: a first conversion makes a converter,
+  // and the revenue squares move by new² − old².
+  const user = updated.Attributes ?? {};
+  const conversions = Number(user.conversions?.N ?? 0);
+  const revenue = Number(user.revenue?.N ?? 0);
+  const before = { conversions: conversions - delta.conversions, revenue: revenue - delta.revenue };
+  await addToVariant({ client, table }, experimentId, user.variant?.S ?? '', {
+    clicks: delta.clicks,
+    converters: before.conversions <= 0 && conversions > 0 ? 1 : 0,
+    revenue: delta.revenue,
+    revenueSquares: revenue ** 2 - before.revenue ** 2,
+  });
+  return true;
+}
+
+/** Each variant's totals: its counter shards summed (a Query of O(variants × shards) items). */
+export async function variantTotals(
+  experiments: ExperimentTable,
+  experimentId: string,
+): Promise<Map<string, VariantTotals>> {
+  const items = await queryAll(experiments, 'experiment_id = :id AND begins_with(entry, :variants)', {
+    ':id': { S: experimentId },
+    ':variants': { S: VARIANT_PREFIX },
+  });
+  const totals = new Map<string, VariantTotals>();
+  for (const item of items) {
+    const variant = item.variant?.S ?? '';
+    const sum: Record<string, number> = { ...(totals.get(variant) ?? NO_TOTALS) };
+    for (const [key, column] of Object.entries(TOTAL_COLUMNS)) {
+      sum[key] = (sum[key] ?? 0) + Number(item[column]?.N ?? 0);
+    }
+    totals.set(variant, sum as unknown as VariantTotals);
+  }
+  return totals;
 }
 
 /** Every exposed user's variant and outcomes. */
@@ -224,5 +310,17 @@ export async function forgetExposure(
       ReturnValues: 'ALL_OLD',
     }),
   );
-  return result.Attributes !== undefined;
+  const old = result.Attributes;
+  if (!old) return false;
+  // The variant's counters lose the user's contribution with them.
+  const revenue = Number(old.revenue?.N ?? 0);
+  await addToVariant({ client, table }, experimentId, old.variant?.S ?? '', {
+    users: -1,
+    exposures: -Number(old.exposures?.N ?? 0),
+    clicks: -Number(old.clicks?.N ?? 0),
+    converters: Number(old.conversions?.N ?? 0) > 0 ? -1 : 0,
+    revenue: -revenue,
+    revenueSquares: -(revenue ** 2),
+  });
+  return true;
 }

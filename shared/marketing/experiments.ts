@@ -3,7 +3,7 @@ import * as z from '../data/schema';
 import {
   type Comparison,
   sampleSizePerVariant,
-  summarise,
+  type SampleSummary,
   twoProportionZTest,
   welchTTest,
 } from './statistics';
@@ -140,23 +140,72 @@ function roundComparison(comparison: Comparison): Comparison {
   };
 }
 
+/**
+ * One variant's outcomes summed over its users — what the experiments table keeps pre-aggregated (sharded
+ * counters), so a report reads O(variants) items whatever the number of exposures.
+ */
+export interface VariantTotals {
+  readonly users: number;
+  readonly exposures: number;
+  readonly clicks: number;
+  /** Users with at least one conversion. */
+  readonly converters: number;
+  readonly revenue: number;
+  /** Sum over users of their revenue squared: the spread Welch's test needs. */
+  readonly revenueSquares: number;
+}
+
+export const NO_TOTALS: VariantTotals = {
+  users: 0,
+  exposures: 0,
+  clicks: 0,
+  converters: 0,
+  revenue: 0,
+  revenueSquares: 0,
+};
+
+/** Per-variant totals of per-user outcomes (the reference the counters must equal). */
+export function totalsOf(outcomes: readonly UserOutcome[]): Map<string, VariantTotals> {
+  const totals = new Map<string, VariantTotals>();
+  for (const outcome of outcomes) {
+    const sum = totals.get(outcome.variant) ?? NO_TOTALS;
+    totals.set(outcome.variant, {
+      users: sum.users + 1,
+      exposures: sum.exposures + outcome.exposures,
+      clicks: sum.clicks + outcome.clicks,
+      converters: sum.converters + (outcome.conversions > 0 ? 1 : 0),
+      revenue: sum.revenue + outcome.revenue,
+      revenueSquares: sum.revenueSquares + outcome.revenue ** 2,
+    });
+  }
+  return totals;
+}
+
+/** Users' revenue as a sample: mean and unbiased variance from the sums. */
+function revenueSample(totals: VariantTotals): SampleSummary {
+  const n = totals.users;
+  const mean = n > 0 ? totals.revenue / n : 0;
+  const variance = n > 1 ? Math.max(totals.revenueSquares - n * mean * mean, 0) / (n - 1) : 0;
+  return { n, mean, variance };
+}
+
+/** The report from per-user outcomes (tests, small experiments). */
 export function experimentReport(
   definition: ExperimentDefinition,
   outcomes: readonly UserOutcome[],
 ): ExperimentReport {
+  return experimentReportFromTotals(definition, totalsOf(outcomes));
+}
+
+export function experimentReportFromTotals(
+  definition: ExperimentDefinition,
+  totals: ReadonlyMap<string, VariantTotals>,
+): ExperimentReport {
   const control = controlOf(definition);
-  const byVariant = new Map(definition.variants.map((variant) => [variant.name, [] as UserOutcome[]]));
-  for (const outcome of outcomes) byVariant.get(outcome.variant)?.push(outcome);
-  const controlOutcomes = byVariant.get(control) ?? [];
-  const controlConverters = controlOutcomes.filter((outcome) => outcome.conversions > 0).length;
-  const controlRevenue = summarise(controlOutcomes.map((outcome) => outcome.revenue));
+  const controlTotals = totals.get(control) ?? NO_TOTALS;
   const variants = definition.variants.map((variant): VariantReport => {
-    const members = byVariant.get(variant.name) ?? [];
-    const users = members.length;
-    const exposures = members.reduce((sum, outcome) => sum + outcome.exposures, 0);
-    const clicks = members.reduce((sum, outcome) => sum + outcome.clicks, 0);
-    const converters = members.filter((outcome) => outcome.conversions > 0).length;
-    const revenue = members.reduce((sum, outcome) => sum + outcome.revenue, 0);
+    const sum = totals.get(variant.name) ?? NO_TOTALS;
+    const { users, exposures, clicks, converters, revenue } = sum;
     const cost = definition.costPerContact * exposures;
     const report: VariantReport = {
       variant: variant.name,
@@ -172,20 +221,18 @@ export function experimentReport(
       cost: round(cost, 2),
       roi: cost > 0 ? round((revenue - cost) / cost, 4) : null,
     };
-    if (variant.name === control || users === 0 || controlOutcomes.length === 0) return report;
+    if (variant.name === control || users === 0 || controlTotals.users === 0) return report;
     return {
       ...report,
       vsControl: {
         conversionRate: roundComparison(
-          twoProportionZTest(controlConverters, controlOutcomes.length, converters, users),
+          twoProportionZTest(controlTotals.converters, controlTotals.users, converters, users),
         ),
-        revenuePerUser: roundComparison(
-          welchTTest(controlRevenue, summarise(members.map((outcome) => outcome.revenue))),
-        ),
+        revenuePerUser: roundComparison(welchTTest(revenueSample(controlTotals), revenueSample(sum))),
       },
     };
   });
-  const baseline = controlOutcomes.length > 0 ? controlConverters / controlOutcomes.length : 0;
+  const baseline = controlTotals.users > 0 ? controlTotals.converters / controlTotals.users : 0;
   const target = baseline * (1 + definition.minimumDetectableLift);
   const required = baseline > 0 && target < 1 ? sampleSizePerVariant(baseline, target) : null;
   const smallest = Math.min(...variants.map((variant) => variant.users));

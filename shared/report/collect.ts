@@ -3,8 +3,8 @@ import { readCounters } from '../marketing/attribution-store';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { listKeys, readJsonIfExists as readJson } from '../aws/s3-objects';
-import { experimentOutcomes, runningExperiments } from '../marketing/experiment-store';
-import { experimentReport } from '../marketing/experiments';
+import { runningExperiments, variantTotals } from '../marketing/experiment-store';
+import { experimentReportFromTotals } from '../marketing/experiments';
 import type { IngestionReport } from '../ingest/ingestion-types';
 import type { EvaluationResult } from '../ml/evaluate';
 import type { EpochStats } from '../ml/train-two-tower';
@@ -56,7 +56,7 @@ export async function collectReportData(
   const running = await runningExperiments(experiments);
   const latest = running.at(-1);
   const experiment = latest
-    ? experimentReport(latest, await experimentOutcomes(experiments, latest.experimentId))
+    ? experimentReportFromTotals(latest, await variantTotals(experiments, latest.experimentId))
     : undefined;
 
   // Attribution over the last 30 days (the API's reports cover up to 92).

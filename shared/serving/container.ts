@@ -13,8 +13,6 @@ import { parseExcludedEventTypes } from './seen-policy';
 export interface ApiSettings {
   /** How often the model store re-checks the manifest. */
   readonly modelRecheckMs: number;
-  /** How long the list of running experiments is cached (functions that count outcomes use 0). */
-  readonly experimentsCacheMs: number;
   /** How long a named filter is cached: a deleted filter stops applying within this time. */
   readonly filtersCacheMs: number;
   /** Personalize's campaign settings: share of slots for new items, and how new an item must be. */
@@ -81,7 +79,6 @@ export function containerBase(
     },
     settings: {
       modelRecheckMs: env[ENV.modelRecheckSeconds] * 1000,
-      experimentsCacheMs: 60_000,
       filtersCacheMs: 60_000,
       exploration: {
         weight: env[ENV.explorationWeight],

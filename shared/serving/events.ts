@@ -128,7 +128,13 @@ export async function recordEvents(
   deps: EventDeps,
   events: readonly CanonicalEvent[],
   now: Date,
-): Promise<{ accepted: number; users: number; stagedKey: string }> {
+): Promise<{
+  accepted: number;
+  users: number;
+  stagedKey: string;
+  /** Per user, the experiments they were exposed in. */
+  experiments: Map<string, string[]>;
+}> {
   const body = `${events.map((event) => JSON.stringify(event)).join('\n')}\n`;
   const stagedKey = stagedEventsKey(body, now);
   const byUser = new Map<string, RecentInteraction[]>();
@@ -141,6 +147,7 @@ export async function recordEvents(
     );
     byUser.set(user_id, list);
   }
+  const experiments = new Map<string, string[]>();
   await Promise.all([
     deps.s3.send(
       new PutObjectCommand({
@@ -150,9 +157,12 @@ export async function recordEvents(
         ContentType: 'application/x-ndjson',
       }),
     ),
-    ...[...byUser].map(([userId, interactions]) =>
-      appendRecentInteractions(deps.dynamoDb, deps.usersTable, userId, interactions),
-    ),
+    ...[...byUser].map(async ([userId, interactions]) => {
+      experiments.set(
+        userId,
+        await appendRecentInteractions(deps.dynamoDb, deps.usersTable, userId, interactions),
+      );
+    }),
   ]);
-  return { accepted: events.length, users: byUser.size, stagedKey };
+  return { accepted: events.length, users: byUser.size, stagedKey, experiments };
 }

@@ -20,26 +20,3 @@ export class ExperimentDefinitions {
     return definition;
   }
 }
-
-/** The list of running experiments, re-read at most every `ttlMs` (0 = on every call). */
-export class RunningExperiments {
-  private runningList: { at: number; list: Promise<ExperimentDefinition[]> } | undefined;
-
-  constructor(
-    private readonly read: () => Promise<ExperimentDefinition[]>,
-    private readonly ttlMs: number,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  list(): Promise<ExperimentDefinition[]> {
-    if (!this.runningList || this.now() - this.runningList.at >= this.ttlMs) {
-      const list = this.read();
-      this.runningList = { at: this.now(), list };
-      // A failed read is not cached.
-      list.catch(() => {
-        if (this.runningList?.list === list) this.runningList = undefined;
-      });
-    }
-    return this.runningList.list;
-  }
-}

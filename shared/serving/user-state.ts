@@ -125,12 +125,17 @@ export async function readUserState(
  * ingestion retries and keeps these; aggregates (counts, RFM) follow when the
  * staged events file is ingested. Re-posting the same events changes nothing.
  */
+/**
+ * Adds the events to the user's `recent` list; returns the experiments the user has been exposed in (the
+ * set the recommendations function keeps on the same item), so their outcomes go to exactly those.
+ */
 export async function appendRecentInteractions(
   client: DynamoDBClient,
   usersTable: string,
   userId: string,
   interactions: readonly RecentInteraction[],
-): Promise<void> {
+): Promise<string[]> {
+  let experiments: string[] = [];
   await retryOnConflict(
     `updating recent interactions of user '${userId}'`,
     async () => {
@@ -138,11 +143,16 @@ export async function appendRecentInteractions(
         new GetItemCommand({
           TableName: usersTable,
           Key: { user_id: { S: userId } },
-          ProjectionExpression: '#recent, #version',
-          ExpressionAttributeNames: { '#recent': 'recent', '#version': 'version' },
+          ProjectionExpression: '#recent, #version, #experiments',
+          ExpressionAttributeNames: {
+            '#recent': 'recent',
+            '#version': 'version',
+            '#experiments': 'experiments',
+          },
           ConsistentRead: true,
         }),
       );
+      experiments = stored.Item?.experiments?.SS ?? [];
       const recent = decodeRecent(stored.Item?.recent);
       const merged = mergeRecent(recent, interactions);
       if (JSON.stringify(merged) === JSON.stringify(recent)) return true;
@@ -170,6 +180,29 @@ export async function appendRecentInteractions(
       }
     },
     8,
+  );
+  return experiments;
+}
+
+/**
+ * Notes on the user's feature record that they were exposed in an experiment: the events path then knows
+ * which experiments a user's outcomes belong to without reading the registry. The version moves too, so an
+ * ingestion writing the record at the same moment re-reads it instead of dropping the set.
+ */
+export async function noteExperimentExposure(
+  client: DynamoDBClient,
+  usersTable: string,
+  userId: string,
+  experimentId: string,
+): Promise<void> {
+  await client.send(
+    new UpdateItemCommand({
+      TableName: usersTable,
+      Key: { user_id: { S: userId } },
+      UpdateExpression: 'ADD #experiments :experiment, #version :one',
+      ExpressionAttributeNames: { '#experiments': 'experiments', '#version': 'version' },
+      ExpressionAttributeValues: { ':experiment': { SS: [experimentId] }, ':one': { N: '1' } },
+    }),
   );
 }
 

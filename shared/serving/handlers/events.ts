@@ -7,12 +7,11 @@ import {
   parseInput,
   type RouteHandler,
 } from '../api';
-import { recordOutcomes, runningExperiments } from '../../marketing/experiment-store';
+import { recordOutcomes } from '../../marketing/experiment-store';
 import { decodeRecommendationId, outcomeOf } from '../../marketing/attribution';
 import { recordAttributedOutcome } from '../../marketing/attribution-store';
 import { outcomeDelta, type UserOutcome } from '../../marketing/experiments';
 import type { ApiSettings } from '../container';
-import { RunningExperiments } from '../experiment-directory';
 import {
   type CanonicalEvent,
   canonicalEvents,
@@ -22,9 +21,8 @@ import {
   type ApiEvent,
 } from '../events';
 
-/** What the events function uses: no model; the running experiments and outcome counting. */
+/** What the events function uses: no model; outcome counting for experiments and attribution. */
 export interface EventsDeps extends ApiDeps {
-  readonly runningExperiments: RunningExperiments;
   readonly recordOutcomes: (
     experimentId: string,
     userId: string,
@@ -38,8 +36,6 @@ export function eventsDeps(base: ApiDeps, _settings: ApiSettings): EventsDeps {
   const table = { client: base.dynamoDb, table: base.tables.experiments };
   return {
     ...base,
-    // Read on every request: an exposure made a second after an experiment started must still get its conversions.
-    runningExperiments: new RunningExperiments(() => runningExperiments(table), 0),
     recordOutcomes: (experimentId, userId, delta) => recordOutcomes(table, experimentId, userId, delta),
     attributeToRecommendation: async (event) => {
       const context = decodeRecommendationId(event.recommendationId);
@@ -59,6 +55,31 @@ export function eventsDeps(base: ApiDeps, _settings: ApiSettings): EventsDeps {
   };
 }
 
+/**
+ * Adds each user's clicks, conversions and revenue to the experiments the user was exposed in — the set
+ * the recommendations function notes on the user's record, read with the recent history (no registry read
+ * per request; an experiment created a second ago is already there for a user it exposed).
+ */
+async function attributeToExperiments(
+  deps: EventsDeps,
+  events: readonly CanonicalEvent[],
+  experimentsOf: ReadonlyMap<string, readonly string[]>,
+): Promise<number> {
+  const byUser = new Map<string, CanonicalEvent[]>();
+  for (const event of events) byUser.set(event.user_id, [...(byUser.get(event.user_id) ?? []), event]);
+  let attributed = 0;
+  await Promise.all(
+    [...byUser].flatMap(([userId, userEvents]) => {
+      const delta = outcomeDelta(userEvents);
+      if (delta.clicks + delta.conversions === 0) return [];
+      return (experimentsOf.get(userId) ?? []).map(async (experimentId) => {
+        if (await deps.recordOutcomes(experimentId, userId, delta)) attributed++;
+      });
+    }),
+  );
+  return attributed;
+}
+
 /** Outcomes of events that name the list they came from, each counted once. */
 async function attributeToRecommendations(deps: EventsDeps, events: readonly ApiEvent[]): Promise<number> {
   let attributed = 0;
@@ -67,28 +88,6 @@ async function attributeToRecommendations(deps: EventsDeps, events: readonly Api
       if (event.recommendationId === undefined) return;
       if (await deps.attributeToRecommendation({ ...event, recommendationId: event.recommendationId }))
         attributed++;
-    }),
-  );
-  return attributed;
-}
-
-/**
- * Adds each user's clicks, conversions and revenue to the running experiments
- * the user was exposed in (a conditional update: unexposed users change nothing).
- */
-async function attributeToExperiments(deps: EventsDeps, events: readonly CanonicalEvent[]): Promise<number> {
-  const running = await deps.runningExperiments.list();
-  if (running.length === 0) return 0;
-  const byUser = new Map<string, CanonicalEvent[]>();
-  for (const event of events) byUser.set(event.user_id, [...(byUser.get(event.user_id) ?? []), event]);
-  let attributed = 0;
-  await Promise.all(
-    [...byUser].flatMap(([userId, userEvents]) => {
-      const delta = outcomeDelta(userEvents);
-      if (delta.clicks + delta.conversions === 0) return [];
-      return running.map(async (experiment) => {
-        if (await deps.recordOutcomes(experiment.experimentId, userId, delta)) attributed++;
-      });
     }),
   );
   return attributed;
@@ -117,7 +116,7 @@ export const postEvents: RouteHandler<EventsDeps> = async (event, deps) => {
     canonical,
     now,
   );
-  const attributed = await attributeToExperiments(deps, canonical);
+  const attributed = await attributeToExperiments(deps, canonical, result.experiments);
   const recommendationOutcomes = await attributeToRecommendations(deps, events);
   return json(202, {
     accepted: result.accepted,

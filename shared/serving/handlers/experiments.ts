@@ -1,11 +1,11 @@
 import {
   createExperiment as storeExperiment,
   ExperimentConflict,
-  experimentOutcomes,
   getExperiment,
+  variantTotals,
 } from '../../marketing/experiment-store';
-import type { ExperimentDefinition, UserOutcome } from '../../marketing/experiments';
-import { experimentReport, experimentSchema } from '../../marketing/experiments';
+import type { ExperimentDefinition, VariantTotals } from '../../marketing/experiments';
+import { experimentReportFromTotals, experimentSchema } from '../../marketing/experiments';
 import {
   type ApiDeps,
   HttpError,
@@ -28,7 +28,8 @@ export interface ExperimentsDeps extends ApiDeps {
     definition: ExperimentDefinition,
     now: Date,
   ) => Promise<{ created: boolean; createdAt: string }>;
-  readonly outcomes: (experimentId: string) => Promise<UserOutcome[]>;
+  /** Each variant's pre-aggregated totals (O(variants), whatever the number of exposures). */
+  readonly totals: (experimentId: string) => Promise<Map<string, VariantTotals>>;
   readonly attributionCounters: (
     days: readonly string[],
   ) => Promise<{ key: string; counters: Partial<AttributionCounters> }[]>;
@@ -40,7 +41,7 @@ export function experimentsDeps(base: ApiDeps, _settings: ApiSettings): Experime
     ...base,
     experiments: new ExperimentDefinitions((experimentId) => getExperiment(table, experimentId)),
     storeExperiment: (definition, now) => storeExperiment(table, definition, now),
-    outcomes: (experimentId) => experimentOutcomes(table, experimentId),
+    totals: (experimentId) => variantTotals(table, experimentId),
     attributionCounters: (days) =>
       readCounters({ client: base.dynamoDb, table: base.tables.attribution }, days),
   };
@@ -70,8 +71,7 @@ export const getExperimentReport: RouteHandler<ExperimentsDeps> = async (event, 
       in: 'path',
     });
   }
-  const outcomes = await deps.outcomes(experimentId);
-  return json(200, experimentReport(definition, outcomes));
+  return json(200, experimentReportFromTotals(definition, await deps.totals(experimentId)));
 };
 
 const DAY_MS = 86_400_000;

@@ -20,7 +20,7 @@ import { getFilter } from '../filters/filter-store';
 import { NamedFilters } from '../filters/named-filters';
 import { type MarkServed, markServedWith } from '../served-lists';
 import { NewItemInteractions, readItemEventCounts } from '../new-item-stats';
-import { readUserState } from '../user-state';
+import { noteExperimentExposure, readUserState } from '../user-state';
 
 /** What the recommendations function uses: the full model, named filters, experiment definitions, exposure counting. */
 export interface RecommendationsDeps extends ApiDeps {
@@ -49,7 +49,10 @@ export function recommendationsDeps(base: ApiDeps, settings: ApiSettings): Recom
     ),
     exploration: settings.exploration,
     experiments: new ExperimentDefinitions((experimentId) => getExperiment(table, experimentId)),
-    recordExposure: (experimentId, userId, variant) => recordExposure(table, experimentId, userId, variant),
+    recordExposure: async (experimentId, userId, variant) => {
+      await recordExposure(table, experimentId, userId, variant);
+      await noteExperimentExposure(base.dynamoDb, base.tables.users, userId, experimentId);
+    },
   };
 }
 

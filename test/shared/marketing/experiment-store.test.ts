@@ -1,0 +1,90 @@
+import { SeededRandom } from '../../../shared/data/random';
+import {
+  createExperiment,
+  experimentOutcomes,
+  forgetExposure,
+  recordExposure,
+  recordOutcomes,
+  variantTotals,
+} from '../../../shared/marketing/experiment-store';
+import {
+  type ExperimentDefinition,
+  experimentReport,
+  experimentReportFromTotals,
+  totalsOf,
+} from '../../../shared/marketing/experiments';
+import { startTestStack } from '../../support/local-stack';
+
+describe('experiment counters pre-aggregated per variant', () => {
+  const definition: ExperimentDefinition = {
+    experimentId: 'counters-test',
+    variants: [
+      { name: 'control', strategy: 'popular', weight: 1 },
+      { name: 'model', strategy: 'personalized', weight: 1 },
+    ],
+    costPerContact: 0.1,
+    minimumDetectableLift: 0.1,
+  } as ExperimentDefinition;
+
+  it('equal the totals of the per-user items after exposures, outcomes and forgotten users', async () => {
+    const { stack, stop } = await startTestStack({ iam: false });
+    try {
+      const table = { client: stack.dynamoDb, table: stack.names.tables.experiments };
+      await createExperiment(table, definition, new Date('2026-11-01T00:00:00Z'));
+      const random = new SeededRandom(3);
+      const users = Array.from({ length: 120 }, (_, index) => `u${index}`);
+      for (const userId of users) {
+        const variant = random.bernoulli(0.5) ? 'model' : 'control';
+        for (let exposure = 0; exposure <= random.int(3); exposure++) {
+          await recordExposure(table, definition.experimentId, userId, variant);
+        }
+        // A second exposure with another variant name never moves the user: the first one is sticky.
+        if (random.bernoulli(0.1)) await recordExposure(table, definition.experimentId, userId, 'control');
+        for (let batch = 0; batch < random.int(3); batch++) {
+          const converted = random.bernoulli(0.3);
+          await recordOutcomes(table, definition.experimentId, userId, {
+            clicks: 1 + random.int(2),
+            conversions: converted ? 1 : 0,
+            revenue: converted ? Number((5 + random.next() * 50).toFixed(2)) : 0,
+          });
+        }
+      }
+      // Outcomes of a user never exposed change nothing.
+      expect(
+        await recordOutcomes(table, definition.experimentId, 'stranger', {
+          clicks: 1,
+          conversions: 1,
+          revenue: 9,
+        }),
+      ).toBe(false);
+      for (const userId of users.slice(0, 10)) await forgetExposure(table, definition.experimentId, userId);
+
+      const counted = await variantTotals(table, definition.experimentId);
+      const outcomes = await experimentOutcomes(table, definition.experimentId);
+      const reference = totalsOf(outcomes);
+      expect([...counted.keys()].sort()).toEqual(['control', 'model']);
+      for (const [variant, totals] of reference) {
+        const sums = counted.get(variant);
+        expect(sums).toMatchObject({
+          users: totals.users,
+          exposures: totals.exposures,
+          clicks: totals.clicks,
+          converters: totals.converters,
+        });
+        expect(sums?.revenue).toBeCloseTo(totals.revenue, 6);
+        expect(sums?.revenueSquares).toBeCloseTo(totals.revenueSquares, 3);
+      }
+      // The report from the counters is the report from every user.
+      const fromCounters = experimentReportFromTotals(definition, counted);
+      const fromUsers = experimentReport(definition, outcomes);
+      expect(fromCounters.variants.map((variant) => variant.conversionRate)).toEqual(
+        fromUsers.variants.map((variant) => variant.conversionRate),
+      );
+      const lift = (report: typeof fromUsers) =>
+        report.variants[1]?.vsControl?.revenuePerUser.pValue ?? Number.NaN;
+      expect(lift(fromCounters)).toBeCloseTo(lift(fromUsers), 6);
+    } finally {
+      await stop();
+    }
+  });
+});

@@ -19,5 +19,6 @@ const s3 = traced(s3Client());
 export const handler = middy(async (_event: ScheduledEvent, context: Context): Promise<CompactionResult> => {
   bucket ??= readEnv({ [ENV.dataBucket]: requiredString })[ENV.dataBucket];
   log.powertools.addContext(context);
-  return compactStagedEvents(s3, bucket, { log });
+  // Batches until staging is empty, leaving a minute of the timeout for the batch in flight.
+  return compactStagedEvents(s3, bucket, { log, budgetMs: context.getRemainingTimeInMillis() - 60_000 });
 }).use(tracedInvocation());

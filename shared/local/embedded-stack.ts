@@ -11,6 +11,7 @@ import {
 import type { S3Client } from '@aws-sdk/client-s3';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
+import { enableS3rverContinuationTokens } from './s3rver-tokens';
 import type { Deployable } from '../resources/deployables';
 import {
   attributeDefinitions,
@@ -188,6 +189,7 @@ export class EmbeddedStack {
     const namePrefix = options.namePrefix ?? DEFAULT_NAME_PREFIX;
     const s3Dir = join(dataDir, 's3');
     mkdirSync(s3Dir, { recursive: true });
+    enableS3rverContinuationTokens();
     const s3rver = new S3rver({
       silent: true,
       directory: s3Dir,

@@ -394,10 +394,11 @@ describe('recommendation API on the embedded stack', () => {
       const compacted = await compactStagedEvents(env.stack.clientsFor('compact-events').s3, env.bucket, {
         now: new Date(TEST_NOW * 1000),
       });
-      expect(compacted.file).toMatch(/^incoming\/interactions\/api-events\//);
+      expect(compacted.files).toHaveLength(1);
+      expect(compacted.files[0]).toMatch(/^incoming\/interactions\/api-events\//);
       await env.stack.drainEvents();
       expect(await env.keys(EVENTS_STAGING_PREFIX)).toEqual([]);
-      const report = await env.report((compacted.file as string).replace('incoming/', ''));
+      const report = await env.report((compacted.files[0] as string).replace('incoming/', ''));
       expect(report.rows_in).toBe(report.accepted + report.duplicates + report.rejected);
       expect(report.rejected).toBe(0);
       const user = await env.featureStore.users.get('u6');

@@ -129,10 +129,22 @@ export function registerServeCommand(program: Command): void {
         }
         throw error;
       }
-      const compact = () =>
-        compactStagedEvents(services.clientsFor('compact-events').s3, services.names.dataBucket, {
-          log,
-        }).catch((error: unknown) => log.error('event compaction failed', { error }));
+      // One run at a time, as the scheduled Lambda's timeout (shorter than its rate) keeps it in AWS.
+      let compacting: Promise<unknown> | undefined;
+      const compact = () => {
+        compacting ??= compactStagedEvents(
+          services.clientsFor('compact-events').s3,
+          services.names.dataBucket,
+          {
+            log,
+          },
+        )
+          .catch((error: unknown) => log.error('event compaction failed', { error }))
+          .finally(() => {
+            compacting = undefined;
+          });
+        return compacting;
+      };
       const timer = setInterval(() => void compact(), flags.compactEverySeconds * 1000);
       const examples = await exampleIds(services.s3, services.names.dataBucket);
       process.stdout.write(

@@ -1,5 +1,6 @@
 import { runBackendBenchmark } from './backend';
 import { runCtrBenchmark } from './ctr';
+import { runEventsBenchmark } from './events';
 import { runIngestBenchmark } from './ingest';
 import { runPropensityBenchmark } from './propensity';
 import { runServingBenchmark } from './serving';
@@ -12,6 +13,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   ingest: runIngestBenchmark,
   training: runTrainingBenchmark,
   serving: runServingBenchmark,
+  events: runEventsBenchmark,
   propensity: runPropensityBenchmark,
   ctr: runCtrBenchmark,
   splitter: runSplitterBenchmark,

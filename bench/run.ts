@@ -5,6 +5,7 @@ import { runIngestBenchmark } from './ingest';
 import { runPropensityBenchmark } from './propensity';
 import { runServingBenchmark } from './serving';
 import { runSplitterBenchmark } from './splitter';
+import { runStatsBenchmark } from './stats';
 import { runTrainingBenchmark } from './training';
 
 /** `npm run bench -- <name...>`: runs the named benchmarks (all when none is named). */
@@ -17,6 +18,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   propensity: runPropensityBenchmark,
   ctr: runCtrBenchmark,
   splitter: runSplitterBenchmark,
+  stats: runStatsBenchmark,
 };
 
 async function main(): Promise<void> {

@@ -1,5 +1,13 @@
+import { createHash } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { type ColumnStat, emptyItem, emptyUser, type ItemFeatures, type UserFeatures } from './features';
+import {
+  type ColumnStat,
+  emptyItem,
+  emptyUser,
+  type ItemFeatures,
+  mergeColumnStats,
+  type UserFeatures,
+} from './features';
 import type { TableKey } from '../resources/definitions';
 import { VersionedTable } from './versioned-table';
 
@@ -19,6 +27,25 @@ export interface FeatureStore {
 
 export function statKey(dataset: string, kind: ColumnStat['kind'], column: string): string {
   return `${dataset}#${kind}:${column}`;
+}
+
+/**
+ * Partial statistics per column: each chunk's token picks one of STAT_SHARDS items, so files ingested at
+ * once update different items instead of racing for one per dataset (optimistic-lock conflicts) — and a
+ * retried chunk lands on the same shard, where its token marks it applied. `readColumnStat` merges them.
+ */
+export const STAT_SHARDS = 8;
+
+export function statShardKey(key: string, token: string, shards = STAT_SHARDS): string {
+  const shard = createHash('sha256').update(token).digest().readUInt32BE(0) % shards;
+  return `${key}#s${shard}`;
+}
+
+/** A column's statistics: its shards merged (Chan et al.'s parallel mean/variance; vocabulary counts summed). */
+export async function readColumnStat(store: FeatureStore, key: string): Promise<ColumnStat | undefined> {
+  const shards = Array.from({ length: STAT_SHARDS }, (_, shard) => `${key}#s${shard}`);
+  const parts = [...(await store.stats.getMany(shards)).values()];
+  return parts.length === 0 ? undefined : parts.reduce(mergeColumnStats);
 }
 
 /** Opens the feature store over the given client and physical table names. */

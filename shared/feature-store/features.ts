@@ -284,6 +284,45 @@ export function mergeVocabulary(
   return stamp(next, token);
 }
 
+/** Two partial statistics of one column as one (shards of the dataset-stats table). */
+export function mergeColumnStats(a: ColumnStat, b: ColumnStat): ColumnStat {
+  const applied = [...a.applied, ...b.applied];
+  const version = Math.max(a.version, b.version);
+  if (a.kind === 'numeric' && b.kind === 'numeric') {
+    const count = a.count + b.count;
+    if (count === 0) return { ...a, applied, version };
+    const delta = b.mean - a.mean;
+    return {
+      kind: 'numeric',
+      version,
+      applied,
+      count,
+      mean: a.mean + (delta * b.count) / count,
+      m2: a.m2 + b.m2 + (delta * delta * a.count * b.count) / count,
+      min: Math.min(a.min, b.min),
+      max: Math.max(a.max, b.max),
+    };
+  }
+  if (a.kind === 'vocabulary' && b.kind === 'vocabulary') {
+    const counts = { ...a.counts };
+    for (const [value, n] of Object.entries(b.counts)) counts[value] = (counts[value] ?? 0) + n;
+    const entries = Object.entries(counts);
+    return {
+      kind: 'vocabulary',
+      version,
+      applied,
+      total: a.total + b.total,
+      counts:
+        entries.length > VOCABULARY_CAPACITY
+          ? Object.fromEntries(
+              entries.sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0])).slice(0, VOCABULARY_CAPACITY),
+            )
+          : counts,
+    };
+  }
+  throw new Error(`cannot merge a ${a.kind} statistic with a ${b.kind} one`);
+}
+
 /** Standard deviation from a numeric stat (population), 0 when fewer than two values. */
 export function standardDeviation(stat: NumericStat): number {
   return stat.count > 1 ? Math.sqrt(stat.m2 / stat.count) : 0;

@@ -1,5 +1,5 @@
 import type { FeatureStore } from '../feature-store/feature-store';
-import { statKey } from '../feature-store/feature-store';
+import { STAT_SHARDS, statKey, statShardKey } from '../feature-store/feature-store';
 import type { Dataset } from '../resources/definitions';
 import {
   type ColumnStat,
@@ -67,6 +67,7 @@ export async function applyInteractionsChunk(
   store: FeatureStore,
   rows: readonly InteractionRow[],
   token: string,
+  statShards = STAT_SHARDS,
 ): Promise<ChunkOutcome<InteractionRow>> {
   const ownTokenId = tokenId(token);
   const byUser = groupBy(rows, (row) => row.user_id);
@@ -103,7 +104,7 @@ export async function applyInteractionsChunk(
   );
 
   const values = accepted.flatMap((row) => (row.event_value === undefined ? [] : [row.event_value]));
-  await applyStats(store, token, [
+  await applyStats(store, token, statShards, [
     {
       key: statKey('interactions', 'vocabulary', 'event_type'),
       values: accepted.map((row) => row.event_type),
@@ -118,6 +119,7 @@ export async function applyEntityChunk(
   dataset: Exclude<Dataset, 'interactions'>,
   rows: readonly EntityRow[],
   token: string,
+  statShards = STAT_SHARDS,
 ): Promise<ChunkOutcome<EntityRow>> {
   // Within the chunk the last row of an id wins; a row identical to the id's previous row is a duplicate.
   const lastById = new Map<string, EntityRow>();
@@ -163,7 +165,7 @@ export async function applyEntityChunk(
       }
     }
   }
-  await applyStats(store, token, [
+  await applyStats(store, token, statShards, [
     ...[...numeric].map(([column, values]) => ({ key: statKey(dataset, 'numeric', column), values })),
     ...[...categorical].map(([column, values]) => ({ key: statKey(dataset, 'vocabulary', column), values })),
   ]);
@@ -173,10 +175,14 @@ export async function applyEntityChunk(
 async function applyStats(
   store: FeatureStore,
   token: string,
+  shards: number,
   updates: readonly { key: string; values: readonly (string | number)[] }[],
 ): Promise<void> {
+  // Each chunk writes its own shard of every column's statistics (see statShardKey).
   const byKey = new Map(
-    updates.filter((update) => update.values.length > 0).map((update) => [update.key, update.values]),
+    updates
+      .filter((update) => update.values.length > 0)
+      .map((update) => [statShardKey(update.key, token, shards), update.values]),
   );
   await store.stats.updateEach([...byKey.keys()], (key, stored) => {
     if (stored?.applied.includes(token)) return undefined;

@@ -222,8 +222,8 @@ async function publishChunk(
   const token = `${source.key}|${source.etag}#${index}`;
   const outcome =
     source.dataset === 'interactions'
-      ? await applyInteractionsChunk(deps.featureStore, builder.interactions, token)
-      : await applyEntityChunk(deps.featureStore, source.dataset, builder.entities, token);
+      ? await applyInteractionsChunk(deps.featureStore, builder.interactions, token, deps.statShards)
+      : await applyEntityChunk(deps.featureStore, source.dataset, builder.entities, token, deps.statShards);
   const counts: ChunkCounts = {
     ...builder.counts,
     accepted: outcome.accepted.length,

@@ -87,6 +87,8 @@ export interface IngestionDeps {
   readonly maxChunksPerInvocation?: number;
   /** Users who asked to be forgotten: their rows are dropped (counted as rejected, content not kept). */
   readonly forgottenUsers?: () => Promise<ReadonlySet<string>>;
+  /** Items each column's statistics are spread over (STAT_SHARDS; 1 = one hot item per column, the bench's baseline). */
+  readonly statShards?: number;
 }
 
 export type IngestionOutcome =

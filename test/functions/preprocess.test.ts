@@ -3,7 +3,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { handleDropFolderRecord } from '../../shared/ingest/drop-folder';
 import { ingestObject } from '../../shared/ingest/ingest-object';
 import { recentPopularity, topCategories } from '../../shared/feature-store/features';
-import { statKey } from '../../shared/feature-store/feature-store';
+import { readColumnStat, statKey } from '../../shared/feature-store/feature-store';
 import { assertBalanced, type IngestionStack, startIngestionStack } from '../support/ingestion';
 
 const T = 1_760_000_000; // 2025-10-09, well inside the plausible window
@@ -59,7 +59,7 @@ describe('preprocess Lambda on the embedded stack', () => {
       attributes: { category: 'books', price: 10 },
     });
     expect(recentPopularity(book ?? ({} as never), T + 120, 7)).toBe(3);
-    const value = await env.featureStore.stats.get(statKey('interactions', 'numeric', 'event_value'));
+    const value = await readColumnStat(env.featureStore, statKey('interactions', 'numeric', 'event_value'));
     expect(value).toMatchObject({ kind: 'numeric', count: 2, mean: 105, min: 10, max: 200 });
     const curated = await env.curatedRows('curated/interactions/day1.csv/');
     expect(curated).toHaveLength(4);

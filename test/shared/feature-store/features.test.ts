@@ -1,8 +1,10 @@
 import {
+  type ColumnStat,
   emptyItem,
   emptyUser,
   FINGERPRINT_CAPACITY,
   mergeItemInteractions,
+  mergeColumnStats,
   mergeNumeric,
   mergeUserInteractions,
   mergeVocabulary,
@@ -92,5 +94,32 @@ describe('item popularity', () => {
     expect(recentPopularity(item, T, 7)).toBe(3);
     expect(recentPopularity(item, T, 30)).toBe(4);
     expect(Object.keys(item.daily_counts)).toHaveLength(3); // the day 100 days ago is outside the 60-day window
+  });
+});
+
+describe('mergeColumnStats (statistics shards)', () => {
+  it('merges numeric shards into the statistic of all their values', () => {
+    const values = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7];
+    const whole = mergeNumeric(undefined, values, 'all');
+    const parts = [values.slice(0, 3), values.slice(3, 4), values.slice(4)].map((part, index) =>
+      mergeNumeric(undefined, part, `t${index}`),
+    );
+    const merged = parts.slice(1).reduce<ColumnStat>(mergeColumnStats, parts[0] as ColumnStat);
+    expect(merged).toMatchObject({ kind: 'numeric', count: whole.count, min: 1, max: 9 });
+    if (merged.kind !== 'numeric') throw new Error('numeric expected');
+    expect(merged.mean).toBeCloseTo(whole.mean, 10);
+    expect(merged.m2).toBeCloseTo(whole.m2, 8);
+    expect(merged.applied).toEqual(['t0', 't1', 't2']);
+  });
+
+  it('sums vocabulary shards, and refuses to merge different kinds', () => {
+    const a = mergeVocabulary(undefined, ['x', 'y', 'x'], 'a');
+    const b = mergeVocabulary(undefined, ['y', 'z'], 'b');
+    expect(mergeColumnStats(a, b)).toMatchObject({
+      kind: 'vocabulary',
+      total: 5,
+      counts: { x: 2, y: 2, z: 1 },
+    });
+    expect(() => mergeColumnStats(a, mergeNumeric(undefined, [1], 'c'))).toThrow(/cannot merge/);
   });
 });

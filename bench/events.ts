@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +5,7 @@ import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/
 import autocannon from 'autocannon';
 import { EmbeddedStack } from '../shared/local/embedded-stack';
 import { registerPreprocessHandler } from '../shared/local/preprocess-wiring';
-import { clearLocalState, stateOfRunningStack, writeLocalState } from '../shared/local/state-file';
+import { clearLocalState } from '../shared/local/state-file';
 import { createExperiment, variantTotals } from '../shared/marketing/experiment-store';
 import { type ExperimentDefinition, experimentReportFromTotals } from '../shared/marketing/experiments';
 import { createLogger } from '../shared/observability/logger';
@@ -14,6 +13,7 @@ import { API_EVENTS_FOLDER } from '../shared/serving/event-compactor';
 import { EVENTS_STAGING_PREFIX } from '../shared/serving/events';
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { formatTable, report, type Row } from './report';
+import { startServer } from './serve-process';
 
 /**
  * The events write path end to end, with the local doubles: `mappa serve` (its own process) takes
@@ -23,7 +23,6 @@ import { formatTable, report, type Row } from './report';
  * to the drop folder — lost = accepted − delivered. And the experiment report read from pre-aggregated
  * counters standing for 10^6 exposures.
  */
-const ROOT = join(__dirname, '..');
 const WORK = join(tmpdir(), 'mappa-bench-events');
 
 async function keysUnder(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
@@ -127,39 +126,7 @@ export async function runEventsBenchmark(): Promise<void> {
   const bucket = stack.names.dataBucket;
   try {
     const dataDir = join(WORK, 'serve');
-    writeLocalState(dataDir, stateOfRunningStack(stack));
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        join(ROOT, 'shared', 'cli', 'main.ts'),
-        'serve',
-        '--port',
-        '0',
-        '--api-key',
-        'bench',
-        '--rate',
-        '10000',
-        '--burst',
-        '10000',
-        '--compact-every-seconds',
-        '5',
-        '--data-dir',
-        dataDir,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT },
-    );
-    const url = await new Promise<string>((resolve, reject) => {
-      let pending = '';
-      child.stdout?.on('data', (chunk: Buffer) => {
-        pending += chunk.toString();
-        const match = /Mappa API on (http:\/\/\S+)/.exec(pending);
-        if (match) resolve(match[1] as string);
-      });
-      child.stderr?.on('data', (chunk: Buffer) => process.stderr.write(chunk));
-      child.once('exit', (code) => reject(new Error(`mappa serve exited ${code}`)));
-    });
+    const { url, child } = await startServer(stack, dataDir, ['--compact-every-seconds', '5']);
     const setupRequest = join(WORK, 'setup-request.js');
     // Ten distinct events per request: every event can be found again in the drop folder.
     writeFileSync(

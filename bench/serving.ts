@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +8,7 @@ import { build } from 'esbuild';
 import { ENV } from '../shared/config/env-names';
 import { EmbeddedStack } from '../shared/local/embedded-stack';
 import { registerPreprocessHandler } from '../shared/local/preprocess-wiring';
-import { clearLocalState, stateOfRunningStack, writeLocalState } from '../shared/local/state-file';
+import { clearLocalState } from '../shared/local/state-file';
 import { initBackend } from '../shared/ml/backend';
 import { createLogger } from '../shared/observability/logger';
 import { ItemIndex, TopKHeap } from '../shared/serving/item-index';
@@ -20,6 +20,7 @@ import { MANIFEST_KEY, type ModelManifest } from '../shared/contracts/artifacts'
 import { runTraining } from '../shared/training/run-training';
 import { ML_100K } from '../test/support/shared-data';
 import { formatTable, report, type Row } from './report';
+import { startServer } from './serve-process';
 
 /**
  * Serving speed, each figure next to its baseline or physical floor:
@@ -230,66 +231,6 @@ handler(event, context).then((response) => {
   const result = JSON.parse(line ?? '{}') as { status: number; atMs: number; body: string };
   if (result.status !== 200) throw new Error(`cold start answered ${result.status}: ${result.body}`);
   return { totalMs, inProcessMs: result.atMs };
-}
-
-/** `mappa serve` as its own process, connected to this process's stack like to `mappa local up`. */
-async function startServer(
-  stack: EmbeddedStack,
-  dataDir: string,
-): Promise<{ url: string; child: ChildProcess; handlerLatencies: number[] }> {
-  writeLocalState(dataDir, stateOfRunningStack(stack));
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(ROOT, 'shared', 'cli', 'main.ts'),
-      'serve',
-      '--port',
-      '0',
-      '--api-key',
-      'bench',
-      '--rate',
-      '10000',
-      '--burst',
-      '10000',
-      '--data-dir',
-      dataDir,
-      '--log-level',
-      'info',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT },
-  );
-  // The server logs one JSON line per request with the handler-side latency (Powertools: info on stdout,
-  // warnings and errors on stderr); its banner with the URL is a plain line on stdout.
-  const handlerLatencies: number[] = [];
-  let announce: (url: string) => void = () => undefined;
-  const url = new Promise<string>((resolve) => {
-    announce = resolve;
-  });
-  for (const stream of [child.stdout, child.stderr]) {
-    let pending = '';
-    stream?.on('data', (chunk: Buffer) => {
-      pending += chunk.toString();
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) {
-        if (!line.startsWith('{')) {
-          const match = /Mappa API on (http:\/\/\S+)/.exec(line);
-          if (match) announce(match[1] as string);
-          continue;
-        }
-        const entry = JSON.parse(line) as { message?: string; latencyMs?: number };
-        if (entry.message === 'request' && typeof entry.latencyMs === 'number')
-          handlerLatencies.push(entry.latencyMs);
-        else process.stderr.write(`${line}\n`);
-      }
-    });
-  }
-  const exited = new Promise<never>((_, reject) =>
-    child.on('exit', (code) => reject(new Error(`mappa serve exited ${code}`))),
-  );
-  return { url: await Promise.race([url, exited]), child, handlerLatencies };
 }
 
 /**

@@ -305,9 +305,7 @@ function explore(
   const priority = (candidate: (typeof candidates)[number]) =>
     (candidate.score - mean) / sd +
     Math.sqrt((2 * Math.log(1 + total + candidates.length)) / (1 + candidate.n));
-  const picked = candidates
-    .sort((a, b) => priority(b) - priority(a) || a.index - b.index)
-    .slice(0, Math.min(slots, listed.length > 0 ? slots : request.limit));
+  const picked = candidates.sort((a, b) => priority(b) - priority(a) || a.index - b.index).slice(0, slots);
   const kept = listed.slice(0, Math.max(request.limit - picked.length, 0));
   const explored = new Set(picked.map(({ index }) => index));
   const items = [

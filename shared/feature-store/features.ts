@@ -172,14 +172,17 @@ export function mergeUserInteractions(
  * once: events posted to the API land in `recent` at once and again later when
  * their staged file is ingested.
  */
+/** What makes two recent interactions the same event: time, type and item. */
+export function recentKey(interaction: RecentInteraction): string {
+  return `${interaction.timestamp}|${interaction.event_type}|${interaction.item_id}`;
+}
+
 export function mergeRecent(
   stored: readonly RecentInteraction[],
   added: readonly RecentInteraction[],
 ): RecentInteraction[] {
   const byKey = new Map<string, RecentInteraction>();
-  for (const interaction of [...stored, ...added]) {
-    byKey.set(`${interaction.timestamp}|${interaction.event_type}|${interaction.item_id}`, interaction);
-  }
+  for (const interaction of [...stored, ...added]) byKey.set(recentKey(interaction), interaction);
   return [...byKey.values()].sort((a, b) => a.timestamp - b.timestamp).slice(-RECENT_INTERACTIONS);
 }
 

@@ -134,6 +134,8 @@ export async function recordEvents(
   stagedKey: string;
   /** Per user, the experiments they were exposed in. */
   experiments: Map<string, string[]>;
+  /** The events not recorded before (a retried request's are): the ones outcomes may count. */
+  fresh: CanonicalEvent[];
 }> {
   const body = `${events.map((event) => JSON.stringify(event)).join('\n')}\n`;
   const stagedKey = stagedEventsKey(body, now);
@@ -148,6 +150,7 @@ export async function recordEvents(
     byUser.set(user_id, list);
   }
   const experiments = new Map<string, string[]>();
+  const fresh: CanonicalEvent[] = [];
   await Promise.all([
     deps.s3.send(
       new PutObjectCommand({
@@ -158,11 +161,10 @@ export async function recordEvents(
       }),
     ),
     ...[...byUser].map(async ([userId, interactions]) => {
-      experiments.set(
-        userId,
-        await appendRecentInteractions(deps.dynamoDb, deps.usersTable, userId, interactions),
-      );
+      const appended = await appendRecentInteractions(deps.dynamoDb, deps.usersTable, userId, interactions);
+      experiments.set(userId, appended.experiments);
+      for (const interaction of appended.fresh) fresh.push({ user_id: userId, ...interaction });
     }),
   ]);
-  return { accepted: events.length, users: byUser.size, stagedKey, experiments };
+  return { accepted: events.length, users: byUser.size, stagedKey, experiments, fresh };
 }

@@ -9,7 +9,7 @@ import {
 import { float32FromBytes } from '../data/binary';
 import { decodeItemSet } from '../data/item-set';
 import { fromAttributeValue, toAttributeValue } from '../feature-store/attribute-values';
-import { mergeRecent, type RecentInteraction } from '../feature-store/features';
+import { mergeRecent, type RecentInteraction, recentKey } from '../feature-store/features';
 import type { Logger } from '../observability/logger';
 import type { UserState } from './recommender';
 import { retryOnConflict } from '../aws/retry';
@@ -126,16 +126,18 @@ export async function readUserState(
  * staged events file is ingested. Re-posting the same events changes nothing.
  */
 /**
- * Adds the events to the user's `recent` list; returns the experiments the user has been exposed in (the
- * set the recommendations function keeps on the same item), so their outcomes go to exactly those.
+ * Adds the events to the user's `recent` list. Returns the experiments the user has been exposed in (the
+ * set the recommendations function keeps on the same item), so their outcomes go to exactly those, and the
+ * events that were not in the list already — a retried request's events are not, and count nothing twice.
  */
 export async function appendRecentInteractions(
   client: DynamoDBClient,
   usersTable: string,
   userId: string,
   interactions: readonly RecentInteraction[],
-): Promise<string[]> {
+): Promise<{ experiments: string[]; fresh: RecentInteraction[] }> {
   let experiments: string[] = [];
+  let fresh: RecentInteraction[] = [];
   await retryOnConflict(
     `updating recent interactions of user '${userId}'`,
     async () => {
@@ -154,6 +156,10 @@ export async function appendRecentInteractions(
       );
       experiments = stored.Item?.experiments?.SS ?? [];
       const recent = decodeRecent(stored.Item?.recent);
+      const known = new Set(recent.map(recentKey));
+      fresh = [
+        ...new Map(interactions.map((interaction) => [recentKey(interaction), interaction])).values(),
+      ].filter((interaction) => !known.has(recentKey(interaction)));
       const merged = mergeRecent(recent, interactions);
       if (JSON.stringify(merged) === JSON.stringify(recent)) return true;
       const version = stored.Item?.version?.N;
@@ -181,7 +187,7 @@ export async function appendRecentInteractions(
     },
     8,
   );
-  return experiments;
+  return { experiments, fresh };
 }
 
 /**

@@ -560,6 +560,15 @@ describe('recommendation API on the embedded stack', () => {
         ],
       });
       expect(posted).toMatchObject({ status: 202, body: { accepted: 3, users: 2, attributed: 1 } });
+      // A client retrying the same request (same events, same times) adds no outcome twice.
+      const retried = await post('postEvents', '/v1/events', {
+        events: [
+          { userId: buyer, itemId: 'i1', eventType: 'view' },
+          { userId: buyer, itemId: 'i1', eventType: 'purchase', value: 40 },
+        ],
+      });
+      expect(retried.status).toBe(202);
+      expect(retried.body).not.toHaveProperty('attributed');
 
       const report = await get<{
         variants: {

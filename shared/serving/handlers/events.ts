@@ -116,7 +116,8 @@ export const postEvents: RouteHandler<EventsDeps> = async (event, deps) => {
     canonical,
     now,
   );
-  const attributed = await attributeToExperiments(deps, canonical, result.experiments);
+  // Only events not recorded before count as outcomes: a retried request adds nothing.
+  const attributed = await attributeToExperiments(deps, result.fresh, result.experiments);
   const recommendationOutcomes = await attributeToRecommendations(deps, events);
   return json(202, {
     accepted: result.accepted,

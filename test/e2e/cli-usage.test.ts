@@ -54,6 +54,12 @@ describe('mappa on bad input', () => {
       /^mappa: --limit must be a whole number between 1 and 100, got '500'$/,
     ],
     [
+      'an export --param that is not KEY=VALUE',
+      ['export', 'recommendations', '--filter', 'shelf', '--param', 'categories'],
+      /^mappa: --param takes KEY=VALUE with an upper-case KEY \(e\.g\. CATEGORIES=books,toys\), got 'categories'$/,
+    ],
+    ['forget with an empty user id', ['forget', ''], /^mappa: userId is empty$/],
+    [
       'a word for --timeout',
       ['ingest', file, '--dataset', 'interactions', '--timeout', 'soon'],
       /^mappa: --timeout must be a whole number/,
@@ -101,6 +107,22 @@ describe('mappa on bad input', () => {
     expect(result.stdout).toBe('');
     expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(result.stderr.trimEnd()).toMatch(message);
+  });
+
+  it('forgets a user on a local stack and reports what was deleted as JSON', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'mappa-forget-'));
+    try {
+      const result = await run(['forget', 'u-gone', '--data-dir', dataDir, '--json']);
+      expect(result).toMatchObject({ status: 0, stderr: '' });
+      expect(JSON.parse(result.stdout)).toMatchObject({
+        userId: 'u-gone',
+        deleted: { features: false, recentInteractions: 0, vectors: 0, experimentAssignments: 0 },
+        curatedData: { clean: true },
+        purge: { users: 1, objectsRewritten: 0, rowsRemoved: 0 },
+      });
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('prints its version', async () => {

@@ -1,4 +1,22 @@
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { InteractionRow } from '../data/records';
+
+/** The rows of one curated object (gzipped JSON Lines), streamed: what training and serving read back. */
+export async function* curatedObjectRows(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+): AsyncGenerator<Record<string, unknown>> {
+  const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const lines = createInterface({
+    input: (object.Body as Readable).pipe(createGunzip()),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  });
+  for await (const line of lines) if (line) yield JSON.parse(line) as Record<string, unknown>;
+}
 
 /**
  * Curated interactions as JSON Lines bytes, written straight into one buffer.

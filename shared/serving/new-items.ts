@@ -1,7 +1,5 @@
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { createInterface } from 'node:readline';
-import { type Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { curatedObjectRows } from '../ingest/curated-json';
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { ItemContentArtifact } from '../contracts/artifacts';
 import { categoryAttribute, servedAttributes } from '../data/item-attributes';
 import { DATA_LAKE_PREFIXES } from '../resources/definitions';
@@ -82,14 +80,7 @@ export async function readNewItems(
     token = page.NextContinuationToken;
   } while (token);
   for (const part of parts.sort((a, b) => a.modified - b.modified)) {
-    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: part.key }));
-    const lines = createInterface({
-      input: (object.Body as Readable).pipe(createGunzip()),
-      crlfDelay: Number.POSITIVE_INFINITY,
-    });
-    for await (const line of lines) {
-      if (!line) continue;
-      const row = JSON.parse(line) as Record<string, unknown>;
+    for await (const row of curatedObjectRows(s3, bucket, part.key)) {
       const itemId = String(row.item_id);
       if (known(itemId)) continue;
       found.set(itemId, { itemId, attributes: row, addedAt: part.modified });

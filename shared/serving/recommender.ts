@@ -242,7 +242,8 @@ interface ListedItem {
 }
 
 /**
- * The list under the request's named filter and promotion. Filters are applied while scanning the
+ * The list under the request's named filter (`main`: the request's own filter with it applied) and
+ * promotion (applied here over `base`). Filters are applied while scanning the
  * catalogue, so the list is `limit` long while the filtered catalogue allows (never padded). A promotion
  * takes `round(limit × share)` slots from its own filter's best items; the rest come from the main filter,
  * and the two are merged by score (each promoted item sits where its score puts it).
@@ -251,10 +252,10 @@ function filteredList(
   model: Pick<ServedModel, 'items'>,
   request: RecommendationRequest,
   base: ItemFilter,
+  main: ItemFilter,
   recent: readonly RecentInteraction[],
   pick: PickItems,
 ): ListedItem[] {
-  const main = applyFilter(model, base, request.filter, recent);
   const promotion = request.promotion;
   const slots = promotion ? Math.min(request.limit, Math.round(request.limit * promotion.share)) : 0;
   if (!promotion || slots === 0) return pick(request.limit, main).map((item) => ({ item }));
@@ -325,17 +326,12 @@ export function recommend(
   policy: ServingPolicy = DEFAULT_POLICY,
 ): Recommendations {
   const baseline = (strategy: Strategy, scores: Float32Array, filter: ItemFilter): Recommendations => {
-    const listed = filteredList(model, request, filter, state.recent, (k, f) =>
+    const main = applyFilter(model, filter, request.filter, state.recent);
+    const listed = filteredList(model, request, filter, main, state.recent, (k, f) =>
       model.items.rankByScores(scores, k, f),
     );
     // Without a user vector the content scores cannot tell new items apart: the bonus alone decides.
-    const { items, explored } = explore(
-      model,
-      request,
-      listed,
-      applyFilter(model, filter, request.filter, state.recent),
-      () => 0,
-    );
+    const { items, explored } = explore(model, request, listed, main, () => 0);
     return {
       strategy,
       vectorSource: 'none',
@@ -361,14 +357,15 @@ export function recommend(
   if (!user) return baseline('cold_start', model.trending, filter);
   // The catalogue is scored once; the main list, a promotion and exploration all rank from it.
   const scores = model.items.scoresFor(user.vector);
-  const scored = filteredList(model, request, filter, state.recent, (k, f) =>
+  const main = applyFilter(model, filter, request.filter, state.recent);
+  const scored = filteredList(model, request, filter, main, state.recent, (k, f) =>
     model.items.rankByScores(scores, k, f),
   );
   const { items: listed, explored } = explore(
     model,
     request,
     scored,
-    applyFilter(model, filter, request.filter, state.recent),
+    main,
     (index) => scores[index] as number,
   );
   const reasons = explain(

@@ -1,7 +1,5 @@
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { curatedObjectRows } from '../ingest/curated-json';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { listKeys, readTextIfExists } from '../aws/s3-objects';
 import type { EventPolicy } from '../data/event-policy';
 import { parseMapping } from '../ingest/mapping';
@@ -27,12 +25,7 @@ async function* curatedLines(
   for (const key of (await listKeys(s3, bucket, prefix))
     .filter((name) => name.endsWith('.jsonl.gz'))
     .sort()) {
-    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    const lines = createInterface({
-      input: (object.Body as Readable).pipe(createGunzip()),
-      crlfDelay: Number.POSITIVE_INFINITY,
-    });
-    for await (const line of lines) if (line) yield JSON.parse(line) as Record<string, unknown>;
+    yield* curatedObjectRows(s3, bucket, key);
   }
 }
 

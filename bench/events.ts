@@ -9,18 +9,18 @@ import { clearLocalState } from '../shared/local/state-file';
 import { createExperiment, variantTotals } from '../shared/marketing/experiment-store';
 import { type ExperimentDefinition, experimentReportFromTotals } from '../shared/marketing/experiments';
 import { createLogger } from '../shared/observability/logger';
-import { API_EVENTS_FOLDER } from '../shared/serving/event-compactor';
-import { EVENTS_STAGING_PREFIX } from '../shared/serving/events';
+import { API_EVENTS_FOLDER, EVENTS_DELIVERY } from '../shared/resources/definitions';
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { formatTable, report, type Row } from './report';
 import { startServer } from './serve-process';
 
 /**
  * The events write path end to end, with the local doubles: `mappa serve` (its own process) takes
- * `POST /v1/events` at a fixed rate of 10-event requests from autocannon, stages each request in S3, and its
- * compactor (every 5 s) moves staged events into `incoming/interactions/api-events/`. Counted at the end:
- * events accepted (202s × 10) against distinct events delivered to the drop folder — lost = accepted −
- * delivered. Ingestion of the delivered files runs on its own Lambdas in AWS; on this 2-core machine it would
+ * `POST /v1/events` at a fixed rate of 10-event requests from autocannon, puts each request on the events
+ * delivery stream (the Firehose double in this process, with the deployed stream's 60 s / 5 MiB buffering
+ * hints), which writes buffers into `incoming/interactions/api-events/`. Counted at the end, after the last
+ * buffer's interval has run out on its own: events accepted (202s × 10) against distinct events delivered
+ * to the drop folder — lost = accepted − delivered. Ingestion of the delivered files runs on its own Lambdas in AWS; on this 2-core machine it would
  * take the API's cores, so it is left out unless MAPPA_BENCH_EVENTS_INGEST=1 (then the preprocess handler
  * ingests each file as it lands, in the stack's process). And the experiment report read from pre-aggregated
  * counters standing for 10^6 exposures.
@@ -112,9 +112,19 @@ async function experimentReportRow(stack: EmbeddedStack): Promise<Row> {
   };
 }
 
+/** Waits until the double has written everything it accepted (the buffer interval runs out on its own). */
+async function waitForDelivery(stack: EmbeddedStack, timeoutMs: number): Promise<number> {
+  const started = performance.now();
+  while (stack.firehose.pendingRecords() > 0) {
+    if (performance.now() - started > timeoutMs) break;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return (performance.now() - started) / 1000;
+}
+
 export async function runEventsBenchmark(): Promise<void> {
   const seconds = Number(process.env.MAPPA_BENCH_EVENTS_SECONDS ?? 60);
-  const requestsPerSecond = Number(process.env.MAPPA_BENCH_EVENTS_RATE ?? 100);
+  const requestsPerSecond = Number(process.env.MAPPA_BENCH_EVENTS_RATE ?? 110);
   rmSync(WORK, { recursive: true, force: true });
   mkdirSync(WORK, { recursive: true });
   const stack = await EmbeddedStack.start({
@@ -130,7 +140,7 @@ export async function runEventsBenchmark(): Promise<void> {
   const bucket = stack.names.dataBucket;
   try {
     const dataDir = join(WORK, 'serve');
-    const { url, child } = await startServer(stack, dataDir, ['--compact-every-seconds', '5']);
+    const { url, child } = await startServer(stack, dataDir);
     const setupRequest = join(WORK, 'setup-request.js');
     // Ten distinct events per request: every event can be found again in the drop folder.
     writeFileSync(
@@ -162,19 +172,23 @@ module.exports = (request) => {
       ],
     });
     const accepted = result['2xx'] * 10;
-    const drained = performance.now();
-    // Stopping `mappa serve` compacts what is still staged; then ingestion of the last files.
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
     await exited;
     clearLocalState(dataDir);
+    process.stdout.write(
+      `events bench: waiting for the last buffer (${EVENTS_DELIVERY.bufferingIntervalSeconds} s interval)…\n`,
+    );
+    const waited = await waitForDelivery(stack, (EVENTS_DELIVERY.bufferingIntervalSeconds + 30) * 1000);
     await stack.drainEvents();
-    const drainSeconds = (performance.now() - drained) / 1000;
+    const { acceptedRecords, deliveredObjects } = stack.firehose.stats()[stack.names.eventsStream] ?? {
+      acceptedRecords: 0,
+      deliveredObjects: [],
+    };
     const delivered = await deliveredEvents(stack.s3, bucket);
-    const staged = await keysUnder(stack.s3, bucket, EVENTS_STAGING_PREFIX);
     rows.push(
       {
-        workload: `POST /v1/events, ${requestsPerSecond} × 10-event requests/s offered for ${seconds} s, compaction every 5 s${ingesting ? ', ingestion on the same cores' : ''}`,
+        workload: `POST /v1/events, ${requestsPerSecond} × 10-event requests/s offered for ${seconds} s${ingesting ? ', ingestion on the same cores' : ''}`,
         implementation: `${result.requests.total} requests, ${result['2xx']} accepted, ${result.errors + result.non2xx} errors`,
         value: Number((accepted / seconds).toFixed(0)),
         unit: 'events/s accepted',
@@ -186,10 +200,11 @@ module.exports = (request) => {
         unit: 'ms p99',
       },
       {
-        workload: 'delivered to incoming/ (API → staging → compacted), distinct events',
+        workload:
+          'delivered to incoming/ (API → Firehose double, 60 s / 5 MiB buffers → S3), distinct events',
         // Requests still in flight when the load stopped got their 202 after autocannon stopped counting:
         // delivered beyond the accepted count are theirs.
-        implementation: `${accepted} accepted, ${delivered.size} delivered (${Math.max(delivered.size - accepted, 0)} from requests in flight at the end), ${staged.length} objects still staged; ${drainSeconds.toFixed(1)} s to drain after the load`,
+        implementation: `${accepted} accepted, ${delivered.size} delivered (${Math.max(delivered.size - accepted, 0)} from requests in flight at the end) in ${deliveredObjects.length} files from ${acceptedRecords} records, ${stack.firehose.pendingRecords()} records undelivered; last buffer out ${waited.toFixed(1)} s after the load`,
         value: Math.max(accepted - delivered.size, 0),
         unit: 'events lost',
       },

@@ -470,7 +470,7 @@ module.exports = (request) => ({ ...request, path: '/v1/users/' + users[next++ %
     } finally {
       const exited = new Promise((resolve) => server.child.once('exit', resolve));
       server.child.kill('SIGTERM');
-      await exited; // it compacts staged events on the way out, against this stack
+      await exited; // before the stack it is connected to goes away
       clearLocalState(dataDir);
     }
 

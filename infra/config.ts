@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_NAME_PREFIX } from '../shared/resources/definitions';
+import { DEFAULT_NAME_PREFIX, EVENTS_DELIVERY } from '../shared/resources/definitions';
 import { trainingOverridesSchema } from '../shared/training/overrides';
 
 /**
@@ -60,6 +60,15 @@ export const stageConfigSchema = z.object({
   explorationWeight: z.coerce.number().min(0).max(1).default(0.3),
   /** Items listed at most this many days ago count as new (Personalize: explorationItemAgeCutoffDays). */
   explorationItemAgeCutoffDays: z.coerce.number().int().min(1).max(30).default(30),
+  /** Seconds Firehose buffers posted events before writing a drop-folder file (0-900; Firehose's range). */
+  eventsBufferSeconds: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(900)
+    .default(EVENTS_DELIVERY.bufferingIntervalSeconds),
+  /** MiB Firehose buffers before writing a file, whichever comes first (1-128; Firehose's range). */
+  eventsBufferMiB: z.coerce.number().int().min(1).max(128).default(EVENTS_DELIVERY.bufferingSizeMiB),
   /** API authentication: `apiKey` (API keys + usage plan; `mappa serve` enforces the same) or `iam` (SigV4). */
   apiAuth: z.enum(['apiKey', 'iam']).default('apiKey'),
   /** Email address the alarm topic notifies (a confirmation mail arrives first); empty = none. */

@@ -2,9 +2,11 @@ import { CfnOutput, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-li
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
+import { eventsStreamName } from '../shared/resources/definitions';
 import { API_DEPLOYABLES, type Deployable } from '../shared/resources/deployables';
 import type { StageConfig } from './config';
 import { DataLake } from './constructs/data-lake';
+import { EventsDelivery } from './constructs/events-delivery';
 import { FeatureStore } from './constructs/feature-store';
 import { Ingestion } from './constructs/ingestion';
 import { Observability } from './constructs/observability';
@@ -21,6 +23,7 @@ export class MappaStack extends Stack {
   public readonly featureStore: FeatureStore;
   public readonly ingestion: Ingestion;
   public readonly training: TrainingJob;
+  public readonly eventsDelivery: EventsDelivery;
   public readonly serving: ServingApi;
   public readonly observability: Observability;
 
@@ -39,7 +42,7 @@ export class MappaStack extends Stack {
     return {
       preprocess: roleOf(this.ingestion.function, 'preprocess'),
       ...api,
-      'compact-events': roleOf(this.serving.compactor, 'compact-events'),
+      'events-delivery': this.eventsDelivery.role,
       train: this.training.taskDefinition.taskRole,
     };
   }
@@ -74,9 +77,16 @@ export class MappaStack extends Stack {
       excludeSeenEventTypes: config.excludeSeenEventTypes,
       hyperParameters: config.trainingHyperParameters,
     });
+    this.eventsDelivery = new EventsDelivery(this, 'EventsDelivery', {
+      bucket: this.dataLake.bucket,
+      streamName: eventsStreamName(config.namePrefix),
+      bufferingIntervalSeconds: config.eventsBufferSeconds,
+      bufferingSizeMiB: config.eventsBufferMiB,
+    });
     this.serving = new ServingApi(this, 'Serving', {
       bucket: this.dataLake.bucket,
       featureStore: this.featureStore,
+      eventsDelivery: this.eventsDelivery,
       throttleRateLimit: config.apiThrottleRate,
       throttleBurstLimit: config.apiThrottleBurst,
       corsOrigins: config.apiCorsOrigins,
@@ -91,6 +101,7 @@ export class MappaStack extends Stack {
       ingestion: this.ingestion,
       training: this.training,
       serving: this.serving,
+      eventsDelivery: this.eventsDelivery,
       ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
     });
     new CfnOutput(this, 'ApiUrl', {

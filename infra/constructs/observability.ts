@@ -10,6 +10,7 @@ import { Construct } from 'constructs';
 import { METRIC_DIMENSIONS, METRICS_NAMESPACE } from '../../shared/observability/metrics';
 import { API_ROUTES } from '../../shared/serving/routes';
 import type { Ingestion } from './ingestion';
+import type { EventsDelivery } from './events-delivery';
 import type { ServingApi } from './serving-api';
 import type { TrainingJob } from './training-job';
 
@@ -17,6 +18,7 @@ export interface ObservabilityProps {
   readonly ingestion: Ingestion;
   readonly training: TrainingJob;
   readonly serving: ServingApi;
+  readonly eventsDelivery: EventsDelivery;
   /** Email subscribed to the alarm topic (confirmation needed); none when empty. */
   readonly alarmEmail?: string;
 }
@@ -72,6 +74,7 @@ export class Observability extends Construct {
       props.training.noPromotionAlarm,
       props.serving.serverErrorsAlarm,
       props.serving.latencyAlarm,
+      props.eventsDelivery.deliveryDelayAlarm,
     ];
     for (const alarm of alarms) alarm.addAlarmAction(new actions.SnsAction(this.alarmTopic));
 

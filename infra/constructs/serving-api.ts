@@ -1,24 +1,23 @@
 import { Duration } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { ENV } from '../../shared/config/env-names';
 import { DATA_LAKE_PREFIXES } from '../../shared/resources/definitions';
-import { API_EVENTS_FOLDER } from '../../shared/serving/event-compactor';
-import { EVENTS_STAGING_PREFIX } from '../../shared/serving/events';
 import { API_FUNCTIONS, API_ROUTES, type ApiFunction } from '../../shared/serving/routes';
 import { AppFunction } from './app-function';
 import { grantListPrefixes, grantMissingKeyAnswers, grantObjects } from './data-lake-grants';
+import type { EventsDelivery } from './events-delivery';
 import type { FeatureStore } from './feature-store';
 
 export interface ServingApiProps {
   readonly bucket: s3.Bucket;
   readonly featureStore: FeatureStore;
+  /** The Firehose stream the events function puts posted events on. */
+  readonly eventsDelivery: EventsDelivery;
   /** Usage-plan throttling per API key. */
   readonly throttleRateLimit: number;
   readonly throttleBurstLimit: number;
@@ -44,7 +43,7 @@ export interface ServingApiProps {
 const DESCRIPTIONS: Record<ApiFunction, string> = {
   recommendations: 'Top-N recommendations and personalized ranking',
   'similar-items': 'Similar items in the embedding space',
-  events: 'Records behaviour events (recent history now, drop folder later)',
+  events: 'Records behaviour events (recent history now, drop folder through Firehose)',
   model: 'Served model metadata and health',
   segments: 'Customer segments, their profiles, and propensity scores',
   experiments: 'A/B experiment definitions and reports; attribution reports',
@@ -55,15 +54,14 @@ const DESCRIPTIONS: Record<ApiFunction, string> = {
 /**
  * The recommendation API: a REST API (API keys + usage plan throttling, the
  * same rule `mappa serve` enforces) with one Lambda per concern, each granted
- * only what it touches; a scheduled compactor moving posted events into the
- * drop folder; alarms on 5xx and latency.
+ * only what it touches (posted events go to the drop folder through the events
+ * delivery stream); alarms on 5xx and latency.
  */
 export class ServingApi extends Construct {
   public readonly api: apigateway.RestApi;
   /** The callers' key in `apiKey` mode. */
   public readonly apiKey?: apigateway.IApiKey;
   public readonly functions: Readonly<Record<ApiFunction, AppFunction>>;
-  public readonly compactor: AppFunction;
   public readonly serverErrorsAlarm: cloudwatch.Alarm;
   public readonly latencyAlarm: cloudwatch.Alarm;
 
@@ -91,6 +89,7 @@ export class ServingApi extends Construct {
           [ENV.attributionTable]: tables.attribution.tableName,
           [ENV.ledgerTable]: tables.ledger.tableName,
           [ENV.itemsTable]: tables.items.tableName,
+          ...(fn === 'events' ? { [ENV.eventsStream]: props.eventsDelivery.stream.ref } : {}),
           [ENV.explorationWeight]: String(props.explorationWeight),
           [ENV.explorationItemAgeCutoffDays]: String(props.explorationItemAgeCutoffDays),
           [ENV.modelRecheckSeconds]: String(props.modelRecheckSeconds),
@@ -156,29 +155,10 @@ export class ServingApi extends Construct {
       'dynamodb:DeleteItem',
       'dynamodb:UpdateItem',
     );
-    grantObjects(props.bucket, functions.events, ['s3:PutObject'], [EVENTS_STAGING_PREFIX]);
+    props.eventsDelivery.grantPutRecord(functions.events);
     tables.users.grant(functions.events, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
     // /v1/health reads one (absent) key of the feature store to say whether it answers.
     tables.users.grant(functions.model, 'dynamodb:GetItem');
-
-    this.compactor = new AppFunction(this, 'CompactEventsFunction', {
-      entryPath: 'functions/compact-events/handler.ts',
-      description: 'Moves events posted to the API from staging/ into the drop folder',
-      // Shorter than the schedule, so runs rarely overlap; when they do (a retry), both write the
-      // same hash-named file and ingestion counts the second as duplicates. No reserved concurrency:
-      // new accounts have none to spare.
-      timeout: Duration.minutes(4),
-      memorySize: 1024,
-      environment: { [ENV.dataBucket]: props.bucket.bucketName },
-    });
-    grantListPrefixes(props.bucket, this.compactor, [EVENTS_STAGING_PREFIX]);
-    grantObjects(props.bucket, this.compactor, ['s3:GetObject', 's3:DeleteObject'], [EVENTS_STAGING_PREFIX]);
-    grantObjects(props.bucket, this.compactor, ['s3:PutObject'], [API_EVENTS_FOLDER]);
-    new events.Rule(this, 'CompactEventsSchedule', {
-      description: 'Compacts staged API events into the drop folder',
-      schedule: events.Schedule.rate(Duration.minutes(5)),
-      targets: [new targets.LambdaFunction(this.compactor, { retryAttempts: 2 })],
-    });
 
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: logs.RetentionDays.ONE_MONTH });
     this.api = new apigateway.RestApi(this, 'Api', {
@@ -295,17 +275,17 @@ export class ServingApi extends Construct {
       ],
       true,
     );
-    for (const fn of [...Object.values(functions), this.compactor]) {
+    for (const fn of Object.values(functions)) {
       NagSuppressions.addResourceSuppressions(
         fn,
         [
           {
             id: 'AwsSolutions-IAM5',
             reason:
-              'S3 object actions are limited to the prefixes this function needs (models/, curated/items/ for items listed since training, staging/events/, incoming/interactions/api-events/); keys below them are data-dependent.',
+              'S3 object actions are limited to the prefixes this function needs (models/, curated/items/ for items listed since training); keys below them are data-dependent.',
             appliesTo: [
               {
-                regex: `/^Resource::<.*DataLakeData.*\\.Arn>\\/(models|curated\\/items|staging\\/events|incoming\\/interactions\\/api-events)\\/\\*$/g`,
+                regex: `/^Resource::<.*DataLakeData.*\\.Arn>\\/(models|curated\\/items)\\/\\*$/g`,
               },
             ],
           },

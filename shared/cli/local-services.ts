@@ -12,11 +12,20 @@ import { type StackFlags, startStackFromFlags } from './commands/local';
 export interface LocalServices {
   readonly s3: S3Client;
   readonly dynamoDb: DynamoDBClient;
-  readonly names: { readonly dataBucket: string; readonly tables: Record<TableKey, string> };
+  readonly names: {
+    readonly dataBucket: string;
+    readonly tables: Record<TableKey, string>;
+    readonly eventsStream: string;
+  };
   /** A deployable's clients, under its role's IAM policies unless `--no-iam`. */
   clientsFor(deployable: Deployable): DeployableClients;
   /** Whether this process started the stack (and so preprocesses drop-folder uploads itself). */
   readonly embedded: boolean;
+  /**
+   * Delivers buffered API events into the drop folder now and waits for their ingestion, when this
+   * process runs the stack (a `mappa local up` stack delivers them on its own buffer interval).
+   */
+  deliverEvents(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -25,16 +34,22 @@ export async function openLocalServices(flags: StackFlags): Promise<LocalService
   const running = readLocalState(flags.dataDir);
   if (running && processAlive(running.pid)) {
     const account = new LocalAccount(running, await localIamPolicies(flags));
-    const { s3, dynamoDb } = account.operatorClients();
+    const { s3, dynamoDb, firehose } = account.operatorClients();
     return {
       s3,
       dynamoDb,
-      names: { dataBucket: running.dataBucket, tables: running.tables as Record<TableKey, string> },
+      names: {
+        dataBucket: running.dataBucket,
+        tables: running.tables as Record<TableKey, string>,
+        eventsStream: running.eventsStream,
+      },
       clientsFor: (deployable) => account.clientsFor(deployable),
       embedded: false,
+      deliverEvents: () => Promise.resolve(),
       stop: async () => {
         s3.destroy();
         dynamoDb.destroy();
+        firehose.destroy();
         account.destroy();
       },
     };
@@ -47,6 +62,7 @@ export async function openLocalServices(flags: StackFlags): Promise<LocalService
     names: stack.names,
     clientsFor: (deployable) => stack.clientsFor(deployable),
     embedded: true,
+    deliverEvents: () => stack.deliverEvents(),
     stop: () => stack.stop(),
   };
 }

@@ -20,6 +20,8 @@ export const ENV = {
   attributionTable: 'MAPPA_ATTRIBUTION_TABLE',
   /** DynamoDB table: named recommendation filters. */
   filtersTable: 'MAPPA_FILTERS_TABLE',
+  /** Kinesis Data Firehose stream carrying `POST /v1/events` into the drop folder. */
+  eventsStream: 'MAPPA_EVENTS_STREAM',
   /** DynamoDB table: idempotency and job ledger (processed objects, chunk progress). */
   ledgerTable: 'MAPPA_LEDGER_TABLE',
   /** Training hyper-parameter overrides as JSON (see shared/training/overrides.ts). */

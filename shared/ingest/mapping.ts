@@ -98,6 +98,13 @@ export function misplacedMappingField(
 
 export const DEFAULT_MAPPING: Mapping = mappingSchema.parse({});
 
+/**
+ * What the API's events are (`incoming/interactions/api-events/`, written by Firehose): JSON Lines in the
+ * canonical columns. Built in rather than read from a `_mapping.json` there, so a mapping for other exports
+ * higher up (a header-less MovieLens layout, say) never applies to them and nothing has to write one.
+ */
+export const API_EVENTS_MAPPING: Mapping = mappingSchema.parse({ format: 'jsonl' });
+
 /** The delimiter byte for a mapping value. */
 export function delimiterByte(delimiter: NonNullable<Mapping['delimiter']>): number {
   return delimiter === 'tab' || delimiter === '\t' ? 0x09 : delimiter.charCodeAt(0);

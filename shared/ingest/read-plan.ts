@@ -1,7 +1,9 @@
 import { gunzipSync, constants as zlibConstants } from 'node:zlib';
 import { GetObjectCommand, HeadObjectCommand, NoSuchKey } from '@aws-sdk/client-s3';
 import { type SourceObject, mappingKeysFor, rootMappingKey } from './layout';
+import { API_EVENTS_FOLDER } from '../resources/definitions';
 import {
+  API_EVENTS_MAPPING,
   DEFAULT_MAPPING,
   delimiterByte,
   detectDelimiter,
@@ -86,6 +88,7 @@ export function lastCharacterBoundary(bytes: Buffer): number {
 }
 
 export async function loadMapping(deps: IngestionDeps, source: SourceObject): Promise<Mapping> {
+  if (source.key.startsWith(API_EVENTS_FOLDER)) return API_EVENTS_MAPPING;
   for (const key of mappingKeysFor(source.dataset, source.relativeKey)) {
     let text: string;
     try {

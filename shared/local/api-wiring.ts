@@ -33,7 +33,11 @@ export interface LocalDataServices {
   /** The operator's (administrator's) clients. */
   readonly s3: S3Client;
   readonly dynamoDb: DynamoDBClient;
-  readonly names: { readonly dataBucket: string; readonly tables: Record<TableKey, string> };
+  readonly names: {
+    readonly dataBucket: string;
+    readonly tables: Record<TableKey, string>;
+    readonly eventsStream: string;
+  };
   /** A deployable's clients, under its role's IAM policies when enforcement is on. */
   clientsFor(deployable: Deployable): DeployableClients;
 }
@@ -59,6 +63,7 @@ export function localApiDeps(
       modelRecheckMs: (options.modelRecheckSeconds ?? 60) * 1000,
       filtersCacheMs: (options.filtersCacheSeconds ?? 60) * 1000,
       exploration: options.exploration ?? { weight: 0.3, itemAgeCutoffDays: 30 },
+      eventsStream: stack.names.eventsStream,
     },
     policy: options.policy ?? DEFAULT_POLICY,
     ...(options.now ? { now: options.now } : {}),

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import {
   CreateTableCommand,
   type CreateTableCommandInput,
+  DescribeTableCommand,
   type DynamoDBClient,
   ResourceInUseException,
 } from '@aws-sdk/client-dynamodb';
@@ -17,6 +18,8 @@ import {
   attributeDefinitions,
   DATASETS,
   DEFAULT_NAME_PREFIX,
+  EVENTS_DELIVERY,
+  eventsStreamName,
   incomingPrefix,
   localBucketName,
   TABLE_KEYS,
@@ -25,7 +28,8 @@ import {
   type TableKey,
   tableName,
 } from '../resources/definitions';
-import type { AccountPolicies } from './iam/account-policies';
+import { type AccountPolicies, LOCAL_ACCOUNT_ID } from './iam/account-policies';
+import { FirehoseDouble } from './firehose-double';
 import type { IamUsageRecorder } from './iam/enforcement';
 import { type DeployableClients, LOCAL_CREDENTIALS, LOCAL_REGION, LocalAccount } from './local-account';
 import { type DeadLetter, S3EventBridge, type S3EventHandler } from './s3-event-bridge';
@@ -37,6 +41,17 @@ export interface EmbeddedStackOptions {
   readonly s3Port?: number;
   /** DynamoDB port on 127.0.0.1; 0 picks a free port. @default 4570 */
   readonly dynamoDbPort?: number;
+  /** Firehose port on 127.0.0.1; 0 picks a free port. @default 4571, or a free port when `s3Port` is 0 */
+  readonly firehosePort?: number;
+  /**
+   * The events delivery stream's buffering hints (the deployed stream's by default: 60 s / 5 MiB) and how
+   * long a failed S3 write waits before the next try (Firehose: 5 s).
+   */
+  readonly eventsDelivery?: {
+    readonly bufferingIntervalSeconds?: number;
+    readonly bufferingSizeMiB?: number;
+    readonly retryIntervalMs?: number;
+  };
   /** Where both emulators keep their data. @default `.mappa/` in the working directory */
   readonly dataDir?: string;
   /** Prefix of bucket and table names, as the CDK stage's. @default 'mappa' */
@@ -91,6 +106,8 @@ export function readDeadLetters(dataDir: string, since = ''): DeadLetterLine[] {
 export interface LocalResourceNames {
   readonly dataBucket: string;
   readonly tables: Record<TableKey, string>;
+  /** The Firehose stream carrying `POST /v1/events` into the drop folder. */
+  readonly eventsStream: string;
 }
 
 /** Raised when the stack cannot start, with a message a person can act on. */
@@ -129,8 +146,8 @@ export function createTableInput(name: string, definition: TableDefinition): Cre
 }
 
 /**
- * S3 and DynamoDB on 127.0.0.1, speaking the real protocols (s3rver, dynalite),
- * with the bucket and tables of the shared definitions and S3 drop-folder
+ * S3, DynamoDB and Firehose on 127.0.0.1, speaking the real protocols (s3rver, dynalite, our Firehose
+ * double), with the bucket, tables and delivery stream of the shared definitions and S3 drop-folder
  * notifications delivered to registered handlers as real S3 events.
  */
 export class EmbeddedStack {
@@ -145,13 +162,19 @@ export class EmbeddedStack {
     s3rver: S3rver,
     private readonly s3Server: Server,
     private readonly dynamoDbServer: Server,
+    /** Delivers `POST /v1/events` records into the drop folder under the delivery role. */
+    readonly firehose: FirehoseDouble,
     readonly s3Endpoint: string,
     readonly dynamoDbEndpoint: string,
     readonly dataDir: string,
     namePrefix: string,
     options: EmbeddedStackOptions,
   ) {
-    this.account = new LocalAccount({ s3Endpoint, dynamoDbEndpoint }, options.iam, options.iamRecorder);
+    this.account = new LocalAccount(
+      { s3Endpoint, dynamoDbEndpoint, firehoseEndpoint: firehose.endpoint },
+      options.iam,
+      options.iamRecorder,
+    );
     // The operator's clients: uploads, reports and table creation, as an account administrator.
     ({ s3: this.s3, dynamoDb: this.dynamoDb } = this.account.operatorClients());
     // The local dead-letter queue: a JSON line per event that failed every attempt, under the data dir, so
@@ -167,6 +190,7 @@ export class EmbeddedStack {
         TableKey,
         string
       >,
+      eventsStream: eventsStreamName(namePrefix),
     };
     this.bridge = new S3EventBridge({ region: LOCAL_REGION, onDeadLetter });
     s3rver.on('event', (event) => {
@@ -223,16 +247,53 @@ export class EmbeddedStack {
     }
     const dynamoPort = (dynamoDbServer.address() as AddressInfo).port;
 
+    // The double writes through the delivery role's S3 client, which exists once the account does.
+    const delivery: { client?: () => S3Client } = {};
+    const firehosePort = options.firehosePort ?? (options.s3Port === 0 ? 0 : 4571);
+    let firehose: FirehoseDouble;
+    try {
+      firehose = await FirehoseDouble.start({
+        port: firehosePort,
+        dataDir: join(dataDir, 'firehose'),
+        region: LOCAL_REGION,
+        accountId: options.iam?.accountId ?? LOCAL_ACCOUNT_ID,
+        s3: () => {
+          if (!delivery.client) throw new Error('the local account is not ready');
+          return delivery.client();
+        },
+        streams: [
+          {
+            name: eventsStreamName(namePrefix),
+            bucket: localBucketName(namePrefix),
+            prefix: EVENTS_DELIVERY.prefix,
+            errorOutputPrefix: EVENTS_DELIVERY.errorOutputPrefix,
+            fileExtension: EVENTS_DELIVERY.fileExtension,
+            bufferingIntervalSeconds:
+              options.eventsDelivery?.bufferingIntervalSeconds ?? EVENTS_DELIVERY.bufferingIntervalSeconds,
+            bufferingSizeMiB: options.eventsDelivery?.bufferingSizeMiB ?? EVENTS_DELIVERY.bufferingSizeMiB,
+          },
+        ],
+        ...(options.eventsDelivery?.retryIntervalMs !== undefined
+          ? { retryIntervalMs: options.eventsDelivery.retryIntervalMs }
+          : {}),
+      });
+    } catch (error) {
+      await Promise.all([closeServer(s3Server), closeServer(dynamoDbServer)]);
+      throw describeListenError('Firehose', firehosePort, error);
+    }
+
     const stack = new EmbeddedStack(
       s3rver,
       s3Server,
       dynamoDbServer,
+      firehose,
       `http://127.0.0.1:${s3Port}`,
       `http://127.0.0.1:${dynamoPort}`,
       dataDir,
       namePrefix,
       options,
     );
+    delivery.client = () => stack.clientsFor('events-delivery').s3;
     try {
       await stack.createTables();
     } catch (error) {
@@ -265,6 +326,15 @@ export class EmbeddedStack {
     return this.bridge.drain();
   }
 
+  /**
+   * Writes every buffered API event into the drop folder now (what the buffer interval would do a
+   * little later) and waits until ingestion has handled the files.
+   */
+  async deliverEvents(): Promise<void> {
+    await this.firehose.flush();
+    await this.bridge.drain();
+  }
+
   get deadLetters(): readonly DeadLetter[] {
     return this.bridge.deadLetters;
   }
@@ -285,12 +355,15 @@ export class EmbeddedStack {
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
       AWS_ENDPOINT_URL_S3: this.s3Endpoint,
       AWS_ENDPOINT_URL_DYNAMODB: this.dynamoDbEndpoint,
+      AWS_ENDPOINT_URL_FIREHOSE: this.firehose.endpoint,
       AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
       AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
     };
   }
 
   async stop(): Promise<void> {
+    // Buffered events stay journaled under the data directory; the next start delivers them.
+    await this.firehose.stop();
     await this.bridge.drain();
     this.s3.destroy();
     this.dynamoDb.destroy();
@@ -307,6 +380,18 @@ export class EmbeddedStack {
       } catch (error) {
         // A persisted data directory already has the tables from an earlier run.
         if (!(error instanceof ResourceInUseException)) throw error;
+      }
+    }
+    // CreateTable answers while the table is CREATING, and a table answers ResourceNotFoundException until it
+    // is ACTIVE — in DynamoDB and in dynalite (whose flip waits for a LevelDB write, late on a busy machine).
+    for (const key of TABLE_KEYS) {
+      for (let attempt = 0; ; attempt++) {
+        const { Table } = await this.dynamoDb.send(
+          new DescribeTableCommand({ TableName: this.names.tables[key] }),
+        );
+        if (Table?.TableStatus === 'ACTIVE') break;
+        if (attempt >= 200) throw new Error(`table ${this.names.tables[key]} is still ${Table?.TableStatus}`);
+        await new Promise((resolvePromise) => setTimeout(resolvePromise, 25));
       }
     }
   }

@@ -1,6 +1,8 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { FirehoseClient } from '@aws-sdk/client-firehose';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createDynamoDbClient, createS3Client } from '../aws/clients';
+import { createFirehoseClient } from '../aws/firehose-client';
 import type { Deployable } from '../resources/deployables';
 import type { AccountPolicies } from './iam/account-policies';
 import { enforceIam, IamUsageRecorder, PolicyEvaluator } from './iam/enforcement';
@@ -13,11 +15,13 @@ export const LOCAL_REGION = 'us-east-1';
 export interface DeployableClients {
   readonly s3: S3Client;
   readonly dynamoDb: DynamoDBClient;
+  readonly firehose: FirehoseClient;
 }
 
 export interface LocalEndpoints {
   readonly s3Endpoint: string;
   readonly dynamoDbEndpoint: string;
+  readonly firehoseEndpoint: string;
 }
 
 /**
@@ -76,6 +80,11 @@ export class LocalAccount {
         region: LOCAL_REGION,
         credentials: LOCAL_CREDENTIALS,
       }),
+      firehose: createFirehoseClient({
+        endpoint: this.endpoints.firehoseEndpoint,
+        region: LOCAL_REGION,
+        credentials: LOCAL_CREDENTIALS,
+      }),
     };
     this.made.push(clients);
     return clients;
@@ -97,6 +106,7 @@ export class LocalAccount {
     if (this.evaluator) {
       enforceIam(clients.s3, 'S3', deployable, this.evaluator);
       enforceIam(clients.dynamoDb, 'DynamoDB', deployable, this.evaluator);
+      enforceIam(clients.firehose, 'Firehose', deployable, this.evaluator);
     }
     return clients;
   }
@@ -105,6 +115,7 @@ export class LocalAccount {
     for (const clients of this.made) {
       clients.s3.destroy();
       clients.dynamoDb.destroy();
+      clients.firehose.destroy();
     }
     this.made.length = 0;
     this.clients.clear();

@@ -8,8 +8,10 @@ export const localStateSchema = z.object({
   pid: z.int().check(z.positive()),
   s3Endpoint: z.url(),
   dynamoDbEndpoint: z.url(),
+  firehoseEndpoint: z.url(),
   dataBucket: z.string(),
   tables: z.record(z.string(), z.string()),
+  eventsStream: z.string(),
   startedAt: z.string(),
 });
 export type LocalState = z.output<typeof localStateSchema>;
@@ -24,8 +26,10 @@ export function stateOfRunningStack(stack: EmbeddedStack): LocalState {
     pid: process.pid,
     s3Endpoint: stack.s3Endpoint,
     dynamoDbEndpoint: stack.dynamoDbEndpoint,
+    firehoseEndpoint: stack.firehose.endpoint,
     dataBucket: stack.names.dataBucket,
     tables: stack.names.tables,
+    eventsStream: stack.names.eventsStream,
     startedAt: new Date().toISOString(),
   };
 }

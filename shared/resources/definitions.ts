@@ -23,8 +23,6 @@ export const DATA_LAKE_PREFIXES = {
   models: 'models/',
   /** Campaign exports (segments, batch recommendations). */
   exports: 'exports/',
-  /** Events posted to the API, one object per request, until compacted into incoming/interactions/. */
-  staging: 'staging/',
 } as const;
 
 /** The drop-folder prefix that triggers preprocessing for one dataset. */
@@ -37,6 +35,53 @@ export function incomingPrefix(dataset: Dataset): string {
  * policy the training job learns with.
  */
 export const EVENT_POLICY_KEY = `${incomingPrefix('interactions')}_mapping.json`;
+
+/** Where events posted to the API land in the drop folder: JSON Lines in the canonical interaction columns. */
+export const API_EVENTS_FOLDER = `${incomingPrefix('interactions')}api-events/`;
+
+/**
+ * The Firehose delivery stream that carries `POST /v1/events` into the drop folder. Firehose buffers
+ * records and writes one object per buffer (whichever hint is reached first), so ingestion sees a file
+ * a minute instead of one per request. The CDK stream and the local double both build from this.
+ */
+export const EVENTS_DELIVERY = {
+  /** Suffix of the stream name: `<namePrefix>-<nameSuffix>`. */
+  nameSuffix: 'api-events',
+  /** Firehose's S3 prefix, with its timestamp namespace (UTC day folders). */
+  prefix: `${API_EVENTS_FOLDER}!{timestamp:yyyy-MM-dd}/`,
+  /** Required by Firehose once `prefix` has expressions; only processing or conversion errors land here. */
+  errorOutputPrefix: `${DATA_LAKE_PREFIXES.rejected}api-events-delivery/!{firehose:error-output-type}/!{timestamp:yyyy-MM-dd}/`,
+  fileExtension: '.jsonl',
+  /** Firehose's defaults; 60 s keeps the newest events out of the drop folder for at most a minute. */
+  bufferingIntervalSeconds: 60,
+  bufferingSizeMiB: 5,
+} as const;
+
+/** The events delivery stream's name in a stage. */
+export function eventsStreamName(namePrefix: string): string {
+  return `${namePrefix}-${EVENTS_DELIVERY.nameSuffix}`;
+}
+
+/** The S3 prefix of a Firehose prefix expression at one instant (its `!{timestamp:…}` namespaces, UTC). */
+export function expandDeliveryPrefix(
+  prefix: string,
+  at: Date,
+  errorOutputType = 'processing-failed',
+): string {
+  const pad = (value: number, width = 2) => String(value).padStart(width, '0');
+  const parts: Record<string, string> = {
+    yyyy: String(at.getUTCFullYear()),
+    MM: pad(at.getUTCMonth() + 1),
+    dd: pad(at.getUTCDate()),
+    HH: pad(at.getUTCHours()),
+    mm: pad(at.getUTCMinutes()),
+  };
+  return prefix
+    .replace(/!\{timestamp:([^}]+)\}/g, (_match, format: string) =>
+      format.replace(/yyyy|MM|dd|HH|mm/g, (token) => parts[token] as string),
+    )
+    .replace(/!\{firehose:error-output-type\}/g, errorOutputType);
+}
 
 export type AttributeType = 'S' | 'N' | 'B';
 

@@ -19,7 +19,9 @@ export type ApiDeployableKey = keyof typeof API_DEPLOYABLES;
 export const DEPLOYABLES = [
   'preprocess',
   ...Object.values(API_DEPLOYABLES),
-  'compact-events',
+  // Not our code: the role Firehose assumes to write delivered events into the drop folder (the local
+  // double writes under it, so its grants are tested like ours).
+  'events-delivery',
   'train',
 ] as const;
 

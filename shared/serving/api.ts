@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { FirehoseClient } from '@aws-sdk/client-firehose';
 import type { S3Client } from '@aws-sdk/client-s3';
 import middy from '@middy/core';
 import httpCors from '@middy/http-cors';
@@ -41,6 +42,8 @@ export class HttpError extends Error {
 export interface ApiDeps {
   readonly s3: S3Client;
   readonly dynamoDb: DynamoDBClient;
+  /** The events function's delivery-stream client when the caller already has one (local wiring). */
+  readonly firehose?: FirehoseClient;
   readonly bucket: string;
   readonly tables: ServingTables;
   readonly policy: ServingPolicy;

@@ -17,6 +17,8 @@ export interface ApiSettings {
   readonly filtersCacheMs: number;
   /** Personalize's campaign settings: share of slots for new items, and how new an item must be. */
   readonly exploration: { readonly weight: number; readonly itemAgeCutoffDays: number };
+  /** The Firehose stream events are delivered through (the events function's only). */
+  readonly eventsStream?: string;
 }
 
 /** Builds one API function's dependencies from the common frame: what its own routes use, nothing else. */
@@ -56,6 +58,7 @@ export function containerBase(
       [ENV.modelRecheckSeconds]: z._default(z.coerce.number().check(z.minimum(1), z.maximum(86_400)), 60),
       [ENV.excludeSeenEventTypes]: z.optional(z.string()),
       [ENV.corsOrigins]: z.optional(z.string()),
+      [ENV.eventsStream]: z.optional(z.string()),
     },
     source,
   );
@@ -84,6 +87,7 @@ export function containerBase(
         weight: env[ENV.explorationWeight],
         itemAgeCutoffDays: env[ENV.explorationItemAgeCutoffDays],
       },
+      ...(env[ENV.eventsStream] ? { eventsStream: env[ENV.eventsStream] } : {}),
     },
   };
 }

@@ -1,17 +1,16 @@
-import { createHash } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { type FirehoseClient, PutRecordCommand } from '@aws-sdk/client-firehose';
 import * as z from '../data/schema';
 import type { RecentInteraction } from '../feature-store/features';
 import { EARLIEST_TIMESTAMP, FUTURE_SKEW_SECONDS } from '../ingest/rules';
-import { DATA_LAKE_PREFIXES } from '../resources/definitions';
 import { idSchema } from './schemas';
 import { appendRecentInteractions } from './user-state';
 import { decodeRecommendationId, MAX_RECOMMENDATION_ID_LENGTH } from '../marketing/attribution';
 
-/** Events posted to `POST /v1/events`: validated, applied to `recent` at once, staged for ingestion. */
+/** Events posted to `POST /v1/events`: validated, applied to `recent` at once, delivered for ingestion. */
 export const MAX_EVENTS_PER_REQUEST = 100;
-export const EVENTS_STAGING_PREFIX = `${DATA_LAKE_PREFIXES.staging}events/`;
+/** Firehose's largest record (1,000 KiB before base64); a full request's JSON Lines stay far below it. */
+export const FIREHOSE_MAX_RECORD_BYTES = 1_024_000;
 
 export const eventSchema = z.strictObject({
   userId: idSchema,
@@ -105,40 +104,37 @@ export function canonicalEvents(events: readonly ApiEvent[], nowSeconds: number)
   }));
 }
 
-/** Deterministic from the content, so a retried request overwrites its own staged object. */
-export function stagedEventsKey(body: string, now: Date): string {
-  const day = now.toISOString().slice(0, 10).replace(/-/g, '/');
-  const digest = createHash('sha256').update(body).digest('hex').slice(0, 32);
-  return `${EVENTS_STAGING_PREFIX}${day}/${digest}.jsonl`;
+/** A request's events as the JSON Lines Firehose concatenates into the drop-folder file (one record). */
+export function eventsRecord(events: readonly CanonicalEvent[]): string {
+  return `${events.map((event) => JSON.stringify(event)).join('\n')}\n`;
 }
 
 export interface EventDeps {
-  readonly s3: S3Client;
+  readonly firehose: FirehoseClient;
+  /** The delivery stream into `incoming/interactions/api-events/`. */
+  readonly eventsStream: string;
   readonly dynamoDb: DynamoDBClient;
-  readonly bucket: string;
   readonly usersTable: string;
 }
 
 /**
- * Applies events: each user's `recent` list is updated at once, and the batch is
- * staged as one JSON Lines object for the compactor to move into the drop folder.
- * Both steps are idempotent, so a client retrying after an error is safe.
+ * Applies events: each user's `recent` list is updated at once, and the request's events go to the
+ * delivery stream as one record (Firehose bills records in 5 KiB steps: one per request, not per event).
+ * A client retrying after an error is safe: `recent` keeps each event once, and a record delivered twice
+ * reaches ingestion as duplicate rows, which it counts and drops.
  */
 export async function recordEvents(
   deps: EventDeps,
   events: readonly CanonicalEvent[],
-  now: Date,
 ): Promise<{
   accepted: number;
   users: number;
-  stagedKey: string;
   /** Per user, the experiments they were exposed in. */
   experiments: Map<string, string[]>;
   /** The events not recorded before (a retried request's are): the ones outcomes may count. */
   fresh: CanonicalEvent[];
 }> {
-  const body = `${events.map((event) => JSON.stringify(event)).join('\n')}\n`;
-  const stagedKey = stagedEventsKey(body, now);
+  const record = eventsRecord(events);
   const byUser = new Map<string, RecentInteraction[]>();
   for (const { user_id, item_id, timestamp, event_type, event_value } of events) {
     const list = byUser.get(user_id) ?? [];
@@ -152,12 +148,10 @@ export async function recordEvents(
   const experiments = new Map<string, string[]>();
   const fresh: CanonicalEvent[] = [];
   await Promise.all([
-    deps.s3.send(
-      new PutObjectCommand({
-        Bucket: deps.bucket,
-        Key: stagedKey,
-        Body: body,
-        ContentType: 'application/x-ndjson',
+    deps.firehose.send(
+      new PutRecordCommand({
+        DeliveryStreamName: deps.eventsStream,
+        Record: { Data: Buffer.from(record, 'utf8') },
       }),
     ),
     ...[...byUser].map(async ([userId, interactions]) => {
@@ -166,5 +160,5 @@ export async function recordEvents(
       for (const interaction of appended.fresh) fresh.push({ user_id: userId, ...interaction });
     }),
   ]);
-  return { accepted: events.length, users: byUser.size, stagedKey, experiments, fresh };
+  return { accepted: events.length, users: byUser.size, experiments, fresh };
 }

@@ -5,9 +5,8 @@ import { initBackend } from '../../shared/ml/backend';
 import { createLogger } from '../../shared/observability/logger';
 import { exportRecommendations } from '../../shared/serving/batch-export';
 import { PropensityScorer } from '../../shared/marketing/propensity-model';
-import { compactStagedEvents } from '../../shared/serving/event-compactor';
 import { s3ModelSource } from '../../shared/serving/model-store';
-import { EVENTS_STAGING_PREFIX } from '../../shared/serving/events';
+import { API_EVENTS_FOLDER } from '../../shared/resources/definitions';
 import type { ApiFunction } from '../../shared/serving/routes';
 import { apiDeployable } from '../../shared/resources/deployables';
 import type { SyntheticWorld } from '../../shared/synthetic/generator';
@@ -381,7 +380,7 @@ describe('recommendation API on the embedded stack', () => {
       expect(response.body.field).toBe(field);
     });
 
-    it('moves posted events into the drop folder, where ingestion counts them once', async () => {
+    it('delivers posted events into the drop folder through Firehose, where ingestion counts a retried request as duplicates', async () => {
       const before = (await env.featureStore.users.get('u6'))?.event_count ?? 0;
       const events = [0, 1].map((index) => ({
         userId: 'u6',
@@ -389,18 +388,19 @@ describe('recommendation API on the embedded stack', () => {
         eventType: 'view',
         timestamp: TEST_NOW - 120 + index,
       }));
-      await post('postEvents', '/v1/events', { events });
-      await post('postEvents', '/v1/events', { events }); // a client retry: same staged object
-      const compacted = await compactStagedEvents(env.stack.clientsFor('compact-events').s3, env.bucket, {
-        now: new Date(TEST_NOW * 1000),
-      });
-      expect(compacted.files).toHaveLength(1);
-      expect(compacted.files[0]).toMatch(/^incoming\/interactions\/api-events\//);
-      await env.stack.drainEvents();
-      expect(await env.keys(EVENTS_STAGING_PREFIX)).toEqual([]);
-      const report = await env.report((compacted.files[0] as string).replace('incoming/', ''));
-      expect(report.rows_in).toBe(report.accepted + report.duplicates + report.rejected);
-      expect(report.rejected).toBe(0);
+      await env.stack.deliverEvents(); // earlier tests' events in their own file
+      const delivered = new Set(await env.keys(API_EVENTS_FOLDER));
+      expect((await post('postEvents', '/v1/events', { events })).status).toBe(202);
+      // A client retry: Firehose takes the record again, and both copies reach the drop folder.
+      expect((await post('postEvents', '/v1/events', { events })).status).toBe(202);
+      await env.stack.deliverEvents(); // what the 60 s buffer interval would do
+      const files = (await env.keys(API_EVENTS_FOLDER)).filter((key) => !delivered.has(key));
+      expect(files).toHaveLength(1);
+      expect(files[0]).toMatch(
+        /^incoming\/interactions\/api-events\/\d{4}-\d\d-\d\d\/mappa-api-events-1-.+\.jsonl$/,
+      );
+      const report = await env.report((files[0] as string).replace('incoming/', ''));
+      expect(report).toMatchObject({ rows_in: 4, accepted: 2, duplicates: 2, rejected: 0 });
       const user = await env.featureStore.users.get('u6');
       expect(user?.event_count).toBe(before + 2);
       const recent = (user?.recent ?? []).filter((entry) => entry.timestamp >= TEST_NOW - 120);

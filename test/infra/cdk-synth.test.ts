@@ -45,8 +45,8 @@ describe('npx cdk synth', () => {
         resource.Type === 'AWS::Lambda::Function' &&
         /^Mappa\/(Ingestion|Serving)\//.test(resource.Metadata?.['aws:cdk:path'] ?? ''),
     );
-    // The preprocess function, one per API concern, the events compactor.
-    expect(functions).toHaveLength(API_FUNCTIONS.length + 2);
+    // The preprocess function and one per API concern (posted events go through Firehose, no Lambda of ours).
+    expect(functions).toHaveLength(API_FUNCTIONS.length + 1);
     const roleOf = (resource: TemplateResource) =>
       (resource.Properties?.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
     const bucketId = Object.entries(template.Resources).find(

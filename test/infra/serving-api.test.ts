@@ -91,7 +91,7 @@ describe('ServingApi', () => {
         .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: unknown[] }).Statement);
       return JSON.stringify(statements);
     };
-    const { functions, compactor } = stack.serving;
+    const { functions } = stack.serving;
     const recommendations = policyOf(functions.recommendations);
     expect(recommendations).toContain('/models/*');
     expect(recommendations).toContain('dynamodb:BatchGetItem');
@@ -106,25 +106,43 @@ describe('ServingApi', () => {
       [...new Set([...written.matchAll(/"FeatureStore([A-Za-z]+?)[0-9A-F]{8}"/g)].map((m) => m[1]))].sort(),
     ).toEqual(['Attribution', 'Experiments', 'Users']);
     const events = policyOf(functions.events);
-    expect(events).toContain('/staging/events/*');
+    // Posted events go to the delivery stream, one PutRecord per request; the function writes no S3 object.
+    expect(events.match(/firehose:[A-Za-z]+/g)).toEqual(['firehose:PutRecord']);
+    expect(events).not.toMatch(/s3:/);
     expect(events).toContain('dynamodb:UpdateItem');
-    expect(events).not.toContain('/models/');
     // The model function reads DynamoDB only for /v1/health's probe: one GetItem on the users table.
     const model = policyOf(functions.model);
     expect(model.match(/dynamodb:[A-Za-z]+/g)).toEqual(['dynamodb:GetItem']);
     expect(model).toContain('FeatureStoreUsers');
-    const compaction = policyOf(compactor);
-    expect(compaction).toContain('/incoming/interactions/api-events/*');
-    expect(compaction).not.toContain('dynamodb:');
+    // Firehose's role writes the two prefixes of the delivery stream and nothing else.
+    const delivery = policyOf(stack.eventsDelivery);
+    expect(delivery).toContain('/incoming/interactions/api-events/*');
+    expect(delivery).toContain('/rejected/api-events-delivery/*');
+    expect(delivery).not.toMatch(/dynamodb:|s3:DeleteObject|\/curated\/|\/models\//);
   });
 
-  it('compacts staged events every five minutes, each run shorter than the schedule, with no reserved concurrency', () => {
-    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
-    template.hasResourceProperties('AWS::Lambda::Function', {
-      Description: Match.stringLikeRegexp('staging/ into the drop folder'),
-      Timeout: 240,
-      ReservedConcurrentExecutions: Match.absent(),
+  it('delivers posted events through an encrypted Firehose stream into the drop folder, a file per minute or 5 MiB', () => {
+    template.resourceCountIs('AWS::Events::Rule', 1); // the training schedule only: no compactor
+    template.hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', {
+      DeliveryStreamType: 'DirectPut',
+      DeliveryStreamEncryptionConfigurationInput: { KeyType: 'AWS_OWNED_CMK' },
+      ExtendedS3DestinationConfiguration: Match.objectLike({
+        Prefix: 'incoming/interactions/api-events/!{timestamp:yyyy-MM-dd}/',
+        FileExtension: '.jsonl',
+        BufferingHints: { IntervalInSeconds: 60, SizeInMBs: 5 },
+      }),
     });
+    const roles = template.findResources('AWS::IAM::Role', {
+      Properties: { Description: Match.stringLikeRegexp('Firehose') },
+    }) as Record<string, Resource>;
+    expect(JSON.stringify(Object.values(roles)[0]?.Properties.AssumeRolePolicyDocument)).toContain(
+      'aws:SourceAccount',
+    );
+    const functions = template.findResources('AWS::Lambda::Function') as Record<string, Resource>;
+    const eventsFunction = Object.values(functions).find((fn) =>
+      String(fn.Properties.Description).startsWith('Records behaviour events'),
+    );
+    expect(JSON.stringify(eventsFunction?.Properties.Environment)).toContain('MAPPA_EVENTS_STREAM');
   });
 
   it('alarms on 5xx answers and on p99 latency', () => {

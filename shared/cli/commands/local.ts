@@ -14,6 +14,7 @@ import { type IamFlags, localIamPolicies } from '../local-iam';
 export interface StackFlags extends IamFlags {
   s3Port: number;
   dynamodbPort: number;
+  firehosePort?: number;
   dataDir: string;
 }
 
@@ -32,6 +33,11 @@ export function withStackFlags(command: Command): Command {
       parseIntegerOption('--dynamodb-port', 0, 65535),
       4570,
     )
+    .option(
+      '--firehose-port <port>',
+      'Firehose port on 127.0.0.1 (default 4571; any free port when --s3-port is 0)',
+      parseIntegerOption('--firehose-port', 0, 65535),
+    )
     .option('--data-dir <dir>', 'where the local stack keeps its data', '.mappa')
     .option(
       '--no-iam',
@@ -44,6 +50,7 @@ export async function startStackFromFlags(flags: StackFlags): Promise<EmbeddedSt
   return EmbeddedStack.start({
     s3Port: flags.s3Port,
     dynamoDbPort: flags.dynamodbPort,
+    ...(flags.firehosePort !== undefined ? { firehosePort: flags.firehosePort } : {}),
     dataDir: flags.dataDir,
     ...(iam ? { iam } : {}),
   });
@@ -70,6 +77,7 @@ export function registerLocalCommands(program: Command): void {
           'Local stack is up.',
           `  S3        ${stack.s3Endpoint}  (bucket ${stack.names.dataBucket})`,
           `  DynamoDB  ${stack.dynamoDbEndpoint}  (tables ${Object.values(stack.names.tables).join(', ')})`,
+          `  Firehose  ${stack.firehose.endpoint}  (stream ${stack.names.eventsStream} → incoming/interactions/api-events/)`,
           'Point any AWS SDK or CLI at it with:',
           ...Object.entries(stack.clientEnvironment()).map(([key, value]) => `  export ${key}=${value}`),
           'Files dropped under incoming/<dataset>/ are preprocessed here (try: mappa ingest <file> --dataset interactions).',

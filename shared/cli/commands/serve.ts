@@ -7,7 +7,6 @@ import { artifactKey, MANIFEST_KEY, type ModelManifest } from '../../contracts/a
 import { startLocalApi } from '../../local/api-server';
 import { localApiDeps } from '../../local/api-wiring';
 import { createLogger, type LogLevel } from '../../observability/logger';
-import { compactStagedEvents } from '../../serving/event-compactor';
 import { CliError, parseIntegerOption, runAction } from '../errors';
 import { openLocalServices } from '../local-services';
 import { type StackFlags, withStackFlags } from './local';
@@ -18,7 +17,6 @@ interface ServeFlags extends StackFlags {
   rate: number;
   burst: number;
   modelRecheckSeconds: number;
-  compactEverySeconds: number;
   logLevel: LogLevel;
 }
 
@@ -91,12 +89,6 @@ export function registerServeCommand(program: Command): void {
         10,
       )
       .option(
-        '--compact-every-seconds <n>',
-        'how often posted events move from staging/ into the drop folder',
-        parseIntegerOption('--compact-every-seconds', 1, 86_400),
-        60,
-      )
-      .option(
         '--log-level <level>',
         'debug | info (one JSON line per request) | warn | error',
         parseLogLevel,
@@ -129,23 +121,6 @@ export function registerServeCommand(program: Command): void {
         }
         throw error;
       }
-      // One run at a time, as the scheduled Lambda's timeout (shorter than its rate) keeps it in AWS.
-      let compacting: Promise<unknown> | undefined;
-      const compact = () => {
-        compacting ??= compactStagedEvents(
-          services.clientsFor('compact-events').s3,
-          services.names.dataBucket,
-          {
-            log,
-          },
-        )
-          .catch((error: unknown) => log.error('event compaction failed', { error }))
-          .finally(() => {
-            compacting = undefined;
-          });
-        return compacting;
-      };
-      const timer = setInterval(() => void compact(), flags.compactEverySeconds * 1000);
       const examples = await exampleIds(services.s3, services.names.dataBucket);
       process.stdout.write(
         [
@@ -162,9 +137,9 @@ export function registerServeCommand(program: Command): void {
         process.once('SIGINT', () => resolve());
         process.once('SIGTERM', () => resolve());
       });
-      clearInterval(timer);
       await api.close();
-      await compact();
+      // Posted events still in the delivery buffer go to the drop folder now rather than at the next start.
+      await services.deliverEvents();
       await services.stop();
     }),
   );

@@ -113,7 +113,10 @@ function intrinsicResolver<K extends string>(
     if (bucket) return bucket;
     const resource = resources[logicalId];
     if (!resource) throw new Error(`policiesFromTemplate: reference to unknown resource ${logicalId}`);
-    const named = resource.Properties?.TableName ?? resource.Properties?.QueueName;
+    const named =
+      resource.Properties?.TableName ??
+      resource.Properties?.QueueName ??
+      resource.Properties?.DeliveryStreamName;
     if (typeof named === 'string') return named;
     if (resource.Type === 'AWS::S3::Bucket') {
       throw new Error(`policiesFromTemplate: no local name given for bucket ${logicalId}`);
@@ -130,8 +133,10 @@ function intrinsicResolver<K extends string>(
         return `arn:aws:dynamodb:${inputs.region}:${accountId}:table/${name}`;
       case 'AWS::IAM::Role':
         return `arn:aws:iam::${accountId}:role/${name}`;
+      case 'AWS::KinesisFirehose::DeliveryStream':
+        return `arn:aws:firehose:${inputs.region}:${accountId}:deliverystream/${name}`;
       default: {
-        // Other services (SQS, KMS, ECS, logs) are outside what the local double serves.
+        // Other services (KMS, ECS, logs) are outside what the local double serves.
         const service = (type ?? 'unknown').split('::')[1]?.toLowerCase() ?? 'unknown';
         return `arn:aws:${service}:${inputs.region}:${accountId}:${name}`;
       }

@@ -1,6 +1,6 @@
 import type { AccountPolicies } from './account-policies';
 import { simulateRequest } from './enforcement';
-import { AUTHORIZATION_MAPPERS, type AuthorizationRequest } from './sdk-requests';
+import { AUTHORIZATION_MAPPERS, type AuthorizationRequest, type SdkService } from './sdk-requests';
 
 /**
  * The static half of the IAM double: which AWS SDK commands a Lambda bundle
@@ -10,7 +10,7 @@ import { AUTHORIZATION_MAPPERS, type AuthorizationRequest } from './sdk-requests
  */
 
 export interface BundleCommand {
-  readonly service: 'S3' | 'DynamoDB';
+  readonly service: SdkService;
   readonly command: string;
 }
 
@@ -34,7 +34,7 @@ export function sdkCommandsInBundle(code: string): { known: BundleCommand[]; unk
   const known: BundleCommand[] = [];
   const unknown: string[] = [];
   for (const command of [...names].sort()) {
-    const service = (['S3', 'DynamoDB'] as const).find(
+    const service = (['S3', 'DynamoDB', 'Firehose'] as const).find(
       (candidate) => AUTHORIZATION_MAPPERS[candidate][command],
     );
     if (service) known.push({ service, command });
@@ -51,12 +51,13 @@ const PROBE_INPUT = {
   Delete: { Objects: [{ Key: 'key' }] },
   TableName: 'table',
   RequestItems: { table: {} },
+  DeliveryStreamName: 'stream',
 };
 
 /**
  * The commands of a bundle the role cannot make on any resource of the data
  * bucket or the account's tables (each command's actions, resources widened to
- * the bucket's objects / the bucket / every table).
+ * the bucket's objects / the bucket / every table / every delivery stream).
  */
 export async function commandsNotAllowed<K extends string>(
   policies: AccountPolicies<K>,
@@ -74,9 +75,11 @@ export async function commandsNotAllowed<K extends string>(
         resource:
           service === 'DynamoDB'
             ? `arn:aws:dynamodb:${where.region}:${where.accountId}:table/*`
-            : request.resource.includes('/')
-              ? `arn:aws:s3:::${bucket}/*`
-              : `arn:aws:s3:::${bucket}`,
+            : service === 'Firehose'
+              ? `arn:aws:firehose:${where.region}:${where.accountId}:deliverystream/*`
+              : request.resource.includes('/')
+                ? `arn:aws:s3:::${bucket}/*`
+                : `arn:aws:s3:::${bucket}`,
       };
       // Discovery: a prefix-conditioned listing grant counts; which prefix the code lists is not in the bundle.
       const verdict = await simulateRequest(policies, policies.deployables[role], widened, 'Discovery');

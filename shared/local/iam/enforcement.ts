@@ -1,9 +1,10 @@
 import { DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
+import { FirehoseServiceException } from '@aws-sdk/client-firehose';
 import { S3ServiceException } from '@aws-sdk/client-s3';
 import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
 import type { Deployable } from '../../resources/deployables';
 import type { AccountPolicies, DeployablePolicies } from './account-policies';
-import { type AuthorizationRequest, authorizationRequests } from './sdk-requests';
+import { type AuthorizationRequest, authorizationRequests, type SdkService } from './sdk-requests';
 import { type IamDecision, type IamUsage, mergeIamUsage, usageKey } from './usage-report';
 
 export type { IamDecision };
@@ -16,7 +17,7 @@ export type { IamDecision };
  * role's real needs.
  */
 
-export type IamService = 'S3' | 'DynamoDB';
+export type IamService = SdkService;
 
 /** Aggregates decisions by (deployable, action, granting pattern or denied resource). */
 export class IamUsageRecorder {
@@ -163,6 +164,14 @@ export function accessDenied(
       name: 'AccessDenied',
       $fault: 'client',
       $metadata: { httpStatusCode: 403 },
+      message,
+    });
+  }
+  if (service === 'Firehose') {
+    return new FirehoseServiceException({
+      name: 'AccessDeniedException',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400 },
       message,
     });
   }

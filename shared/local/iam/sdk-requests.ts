@@ -134,15 +134,30 @@ const DYNAMODB_COMMANDS: Record<string, Mapper> = {
   CreateTableCommand: onTable('dynamodb:CreateTable'),
 };
 
+const streamArn = (where: { region: string; accountId: string }, stream: unknown) =>
+  `arn:aws:firehose:${where.region}:${where.accountId}:deliverystream/${String(stream)}`;
+const onStream =
+  (action: string): Mapper =>
+  (input, where) => [{ action, resource: streamArn(where, input.DeliveryStreamName) }];
+
+const FIREHOSE_COMMANDS: Record<string, Mapper> = {
+  PutRecordCommand: onStream('firehose:PutRecord'),
+  PutRecordBatchCommand: onStream('firehose:PutRecordBatch'),
+  DescribeDeliveryStreamCommand: onStream('firehose:DescribeDeliveryStream'),
+};
+
+export type SdkService = 'S3' | 'DynamoDB' | 'Firehose';
+
 /** The command maps by client, for the static bundle check and the middleware. */
-export const AUTHORIZATION_MAPPERS: Readonly<Record<'S3' | 'DynamoDB', Readonly<Record<string, Mapper>>>> = {
+export const AUTHORIZATION_MAPPERS: Readonly<Record<SdkService, Readonly<Record<string, Mapper>>>> = {
   S3: S3_COMMANDS,
   DynamoDB: DYNAMODB_COMMANDS,
+  Firehose: FIREHOSE_COMMANDS,
 };
 
 /** The authorization requests one SDK command makes, or undefined for a command the double does not know. */
 export function authorizationRequests(
-  service: 'S3' | 'DynamoDB',
+  service: SdkService,
   commandName: string,
   input: Input,
   where: { region: string; accountId: string },

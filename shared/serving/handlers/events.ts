@@ -1,3 +1,7 @@
+import type { FirehoseClient } from '@aws-sdk/client-firehose';
+import { firehoseClient } from '../../aws/firehose-client';
+import { ENV } from '../../config/env-names';
+import { traced } from '../../observability/tracing';
 import {
   type ApiDeps,
   HttpError,
@@ -21,8 +25,10 @@ import {
   type ApiEvent,
 } from '../events';
 
-/** What the events function uses: no model; outcome counting for experiments and attribution. */
+/** What the events function uses: no model; the delivery stream; outcome counting for experiments and attribution. */
 export interface EventsDeps extends ApiDeps {
+  readonly firehose: FirehoseClient;
+  readonly eventsStream: string;
   readonly recordOutcomes: (
     experimentId: string,
     userId: string,
@@ -32,10 +38,16 @@ export interface EventsDeps extends ApiDeps {
   readonly attributeToRecommendation: (event: ApiEvent & { recommendationId: string }) => Promise<boolean>;
 }
 
-export function eventsDeps(base: ApiDeps, _settings: ApiSettings): EventsDeps {
+export function eventsDeps(base: ApiDeps, settings: ApiSettings): EventsDeps {
   const table = { client: base.dynamoDb, table: base.tables.experiments };
+  if (!settings.eventsStream) {
+    throw new Error(`the events function needs its delivery stream's name (${ENV.eventsStream})`);
+  }
   return {
     ...base,
+    // Locally the deployable's clients include one (pointed at the double); in Lambda, built here only.
+    firehose: base.firehose ?? traced(firehoseClient()),
+    eventsStream: settings.eventsStream,
     recordOutcomes: (experimentId, userId, delta) => recordOutcomes(table, experimentId, userId, delta),
     attributeToRecommendation: async (event) => {
       const context = decodeRecommendationId(event.recommendationId);
@@ -112,9 +124,13 @@ export const postEvents: RouteHandler<EventsDeps> = async (event, deps) => {
     });
   }
   const result = await recordEvents(
-    { s3: deps.s3, dynamoDb: deps.dynamoDb, bucket: deps.bucket, usersTable: deps.tables.users },
+    {
+      firehose: deps.firehose,
+      eventsStream: deps.eventsStream,
+      dynamoDb: deps.dynamoDb,
+      usersTable: deps.tables.users,
+    },
     canonical,
-    now,
   );
   // Only events not recorded before count as outcomes: a retried request adds nothing.
   const attributed = await attributeToExperiments(deps, result.fresh, result.experiments);

@@ -38,7 +38,14 @@ describe('the bundle check', () => {
     expect(await commandsNotAllowed(policies, 'api-model', commands, 'mappa-data')).toEqual([
       { command: 'PutItemCommand', action: 'dynamodb:PutItem' },
     ]);
-    // compact-events may list staging/events/ only: a prefix-conditioned grant still counts statically.
-    expect(await commandsNotAllowed(policies, 'compact-events', commands.slice(2), 'mappa-data')).toEqual([]);
+    expect(await commandsNotAllowed(policies, 'train', commands.slice(2), 'mappa-data')).toEqual([]);
+    expect(await commandsNotAllowed(policies, 'api-events', commands.slice(2), 'mappa-data')).toEqual([
+      { command: 'ListObjectsV2Command', action: 's3:ListBucket' },
+    ]);
+    const putRecord = [{ service: 'Firehose', command: 'PutRecordCommand' }] as const;
+    expect(await commandsNotAllowed(policies, 'api-events', putRecord, 'mappa-data')).toEqual([]);
+    expect(await commandsNotAllowed(policies, 'api-model', putRecord, 'mappa-data')).toEqual([
+      { command: 'PutRecordCommand', action: 'firehose:PutRecord' },
+    ]);
   });
 });

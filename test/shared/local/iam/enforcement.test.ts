@@ -1,5 +1,7 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { PutRecordCommand } from '@aws-sdk/client-firehose';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { LocalAccount } from '../../../../shared/local/local-account';
 import {
   IamUsageRecorder,
   PolicyEvaluator,
@@ -43,23 +45,47 @@ describe('the local IAM double over the synthesized roles', () => {
     for (const name of ['user-vectors', 'experiments']) {
       expect(await allowed('preprocess', 'dynamodb:GetItem', table(name))).toBe(false);
     }
-    for (const deployable of ['preprocess', 'compact-events', 'train'] as const) {
+    for (const deployable of ['preprocess', 'events-delivery', 'train'] as const) {
       expect(await allowed(deployable, 's3:DeleteObjectVersion', object('incoming/items/a.csv'))).toBe(false);
-      expect(await allowed(deployable, 's3:DeleteObjectVersion', object('staging/events/a.json'))).toBe(
-        false,
-      );
+      expect(
+        await allowed(
+          deployable,
+          's3:DeleteObjectVersion',
+          object('incoming/interactions/api-events/a.jsonl'),
+        ),
+      ).toBe(false);
     }
+  });
+
+  it('lets the events function put records on its delivery stream only, and Firehose write only its prefixes', async () => {
+    const stream = (name: string) => `arn:aws:firehose:us-east-1:${LOCAL_ACCOUNT_ID}:deliverystream/${name}`;
+    expect(await allowed('api-events', 'firehose:PutRecord', stream('mappa-api-events'))).toBe(true);
+    expect(await allowed('api-events', 'firehose:PutRecordBatch', stream('mappa-api-events'))).toBe(false);
+    expect(await allowed('api-events', 'firehose:PutRecord', stream('other-stream'))).toBe(false);
+    expect(await allowed('api-recommendations', 'firehose:PutRecord', stream('mappa-api-events'))).toBe(
+      false,
+    );
+    const delivered = object('incoming/interactions/api-events/2026-12-01/mappa-api-events-1-x.jsonl');
+    expect(await allowed('events-delivery', 's3:PutObject', delivered)).toBe(true);
+    expect(await allowed('events-delivery', 's3:PutObject', object('incoming/interactions/orders.csv'))).toBe(
+      false,
+    );
+    expect(await allowed('events-delivery', 's3:PutObject', object('models/manifest.json'))).toBe(false);
+    expect(await allowed('api-events', 's3:PutObject', delivered)).toBe(false);
   });
 
   it('limits listing by prefix where a prefix serves', async () => {
     const prefix = (value: string) => ({ 's3:prefix': value });
+    expect(await allowed('train', 's3:ListBucket', 'arn:aws:s3:::mappa-data', prefix('curated/'))).toBe(true);
     expect(
-      await allowed('compact-events', 's3:ListBucket', 'arn:aws:s3:::mappa-data', prefix('staging/events/')),
+      await allowed(
+        'api-recommendations',
+        's3:ListBucket',
+        'arn:aws:s3:::mappa-data',
+        prefix('curated/items/'),
+      ),
     ).toBe(true);
-    expect(
-      await allowed('compact-events', 's3:ListBucket', 'arn:aws:s3:::mappa-data', prefix('curated/')),
-    ).toBe(false);
-    expect(await allowed('api-events', 's3:ListBucket', 'arn:aws:s3:::mappa-data', prefix('staging/'))).toBe(
+    expect(await allowed('api-events', 's3:ListBucket', 'arn:aws:s3:::mappa-data', prefix('incoming/'))).toBe(
       false,
     );
   });
@@ -116,11 +142,52 @@ describe('the local IAM double over the synthesized roles', () => {
           .catch((caught: unknown) => caught);
       // api-model may read models/ and list the bucket: the manifest is simply not there yet.
       expect(await read('api-model', 'models/manifest.json')).toMatchObject({ name: 'NoSuchKey' });
-      // compact-events may read staging/events/ but only list that prefix: S3 will not say the key is missing.
-      expect(await read('compact-events', 'staging/events/missing.json')).toMatchObject({
-        name: 'AccessDenied',
-        $metadata: { httpStatusCode: 403 },
-      });
+      // A role that may read curated/ but list only that prefix: S3 will not say the key is missing.
+      const policies = await defaultPolicies();
+      const prefixOnly = {
+        ...policies,
+        deployables: {
+          ...policies.deployables,
+          train: {
+            ...policies.deployables.train,
+            policies: policies.deployables.train.policies.map((policy) => ({
+              ...policy,
+              document: {
+                ...policy.document,
+                // Without the unconditioned listing grant; the prefix-conditioned one stays.
+                Statement: policy.document.Statement.filter(
+                  (statement) => !(statement.Action === 's3:ListBucket' && statement.Condition === undefined),
+                ),
+              },
+            })),
+          },
+        },
+      };
+      const account = new LocalAccount(testStack().account.endpoints, prefixOnly, new IamUsageRecorder());
+      const denied = await account
+        .clientsFor('train')
+        .s3.send(new GetObjectCommand({ Bucket: testStack().names.dataBucket, Key: 'curated/missing.json' }))
+        .catch((caught: unknown) => caught);
+      account.destroy();
+      expect(denied).toMatchObject({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+      expect(await read('train', 'curated/missing.json')).toMatchObject({ name: 'NoSuchKey' });
+    });
+
+    it('fails a denied Firehose call with AccessDeniedException naming the stream', async () => {
+      const { firehose } = testStack().clientsFor('api-recommendations');
+      const error = await firehose
+        .send(
+          new PutRecordCommand({
+            DeliveryStreamName: testStack().names.eventsStream,
+            Record: { Data: Buffer.from('{}\n') },
+          }),
+        )
+        .catch((caught: unknown) => caught);
+      expect(error).toMatchObject({ name: 'AccessDeniedException' });
+      expect(String((error as Error).message)).toContain(
+        `firehose:PutRecord on resource: arn:aws:firehose:us-east-1:${LOCAL_ACCOUNT_ID}:deliverystream/mappa-api-events`,
+      );
+      expect(testStack().firehose.pendingRecords()).toBe(0);
     });
 
     it('leaves the operator (administrator) clients unrestricted', async () => {

@@ -162,7 +162,7 @@ function derivatives(
 }
 
 /** Solves H·x = g for a symmetric positive definite H (Cholesky). */
-function solveSymmetric(hessian: Float64Array, gradient: Float64Array, d: number): Float64Array {
+export function solveSymmetric(hessian: Float64Array, gradient: Float64Array, d: number): Float64Array {
   const lower = new Float64Array(d * d);
   for (let i = 0; i < d; i++) {
     for (let j = 0; j <= i; j++) {

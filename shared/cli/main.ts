@@ -13,10 +13,18 @@ import { registerOpenApiCommand } from './commands/openapi';
 import { registerCtrEvalCommand } from './commands/ctr-eval';
 import { registerPropensityEvalCommand } from './commands/propensity-eval';
 import { registerPropensityScoreCommand } from './commands/propensity-score';
+import { registerUpliftEvalCommand } from './commands/uplift-eval';
+import { registerUpliftScoreCommand } from './commands/uplift-score';
 import { registerRecommendCommand } from './commands/recommend';
 import { registerReportCommand } from './commands/report';
 import { registerServeCommand } from './commands/serve';
 import { registerTrainCommand } from './commands/train';
+
+// `mappa … | head` closes the pipe early: that is the reader being done, not a failure.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
 
 // The SDK's Node 22 notice is documented in the README; one line per command run is noise.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -39,6 +47,8 @@ registerTrainCommand(program);
 registerPropensityEvalCommand(program);
 registerCtrEvalCommand(program);
 registerPropensityScoreCommand(program);
+registerUpliftEvalCommand(program);
+registerUpliftScoreCommand(program);
 registerServeCommand(program);
 registerExportCommand(program);
 registerForgetCommand(program);

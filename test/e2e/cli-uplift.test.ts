@@ -1,0 +1,105 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateCampaign } from '../../shared/synthetic/campaign';
+import { runMappa } from '../support/cli';
+
+describe('mappa uplift-eval and uplift-score', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mappa-uplift-'));
+  const csv = join(dir, 'campaign.csv');
+  const modelFile = join(dir, 'uplift.json');
+  beforeAll(() => writeFileSync(csv, generateCampaign({ rows: 8_000, seed: 2 }).csv));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('prints ate, qini, auuc and deciles per estimator and for the chosen one as JSON, and saves the chosen model', () => {
+    const result = runMappa([
+      'uplift-eval',
+      '--csv',
+      csv,
+      '--treatment',
+      'group',
+      '--control',
+      'control',
+      '--outcome',
+      'purchased',
+      '--drop',
+      'customer_id',
+      '--json',
+      '--save-model',
+      modelFile,
+    ]);
+    expect(result.status).toBe(0);
+    const report = JSON.parse(result.stdout) as Record<string, unknown> & {
+      estimators: Record<string, Record<string, unknown>>;
+      chosen: Record<string, unknown>;
+      ate: { difference: number; ci95: number[] };
+    };
+    expect(Object.keys(report.estimators).sort()).toEqual(['t_learner', 'transformed_outcome', 'x_learner']);
+    for (const estimator of [...Object.values(report.estimators), report.chosen]) {
+      expect(estimator).toEqual(
+        expect.objectContaining({
+          ate: expect.any(Number),
+          qini: expect.any(Number),
+          auuc: expect.any(Number),
+          deciles: expect.any(Array),
+        }),
+      );
+      expect(estimator.deciles).toHaveLength(10);
+    }
+    expect(report.ate.ci95).toHaveLength(2);
+    expect(report).toHaveProperty('baselines.propensity.qini');
+    // Progress goes to stderr, one line per step; stdout is the JSON alone.
+    expect(result.stderr).toMatch(/^t_learner: validation Qini/m);
+    expect(existsSync(modelFile)).toBe(true);
+  });
+
+  it('scores a customer file with the saved model: one row per customer, uplift and decile', () => {
+    const out = join(dir, 'scores.csv');
+    const result = runMappa([
+      'uplift-score',
+      '--model',
+      modelFile,
+      '--csv',
+      csv,
+      '--id',
+      'customer_id',
+      '--out',
+      out,
+    ]);
+    expect(result.status).toBe(0);
+    const lines = readFileSync(out, 'utf8').trim().split('\n');
+    expect(lines[0]).toBe('row,customer_id,uplift,decile');
+    expect(lines).toHaveLength(8_001);
+    expect(lines[1]).toMatch(/^1,c1,-?\d+(\.\d+)?(e-?\d+)?,(10|[1-9])$/);
+  });
+
+  it('with --treated, leaves other arms out; a treatment value no row has is a one-line error, exit 2', () => {
+    const threeArms = join(dir, 'three-arms.csv');
+    const lines = readFileSync(csv, 'utf8').trim().split('\n');
+    // Every fifth customer moves to a third arm.
+    writeFileSync(
+      threeArms,
+      `${lines.map((line, index) => (index > 0 && index % 5 === 0 ? line.replace(/,(email|control),/, ',sms,') : line)).join('\n')}\n`,
+    );
+    const base = [
+      'uplift-eval',
+      '--csv',
+      threeArms,
+      '--treatment',
+      'group',
+      '--control',
+      'control',
+      '--outcome',
+      'purchased',
+      '--drop',
+      'customer_id',
+      '--json',
+    ];
+    const result = runMappa([...base, '--treated', 'email']);
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ otherArms: 1_600, analysedRows: 6_400 });
+    const missing = runMappa([...base, '--treated', 'push']);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toBe("mappa: no row has group = 'push' (the treated value)\n");
+  });
+});

@@ -7,6 +7,7 @@ import { runServingBenchmark } from './serving';
 import { runSplitterBenchmark } from './splitter';
 import { runStatsBenchmark } from './stats';
 import { runTrainingBenchmark } from './training';
+import { runUpliftBenchmark } from './uplift';
 
 /** `npm run bench -- <name...>`: runs the named benchmarks (all when none is named). */
 const BENCHMARKS: Record<string, () => Promise<void>> = {
@@ -19,6 +20,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   ctr: runCtrBenchmark,
   splitter: runSplitterBenchmark,
   stats: runStatsBenchmark,
+  uplift: runUpliftBenchmark,
 };
 
 async function main(): Promise<void> {

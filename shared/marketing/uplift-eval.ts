@@ -66,12 +66,13 @@ export interface UpliftEvalResult {
   readonly features: number;
   readonly encodedWidth: number;
   readonly split: { readonly train: number; readonly validation: number; readonly test: number };
-  /** Observed treated − control on the held-out rows, with its 95% CI (as the experiments report computes it). */
-  readonly ate: Comparison & {
-    readonly treated: number;
-    readonly control: number;
-    readonly test: 'two_proportion_z' | 'welch_t';
-  };
+  /**
+   * The campaign's average effect: observed treated − control over every analysed row (randomized, so the
+   * difference of means is unbiased), with its 95% CI as the experiments report computes it.
+   */
+  readonly ate: ObservedEffect;
+  /** The same on the held-out rows only: what the predicted ATEs below are compared with. */
+  readonly heldOutAte: ObservedEffect;
   readonly estimators: Record<UpliftEstimator, EstimatorResult>;
   readonly chosen: EstimatorResult;
   readonly baselines: {
@@ -90,6 +91,12 @@ export interface UpliftEvalResult {
   };
   readonly seconds: number;
 }
+
+export type ObservedEffect = Comparison & {
+  readonly treated: number;
+  readonly control: number;
+  readonly test: 'two_proportion_z' | 'welch_t';
+};
 
 export const UPLIFT_MODEL_FORMAT = 'mappa-uplift/1';
 
@@ -199,7 +206,8 @@ export function evaluateUplift(
     features: encoder.features.length,
     encodedWidth: encoder.width,
     split: { train: split.train.length, validation: split.validation.length, test: split.test.length },
-    ate: averageTreatmentEffect(test.treated, test.outcome, campaign.kind),
+    ate: averageTreatmentEffect(campaign.treated, campaign.outcome, campaign.kind),
+    heldOutAte: averageTreatmentEffect(test.treated, test.outcome, campaign.kind),
     estimators,
     chosen,
     baselines: {

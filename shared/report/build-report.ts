@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ExperimentReport } from '../marketing/experiments';
 import type { AttributionReport } from '../marketing/attribution';
+import type { UpliftEvalResult } from '../marketing/uplift-eval';
 import type { EvaluationResult } from '../ml/evaluate';
 import type { EpochStats } from '../ml/train-two-tower';
 import type { PropensityTarget, TargetSummary } from '../contracts/artifacts';
@@ -28,6 +29,11 @@ export interface ReportData {
   readonly propensity?: Partial<Record<PropensityTarget, TargetSummary>>;
   readonly experiment?: ExperimentReport;
   readonly attribution?: AttributionReport;
+  /** The latest `uplift-eval` kept under reports/uplift/ (the demo writes one for its synthetic campaign). */
+  readonly uplift?: Pick<
+    UpliftEvalResult,
+    'outcome' | 'treatment' | 'analysedRows' | 'ate' | 'chosen' | 'baselines' | 'curves'
+  >;
   readonly ingestion: {
     readonly files: number;
     readonly rowsIn: number;
@@ -126,6 +132,16 @@ export function buildReport(data: ReportData): string {
         : missing('Nothing served yet: every recommendations, rank and similar response is counted.'),
     ),
     section(
+      'uplift',
+      'Uplift: whom the campaign moves',
+      data.uplift
+        ? `Qini curve on held-out customers (extra ${data.uplift.outcome.kind === 'binary' ? 'conversions' : 'outcome'} bought by contacting the top share) of the chosen uplift model (${data.uplift.chosen.estimator}, Qini ${data.uplift.chosen.qini.toFixed(3)}) next to propensity targeting (Qini ${data.uplift.baselines.propensity.qini.toFixed(3)}) and random targeting; and the observed treated − control difference per decile of predicted uplift. Campaign effect over ${data.uplift.analysedRows} customers: ${(data.uplift.ate.difference * (data.uplift.outcome.kind === 'binary' ? 100 : 1)).toFixed(2)}${data.uplift.outcome.kind === 'binary' ? ' points' : ''} (95% CI ${data.uplift.ate.ci95.map((bound) => (bound * (data.uplift?.outcome.kind === 'binary' ? 100 : 1)).toFixed(2)).join(' to ')}).`
+        : 'Who buys because of the campaign, from a past randomized campaign.',
+      data.uplift
+        ? `<div class="pair">${canvas('chart-qini')}${canvas('chart-uplift-deciles')}</div>`
+        : missing('No uplift evaluation yet: `mappa uplift-eval` on a campaign file (the demo runs one).'),
+    ),
+    section(
       'ingestion',
       'Ingestion',
       `${data.ingestion.files} files: ${data.ingestion.rowsIn} rows in = ${data.ingestion.accepted} accepted + ${data.ingestion.duplicates} duplicates + ${data.ingestion.rejected} rejected.`,
@@ -216,6 +232,18 @@ if(data.attribution){
     {label:'conversion rate %',data:rows.map(function(r){return pct(r.row.conversionRate.value);}),backgroundColor:palette[3]},
     {label:'conversion 95% CI high',data:rows.map(function(r){return pct(r.row.conversionRate.ci95[1]);}),backgroundColor:'#888'}]},
     options:{indexAxis:'y'}});
+}
+if(data.uplift){
+  var u=data.uplift;var scale=u.outcome.kind==='binary'?100:1;var end=u.curves.chosen[u.curves.chosen.length-1];
+  draw('chart-qini',{type:'scatter',data:{datasets:[
+    {label:'uplift model ('+u.chosen.estimator+')',data:u.curves.chosen.map(function(p){return {x:p.share*100,y:p.value};}),showLine:true,borderColor:palette[0],pointRadius:0},
+    {label:'propensity targeting',data:u.curves.propensity.map(function(p){return {x:p.share*100,y:p.value};}),showLine:true,borderColor:palette[1],pointRadius:0},
+    {label:'random targeting',data:[{x:0,y:0},{x:100,y:end.value}],showLine:true,borderColor:'#aaa',borderDash:[4,4],pointRadius:0}]},
+    options:{scales:{x:{min:0,max:100,title:{display:true,text:'customers contacted (%), highest predicted uplift first'}},y:{title:{display:true,text:'extra outcome (Qini)'}}}}});
+  draw('chart-uplift-deciles',{type:'bar',data:{labels:u.chosen.deciles.map(function(d){return 'decile '+d.decile;}),datasets:[
+    {label:'observed treated − control'+(scale===100?' (points)':''),data:u.chosen.deciles.map(function(d){return d.observedUplift*scale;}),backgroundColor:u.chosen.deciles.map(function(d){return d.observedUplift>=0?palette[3]:palette[1];})},
+    {label:'predicted',type:'line',data:u.chosen.deciles.map(function(d){return d.predictedUplift*scale;}),borderColor:palette[0],backgroundColor:palette[0]}]},
+    options:{scales:{y:{title:{display:true,text:'uplift'+(scale===100?' (points)':'')}}}}});
 }
 var reasons=Object.keys(data.ingestion.byReason);
 draw('chart-ingestion',{type:'bar',data:{labels:['accepted','duplicates'].concat(reasons.map(function(r){return 'rejected: '+r;})),

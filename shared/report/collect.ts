@@ -14,6 +14,9 @@ import type { PropensityTarget, TargetSummary } from '../contracts/artifacts';
 import type { SegmentsArtifact } from '../contracts/artifacts';
 import type { ReportData } from './build-report';
 
+/** Where the latest uplift evaluation is kept for the report (`mappa demo` writes its campaign's). */
+export const UPLIFT_REPORT_KEY = `${DATA_LAKE_PREFIXES.reports}uplift/latest.json`;
+
 /** Everything the report shows, read from the data lake and the experiments table. */
 export async function collectReportData(
   deps: {
@@ -67,6 +70,8 @@ export async function collectReportData(
   const counters = await readCounters({ client: deps.dynamoDb, table: deps.attributionTable }, days);
   const attribution = counters.length > 0 ? attributionReport(days[0] as string, to, counters) : undefined;
 
+  const uplift = await readJson<NonNullable<ReportData['uplift']>>(deps.s3, deps.bucket, UPLIFT_REPORT_KEY);
+
   const ingestion = {
     files: 0,
     rowsIn: 0,
@@ -94,6 +99,7 @@ export async function collectReportData(
     ...(propensity ? { propensity } : {}),
     ...(experiment ? { experiment } : {}),
     ...(attribution ? { attribution } : {}),
+    ...(uplift ? { uplift } : {}),
     ingestion,
   };
 }

@@ -59,6 +59,8 @@ describe('mappa demo (the README’s main command)', () => {
       expect(result.stdout).toMatch(/items similar to the new new-arrival-1:\n\s+1\. /);
       expect(result.stdout).toMatch(/forgot u\d+: feature record deleted, \d+ recent interactions/);
       expect(result.stdout).toMatch(/u\d+ is now served as cold_start/);
+      expect(result.stdout).toMatch(/campaign effect \+\d+\.\d pts \(95% CI/);
+      expect(result.stdout).toMatch(/uplift model \w+: Qini 0\.\d{3} vs propensity targeting -?\d\.\d{3}/);
       expect(existsSync(join(dir, 'demo-data', 'interactions.csv'))).toBe(true);
       // The whole run was under each deployable's synthesized IAM role, with nothing denied; the record says
       // what every role used.
@@ -80,7 +82,7 @@ describe('mappa demo (the README’s main command)', () => {
       expect(usage).not.toContain('**denied**');
 
       // Step 6: the report, rendered in headless Chromium: every chart drew, no page errors.
-      expect(result.stdout).toContain(`[6] Writing the evaluation report\n    ${join(dir, 'latest.html')}`);
+      expect(result.stdout).toContain(`[7] Writing the evaluation report\n    ${join(dir, 'latest.html')}`);
       const { dom, screenshot } = renderInChromium(join(dir, 'latest.html'));
       const canvases = [...dom.matchAll(/<canvas id="([\w-]+)"[^>]*>/g)];
       expect(canvases.map((match) => match[1])).toEqual([
@@ -91,6 +93,8 @@ describe('mappa demo (the README’s main command)', () => {
         'chart-calibration',
         'chart-experiment',
         'chart-attribution',
+        'chart-qini',
+        'chart-uplift-deciles',
         'chart-ingestion',
       ]);
       for (const match of canvases) expect(match[0]).toContain('data-drawn="true"');

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { SYNTHETIC_PRESETS, type SyntheticConfig, type SyntheticPreset } from '../../synthetic/generator';
+import { generateCampaign } from '../../synthetic/campaign';
 import { syntheticImpressionLog } from '../../synthetic/impressions';
 import { writeSyntheticDataset } from '../../synthetic/write-files';
 import { CliError, parseIntegerOption, requireOutputDirectory, runAction } from '../errors';
@@ -17,6 +18,7 @@ interface GenerateFlags {
   gzip?: boolean;
   json?: boolean;
   impressions?: number;
+  campaign?: number;
 }
 
 /** Resolves a preset name plus overrides into a generator config. */
@@ -57,6 +59,11 @@ export function registerGenerateCommand(program: Command): void {
       'also write impressions.csv: an impression log with clicks for `mappa ctr-eval` (label column clicked)',
       parseIntegerOption('--impressions', 50),
     )
+    .option(
+      '--campaign <n>',
+      'also write campaign.csv: a randomized e-mail campaign of n customers with a known uplift, for `mappa uplift-eval` (treatment column group, control value control, outcome purchased)',
+      parseIntegerOption('--campaign', 100),
+    )
     .option('--gzip', 'write .csv.gz files')
     .option('--json', 'print the written files as JSON')
     .action(
@@ -83,6 +90,11 @@ export function registerGenerateCommand(program: Command): void {
             }).csv,
           );
           written.impressions = { path, rows: flags.impressions };
+        }
+        if (flags.campaign) {
+          const path = join(flags.out, 'campaign.csv');
+          writeFileSync(path, generateCampaign({ rows: flags.campaign, seed: config.seed }).csv);
+          written.campaign = { path, rows: flags.campaign };
         }
         if (flags.json) {
           process.stdout.write(`${JSON.stringify(written, null, 2)}\n`);

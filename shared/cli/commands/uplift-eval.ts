@@ -51,8 +51,9 @@ export function formatUpliftEval(result: UpliftEvalResult): string {
       (result.otherArms > 0 ? `; ${result.otherArms} rows of other arms left out` : '') +
       `), ${result.outcome.kind} outcome '${result.outcome.column}', ${result.features} feature columns (${result.encodedWidth} encoded)` +
       (result.dropped.length > 0 ? `, dropped: ${result.dropped.join(', ')}` : ''),
-    `held out: ${result.split.test} rows; treated − control there: ${effect(ate.difference)} ` +
-      `(95% CI ${effect(ate.ci95[0])} to ${effect(ate.ci95[1])}, p = ${ate.pValue.toPrecision(2)}, ${ate.test === 'two_proportion_z' ? 'two-proportion z-test' : "Welch's t-test"})`,
+    `campaign effect, treated − control over all ${result.analysedRows} rows: ${effect(ate.difference)} ` +
+      `(95% CI ${effect(ate.ci95[0])} to ${effect(ate.ci95[1])}, p = ${ate.pValue.toPrecision(2)}, ${ate.test === 'two_proportion_z' ? 'two-proportion z-test' : "Welch's t-test"}); ` +
+      `on the ${result.split.test} held-out rows ${effect(result.heldOutAte.difference)}`,
     '',
     ...alignedTable(
       ['targeting by', 'validation Qini', 'Qini', 'AUUC', 'predicted ATE'],

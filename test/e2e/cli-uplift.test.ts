@@ -103,3 +103,27 @@ describe('mappa uplift-eval and uplift-score', () => {
     expect(missing.stderr).toBe("mappa: no row has group = 'push' (the treated value)\n");
   });
 });
+
+describe('mappa price-eval', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mappa-prices-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('prints elasticities and recommended prices per category × segment as JSON; a bad --bounds is exit 2', () => {
+    const generated = runMappa(['generate', '--preset', 'tiny', '--out', dir, '--prices', '--json']);
+    expect(generated.status).toBe(0);
+    const file = (JSON.parse(generated.stdout) as Record<string, { path: string }>).prices?.path as string;
+    const result = runMappa(['price-eval', '--csv', file, '--json']);
+    expect(result.status).toBe(0);
+    const report = JSON.parse(result.stdout) as {
+      groups: { category: string; decision: string; elasticity: { ci95: number[] } }[];
+    };
+    expect(report.groups).toHaveLength(6);
+    for (const group of report.groups) {
+      expect(['raise', 'cut', 'keep']).toContain(group.decision);
+      expect(group.elasticity.ci95).toHaveLength(2);
+    }
+    const bad = runMappa(['price-eval', '--csv', file, '--bounds', '2']);
+    expect(bad).toMatchObject({ status: 2, stdout: '' });
+    expect(bad.stderr).toBe("mappa: --bounds must be a share between 0 and 1 (0.2 = ±20%), got '2'\n");
+  });
+});

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { SYNTHETIC_PRESETS, type SyntheticConfig, type SyntheticPreset } from '../../synthetic/generator';
 import { generateCampaign } from '../../synthetic/campaign';
 import { syntheticImpressionLog } from '../../synthetic/impressions';
+import { generatePriceHistory } from '../../synthetic/price-history';
 import { writeSyntheticDataset } from '../../synthetic/write-files';
 import { CliError, parseIntegerOption, requireOutputDirectory, runAction } from '../errors';
 import { createProgress } from '../progress';
@@ -19,6 +20,7 @@ interface GenerateFlags {
   json?: boolean;
   impressions?: number;
   campaign?: number;
+  prices?: boolean;
 }
 
 /** Resolves a preset name plus overrides into a generator config. */
@@ -64,6 +66,10 @@ export function registerGenerateCommand(program: Command): void {
       'also write campaign.csv: a randomized e-mail campaign of n customers with a known uplift, for `mappa uplift-eval` (treatment column group, control value control, outcome purchased)',
       parseIntegerOption('--campaign', 100),
     )
+    .option(
+      '--prices',
+      'also write price-history.csv: weekly sales of items whose prices move, with known elasticities per category and segment, for `mappa price-eval`',
+    )
     .option('--gzip', 'write .csv.gz files')
     .option('--json', 'print the written files as JSON')
     .action(
@@ -95,6 +101,12 @@ export function registerGenerateCommand(program: Command): void {
           const path = join(flags.out, 'campaign.csv');
           writeFileSync(path, generateCampaign({ rows: flags.campaign, seed: config.seed }).csv);
           written.campaign = { path, rows: flags.campaign };
+        }
+        if (flags.prices) {
+          const path = join(flags.out, 'price-history.csv');
+          const history = generatePriceHistory({ seed: config.seed });
+          writeFileSync(path, history.csv);
+          written.prices = { path, rows: history.rows };
         }
         if (flags.json) {
           process.stdout.write(`${JSON.stringify(written, null, 2)}\n`);

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import type { ExperimentReport } from '../marketing/experiments';
 import type { AttributionReport } from '../marketing/attribution';
 import type { UpliftEvalResult } from '../marketing/uplift-eval';
+import type { PriceEvalResult } from '../marketing/pricing';
 import type { EvaluationResult } from '../ml/evaluate';
 import type { EpochStats } from '../ml/train-two-tower';
 import type { PropensityTarget, TargetSummary } from '../contracts/artifacts';
@@ -34,6 +35,8 @@ export interface ReportData {
     UpliftEvalResult,
     'outcome' | 'treatment' | 'analysedRows' | 'ate' | 'chosen' | 'baselines' | 'curves'
   >;
+  /** The latest `price-eval` kept under reports/pricing/ (the demo writes one for its synthetic price history). */
+  readonly pricing?: Pick<PriceEvalResult, 'groups' | 'bounds' | 'weeks' | 'cells'>;
   readonly ingestion: {
     readonly files: number;
     readonly rowsIn: number;
@@ -142,6 +145,21 @@ export function buildReport(data: ReportData): string {
         : missing('No uplift evaluation yet: `mappa uplift-eval` on a campaign file (the demo runs one).'),
     ),
     section(
+      'pricing',
+      'Price optimisation',
+      data.pricing
+        ? `Demand (units relative to today) and ${data.pricing.groups.some((group) => group.objective === 'profit') ? 'profit' : 'revenue'} (relative to today) over price, per category × segment, from ${data.pricing.cells} item-weeks over ${data.pricing.weeks} weeks; the dot is the recommended price within ±${(data.pricing.bounds * 100).toFixed(0)}%.${data.pricing.groups
+            .filter((group) => group.warning)
+            .map((group) => ` ${group.category} × ${group.segment}: ${group.warning}.`)
+            .join('')}`
+        : 'Price elasticity per category and segment, and the price that maximises profit.',
+      data.pricing
+        ? `<div class="pair">${canvas('chart-demand')}${canvas('chart-price-profit')}</div>`
+        : missing(
+            'No price evaluation yet: `mappa price-eval` on purchases with prices (the demo runs one).',
+          ),
+    ),
+    section(
       'ingestion',
       'Ingestion',
       `${data.ingestion.files} files: ${data.ingestion.rowsIn} rows in = ${data.ingestion.accepted} accepted + ${data.ingestion.duplicates} duplicates + ${data.ingestion.rejected} rejected.`,
@@ -244,6 +262,20 @@ if(data.uplift){
     {label:'observed treated − control'+(scale===100?' (points)':''),data:u.chosen.deciles.map(function(d){return d.observedUplift*scale;}),backgroundColor:u.chosen.deciles.map(function(d){return d.observedUplift>=0?palette[3]:palette[1];})},
     {label:'predicted',type:'line',data:u.chosen.deciles.map(function(d){return d.predictedUplift*scale;}),borderColor:palette[0],backgroundColor:palette[0]}]},
     options:{scales:{y:{title:{display:true,text:'uplift'+(scale===100?' (points)':'')}}}}});
+}
+if(data.pricing){
+  var groups=data.pricing.groups;
+  var label=function(g){return g.category+' × '+g.segment+' (ε '+g.elasticity.estimate.toFixed(2)+')';};
+  draw('chart-demand',{type:'scatter',data:{datasets:groups.map(function(g,i){return {label:label(g),
+    data:g.curve.map(function(p){return {x:(p.multiplier-1)*100,y:p.demand};}),showLine:true,borderColor:palette[i%palette.length],pointRadius:0};})},
+    options:{scales:{x:{title:{display:true,text:'price change (%)'}},y:{title:{display:true,text:'units (1 = today)'}}}}});
+  var sets=[];
+  groups.forEach(function(g,i){
+    sets.push({label:label(g),data:g.curve.map(function(p){return {x:(p.multiplier-1)*100,y:p.objective};}),showLine:true,borderColor:palette[i%palette.length],pointRadius:0});
+    sets.push({label:g.category+' × '+g.segment+': '+g.decision+' '+((g.priceMultiplier-1)*100).toFixed(0)+'%',data:[{x:(g.priceMultiplier-1)*100,y:1+g.expectedChange.estimate}],backgroundColor:palette[i%palette.length],pointRadius:6,pointStyle:'circle'});
+  });
+  draw('chart-price-profit',{type:'scatter',data:{datasets:sets},
+    options:{plugins:{legend:{labels:{filter:function(item){return item.text.indexOf(':')<0;}}}},scales:{x:{title:{display:true,text:'price change (%)'}},y:{title:{display:true,text:(groups.some(function(g){return g.objective==='profit';})?'profit':'revenue')+' (1 = today)'}}}}});
 }
 var reasons=Object.keys(data.ingestion.byReason);
 draw('chart-ingestion',{type:'bar',data:{labels:['accepted','duplicates'].concat(reasons.map(function(r){return 'rejected: '+r;})),

@@ -16,6 +16,8 @@ import type { ReportData } from './build-report';
 
 /** Where the latest uplift evaluation is kept for the report (`mappa demo` writes its campaign's). */
 export const UPLIFT_REPORT_KEY = `${DATA_LAKE_PREFIXES.reports}uplift/latest.json`;
+/** Where the latest price evaluation is kept for the report. */
+export const PRICING_REPORT_KEY = `${DATA_LAKE_PREFIXES.reports}pricing/latest.json`;
 
 /** Everything the report shows, read from the data lake and the experiments table. */
 export async function collectReportData(
@@ -71,6 +73,11 @@ export async function collectReportData(
   const attribution = counters.length > 0 ? attributionReport(days[0] as string, to, counters) : undefined;
 
   const uplift = await readJson<NonNullable<ReportData['uplift']>>(deps.s3, deps.bucket, UPLIFT_REPORT_KEY);
+  const pricing = await readJson<NonNullable<ReportData['pricing']>>(
+    deps.s3,
+    deps.bucket,
+    PRICING_REPORT_KEY,
+  );
 
   const ingestion = {
     files: 0,
@@ -100,6 +107,7 @@ export async function collectReportData(
     ...(experiment ? { experiment } : {}),
     ...(attribution ? { attribution } : {}),
     ...(uplift ? { uplift } : {}),
+    ...(pricing ? { pricing } : {}),
     ingestion,
   };
 }

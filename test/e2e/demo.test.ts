@@ -61,6 +61,9 @@ describe('mappa demo (the README’s main command)', () => {
       expect(result.stdout).toMatch(/u\d+ is now served as cold_start/);
       expect(result.stdout).toMatch(/campaign effect \+\d+\.\d pts \(95% CI/);
       expect(result.stdout).toMatch(/uplift model \w+: Qini 0\.\d{3} vs propensity targeting -?\d\.\d{3}/);
+      expect(result.stdout).toMatch(
+        /grocery × loyal\s+elasticity -0\.\d\d \(true -0\.6\)\s+(raise|cut|keep)/,
+      );
       expect(existsSync(join(dir, 'demo-data', 'interactions.csv'))).toBe(true);
       // The whole run was under each deployable's synthesized IAM role, with nothing denied; the record says
       // what every role used.
@@ -95,6 +98,8 @@ describe('mappa demo (the README’s main command)', () => {
         'chart-attribution',
         'chart-qini',
         'chart-uplift-deciles',
+        'chart-demand',
+        'chart-price-profit',
         'chart-ingestion',
       ]);
       for (const match of canvases) expect(match[0]).toContain('data-drawn="true"');

@@ -18,7 +18,9 @@ import type { EmbeddedStack } from '../../local/embedded-stack';
 import type { Dataset } from '../../resources/definitions';
 import { parseCsvTable } from '../../marketing/tabular';
 import { evaluateUplift } from '../../marketing/uplift-eval';
-import { UPLIFT_REPORT_KEY } from '../../report/collect';
+import { evaluatePricing } from '../../marketing/pricing';
+import { PRICING_REPORT_KEY, UPLIFT_REPORT_KEY } from '../../report/collect';
+import { generatePriceHistory } from '../../synthetic/price-history';
 import { generateCampaign } from '../../synthetic/campaign';
 import { SYNTHETIC_PRESETS } from '../../synthetic/generator';
 import { writeSyntheticDataset } from '../../synthetic/write-files';
@@ -103,8 +105,9 @@ export function registerDemoCommand(program: Command): void {
             listNewItems: (category, price) => listNewItems(stack, category, price),
             refresh: () => api.refreshModels(),
           });
-          step(6, 'Campaign science: whom a randomized e-mail campaign moves (uplift)');
+          step(6, 'Campaign science: whom a randomized e-mail campaign moves (uplift), and at what price');
           await demoUplift(stack, dirname(flags.report));
+          await demoPricing(stack, dirname(flags.report));
           step(7, 'Writing the evaluation report');
           const report = await writeReport(stack, flags.report);
           process.stdout.write(`    ${report}\n`);
@@ -293,6 +296,36 @@ async function demoUplift(stack: EmbeddedStack, dir: string): Promise<void> {
       Bucket: stack.names.dataBucket,
       Key: UPLIFT_REPORT_KEY,
       Body: JSON.stringify({ outcome, treatment, analysedRows, ate, chosen, baselines, curves }),
+      ContentType: 'application/json',
+    }),
+  );
+}
+
+/** Price elasticity and recommended prices on a synthetic price history with known elasticities. */
+async function demoPricing(stack: EmbeddedStack, dir: string): Promise<void> {
+  const history = generatePriceHistory({ seed: 7, itemsPerCategory: 12 });
+  const file = join(dir, 'price-history.csv');
+  writeFileSync(file, history.csv);
+  const result = evaluatePricing(parseCsvTable(history.csv));
+  process.stdout.write(
+    `    price elasticity and profit-maximising price per category × segment (${file}):\n`,
+  );
+  for (const group of result.groups) {
+    const truth = history.elasticities[group.category]?.[group.segment];
+    const move =
+      group.decision === 'keep'
+        ? 'keep'
+        : `${group.decision} ${((group.priceMultiplier - 1) * 100).toFixed(0)}%`;
+    process.stdout.write(
+      `    ${`${group.category} × ${group.segment}`.padEnd(22)} elasticity ${group.elasticity.estimate.toFixed(2)} (true ${truth})  ${move.padEnd(10)} profit ${group.expectedChange.estimate >= 0 ? '+' : ''}${(group.expectedChange.estimate * 100).toFixed(1)}%\n`,
+    );
+  }
+  const { groups, bounds, weeks, cells } = result;
+  await stack.s3.send(
+    new PutObjectCommand({
+      Bucket: stack.names.dataBucket,
+      Key: PRICING_REPORT_KEY,
+      Body: JSON.stringify({ groups, bounds, weeks, cells }),
       ContentType: 'application/json',
     }),
   );

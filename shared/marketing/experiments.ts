@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import * as z from '../data/schema';
 import {
   type Comparison,
+  normalQuantile,
   sampleSizePerVariant,
   type SampleSummary,
   twoProportionZTest,
@@ -123,6 +124,11 @@ export interface ExperimentReport {
     readonly baselineConversionRate: number;
     readonly requiredUsersPerVariant: number | null;
     readonly smallestVariantUsers: number;
+    /**
+     * The smallest conversion-rate difference (absolute) the smallest variant can detect at the control's rate
+     * (two-sided α 0.05, power 0.8); null before the control converts.
+     */
+    readonly minimumDetectableEffect: number | null;
     readonly underpowered: boolean;
   };
   readonly warnings: string[];
@@ -237,13 +243,33 @@ export function experimentReportFromTotals(
   const required = baseline > 0 && target < 1 ? sampleSizePerVariant(baseline, target) : null;
   const smallest = Math.min(...variants.map((variant) => variant.users));
   const underpowered = required === null || smallest < required;
+  const minimumDetectableEffect =
+    baseline > 0 && baseline < 1 && smallest > 0
+      ? (normalQuantile(0.975) + normalQuantile(0.8)) * Math.sqrt((2 * baseline * (1 - baseline)) / smallest)
+      : null;
+  // The power note belongs beside a result that is not significant (how large an effect could have been
+  // missed), never beside p ≈ 0.
+  const inconclusive = variants.filter(
+    (variant) =>
+      variant.variant !== control && !((variant.vsControl?.conversionRate.pValue ?? Number.NaN) < 0.05),
+  );
   const warnings: string[] = [];
   if (required === null) {
     warnings.push('no conversions in the control yet: the power of the test cannot be estimated');
-  } else if (underpowered) {
+  } else if (inconclusive.length > 0 && minimumDetectableEffect !== null) {
+    const pValues = inconclusive
+      .map((variant) => {
+        const p = variant.vsControl?.conversionRate.pValue;
+        return `${variant.variant}${p === undefined ? ' (no users yet)' : ` p = ${p.toPrecision(2)}`}`;
+      })
+      .join(', ');
     warnings.push(
-      `underpowered: detecting a ${Math.round(definition.minimumDetectableLift * 100)}% lift on a ${(baseline * 100).toFixed(1)}% ` +
-        `conversion rate needs ${required} users per variant (α 0.05, power 0.8); the smallest variant has ${smallest}`,
+      `not significant (${pValues}): with ${smallest} users in the smallest variant, differences under ` +
+        `±${(minimumDetectableEffect * 100).toFixed(1)} points on the control's ${(baseline * 100).toFixed(1)}% conversion rate ` +
+        `go undetected (α 0.05, power 0.8)` +
+        (underpowered
+          ? `; detecting a ${Math.round(definition.minimumDetectableLift * 100)}% lift needs ${required} users per variant`
+          : ''),
     );
   }
   return {
@@ -255,6 +281,7 @@ export function experimentReportFromTotals(
       baselineConversionRate: round(baseline),
       requiredUsersPerVariant: required,
       smallestVariantUsers: smallest,
+      minimumDetectableEffect: minimumDetectableEffect === null ? null : round(minimumDetectableEffect),
       underpowered,
     },
     warnings,

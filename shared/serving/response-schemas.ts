@@ -405,6 +405,7 @@ named(
       baselineConversionRate: z.number(),
       requiredUsersPerVariant: z.nullable(int()),
       smallestVariantUsers: int(),
+      minimumDetectableEffect: z.nullable(z.number()),
       underpowered: z.boolean(),
     }),
     warnings: z.array(z.string()),

@@ -102,16 +102,30 @@ describe('A/B experiments', () => {
     expect(treatment?.vsControl?.conversionRate.relativeLift).toBeCloseTo(0.25, 6);
     expect(treatment?.vsControl?.revenuePerUser.difference).toBeCloseTo(1, 6);
     expect(treatment?.vsControl?.revenuePerUser.pValue).toBeLessThan(0.001);
-    // 20% → 22% needs 6,507 users per variant (Fleiss, no continuity correction): underpowered.
+    // 20% → 22% needs 6,507 users per variant (Fleiss, no continuity correction): underpowered for a 10% lift,
+    // but 20% → 25% is significant (p ≈ 0.007), so no power note stands beside it.
     expect(report.power).toMatchObject({
       baselineConversionRate: 0.2,
       smallestVariantUsers: 1000,
       underpowered: true,
     });
     expect(report.power.requiredUsersPerVariant).toBeGreaterThan(6_000);
-    expect(report.warnings[0]).toMatch(
-      /^underpowered: detecting a 10% lift on a 20.0% conversion rate needs \d+ users/,
-    );
+    // (1.96 + 0.84) · sqrt(2 · 0.2 · 0.8 / 1000) = 0.0501
+    expect(report.power.minimumDetectableEffect).toBeCloseTo(0.0501, 3);
+    expect(report.warnings).toEqual([]);
+  });
+
+  it('puts the power note beside a result that is not significant: the effect that could have gone undetected', () => {
+    const report = experimentReport(definition, [
+      ...outcomes('control', 1000, 200, 10),
+      ...outcomes('treatment', 1000, 210, 12),
+    ]);
+    expect(report.variants[1]?.vsControl?.conversionRate.pValue).toBeGreaterThan(0.05);
+    expect(report.warnings).toEqual([
+      expect.stringMatching(
+        /^not significant \(treatment p = 0\.\d+\): with 1000 users in the smallest variant, differences under ±5\.0 points on the control's 20\.0% conversion rate go undetected \(α 0\.05, power 0\.8\); detecting a 10% lift needs \d+ users per variant$/,
+      ),
+    ]);
   });
 
   it('warns when the control has no conversions yet, and counts outcomes from events', () => {

@@ -101,6 +101,25 @@ function objective(
   return loss / Math.max(data.rows, 1) + l2 * penalty;
 }
 
+/**
+ * Fills `columns`/`values` with one row's non-zero columns in increasing order, then the intercept's constant
+ * 1 (column `width`); returns how many. One-hot rows are mostly zeros: the Gram sums touch only these.
+ */
+export function gatherNonZero(data: Matrix, row: number, columns: Int32Array, values: Float64Array): number {
+  const offset = row * data.width;
+  let count = 0;
+  for (let column = 0; column < data.width; column++) {
+    const value = data.values[offset + column] as number;
+    if (value === 0) continue;
+    columns[count] = column;
+    values[count] = value;
+    count++;
+  }
+  columns[count] = data.width;
+  values[count] = 1;
+  return count + 1;
+}
+
 /** Gradient and Hessian of the objective; the Hessian sums over each row's non-zero columns only. */
 function derivatives(
   data: Matrix,
@@ -117,18 +136,7 @@ function derivatives(
   const columns = new Int32Array(d);
   const values = new Float64Array(d);
   for (let row = 0; row < data.rows; row++) {
-    const offset = row * width;
-    let count = 0;
-    for (let column = 0; column < width; column++) {
-      const value = data.values[offset + column] as number;
-      if (value === 0) continue;
-      columns[count] = column;
-      values[count] = value;
-      count++;
-    }
-    columns[count] = width; // the intercept's constant 1
-    values[count] = 1;
-    count++;
+    const count = gatherNonZero(data, row, columns, values);
     let z = 0;
     for (let k = 0; k < count; k++) z += (values[k] as number) * (beta[columns[k] as number] as number);
     const p = 1 / (1 + Math.exp(-z));

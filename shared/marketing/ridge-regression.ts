@@ -1,4 +1,4 @@
-import { solveSymmetric } from './logistic-regression';
+import { gatherNonZero, solveSymmetric } from './logistic-regression';
 import type { Matrix } from './propensity';
 
 /**
@@ -26,18 +26,7 @@ export function fitRidgeRegression(
   const columns = new Int32Array(d);
   const values = new Float64Array(d);
   for (let row = 0; row < data.rows; row++) {
-    const offset = row * width;
-    let count = 0;
-    for (let column = 0; column < width; column++) {
-      const value = data.values[offset + column] as number;
-      if (value === 0) continue;
-      columns[count] = column;
-      values[count] = value;
-      count++;
-    }
-    columns[count] = width; // the intercept's constant 1
-    values[count] = 1;
-    count++;
+    const count = gatherNonZero(data, row, columns, values);
     const w = (weights ? (weights[row] as number) : 1) / n;
     const y = targets[row] as number;
     for (let a = 0; a < count; a++) {

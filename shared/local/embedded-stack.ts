@@ -266,7 +266,6 @@ export class EmbeddedStack {
             name: eventsStreamName(namePrefix),
             bucket: localBucketName(namePrefix),
             prefix: EVENTS_DELIVERY.prefix,
-            errorOutputPrefix: EVENTS_DELIVERY.errorOutputPrefix,
             fileExtension: EVENTS_DELIVERY.fileExtension,
             bufferingIntervalSeconds:
               options.eventsDelivery?.bufferingIntervalSeconds ?? EVENTS_DELIVERY.bufferingIntervalSeconds,

@@ -21,8 +21,8 @@ import { expandDeliveryPrefix } from '../resources/definitions';
 export interface DeliveryStreamConfig {
   readonly name: string;
   readonly bucket: string;
+  /** With Firehose's `!{timestamp:…}` expressions (no processing step here, so no error output prefix). */
   readonly prefix: string;
-  readonly errorOutputPrefix: string;
   readonly fileExtension: string;
   readonly bufferingIntervalSeconds: number;
   readonly bufferingSizeMiB: number;

@@ -9,8 +9,6 @@ import { decodeRecommendationId, MAX_RECOMMENDATION_ID_LENGTH } from '../marketi
 
 /** Events posted to `POST /v1/events`: validated, applied to `recent` at once, delivered for ingestion. */
 export const MAX_EVENTS_PER_REQUEST = 100;
-/** Firehose's largest record (1,000 KiB before base64); a full request's JSON Lines stay far below it. */
-export const FIREHOSE_MAX_RECORD_BYTES = 1_024_000;
 
 export const eventSchema = z.strictObject({
   userId: idSchema,

@@ -4,10 +4,15 @@ import { join } from 'node:path';
 import { FirehoseClient, PutRecordBatchCommand, PutRecordCommand } from '@aws-sdk/client-firehose';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createFirehoseClient } from '../../../shared/aws/firehose-client';
-import { FirehoseDouble, type DeliveryStreamConfig } from '../../../shared/local/firehose-double';
+import { MAX_ID_LENGTH } from '../../../shared/data/ids';
+import {
+  FIREHOSE_LIMITS,
+  FirehoseDouble,
+  type DeliveryStreamConfig,
+} from '../../../shared/local/firehose-double';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../shared/local/local-account';
 import { API_EVENTS_FOLDER, EVENTS_DELIVERY } from '../../../shared/resources/definitions';
-import { eventsRecord } from '../../../shared/serving/events';
+import { eventsRecord, MAX_EVENTS_PER_REQUEST } from '../../../shared/serving/events';
 import { assertBalanced, type IngestionStack, startIngestionStack, TEST_NOW } from '../../support/ingestion';
 
 const STREAM = 'mappa-api-events';
@@ -73,6 +78,18 @@ describe('the local Firehose double', () => {
     const report = await env.report((files[0] as string).replace('incoming/', ''));
     assertBalanced(report);
     expect(report).toMatchObject({ rows_in: 9, accepted: 9, rejected: 0 });
+  });
+
+  it('takes the largest request the events API accepts as one record: 100 events of maximal ids', () => {
+    const longest = 'x'.repeat(MAX_ID_LENGTH);
+    const events = Array.from({ length: MAX_EVENTS_PER_REQUEST }, () => ({
+      user_id: longest.replace(/x/g, '\u00e9'), // 2 UTF-8 bytes each
+      item_id: longest.replace(/x/g, '"'), // escaped in JSON: 2 bytes each
+      timestamp: 4_102_444_800,
+      event_type: 'y'.repeat(64),
+      event_value: 10_000_000,
+    }));
+    expect(Buffer.byteLength(eventsRecord(events))).toBeLessThan(FIREHOSE_LIMITS.recordBytes / 5);
   });
 
   it('takes batches and answers each record', async () => {
@@ -292,7 +309,6 @@ function streamConfig(overrides: Partial<DeliveryStreamConfig>): DeliveryStreamC
     name: STREAM,
     bucket: 'mappa-data',
     prefix: EVENTS_DELIVERY.prefix,
-    errorOutputPrefix: EVENTS_DELIVERY.errorOutputPrefix,
     fileExtension: EVENTS_DELIVERY.fileExtension,
     bufferingIntervalSeconds: EVENTS_DELIVERY.bufferingIntervalSeconds,
     bufferingSizeMiB: EVENTS_DELIVERY.bufferingSizeMiB,

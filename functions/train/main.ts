@@ -21,6 +21,7 @@ async function main(): Promise<void> {
     [ENV.dataBucket]: requiredString,
     [ENV.userVectorsTable]: requiredString,
     [ENV.ledgerTable]: requiredString,
+    [ENV.experimentsTable]: requiredString,
     [ENV.trainingMaxMinutes]: z._default(
       z.coerce
         .number()
@@ -58,6 +59,7 @@ async function main(): Promise<void> {
       bucket: env[ENV.dataBucket],
       userVectorsTable: env[ENV.userVectorsTable],
       ledgerTable: env[ENV.ledgerTable],
+      experimentsTable: env[ENV.experimentsTable],
       log,
     },
     {

@@ -120,6 +120,7 @@ export class TrainingJob extends Construct {
         [ENV.dataBucket]: props.bucket.bucketName,
         [ENV.userVectorsTable]: props.featureStore.tables.userVectors.tableName,
         [ENV.ledgerTable]: props.featureStore.tables.ledger.tableName,
+        [ENV.experimentsTable]: props.featureStore.tables.experiments.tableName,
         [ENV.trainingMaxMinutes]: String(props.maxRunMinutes ?? 240),
         [ENV.excludeSeenEventTypes]: props.excludeSeenEventTypes ?? '*',
         [ENV.tfBackend]: 'tensorflow',
@@ -158,6 +159,8 @@ export class TrainingJob extends Construct {
       [`${DATA_LAKE_PREFIXES.reports}training/`, `${DATA_LAKE_PREFIXES.exports}segments/`],
     );
     props.featureStore.tables.userVectors.grant(role, 'dynamodb:BatchWriteItem');
+    // Running experiments (the registry) and their users' variants and conversions: an uplift model each.
+    props.featureStore.tables.experiments.grant(role, 'dynamodb:Query');
     // The run lock (one run at a time) and the forgotten users' tombstones (read, stamped clean).
     props.featureStore.tables.ledger.grant(
       role,

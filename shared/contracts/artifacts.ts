@@ -45,8 +45,15 @@ export const ARTIFACT_FILES = {
   segments: 'segments.json',
   /** Propensity targets: definition, horizon, validation AUC (scores live in the user-vectors table). */
   propensity: 'propensity.json',
+  /** One summary per running experiment's uplift model (shared/training/uplift-job.ts). */
+  uplift: 'uplift.json',
   trainingCurves: 'training-curves.json',
 } as const;
+
+/** A running experiment's uplift model file (see shared/marketing/uplift-eval.ts). */
+export function upliftModelKey(version: string, experimentId: string): string {
+  return `${DATA_LAKE_PREFIXES.models}${version}/uplift-models/${experimentId}.json`;
+}
 
 /** A propensity target's model file (see shared/marketing/propensity-model.ts). */
 export function propensityModelKey(version: string, target: string): string {
@@ -167,3 +174,24 @@ export interface TargetSummary {
 
 /** A served attribute value: a scalar, or the values of a list attribute (genres). */
 export type ServedAttribute = string | number | boolean | null | readonly string[];
+
+/** One running experiment's uplift model in a version (`uplift.json` holds one per experiment). */
+export interface ExperimentUpliftSummary {
+  readonly experimentId: string;
+  readonly trained: boolean;
+  /** Why there is no model (too few users or converters in an arm). */
+  readonly reason?: string;
+  readonly control: string;
+  readonly users: number;
+  readonly estimator?: string;
+  /** Held-out Qini coefficient and AUUC of the chosen estimator, and the propensity baseline's Qini. */
+  readonly qini?: number;
+  readonly auuc?: number;
+  readonly propensityQini?: number;
+  /** Observed treated − control conversion rate over the experiment's users, with its 95% CI. */
+  readonly ate?: {
+    readonly difference: number;
+    readonly ci95: readonly [number, number];
+    readonly pValue: number;
+  };
+}

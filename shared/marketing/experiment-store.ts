@@ -162,10 +162,41 @@ export async function getExperiment(
 
 /** Running experiments (the registry). */
 export async function runningExperiments(experiments: ExperimentTable): Promise<ExperimentDefinition[]> {
+  return (await registeredExperiments(experiments)).map((entry) => entry.definition);
+}
+
+/** Running experiments with the time each was created (when its assignments began). */
+export async function registeredExperiments(
+  experiments: ExperimentTable,
+): Promise<{ definition: ExperimentDefinition; createdAt: Date }[]> {
   const items = await queryAll(experiments, 'experiment_id = :registry', { ':registry': { S: REGISTRY } });
   return items.flatMap((item) =>
-    item.definition?.S ? [JSON.parse(item.definition.S) as ExperimentDefinition] : [],
+    item.definition?.S
+      ? [
+          {
+            definition: JSON.parse(item.definition.S) as ExperimentDefinition,
+            createdAt: new Date(item.created_at?.S ?? 0),
+          },
+        ]
+      : [],
   );
+}
+
+/** Every exposed user of an experiment: their variant and outcomes (what an uplift model learns from). */
+export async function experimentAssignments(
+  experiments: ExperimentTable,
+  experimentId: string,
+): Promise<{ userId: string; variant: string; conversions: number; revenue: number }[]> {
+  const items = await queryAll(experiments, 'experiment_id = :id AND begins_with(entry, :users)', {
+    ':id': { S: experimentId },
+    ':users': { S: 'user#' },
+  });
+  return items.map((item) => ({
+    userId: (item.entry?.S ?? '').slice('user#'.length),
+    variant: item.variant?.S ?? '',
+    conversions: Number(item.conversions?.N ?? 0),
+    revenue: Number(item.revenue?.N ?? 0),
+  }));
 }
 
 /** Every item of a key condition, following LastEvaluatedKey through all pages. */

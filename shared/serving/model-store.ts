@@ -4,7 +4,7 @@ import { readJsonIfExists } from '../aws/s3-objects';
 import { float32FromBytes } from '../data/binary';
 import { artifactKey, MANIFEST_KEY, type ModelManifest } from '../contracts/artifacts';
 import { type ItemAttributes, ItemIndex } from './item-index';
-import type { PropensityTarget, TargetSummary } from '../contracts/artifacts';
+import type { ExperimentUpliftSummary, PropensityTarget, TargetSummary } from '../contracts/artifacts';
 import type { SegmentsArtifact } from '../contracts/artifacts';
 import { decodeWeights, UserTower, type WeightSpec } from './user-tower';
 import { appendItems, ItemContentModel, readNewItems } from './new-items';
@@ -30,6 +30,8 @@ export interface ServedModel {
   readonly segments?: SegmentsArtifact;
   /** Propensity targets of this version (the scores are per user in DynamoDB). */
   readonly propensity?: Record<PropensityTarget, TargetSummary>;
+  /** Uplift models of the experiments running at training (the scores are per user in DynamoDB). */
+  readonly uplift?: readonly ExperimentUpliftSummary[];
   /** Items appended since training (index → Unix seconds listed), scored by their content vector. */
   readonly newItems?: ReadonlyMap<number, number>;
 }
@@ -51,6 +53,7 @@ export type CatalogueModel = Pick<ServedModel, 'manifest' | 'items' | 'itemKnn' 
 export interface SegmentsModel extends ManifestOnly {
   readonly segments?: SegmentsArtifact;
   readonly propensity?: Record<PropensityTarget, TargetSummary>;
+  readonly uplift?: readonly ExperimentUpliftSummary[];
 }
 
 export interface ModelSource<M extends ManifestOnly = ServedModel> {
@@ -179,9 +182,10 @@ async function readSegmentParts(
   bucket: string,
   version: string,
 ): Promise<Omit<SegmentsModel, 'manifest'>> {
-  const [segments, propensity] = await Promise.all([
+  const [segments, propensity, uplift] = await Promise.all([
     readOptionalBytes(s3, bucket, artifactKey(version, 'segments')),
     readOptionalBytes(s3, bucket, artifactKey(version, 'propensity')),
+    readOptionalBytes(s3, bucket, artifactKey(version, 'uplift')),
   ]);
   return {
     ...(segments.byteLength > 0
@@ -194,6 +198,9 @@ async function readSegmentParts(
             TargetSummary
           >,
         }
+      : {}),
+    ...(uplift.byteLength > 0
+      ? { uplift: JSON.parse(Buffer.from(uplift).toString('utf8')) as ExperimentUpliftSummary[] }
       : {}),
   };
 }

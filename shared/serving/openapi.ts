@@ -7,6 +7,7 @@ import {
   filterPathSchema,
   itemPathSchema,
   propensityQuerySchema,
+  upliftQuerySchema,
   rankQuerySchema,
   recommendationsQuerySchema,
   similarQuerySchema,
@@ -105,6 +106,20 @@ const OPERATIONS: Record<string, Operation> = {
     responses: {
       '200': reply('Probability (calibrated) and decile (1 = the top 10% of users)', 'Propensity'),
       '404': reply('The user has no history in the served model', 'ValidationError'),
+      ...common(...WITH_MODEL),
+    },
+  },
+  getUserUplift: {
+    summary:
+      "The user's predicted uplift in an experiment: how much the treatment (any variant against the control) changes their conversion probability, scored at training",
+    path: userPathSchema,
+    query: upliftQuerySchema,
+    responses: {
+      '200': reply('Predicted uplift (probability points) and decile (1 = contact first)', 'Uplift'),
+      '404': reply(
+        'The user has no history in the served model, or the experiment was not running at training',
+        'ValidationError',
+      ),
       ...common(...WITH_MODEL),
     },
   },

@@ -294,6 +294,7 @@ export const validationErrorSchema = named(
       'experiment_not_found',
       'experiment_exists',
       'user_not_scored',
+      'experiment_not_scored',
       'filter_not_found',
       'filter_exists',
       'filter_invalid',
@@ -409,6 +410,21 @@ named(
       underpowered: z.boolean(),
     }),
     warnings: z.array(z.string()),
+  }),
+);
+
+named(
+  'Uplift',
+  z.strictObject({
+    userId: z.string(),
+    modelVersion: z.string(),
+    experimentId: z.string(),
+    control: z.string(),
+    uplift: described(z.number(), 'predicted conversion probability with the treatment minus without it'),
+    decile: int().check(z.minimum(1), z.maximum(10)),
+    estimator: z.string(),
+    qini: described(z.number(), "the model's held-out Qini coefficient (0 = random targeting, 1 = perfect)"),
+    experimentUsers: int(),
   }),
 );
 

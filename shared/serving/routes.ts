@@ -59,6 +59,13 @@ export const API_ROUTES: readonly ApiRoute[] = [
     operationId: 'getUserPropensity',
     apiKeyRequired: true,
   },
+  {
+    method: 'GET',
+    path: '/v1/users/{userId}/uplift',
+    fn: 'segments',
+    operationId: 'getUserUplift',
+    apiKeyRequired: true,
+  },
   { method: 'GET', path: '/v1/segments', fn: 'segments', operationId: 'getSegments', apiKeyRequired: true },
   {
     method: 'POST',

@@ -214,6 +214,10 @@ export const propensityQuerySchema = z.strictObject({
   target: z._default(z.enum(['purchase', 'churn'], { error: "must be 'purchase' or 'churn'" }), 'purchase'),
 });
 
+export const upliftQuerySchema = z.strictObject({
+  experiment: id.check(z.describe('the running experiment whose uplift model scores the user')),
+});
+
 /** Longest range an attribution report covers (a quarter): 4 queries per day. */
 export const MAX_ATTRIBUTION_DAYS = 92;
 const day = z.string().check(

@@ -216,6 +216,8 @@ export async function noteExperimentExposure(
 export interface UserScores {
   readonly segment?: number;
   readonly propensity: Record<string, { probability: number; decile: number }>;
+  /** Per running experiment at training time: predicted uplift and its decile (1 = contact first). */
+  readonly uplift: Record<string, { value: number; decile: number }>;
 }
 
 export async function readUserScores(
@@ -241,5 +243,15 @@ export async function readUserScores(
     if (match[2]) entry.decile = Number(value.N);
     else entry.probability = Number(value.N);
   }
-  return { ...(item.segment?.N !== undefined ? { segment: Number(item.segment.N) } : {}), propensity };
+  const uplift: UserScores['uplift'] = Object.fromEntries(
+    Object.entries(item.uplift?.M ?? {}).map(([experimentId, value]) => [
+      experimentId,
+      { value: Number(value.M?.value?.N ?? Number.NaN), decile: Number(value.M?.decile?.N ?? 0) },
+    ]),
+  );
+  return {
+    ...(item.segment?.N !== undefined ? { segment: Number(item.segment.N) } : {}),
+    propensity,
+    uplift,
+  };
 }

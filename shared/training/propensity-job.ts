@@ -46,7 +46,7 @@ const FEATURES = [
 ] as const;
 
 /** Features of each user from the rows before `asOf` (Unix seconds). */
-function featuresAsOf(
+export function featuresAsOf(
   userIds: readonly string[],
   rows: readonly FactRow[],
   asOf: number,

@@ -10,6 +10,7 @@ import {
   type ModelManifest,
   newModelVersion,
   propensityModelKey,
+  upliftModelKey,
 } from '../contracts/artifacts';
 import { attributeValues } from '../data/list-values';
 import type { EvaluationResult } from '../ml/evaluate';
@@ -26,6 +27,8 @@ import { itemCategoryIndices } from './item-catalogue';
 import { putJson, writeModelArtifacts } from './model-artifacts';
 import { rescoreProduction } from './production-rescore';
 import { scorePropensity } from './propensity-job';
+import { type ExperimentUplift, fitExperimentUplift } from './uplift-job';
+import { experimentAssignments, registeredExperiments } from '../marketing/experiment-store';
 import { DEFAULT_GATE, type GateConfig, type GateDecision, qualityGate } from './quality-gate';
 import { acquireRunLock } from './run-lock';
 import { type SeenEventTypes, seenItemSets } from './seen-items';
@@ -39,6 +42,8 @@ export interface TrainingDeps {
   readonly userVectorsTable: string;
   /** The ledger table, where the run lock lives. */
   readonly ledgerTable: string;
+  /** The experiments table: each running experiment gets an uplift model. Without it, none is fitted. */
+  readonly experimentsTable?: string;
   readonly log: Logger;
   readonly progress?: TrainingProgress;
   readonly now?: () => Date;
@@ -272,6 +277,25 @@ async function trainAndPublish(
       await putJson(deps.s3, deps.bucket, propensityModelKey(version, target), model);
     }
     log.info('propensity scored', { targets: propensity.summary });
+    const uplift = await upliftForRunningExperiments(deps, data.log.userIds, data.rows);
+    if (uplift.length > 0) {
+      await putJson(
+        deps.s3,
+        deps.bucket,
+        artifactKey(version, 'uplift'),
+        uplift.map((entry) => entry.summary),
+      );
+      for (const entry of uplift) {
+        if (entry.model)
+          await putJson(
+            deps.s3,
+            deps.bucket,
+            upliftModelKey(version, entry.summary.experimentId),
+            entry.model,
+          );
+      }
+      log.info('uplift fitted', { experiments: uplift.map((entry) => entry.summary) });
+    }
     await writeUserVectors(
       deps,
       userVectors,
@@ -283,6 +307,7 @@ async function trainAndPublish(
       version,
       now,
       options.userVectorTtlDays ?? 30,
+      new Map(uplift.flatMap((entry) => (entry.scores ? [[entry.summary.experimentId, entry.scores]] : []))),
     );
 
     const reportKey = `${DATA_LAKE_PREFIXES.reports}training/${version}.json`;
@@ -379,3 +404,20 @@ async function productionOnThisSplit(
 }
 
 /** Every user's vector from their full history, row-major users × d. */
+
+/** An uplift model per running experiment, from its exposed users' variants and conversions. */
+async function upliftForRunningExperiments(
+  deps: TrainingDeps,
+  userIds: readonly string[],
+  rows: Parameters<typeof fitExperimentUplift>[1],
+): Promise<ExperimentUplift[]> {
+  if (!deps.experimentsTable) return [];
+  const table = { client: deps.dynamoDb, table: deps.experimentsTable };
+  const end = rows.reduce((latest, row) => Math.max(latest, row.timestamp), Number.NEGATIVE_INFINITY);
+  const fitted: ExperimentUplift[] = [];
+  for (const { definition, createdAt } of await registeredExperiments(table)) {
+    const assignments = await experimentAssignments(table, definition.experimentId);
+    fitted.push(fitExperimentUplift(userIds, rows, { definition, createdAt, assignments }, end));
+  }
+  return fitted;
+}

@@ -43,6 +43,8 @@ export async function writeUserVectors(
   version: string,
   now: Date,
   ttlDays: number,
+  /** Per experiment, every user's predicted uplift and decile (aligned with the log's users). */
+  uplift: ReadonlyMap<string, { uplift: Float64Array; decile: Int8Array }> = new Map(),
 ): Promise<void> {
   const expires = Math.floor(now.getTime() / 1000) + ttlDays * 86_400;
   const requests = log.userIds.map((userId, user) => {
@@ -68,6 +70,23 @@ export async function writeUserVectors(
               ];
             }),
           ),
+          ...(uplift.size > 0
+            ? {
+                uplift: {
+                  M: Object.fromEntries(
+                    [...uplift].map(([experimentId, scored]) => [
+                      experimentId,
+                      {
+                        M: {
+                          value: { N: (scored.uplift[user] as number).toFixed(6) },
+                          decile: { N: String(scored.decile[user]) },
+                        },
+                      },
+                    ]),
+                  ),
+                },
+              }
+            : {}),
           expires_at: { N: String(expires) },
         },
       },

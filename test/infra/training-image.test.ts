@@ -81,6 +81,8 @@ describe('the training image', () => {
       NODE_OPTIONS: `--max-old-space-size=${trainingHeapMiB(16384)}`,
       MAPPA_TRAINING_MAX_MINUTES: '90',
       MAPPA_LEDGER_TABLE: expect.anything(),
+      // Running experiments get an uplift model each.
+      MAPPA_EXPERIMENTS_TABLE: expect.anything(),
     });
     expect(trainingHeapMiB(16384)).toBe(12288);
   });

@@ -228,6 +228,7 @@ async function trainModel(stack: EmbeddedStack): Promise<string[]> {
       bucket: stack.names.dataBucket,
       userVectorsTable: stack.names.tables.userVectors,
       ledgerTable: stack.names.tables.ledger,
+      experimentsTable: stack.names.tables.experiments,
       log: createLogger({
         service: 'mappa-train',
         level: 'warn',

@@ -52,6 +52,7 @@ export function registerTrainCommand(program: Command): void {
             bucket: services.names.dataBucket,
             userVectorsTable: services.names.tables.userVectors,
             ledgerTable: services.names.tables.ledger,
+            experimentsTable: services.names.tables.experiments,
             log,
             progress: terminalTrainingProgress(),
           },

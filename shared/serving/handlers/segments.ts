@@ -9,7 +9,7 @@ import {
 } from '../api';
 import { type ApiSettings, modelStore } from '../container';
 import { type ModelStore, type SegmentsModel, s3SegmentsSource } from '../model-store';
-import { propensityQuerySchema, userPathSchema } from '../schemas';
+import { propensityQuerySchema, upliftQuerySchema, userPathSchema } from '../schemas';
 import { readUserScores } from '../user-state';
 
 /** Segments and propensity need profiles and summaries only, never vectors or weights. */
@@ -104,6 +104,43 @@ export const getUserPropensity: RouteHandler<SegmentsDeps> = async (event, deps,
   });
 };
 
+/** GET /v1/users/{userId}/uplift?experiment=…: the uplift the training job scored for the user in that experiment. */
+export const getUserUplift: RouteHandler<SegmentsDeps> = async (event, deps, scope) => {
+  const { userId } = parseInput(userPathSchema, event.pathParameters ?? {}, 'path');
+  const { experiment } = parseInput(upliftQuerySchema, event.queryStringParameters ?? {}, 'query');
+  const model = await requireModel(deps.models, scope);
+  const summary = model.uplift?.find((entry) => entry.experimentId === experiment);
+  if (!summary) {
+    throw new HttpError(
+      404,
+      'experiment_not_scored',
+      `model ${model.manifest.version} has no uplift model for experiment '${experiment}': it was not running when the model was trained`,
+      { field: 'experiment', in: 'query' },
+    );
+  }
+  if (!summary.trained) {
+    throw new HttpError(
+      503,
+      'uplift_not_ready',
+      `model ${model.manifest.version} has no uplift model for experiment '${experiment}': ${summary.reason ?? 'not enough data'}`,
+    );
+  }
+  const scores = await readUserScores(deps.dynamoDb, deps.tables.userVectors, userId, model.manifest.version);
+  const score = scores?.uplift[experiment];
+  if (!score) throw userNotInModel('user_not_scored', 'scored', userId, model);
+  return json(200, {
+    userId,
+    modelVersion: model.manifest.version,
+    experimentId: experiment,
+    control: summary.control,
+    uplift: score.value,
+    decile: score.decile,
+    estimator: summary.estimator ?? '',
+    qini: summary.qini ?? 0,
+    experimentUsers: summary.users,
+  });
+};
+
 /** The Lambda handler over the given dependencies: the Lambda entry point (functions/api/) passes its container's, the local API server its own. */
 export const makeHandler = (depsFor: () => SegmentsDeps) =>
-  makeApiHandler('segments', { getSegments, getUserSegment, getUserPropensity }, depsFor);
+  makeApiHandler('segments', { getSegments, getUserSegment, getUserPropensity, getUserUplift }, depsFor);

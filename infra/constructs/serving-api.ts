@@ -122,7 +122,16 @@ export class ServingApi extends Construct {
     tables.experiments.grant(functions.recommendations, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
     tables.users.grant(functions.recommendations, 'dynamodb:UpdateItem');
     tables.experiments.grant(functions.events, 'dynamodb:UpdateItem');
-    tables.experiments.grant(functions.experiments, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query');
+    tables.experiments.grant(
+      functions.experiments,
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      // Imported assignments: the user's arm (conditional) and the arm's counters.
+      'dynamodb:UpdateItem',
+    );
+    // ... noted on the user's record, so the events function counts their outcomes.
+    tables.users.grant(functions.experiments, 'dynamodb:UpdateItem');
     // Named filters: the scoring functions read one by name; the filters function manages them.
     tables.filters.grant(functions.recommendations, 'dynamodb:GetItem');
     tables.filters.grant(functions['similar-items'], 'dynamodb:GetItem');

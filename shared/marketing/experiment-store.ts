@@ -247,6 +247,47 @@ export async function recordExposure(
   await addToVariant(experiments, experimentId, assigned, { exposures: 1, users: first ? 1 : 0 });
 }
 
+export type ImportOutcome = 'imported' | 'already_assigned' | 'conflict';
+
+/**
+ * Assigns a user to an arm from outside (a campaign already sent): the assignment counts as one exposure at
+ * `exposedAt`, once — importing the same file again changes nothing ('already_assigned'), and a user Mappa
+ * (or an earlier import) put in another arm keeps that arm ('conflict', with the arm they are in).
+ */
+export async function importAssignment(
+  experiments: ExperimentTable,
+  experimentId: string,
+  userId: string,
+  variant: string,
+  exposedAt: Date,
+): Promise<{ outcome: ImportOutcome; assigned: string }> {
+  const key = { experiment_id: { S: experimentId }, entry: { S: userEntry(userId) } };
+  try {
+    await experiments.client.send(
+      new UpdateItemCommand({
+        TableName: experiments.table,
+        Key: key,
+        UpdateExpression: 'SET variant = :variant, exposed_at = :at ADD exposures :one',
+        ConditionExpression: 'attribute_not_exists(variant)',
+        ExpressionAttributeValues: {
+          ':variant': { S: variant },
+          ':at': { S: exposedAt.toISOString() },
+          ':one': { N: '1' },
+        },
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    const existing = await experiments.client.send(
+      new GetItemCommand({ TableName: experiments.table, Key: key, ConsistentRead: true }),
+    );
+    const assigned = existing.Item?.variant?.S ?? '';
+    return { outcome: assigned === variant ? 'already_assigned' : 'conflict', assigned };
+  }
+  await addToVariant(experiments, experimentId, variant, { exposures: 1, users: 1 });
+  return { outcome: 'imported', assigned: variant };
+}
+
 /** Adds outcomes for a user who was exposed; returns false (and changes nothing) otherwise. */
 export async function recordOutcomes(
   { client, table }: ExperimentTable,

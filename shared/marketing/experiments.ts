@@ -19,7 +19,13 @@ export type VariantStrategy = (typeof VARIANT_STRATEGIES)[number];
 
 const variantSchema = z.strictObject({
   name: z.string().check(z.regex(/^[a-z0-9_-]{1,32}$/, 'must be 1-32 lower-case letters, digits, _ or -')),
-  strategy: z.enum(VARIANT_STRATEGIES, { error: `must be one of ${VARIANT_STRATEGIES.join(', ')}` }),
+  strategy: z
+    .optional(z.enum(VARIANT_STRATEGIES, { error: `must be one of ${VARIANT_STRATEGIES.join(', ')}` }))
+    .check(
+      z.describe(
+        "the recommendation strategy this arm serves; leave it out for arms that are something else (an e-mail, a discount), assigned by import or by Mappa's sticky hash, where recommendations keep the default",
+      ),
+    ),
   weight: z._default(z.number().check(z.positive('must be positive'), z.maximum(1000)), 1),
 });
 
@@ -97,7 +103,7 @@ export interface UserOutcome {
 
 export interface VariantReport {
   readonly variant: string;
-  readonly strategy: VariantStrategy;
+  readonly strategy?: VariantStrategy;
   readonly users: number;
   readonly exposures: number;
   readonly clicks: number;
@@ -215,7 +221,7 @@ export function experimentReportFromTotals(
     const cost = definition.costPerContact * exposures;
     const report: VariantReport = {
       variant: variant.name,
-      strategy: variant.strategy,
+      ...(variant.strategy ? { strategy: variant.strategy } : {}),
       users,
       exposures,
       clicks,
@@ -306,3 +312,26 @@ export function outcomeDelta(events: readonly { event_type: string; event_value?
   }
   return { clicks, conversions, revenue: Number(revenue.toFixed(2)) };
 }
+
+/** Assignments imported in one request (API Gateway's 10 MB body holds far more; this keeps a call short). */
+export const MAX_IMPORTED_ASSIGNMENTS = 1_000;
+
+/** `POST /v1/experiments/{id}/assignments`: who was in which arm of a campaign sent outside Mappa, and when. */
+export const assignmentImportSchema = z.strictObject({
+  assignments: z
+    .array(
+      z.strictObject({
+        userId: z.string().check(z.trim(), z.minLength(1, 'must not be empty'), z.maxLength(256)),
+        variant: z.string().check(z.minLength(1, 'must not be empty')),
+        exposedAt: z.optional(
+          z.iso
+            .datetime({ offset: true })
+            .check(z.describe('when the user got the treatment; the import time when absent')),
+        ),
+      }),
+    )
+    .check(
+      z.minLength(1, 'must hold at least one assignment'),
+      z.maxLength(MAX_IMPORTED_ASSIGNMENTS, `must hold at most ${MAX_IMPORTED_ASSIGNMENTS} assignments`),
+    ),
+});

@@ -128,12 +128,24 @@ const OPERATIONS: Record<string, Operation> = {
     responses: { '200': reply('Segment profiles', 'Segments'), ...common('403', '429', '500', '503') },
   },
   createExperiment: {
-    summary: 'Define an A/B experiment (variants with strategies and traffic weights)',
+    summary:
+      'Define an A/B experiment: arms with traffic weights, each a recommendation strategy or anything else (assigned by import)',
     body: ['ExperimentDefinition'],
     responses: {
       '200': reply('The same definition was already created (a retry)', 'Experiment'),
       '201': reply('Created and running', 'Experiment'),
       '409': reply('Another definition exists under this id', 'ValidationError'),
+      ...common('400', '403', '429', '500'),
+    },
+  },
+  importAssignments: {
+    summary:
+      'Import who was in which arm of a campaign sent outside Mappa (up to 1,000 per request; each user counts once)',
+    path: experimentPathSchema,
+    body: ['AssignmentImport'],
+    responses: {
+      '200': reply('Counts of imported, repeated and conflicting assignments', 'AssignmentImportResult'),
+      '404': reply('No experiment with this id', 'ValidationError'),
       ...common('400', '403', '429', '500'),
     },
   },

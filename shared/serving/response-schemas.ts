@@ -1,6 +1,6 @@
 import * as z from '../data/schema';
 import { PROPENSITY_TARGETS } from '../contracts/artifacts';
-import { experimentSchema } from '../marketing/experiments';
+import { assignmentImportSchema, experimentSchema } from '../marketing/experiments';
 import { eventBatchSchema, eventSchema } from './events';
 import { filterBodySchema, rankBodySchema } from './schemas';
 
@@ -350,6 +350,20 @@ named(
 );
 
 named('ExperimentDefinition', experimentSchema);
+named('AssignmentImport', assignmentImportSchema);
+named(
+  'AssignmentImportResult',
+  z.strictObject({
+    experimentId: z.string(),
+    imported: described(int(), 'users assigned by this request'),
+    alreadyAssigned: described(int(), 'users already in the same arm (a repeated import)'),
+    conflicts: described(int(), 'users already in another arm, who keep it'),
+    examples: described(
+      z.array(z.strictObject({ userId: z.string(), variant: z.string(), assigned: z.string() })),
+      'up to 10 of the conflicts',
+    ),
+  }),
+);
 
 named(
   'Experiment',
@@ -375,7 +389,7 @@ const variantReport = named(
   'VariantReport',
   z.strictObject({
     variant: z.string(),
-    strategy: z.string(),
+    strategy: z.optional(z.string()),
     users: int(),
     exposures: int(),
     clicks: int(),

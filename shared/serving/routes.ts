@@ -75,6 +75,13 @@ export const API_ROUTES: readonly ApiRoute[] = [
     apiKeyRequired: true,
   },
   {
+    method: 'POST',
+    path: '/v1/experiments/{experimentId}/assignments',
+    fn: 'experiments',
+    operationId: 'importAssignments',
+    apiKeyRequired: true,
+  },
+  {
     method: 'GET',
     path: '/v1/experiments/{experimentId}/report',
     fn: 'experiments',

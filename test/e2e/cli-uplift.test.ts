@@ -1,6 +1,9 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EmbeddedStack } from '../../shared/local/embedded-stack';
+import { createExperiment, variantTotals } from '../../shared/marketing/experiment-store';
+import { experimentSchema } from '../../shared/marketing/experiments';
 import { generateCampaign } from '../../shared/synthetic/campaign';
 import { runMappa } from '../support/cli';
 
@@ -125,5 +128,80 @@ describe('mappa price-eval', () => {
     const bad = runMappa(['price-eval', '--csv', file, '--bounds', '2']);
     expect(bad).toMatchObject({ status: 2, stdout: '' });
     expect(bad.stderr).toBe("mappa: --bounds must be a share between 0 and 1 (0.2 = ±20%), got '2'\n");
+  });
+});
+
+describe('mappa experiment import', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mappa-import-'));
+  const dataDir = join(dir, 'stack');
+  const stackFlags = ['--data-dir', dataDir, '--s3-port', '0', '--dynamodb-port', '0'];
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('imports a campaign file once per customer, with exposure times; a second run changes nothing; an unknown arm names its row', async () => {
+    let stack = await EmbeddedStack.start({ dataDir, s3Port: 0, dynamoDbPort: 0 });
+    const table = () => ({ client: stack.dynamoDb, table: stack.names.tables.experiments });
+    await createExperiment(
+      table(),
+      experimentSchema.parse({
+        experimentId: 'mail-drop',
+        variants: [{ name: 'control' }, { name: 'mail' }],
+      }),
+      new Date(),
+    );
+    await stack.stop();
+    const csv = join(dir, 'arms.csv');
+    writeFileSync(
+      csv,
+      ['customer,arm,sent_at', 'a1,mail,2026-03-02T10:00:00Z', 'a2,control,1772445600', 'a3,mail,'].join(
+        '\n',
+      ),
+    );
+    const args = [
+      'experiment',
+      'import',
+      '--csv',
+      csv,
+      '--experiment',
+      'mail-drop',
+      '--user',
+      'customer',
+      '--time',
+      'sent_at',
+      '--json',
+      ...stackFlags,
+    ];
+    const first = runMappa(args);
+    expect(first.status).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({
+      experimentId: 'mail-drop',
+      rows: 3,
+      imported: 3,
+      conflicts: 0,
+    });
+    expect(JSON.parse(runMappa(args).stdout)).toMatchObject({ imported: 0, alreadyAssigned: 3 });
+
+    stack = await EmbeddedStack.start({ dataDir, s3Port: 0, dynamoDbPort: 0 });
+    try {
+      const totals = await variantTotals(table(), 'mail-drop');
+      expect(totals.get('mail')).toMatchObject({ users: 2, exposures: 2 });
+      expect(totals.get('control')).toMatchObject({ users: 1, exposures: 1 });
+    } finally {
+      await stack.stop();
+    }
+
+    writeFileSync(csv, ['customer,arm', 'a4,mail', 'a5,sms'].join('\n'));
+    const wrong = runMappa([
+      'experiment',
+      'import',
+      '--csv',
+      csv,
+      '--experiment',
+      'mail-drop',
+      '--user',
+      'customer',
+      ...stackFlags,
+    ]);
+    expect(wrong.status).toBe(2);
+    expect(wrong.stderr).toBe("mappa: arm on data row 2 is 'sms', not an arm of mail-drop (control, mail)\n");
   });
 });

@@ -2,10 +2,18 @@ import {
   createExperiment as storeExperiment,
   ExperimentConflict,
   getExperiment,
+  importAssignment,
+  type ImportOutcome,
   variantTotals,
 } from '../../marketing/experiment-store';
+import { noteExperimentExposure } from '../user-state';
+import { importAssignments, unknownArm } from '../../marketing/experiment-import';
 import type { ExperimentDefinition, VariantTotals } from '../../marketing/experiments';
-import { experimentReportFromTotals, experimentSchema } from '../../marketing/experiments';
+import {
+  assignmentImportSchema,
+  experimentReportFromTotals,
+  experimentSchema,
+} from '../../marketing/experiments';
 import {
   type ApiDeps,
   HttpError,
@@ -33,6 +41,13 @@ export interface ExperimentsDeps extends ApiDeps {
   readonly attributionCounters: (
     days: readonly string[],
   ) => Promise<{ key: string; counters: Partial<AttributionCounters> }[]>;
+  /** Puts a user in an arm from outside, noting it on the user's record so their events count as outcomes. */
+  readonly importAssignment: (
+    experimentId: string,
+    userId: string,
+    variant: string,
+    exposedAt: Date,
+  ) => Promise<{ outcome: ImportOutcome; assigned: string }>;
 }
 
 export function experimentsDeps(base: ApiDeps, _settings: ApiSettings): ExperimentsDeps {
@@ -44,6 +59,12 @@ export function experimentsDeps(base: ApiDeps, _settings: ApiSettings): Experime
     totals: (experimentId) => variantTotals(table, experimentId),
     attributionCounters: (days) =>
       readCounters({ client: base.dynamoDb, table: base.tables.attribution }, days),
+    importAssignment: async (experimentId, userId, variant, exposedAt) => {
+      const result = await importAssignment(table, experimentId, userId, variant, exposedAt);
+      // Noted on every outcome (a repeated import re-notes, harmless): the events function attributes from it.
+      await noteExperimentExposure(base.dynamoDb, base.tables.users, userId, experimentId);
+      return result;
+    },
   };
 }
 
@@ -74,6 +95,37 @@ export const getExperimentReport: RouteHandler<ExperimentsDeps> = async (event, 
   return json(200, experimentReportFromTotals(definition, await deps.totals(experimentId)));
 };
 
+/**
+ * POST /v1/experiments/{experimentId}/assignments: who was in which arm of a campaign sent outside Mappa (an
+ * e-mail, a discount), up to 1,000 per request. Each user counts once; a repeated import changes nothing, and a
+ * user already in another arm keeps it (counted as a conflict, with examples).
+ */
+export const postAssignments: RouteHandler<ExperimentsDeps> = async (event, deps) => {
+  const { experimentId } = parseInput(experimentPathSchema, event.pathParameters ?? {}, 'path');
+  const { assignments } = parseInput(assignmentImportSchema, jsonBody(event), 'body');
+  const definition = await deps.experiments.get(experimentId);
+  if (!definition) {
+    throw new HttpError(404, 'experiment_not_found', `experiment '${experimentId}' does not exist`, {
+      field: 'experimentId',
+      in: 'path',
+    });
+  }
+  const unknown = unknownArm(definition, assignments);
+  if (unknown) {
+    const field = `assignments[${unknown.index}].variant`;
+    throw new HttpError(400, 'validation_error', `body field '${field}' ${unknown.message}`, {
+      field,
+      in: 'body',
+    });
+  }
+  const summary = await importAssignments(
+    (userId, variant, exposedAt) => deps.importAssignment(experimentId, userId, variant, exposedAt),
+    assignments,
+    deps.now?.() ?? new Date(),
+  );
+  return json(200, { experimentId, ...summary });
+};
+
 const DAY_MS = 86_400_000;
 
 /** GET /v1/attribution?from=&to=: impressions, clicks, conversions, revenue and rates with 95% CIs per context. */
@@ -99,4 +151,8 @@ export const getAttribution: RouteHandler<ExperimentsDeps> = async (event, deps)
 
 /** The Lambda handler over the given dependencies: the Lambda entry point (functions/api/) passes its container's, the local API server its own. */
 export const makeHandler = (depsFor: () => ExperimentsDeps) =>
-  makeApiHandler('experiments', { createExperiment, getExperimentReport, getAttribution }, depsFor);
+  makeApiHandler(
+    'experiments',
+    { createExperiment, getExperimentReport, getAttribution, importAssignments: postAssignments },
+    depsFor,
+  );

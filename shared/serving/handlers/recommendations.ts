@@ -95,7 +95,7 @@ export const getRecommendations: RouteHandler<RecommendationsDeps> = async (even
       ...(query.category !== undefined ? { category: query.category } : {}),
       ...(query.min_price !== undefined ? { minPrice: query.min_price } : {}),
       ...(query.max_price !== undefined ? { maxPrice: query.max_price } : {}),
-      ...(variant ? { variantStrategy: variant.strategy } : {}),
+      ...(variant?.strategy ? { variantStrategy: variant.strategy } : {}),
       ...(filter ? { filter } : {}),
       ...(promoted ? { promotion: { filter: promoted, share: query.promotion_share ?? 0.2 } } : {}),
       exploration,

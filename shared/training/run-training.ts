@@ -26,7 +26,7 @@ import { forgottenUserIds, purgeForgottenUsers } from './purge-forgotten';
 import { itemCategoryIndices } from './item-catalogue';
 import { putJson, writeModelArtifacts } from './model-artifacts';
 import { rescoreProduction } from './production-rescore';
-import { scorePropensity } from './propensity-job';
+import { featuresAsOf, scorePropensity } from './propensity-job';
 import { type ExperimentUplift, fitExperimentUplift } from './uplift-job';
 import { experimentAssignments, registeredExperiments } from '../marketing/experiment-store';
 import { DEFAULT_GATE, type GateConfig, type GateDecision, qualityGate } from './quality-gate';
@@ -413,11 +413,14 @@ async function upliftForRunningExperiments(
 ): Promise<ExperimentUplift[]> {
   if (!deps.experimentsTable) return [];
   const table = { client: deps.dynamoDb, table: deps.experimentsTable };
+  const running = await registeredExperiments(table);
+  if (running.length === 0) return [];
   const end = rows.reduce((latest, row) => Math.max(latest, row.timestamp), Number.NEGATIVE_INFINITY);
+  const current = featuresAsOf(userIds, rows, end + 1).table;
   const fitted: ExperimentUplift[] = [];
-  for (const { definition, createdAt } of await registeredExperiments(table)) {
+  for (const { definition, createdAt } of running) {
     const assignments = await experimentAssignments(table, definition.experimentId);
-    fitted.push(fitExperimentUplift(userIds, rows, { definition, createdAt, assignments }, end));
+    fitted.push(fitExperimentUplift(userIds, rows, { definition, createdAt, assignments }, current));
   }
   return fitted;
 }

@@ -46,7 +46,8 @@ export function fitExperimentUplift(
   userIds: readonly string[],
   rows: readonly FactRow[],
   input: ExperimentUpliftInput,
-  end: number,
+  /** Every user's features at the end of the data (one table for all experiments): what the scores use. */
+  current: Table,
 ): ExperimentUplift {
   const control = controlOf(input.definition);
   const experimentId = input.definition.experimentId;
@@ -88,8 +89,7 @@ export function fitExperimentUplift(
     return { summary: { ...base, trained: false, reason: error.message } };
   }
   const { result, model } = evaluation;
-  const now = featuresAsOf(userIds, rows, end + 1).table;
-  const uplift = scoreUplift(model, now);
+  const uplift = scoreUplift(model, current);
   return {
     summary: {
       ...base,

@@ -9,7 +9,13 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { randomInt } from 'node:crypto';
-import { type ExperimentDefinition, NO_TOTALS, type UserOutcome, type VariantTotals } from './experiments';
+import {
+  DEFAULT_ATTRIBUTION_WINDOW_DAYS,
+  type ExperimentDefinition,
+  NO_TOTALS,
+  type UserOutcome,
+  type VariantTotals,
+} from './experiments';
 
 /**
  * Experiments in DynamoDB, one partition per experiment: the definition
@@ -30,6 +36,7 @@ const TOTAL_COLUMNS: Record<keyof VariantTotals, string> = {
   users: 'users',
   exposures: 'exposures',
   clicks: 'clicks',
+  clickers: 'clickers',
   converters: 'converters',
   revenue: 'revenue',
   revenueSquares: 'revenue_sq',
@@ -232,19 +239,35 @@ export async function recordExposure(
   experimentId: string,
   userId: string,
   variant: string,
+  /** The first exposure opens the user's attribution window: events count until `at` + the window. */
+  window: { at: Date; days: number } = { at: new Date(), days: DEFAULT_ATTRIBUTION_WINDOW_DAYS },
 ): Promise<void> {
   const result = await experiments.client.send(
     new UpdateItemCommand({
       TableName: experiments.table,
       Key: { experiment_id: { S: experimentId }, entry: { S: userEntry(userId) } },
-      UpdateExpression: 'SET variant = if_not_exists(variant, :variant) ADD exposures :one',
-      ExpressionAttributeValues: { ':variant': { S: variant }, ':one': { N: '1' } },
+      UpdateExpression:
+        'SET variant = if_not_exists(variant, :variant), exposed_at = if_not_exists(exposed_at, :at), ' +
+        'attribution_until = if_not_exists(attribution_until, :until) ADD exposures :one',
+      ExpressionAttributeValues: {
+        ':variant': { S: variant },
+        ':one': { N: '1' },
+        ...windowValues(window.at, window.days),
+      },
       ReturnValues: 'ALL_NEW',
     }),
   );
   const assigned = result.Attributes?.variant?.S ?? variant;
   const first = Number(result.Attributes?.exposures?.N ?? 1) === 1;
   await addToVariant(experiments, experimentId, assigned, { exposures: 1, users: first ? 1 : 0 });
+}
+
+/** The exposure time and the end of the attribution window, as ISO strings (they compare as text). */
+function windowValues(at: Date, days: number): Record<string, AttributeValue> {
+  return {
+    ':at': { S: at.toISOString() },
+    ':until': { S: new Date(at.getTime() + days * 86_400_000).toISOString() },
+  };
 }
 
 export type ImportOutcome = 'imported' | 'already_assigned' | 'conflict';
@@ -260,6 +283,7 @@ export async function importAssignment(
   userId: string,
   variant: string,
   exposedAt: Date,
+  windowDays: number = DEFAULT_ATTRIBUTION_WINDOW_DAYS,
 ): Promise<{ outcome: ImportOutcome; assigned: string }> {
   const key = { experiment_id: { S: experimentId }, entry: { S: userEntry(userId) } };
   try {
@@ -267,12 +291,13 @@ export async function importAssignment(
       new UpdateItemCommand({
         TableName: experiments.table,
         Key: key,
-        UpdateExpression: 'SET variant = :variant, exposed_at = :at ADD exposures :one',
+        UpdateExpression:
+          'SET variant = :variant, exposed_at = :at, attribution_until = :until ADD exposures :one',
         ConditionExpression: 'attribute_not_exists(variant)',
         ExpressionAttributeValues: {
           ':variant': { S: variant },
-          ':at': { S: exposedAt.toISOString() },
           ':one': { N: '1' },
+          ...windowValues(exposedAt, windowDays),
         },
       }),
     );
@@ -288,12 +313,17 @@ export async function importAssignment(
   return { outcome: 'imported', assigned: variant };
 }
 
-/** Adds outcomes for a user who was exposed; returns false (and changes nothing) otherwise. */
+/**
+ * Adds outcomes of events at `at` for a user who was exposed, when `at` falls in the user's attribution window
+ * (from the exposure to the window's end); returns false (and changes nothing) otherwise. Users exposed before
+ * windows existed have none and count as before.
+ */
 export async function recordOutcomes(
   { client, table }: ExperimentTable,
   experimentId: string,
   userId: string,
   delta: { clicks: number; conversions: number; revenue: number },
+  at: Date = new Date(),
 ): Promise<boolean> {
   let updated;
   try {
@@ -302,11 +332,13 @@ export async function recordOutcomes(
         TableName: table,
         Key: { experiment_id: { S: experimentId }, entry: { S: userEntry(userId) } },
         UpdateExpression: 'ADD clicks :clicks, conversions :conversions, revenue :revenue',
-        ConditionExpression: 'attribute_exists(variant)',
+        ConditionExpression:
+          'attribute_exists(variant) AND (attribute_not_exists(exposed_at) OR (exposed_at <= :at AND attribution_until >= :at))',
         ExpressionAttributeValues: {
           ':clicks': { N: String(delta.clicks) },
           ':conversions': { N: String(delta.conversions) },
           ':revenue': { N: String(delta.revenue) },
+          ':at': { S: at.toISOString() },
         },
         ReturnValues: 'ALL_NEW',
       }),
@@ -315,14 +347,20 @@ export async function recordOutcomes(
     if (error instanceof ConditionalCheckFailedException) return false;
     throw error;
   }
-  // The user's totals after the update give the variant's change: a first conversion makes a converter,
-  // and the revenue squares move by new² − old².
+  // The user's totals after the update give the variant's change: a first click makes a clicker, a first
+  // conversion a converter, and the revenue squares move by new² − old².
   const user = updated.Attributes ?? {};
+  const clicks = Number(user.clicks?.N ?? 0);
   const conversions = Number(user.conversions?.N ?? 0);
   const revenue = Number(user.revenue?.N ?? 0);
-  const before = { conversions: conversions - delta.conversions, revenue: revenue - delta.revenue };
+  const before = {
+    clicks: clicks - delta.clicks,
+    conversions: conversions - delta.conversions,
+    revenue: revenue - delta.revenue,
+  };
   await addToVariant({ client, table }, experimentId, user.variant?.S ?? '', {
     clicks: delta.clicks,
+    clickers: before.clicks <= 0 && clicks > 0 ? 1 : 0,
     converters: before.conversions <= 0 && conversions > 0 ? 1 : 0,
     revenue: delta.revenue,
     revenueSquares: revenue ** 2 - before.revenue ** 2,
@@ -390,6 +428,7 @@ export async function forgetExposure(
     users: -1,
     exposures: -Number(old.exposures?.N ?? 0),
     clicks: -Number(old.clicks?.N ?? 0),
+    clickers: Number(old.clicks?.N ?? 0) > 0 ? -1 : 0,
     converters: Number(old.conversions?.N ?? 0) > 0 ? -1 : 0,
     revenue: -revenue,
     revenueSquares: -(revenue ** 2),

@@ -15,6 +15,8 @@ import {
  * p-values and a power check.
  */
 export const VARIANT_STRATEGIES = ['personalized', 'popular', 'trending'] as const;
+/** Outcomes count for this many days after a user's exposure unless the experiment says otherwise. */
+export const DEFAULT_ATTRIBUTION_WINDOW_DAYS = 30;
 export type VariantStrategy = (typeof VARIANT_STRATEGIES)[number];
 
 const variantSchema = z.strictObject({
@@ -49,6 +51,13 @@ export const experimentSchema = z
     minimumDetectableLift: z
       ._default(z.number().check(z.positive(), z.maximum(10)), 0.1)
       .check(z.describe('relative lift in conversion rate the power check uses')),
+    attributionWindowDays: z
+      ._default(z.int().check(z.minimum(1), z.maximum(365)), DEFAULT_ATTRIBUTION_WINDOW_DAYS)
+      .check(
+        z.describe(
+          "days after a user's exposure in which their events count as the arm's outcomes (by the event's own timestamp)",
+        ),
+      ),
   })
   .check(
     z.superRefine((value, context) => {
@@ -109,6 +118,9 @@ export interface VariantReport {
   readonly clicks: number;
   /** Clicks (views, clicks) per exposure. */
   readonly ctr: number;
+  /** Users with at least one click, and their share of the arm's users (the binary visit/click outcome). */
+  readonly clickers: number;
+  readonly clickRate: number;
   /** Users with at least one purchase. */
   readonly converters: number;
   readonly conversionRate: number;
@@ -118,7 +130,7 @@ export interface VariantReport {
   /** (revenue − cost) / cost; null without a cost per contact. */
   readonly roi: number | null;
   /** Versus the control; absent for the control itself. */
-  readonly vsControl?: { conversionRate: Comparison; revenuePerUser: Comparison };
+  readonly vsControl?: { clickRate: Comparison; conversionRate: Comparison; revenuePerUser: Comparison };
 }
 
 export interface ExperimentReport {
@@ -160,6 +172,8 @@ export interface VariantTotals {
   readonly users: number;
   readonly exposures: number;
   readonly clicks: number;
+  /** Users with at least one click. */
+  readonly clickers: number;
   /** Users with at least one conversion. */
   readonly converters: number;
   readonly revenue: number;
@@ -171,6 +185,7 @@ export const NO_TOTALS: VariantTotals = {
   users: 0,
   exposures: 0,
   clicks: 0,
+  clickers: 0,
   converters: 0,
   revenue: 0,
   revenueSquares: 0,
@@ -185,6 +200,7 @@ export function totalsOf(outcomes: readonly UserOutcome[]): Map<string, VariantT
       users: sum.users + 1,
       exposures: sum.exposures + outcome.exposures,
       clicks: sum.clicks + outcome.clicks,
+      clickers: sum.clickers + (outcome.clicks > 0 ? 1 : 0),
       converters: sum.converters + (outcome.conversions > 0 ? 1 : 0),
       revenue: sum.revenue + outcome.revenue,
       revenueSquares: sum.revenueSquares + outcome.revenue ** 2,
@@ -217,7 +233,7 @@ export function experimentReportFromTotals(
   const controlTotals = totals.get(control) ?? NO_TOTALS;
   const variants = definition.variants.map((variant): VariantReport => {
     const sum = totals.get(variant.name) ?? NO_TOTALS;
-    const { users, exposures, clicks, converters, revenue } = sum;
+    const { users, exposures, clicks, clickers, converters, revenue } = sum;
     const cost = definition.costPerContact * exposures;
     const report: VariantReport = {
       variant: variant.name,
@@ -226,6 +242,8 @@ export function experimentReportFromTotals(
       exposures,
       clicks,
       ctr: round(exposures > 0 ? clicks / exposures : 0),
+      clickers,
+      clickRate: round(users > 0 ? clickers / users : 0),
       converters,
       conversionRate: round(users > 0 ? converters / users : 0),
       revenue: round(revenue, 2),
@@ -237,6 +255,9 @@ export function experimentReportFromTotals(
     return {
       ...report,
       vsControl: {
+        clickRate: roundComparison(
+          twoProportionZTest(controlTotals.clickers, controlTotals.users, clickers, users),
+        ),
         conversionRate: roundComparison(
           twoProportionZTest(controlTotals.converters, controlTotals.users, converters, users),
         ),

@@ -394,6 +394,8 @@ const variantReport = named(
     exposures: int(),
     clicks: int(),
     ctr: z.number(),
+    clickers: described(int(), 'users with at least one view or click'),
+    clickRate: z.number(),
     converters: int(),
     conversionRate: z.number(),
     revenue: z.number(),
@@ -402,8 +404,8 @@ const variantReport = named(
     roi: z.nullable(z.number()),
     vsControl: z.optional(
       described(
-        z.object({ conversionRate: comparison, revenuePerUser: comparison }),
-        "two-proportion z-test on conversion; Welch's t-test on revenue per user",
+        z.object({ clickRate: comparison, conversionRate: comparison, revenuePerUser: comparison }),
+        "two-proportion z-tests on the binary outcomes (clicked, converted); Welch's t-test on revenue per user",
       ),
     ),
   }),

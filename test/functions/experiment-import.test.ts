@@ -63,19 +63,38 @@ describe('experiments with imported assignments', () => {
       examples: [{ userId: 'c3', variant: 'email', assigned: 'holdout' }],
     });
 
-    // An imported customer's purchase counts as the arm's conversion.
+    // An imported customer's purchase four days after the e-mail counts as the arm's conversion (its own
+    // timestamp, inside the 30-day attribution window); one months later, outside the window, does not.
     const purchase = await call(api.url, 'postEvents', 'POST', '/v1/events', {
-      body: { userId: 'c1', itemId: 'i1', eventType: 'purchase', value: 30 },
+      body: {
+        userId: 'c1',
+        itemId: 'i1',
+        eventType: 'purchase',
+        value: 30,
+        timestamp: '2026-03-05T10:00:00Z',
+      },
     });
     expect(purchase).toMatchObject({ status: 202, body: { attributed: 1 } });
+    const late = await call(api.url, 'postEvents', 'POST', '/v1/events', {
+      body: {
+        userId: 'c1',
+        itemId: 'i2',
+        eventType: 'purchase',
+        value: 50,
+        timestamp: '2026-06-01T10:00:00Z',
+      },
+    });
+    expect(late.status).toBe(202);
+    expect(late.body).not.toHaveProperty('attributed');
     const report = await call<{
-      variants: { variant: string; users: number; exposures: number; converters: number }[];
+      variants: { variant: string; users: number; exposures: number; converters: number; revenue: number }[];
     }>(api.url, 'getExperimentReport', 'GET', '/v1/experiments/spring-email/report');
     expect(report.body.variants).toEqual([
       expect.objectContaining({ variant: 'holdout', users: 1, exposures: 1, converters: 0 }),
       expect.objectContaining({ variant: 'email', users: 2, exposures: 2, converters: 1 }),
     ]);
     expect(report.body.variants[0]).not.toHaveProperty('strategy');
+    expect(report.body.variants[1]).toMatchObject({ revenue: 30 });
   });
 
   it('names what is wrong: an arm the experiment does not have, an unknown experiment, an empty list', async () => {

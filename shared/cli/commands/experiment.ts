@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { type ImportedAssignment, importAssignments, unknownArm } from '../../marketing/experiment-import';
 import { getExperiment, importAssignment } from '../../marketing/experiment-store';
+import { DEFAULT_ATTRIBUTION_WINDOW_DAYS } from '../../marketing/experiments';
 import { parseCsvTable, TableError } from '../../marketing/tabular';
 import { noteExperimentExposure } from '../../serving/user-state';
 import { CliError, requireInputFile, runAction } from '../errors';
@@ -103,7 +104,14 @@ export function registerExperimentCommands(program: Command): void {
         let done = 0;
         const summary = await importAssignments(
           async (userId, variant, exposedAt) => {
-            const result = await importAssignment(table, flags.experiment, userId, variant, exposedAt);
+            const result = await importAssignment(
+              table,
+              flags.experiment,
+              userId,
+              variant,
+              exposedAt,
+              definition.attributionWindowDays ?? DEFAULT_ATTRIBUTION_WINDOW_DAYS,
+            );
             await noteExperimentExposure(
               clients.dynamoDb,
               services.names.tables.users,

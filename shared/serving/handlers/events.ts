@@ -33,6 +33,7 @@ export interface EventsDeps extends ApiDeps {
     experimentId: string,
     userId: string,
     delta: Pick<UserOutcome, 'clicks' | 'conversions' | 'revenue'>,
+    at: Date,
   ) => Promise<boolean>;
   /** Adds an event's outcome to the list it names (false: already counted). */
   readonly attributeToRecommendation: (event: ApiEvent & { recommendationId: string }) => Promise<boolean>;
@@ -48,7 +49,8 @@ export function eventsDeps(base: ApiDeps, settings: ApiSettings): EventsDeps {
     // Locally the deployable's clients include one (pointed at the double); in Lambda, built here only.
     firehose: base.firehose ?? traced(firehoseClient()),
     eventsStream: settings.eventsStream,
-    recordOutcomes: (experimentId, userId, delta) => recordOutcomes(table, experimentId, userId, delta),
+    recordOutcomes: (experimentId, userId, delta, at) =>
+      recordOutcomes(table, experimentId, userId, delta, at),
     attributeToRecommendation: async (event) => {
       const context = decodeRecommendationId(event.recommendationId);
       const outcome = outcomeOf({
@@ -77,15 +79,20 @@ async function attributeToExperiments(
   events: readonly CanonicalEvent[],
   experimentsOf: ReadonlyMap<string, readonly string[]>,
 ): Promise<number> {
-  const byUser = new Map<string, CanonicalEvent[]>();
-  for (const event of events) byUser.set(event.user_id, [...(byUser.get(event.user_id) ?? []), event]);
+  // By user and event time: an outcome counts only inside the user's attribution window, by its own timestamp.
+  const groups = new Map<string, CanonicalEvent[]>();
+  for (const event of events) {
+    const key = `${event.user_id}\u0000${event.timestamp}`;
+    groups.set(key, [...(groups.get(key) ?? []), event]);
+  }
   let attributed = 0;
   await Promise.all(
-    [...byUser].flatMap(([userId, userEvents]) => {
-      const delta = outcomeDelta(userEvents);
+    [...groups.values()].flatMap((group) => {
+      const { user_id: userId, timestamp } = group[0] as CanonicalEvent;
+      const delta = outcomeDelta(group);
       if (delta.clicks + delta.conversions === 0) return [];
       return (experimentsOf.get(userId) ?? []).map(async (experimentId) => {
-        if (await deps.recordOutcomes(experimentId, userId, delta)) attributed++;
+        if (await deps.recordOutcomes(experimentId, userId, delta, new Date(timestamp * 1000))) attributed++;
       });
     }),
   );

@@ -11,6 +11,7 @@ import { importAssignments, unknownArm } from '../../marketing/experiment-import
 import type { ExperimentDefinition, VariantTotals } from '../../marketing/experiments';
 import {
   assignmentImportSchema,
+  DEFAULT_ATTRIBUTION_WINDOW_DAYS,
   experimentReportFromTotals,
   experimentSchema,
 } from '../../marketing/experiments';
@@ -47,6 +48,7 @@ export interface ExperimentsDeps extends ApiDeps {
     userId: string,
     variant: string,
     exposedAt: Date,
+    windowDays: number,
   ) => Promise<{ outcome: ImportOutcome; assigned: string }>;
 }
 
@@ -59,8 +61,8 @@ export function experimentsDeps(base: ApiDeps, _settings: ApiSettings): Experime
     totals: (experimentId) => variantTotals(table, experimentId),
     attributionCounters: (days) =>
       readCounters({ client: base.dynamoDb, table: base.tables.attribution }, days),
-    importAssignment: async (experimentId, userId, variant, exposedAt) => {
-      const result = await importAssignment(table, experimentId, userId, variant, exposedAt);
+    importAssignment: async (experimentId, userId, variant, exposedAt, windowDays) => {
+      const result = await importAssignment(table, experimentId, userId, variant, exposedAt, windowDays);
       // Noted on every outcome (a repeated import re-notes, harmless): the events function attributes from it.
       await noteExperimentExposure(base.dynamoDb, base.tables.users, userId, experimentId);
       return result;
@@ -119,7 +121,14 @@ export const postAssignments: RouteHandler<ExperimentsDeps> = async (event, deps
     });
   }
   const summary = await importAssignments(
-    (userId, variant, exposedAt) => deps.importAssignment(experimentId, userId, variant, exposedAt),
+    (userId, variant, exposedAt) =>
+      deps.importAssignment(
+        experimentId,
+        userId,
+        variant,
+        exposedAt,
+        definition.attributionWindowDays ?? DEFAULT_ATTRIBUTION_WINDOW_DAYS,
+      ),
     assignments,
     deps.now?.() ?? new Date(),
   );

@@ -9,7 +9,7 @@ import {
   type RouteHandler,
 } from '../api';
 import { getExperiment, recordExposure } from '../../marketing/experiment-store';
-import { assignVariant } from '../../marketing/experiments';
+import { assignVariant, DEFAULT_ATTRIBUTION_WINDOW_DAYS } from '../../marketing/experiments';
 import { type ApiSettings, modelStore } from '../container';
 import { ExperimentDefinitions } from '../experiment-directory';
 import { type ModelStore, s3ModelSource } from '../model-store';
@@ -30,7 +30,12 @@ export interface RecommendationsDeps extends ApiDeps {
   readonly newItemInteractions: NewItemInteractions;
   readonly exploration: ApiSettings['exploration'];
   readonly experiments: ExperimentDefinitions;
-  readonly recordExposure: (experimentId: string, userId: string, variant: string) => Promise<void>;
+  readonly recordExposure: (
+    experimentId: string,
+    userId: string,
+    variant: string,
+    window: { at: Date; days: number },
+  ) => Promise<void>;
 }
 
 export function recommendationsDeps(base: ApiDeps, settings: ApiSettings): RecommendationsDeps {
@@ -49,8 +54,8 @@ export function recommendationsDeps(base: ApiDeps, settings: ApiSettings): Recom
     ),
     exploration: settings.exploration,
     experiments: new ExperimentDefinitions((experimentId) => getExperiment(table, experimentId)),
-    recordExposure: async (experimentId, userId, variant) => {
-      await recordExposure(table, experimentId, userId, variant);
+    recordExposure: async (experimentId, userId, variant, window) => {
+      await recordExposure(table, experimentId, userId, variant, window);
       await noteExperimentExposure(base.dynamoDb, base.tables.users, userId, experimentId);
     },
   };
@@ -104,7 +109,12 @@ export const getRecommendations: RouteHandler<RecommendationsDeps> = async (even
   );
   scope.strategy = result.strategy;
   // The exposure is what the experiment report counts: record it before answering.
-  if (experiment && variant) await deps.recordExposure(experiment.experimentId, userId, variant.name);
+  if (experiment && variant) {
+    await deps.recordExposure(experiment.experimentId, userId, variant.name, {
+      at: now,
+      days: experiment.attributionWindowDays ?? DEFAULT_ATTRIBUTION_WINDOW_DAYS,
+    });
+  }
   const recommendationId = await deps.markServed(
     {
       surface: 'recommendations',

@@ -69,6 +69,7 @@ describe('experiment counters pre-aggregated per variant', () => {
           users: totals.users,
           exposures: totals.exposures,
           clicks: totals.clicks,
+          clickers: totals.clickers,
           converters: totals.converters,
         });
         expect(sums?.revenue).toBeCloseTo(totals.revenue, 6);
@@ -83,6 +84,37 @@ describe('experiment counters pre-aggregated per variant', () => {
       const lift = (report: typeof fromUsers) =>
         report.variants[1]?.vsControl?.revenuePerUser.pValue ?? Number.NaN;
       expect(lift(fromCounters)).toBeCloseTo(lift(fromUsers), 6);
+    } finally {
+      await stop();
+    }
+  });
+
+  it("counts an outcome only inside the user's attribution window, by the event's own time", async () => {
+    const { stack, stop } = await startTestStack({ iam: false });
+    try {
+      const table = { client: stack.dynamoDb, table: stack.names.tables.experiments };
+      const windowed = { ...definition, experimentId: 'window-test', attributionWindowDays: 7 };
+      await createExperiment(table, windowed, new Date('2026-11-01T00:00:00Z'));
+      const exposedAt = new Date('2026-11-10T12:00:00Z');
+      await recordExposure(table, 'window-test', 'w1', 'model', { at: exposedAt, days: 7 });
+      const buy = { clicks: 1, conversions: 1, revenue: 20 };
+      const at = (hours: number) => new Date(exposedAt.getTime() + hours * 3_600_000);
+      expect(await recordOutcomes(table, 'window-test', 'w1', buy, at(-1))).toBe(false); // before the exposure
+      expect(await recordOutcomes(table, 'window-test', 'w1', buy, at(8 * 24))).toBe(false); // after 7 days
+      expect(await recordOutcomes(table, 'window-test', 'w1', buy, at(24))).toBe(true);
+      // A later exposure does not move the window: it opened with the first.
+      await recordExposure(table, 'window-test', 'w1', 'model', { at: at(24 * 6), days: 7 });
+      expect(await recordOutcomes(table, 'window-test', 'w1', buy, at(24 * 7 + 1))).toBe(false);
+      const report = experimentReportFromTotals(windowed, await variantTotals(table, 'window-test'));
+      expect(report.variants.find((variant) => variant.variant === 'model')).toMatchObject({
+        users: 1,
+        exposures: 2,
+        clicks: 1,
+        clickers: 1,
+        clickRate: 1,
+        converters: 1,
+        revenue: 20,
+      });
     } finally {
       await stop();
     }

@@ -87,7 +87,15 @@ describe('A/B experiments', () => {
     ]);
     expect(report.control).toBe('control');
     const [control, treatment] = report.variants;
-    expect(control).toMatchObject({ users: 1000, exposures: 2000, clicks: 500, ctr: 0.25, converters: 200 });
+    expect(control).toMatchObject({
+      users: 1000,
+      exposures: 2000,
+      clicks: 500,
+      ctr: 0.25,
+      clickers: 500,
+      clickRate: 0.5,
+      converters: 200,
+    });
     expect(control).toMatchObject({
       conversionRate: 0.2,
       revenue: 2000,
@@ -102,6 +110,9 @@ describe('A/B experiments', () => {
     expect(treatment?.vsControl?.conversionRate.relativeLift).toBeCloseTo(0.25, 6);
     expect(treatment?.vsControl?.revenuePerUser.difference).toBeCloseTo(1, 6);
     expect(treatment?.vsControl?.revenuePerUser.pValue).toBeLessThan(0.001);
+    // Visits and clicks are a binary outcome per user too, with the same test.
+    const clicked = twoProportionZTest(control?.clickers ?? 0, 1000, treatment?.clickers ?? 0, 1000);
+    expect(treatment?.vsControl?.clickRate.pValue).toBeCloseTo(clicked.pValue, 6);
     // 20% → 22% needs 6,507 users per variant (Fleiss, no continuity correction): underpowered for a 10% lift,
     // but 20% → 25% is significant (p ≈ 0.007), so no power note stands beside it.
     expect(report.power).toMatchObject({

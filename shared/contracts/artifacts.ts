@@ -45,6 +45,8 @@ export const ARTIFACT_FILES = {
   segments: 'segments.json',
   /** Propensity targets: definition, horizon, validation AUC (scores live in the user-vectors table). */
   propensity: 'propensity.json',
+  /** Price elasticity and recommended prices from the purchases (shared/training/pricing-job.ts). */
+  pricing: 'pricing.json',
   /** One summary per running experiment's uplift model (shared/training/uplift-job.ts). */
   uplift: 'uplift.json',
   trainingCurves: 'training-curves.json',

@@ -82,6 +82,8 @@ export interface PriceEvalResult {
   readonly columns: PriceColumns;
   readonly bounds: number;
   readonly groups: readonly GroupPricing[];
+  /** Categories × segments left out, and why (prices that never moved leave nothing to estimate). */
+  readonly unidentified: readonly { category: string; segment: string; reason: string }[];
   readonly items: readonly ItemElasticity[];
   readonly seconds: number;
 }
@@ -278,6 +280,58 @@ export function evaluatePricing(table: Table, options: PriceEvalOptions = {}): P
   if (n < g + 2)
     throw new TableError(`only ${n} item-weeks with sales: too few to estimate price elasticities`);
 
+  // A category × segment whose prices never move within an item has no elasticity to find: left out, named.
+  const withinVariation = new Float64Array(g);
+  const itemSegmentMeans = new Map<number, { sum: number; count: number }>();
+  for (const cell of cells) {
+    const mean = itemSegmentMeans.get(cell.itemSegment) ?? { sum: 0, count: 0 };
+    mean.sum += cell.logPrice;
+    mean.count++;
+    itemSegmentMeans.set(cell.itemSegment, mean);
+  }
+  for (const cell of cells) {
+    const mean = itemSegmentMeans.get(cell.itemSegment) as { sum: number; count: number };
+    withinVariation[cell.group] =
+      (withinVariation[cell.group] as number) + (cell.logPrice - mean.sum / mean.count) ** 2;
+  }
+  const unidentified = [...groupIds]
+    .filter(([, group]) => (withinVariation[group] as number) < 1e-8)
+    .map(([key]) => key);
+  if (unidentified.length === groupIds.size) {
+    throw new TableError(
+      'no item’s price ever moved: price elasticity cannot be estimated from this history',
+    );
+  }
+  if (unidentified.length > 0) {
+    const drop = new Set(unidentified);
+    const keep = Array.from({ length: table.rows }, (_, row) => row).filter(
+      (row) => !drop.has(`${categories?.[row] || 'all'}\u0000${segments?.[row] || 'all'}`),
+    );
+    const rest = evaluatePricing(
+      {
+        columns: table.columns,
+        values: table.values.map((values) => keep.map((row) => values[row] as string)),
+        rows: keep.length,
+      },
+      { ...options, columns },
+    );
+    return {
+      ...rest,
+      rows: table.rows,
+      unidentified: [
+        ...rest.unidentified,
+        ...unidentified.map((key) => {
+          const [category, segment] = key.split('\u0000') as [string, string];
+          return {
+            category,
+            segment,
+            reason: 'its prices never moved within an item: no elasticity to estimate',
+          };
+        }),
+      ],
+      seconds: (Date.now() - started) / 1000,
+    };
+  }
   const y = Float64Array.from(cells, (cell) => cell.logQuantity);
   const xs = Array.from({ length: g }, (_, group) =>
     Float64Array.from(cells, (cell) => (cell.group === group ? cell.logPrice : 0)),
@@ -390,6 +444,7 @@ export function evaluatePricing(table: Table, options: PriceEvalOptions = {}): P
     columns,
     bounds,
     groups: groups.sort((a, b) => a.category.localeCompare(b.category) || a.segment.localeCompare(b.segment)),
+    unidentified: [],
     items: itemsOut,
     seconds: (Date.now() - started) / 1000,
   };

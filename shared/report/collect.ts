@@ -13,6 +13,7 @@ import { artifactKey, MANIFEST_KEY, type ModelManifest } from '../contracts/arti
 import type { PropensityTarget, TargetSummary } from '../contracts/artifacts';
 import type { SegmentsArtifact } from '../contracts/artifacts';
 import type { ReportData } from './build-report';
+import type { PricingSummary } from '../training/pricing-job';
 
 /** Where the latest uplift evaluation is kept for the report (`mappa demo` writes its campaign's). */
 export const UPLIFT_REPORT_KEY = `${DATA_LAKE_PREFIXES.reports}uplift/latest.json`;
@@ -73,11 +74,13 @@ export async function collectReportData(
   const attribution = counters.length > 0 ? attributionReport(days[0] as string, to, counters) : undefined;
 
   const uplift = await readJson<NonNullable<ReportData['uplift']>>(deps.s3, deps.bucket, UPLIFT_REPORT_KEY);
-  const pricing = await readJson<NonNullable<ReportData['pricing']>>(
-    deps.s3,
-    deps.bucket,
-    PRICING_REPORT_KEY,
-  );
+  // The served model's own estimate from the drop folder's purchases, else the latest `price-eval` kept for it.
+  const fromModel = manifest
+    ? await readJson<PricingSummary>(deps.s3, deps.bucket, artifactKey(manifest.version, 'pricing'))
+    : undefined;
+  const pricing = fromModel?.trained
+    ? fromModel
+    : await readJson<NonNullable<ReportData['pricing']>>(deps.s3, deps.bucket, PRICING_REPORT_KEY);
 
   const ingestion = {
     files: 0,

@@ -28,6 +28,7 @@ import { putJson, writeModelArtifacts } from './model-artifacts';
 import { rescoreProduction } from './production-rescore';
 import { featuresAsOf, scorePropensity } from './propensity-job';
 import { type ExperimentUplift, fitExperimentUplift } from './uplift-job';
+import { priceElasticityFromPurchases } from './pricing-job';
 import { experimentAssignments, registeredExperiments } from '../marketing/experiment-store';
 import { DEFAULT_GATE, type GateConfig, type GateDecision, qualityGate } from './quality-gate';
 import { acquireRunLock } from './run-lock';
@@ -277,6 +278,21 @@ async function trainAndPublish(
       await putJson(deps.s3, deps.bucket, propensityModelKey(version, target), model);
     }
     log.info('propensity scored', { targets: propensity.summary });
+    const segmentNames = new Map(
+      data.log.userIds.map((userId, user) => [
+        userId,
+        segmentation.artifact.profiles.find((profile) => profile.segment === segmentation.assignments[user])
+          ?.name,
+      ]),
+    );
+    const pricing = priceElasticityFromPurchases(data.rows, data.itemAttributes, (userId) =>
+      segmentNames.get(userId),
+    );
+    await putJson(deps.s3, deps.bucket, artifactKey(version, 'pricing'), pricing);
+    log.info(
+      'price elasticity',
+      pricing.trained ? { groups: pricing.groups.length } : { reason: pricing.reason },
+    );
     const uplift = await upliftForRunningExperiments(deps, data.log.userIds, data.rows);
     if (uplift.length > 0) {
       await putJson(

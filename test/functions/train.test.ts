@@ -60,6 +60,11 @@ describe('training job on the embedded stack', () => {
     ] as const) {
       expect(await env.keys(artifactKey(report.version, file))).toEqual([artifactKey(report.version, file)]);
     }
+    // The synthetic shop never changes a price: the pricing artifact says so instead of inventing elasticities.
+    expect(JSON.parse(await env.readText(artifactKey(report.version, 'pricing')))).toEqual({
+      trained: false,
+      reason: expect.stringMatching(/price ever moved|no purchase events with a value/),
+    });
     const model = JSON.parse(await env.readText(artifactKey(report.version, 'model')));
     expect(model.shape).toMatchObject({ embeddingDim: 16, numCategories: 8 });
     expect(Object.keys(report.metrics).sort()).toEqual(['item_knn', 'model', 'popularity', 'trending']);

@@ -25,9 +25,12 @@ export function formatPriceEval(result: PriceEvalResult): string {
     `${percent(group.expectedChange.estimate)} [${group.expectedChange.ci95.map((value) => percent(value)).join(', ')}]`,
   ]);
   const objective = result.groups.some((group) => group.objective === 'profit') ? 'profit' : 'revenue';
-  const warnings = result.groups
-    .filter((group) => group.warning)
-    .map((group) => `  ${group.category} × ${group.segment}: ${group.warning}`);
+  const warnings = [
+    ...result.groups
+      .filter((group) => group.warning)
+      .map((group) => `  ${group.category} × ${group.segment}: ${group.warning}`),
+    ...result.unidentified.map((group) => `  ${group.category} × ${group.segment}: ${group.reason}`),
+  ];
   return [
     `${result.rows} rows → ${result.cells} item-weeks with sales over ${result.weeks} weeks; recommended moves within ±${(result.bounds * 100).toFixed(0)}%`,
     '',

@@ -193,7 +193,7 @@ export async function registeredExperiments(
 export async function experimentAssignments(
   experiments: ExperimentTable,
   experimentId: string,
-): Promise<{ userId: string; variant: string; conversions: number; revenue: number }[]> {
+): Promise<(UserOutcome & { userId: string })[]> {
   const items = await queryAll(experiments, 'experiment_id = :id AND begins_with(entry, :users)', {
     ':id': { S: experimentId },
     ':users': { S: 'user#' },
@@ -201,6 +201,8 @@ export async function experimentAssignments(
   return items.map((item) => ({
     userId: (item.entry?.S ?? '').slice('user#'.length),
     variant: item.variant?.S ?? '',
+    exposures: Number(item.exposures?.N ?? 0),
+    clicks: Number(item.clicks?.N ?? 0),
     conversions: Number(item.conversions?.N ?? 0),
     revenue: Number(item.revenue?.N ?? 0),
   }));
@@ -394,17 +396,9 @@ export async function experimentOutcomes(
   experiments: ExperimentTable,
   experimentId: string,
 ): Promise<UserOutcome[]> {
-  const items = await queryAll(experiments, 'experiment_id = :id AND begins_with(entry, :users)', {
-    ':id': { S: experimentId },
-    ':users': { S: 'user#' },
-  });
-  return items.map((item) => ({
-    variant: item.variant?.S ?? '',
-    exposures: Number(item.exposures?.N ?? 0),
-    clicks: Number(item.clicks?.N ?? 0),
-    conversions: Number(item.conversions?.N ?? 0),
-    revenue: Number(item.revenue?.N ?? 0),
-  }));
+  return (await experimentAssignments(experiments, experimentId)).map(
+    ({ userId: _userId, ...outcome }) => outcome,
+  );
 }
 
 /** Deletes a user's assignment and outcomes in one experiment (forgetting the user); true if there were any. */

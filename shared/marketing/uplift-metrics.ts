@@ -40,25 +40,33 @@ function rankOrder(scores: ArrayLike<number>): Uint32Array {
   return order;
 }
 
-/**
- * Cumulative curve values after each targeted customer (index k = k+1 customers), for one ordering. Both
- * curves need the running treated/control counts and outcome sums.
- */
+/** Running treated/control counts and outcome sums over the rows added so far: what both curves and the deciles read. */
+class ArmSums {
+  treated = 0;
+  control = 0;
+  treatedOutcome = 0;
+  controlOutcome = 0;
+
+  constructor(private readonly sample: UpliftSample) {}
+
+  add(row: number): void {
+    if (this.sample.treated[row]) {
+      this.treated++;
+      this.treatedOutcome += this.sample.outcome[row] as number;
+    } else {
+      this.control++;
+      this.controlOutcome += this.sample.outcome[row] as number;
+    }
+  }
+}
+
+/** Cumulative curve values after each targeted customer (index k = k+1 customers), for one ordering. */
 function cumulative(order: ArrayLike<number>, sample: UpliftSample, kind: 'qini' | 'uplift'): Float64Array {
   const values = new Float64Array(order.length + 1);
-  let nT = 0;
-  let nC = 0;
-  let yT = 0;
-  let yC = 0;
+  const sums = new ArmSums(sample);
   for (let k = 0; k < order.length; k++) {
-    const row = order[k] as number;
-    if (sample.treated[row]) {
-      nT++;
-      yT += sample.outcome[row] as number;
-    } else {
-      nC++;
-      yC += sample.outcome[row] as number;
-    }
+    sums.add(order[k] as number);
+    const { treated: nT, control: nC, treatedOutcome: yT, controlOutcome: yC } = sums;
     if (kind === 'qini') values[k + 1] = yT - (nC > 0 ? (yC * nT) / nC : 0);
     else values[k + 1] = ((nT > 0 ? yT / nT : 0) - (nC > 0 ? yC / nC : 0)) * (k + 1);
   }
@@ -115,22 +123,14 @@ export function upliftDeciles(scores: ArrayLike<number>, sample: UpliftSample): 
   return Array.from({ length: 10 }, (_, decile) => {
     const start = Math.floor((decile * n) / 10);
     const end = Math.floor(((decile + 1) * n) / 10);
-    let nT = 0;
-    let nC = 0;
-    let yT = 0;
-    let yC = 0;
+    const sums = new ArmSums(sample);
     let predicted = 0;
     for (let k = start; k < end; k++) {
       const row = order[k] as number;
       predicted += scores[row] as number;
-      if (sample.treated[row]) {
-        nT++;
-        yT += sample.outcome[row] as number;
-      } else {
-        nC++;
-        yC += sample.outcome[row] as number;
-      }
+      sums.add(row);
     }
+    const { treated: nT, control: nC, treatedOutcome: yT, controlOutcome: yC } = sums;
     const treatedRate = nT > 0 ? yT / nT : Number.NaN;
     const controlRate = nC > 0 ? yC / nC : Number.NaN;
     return {

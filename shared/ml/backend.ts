@@ -4,6 +4,7 @@ import { registerWasmGatherRows } from './kernels/gather-rows';
 import { registerWasmBatchMatMul } from './kernels/wasm-batch-matmul';
 import { registerWasmTanh } from './kernels/tanh-via-sigmoid';
 import { registerWasmColumnSum } from './kernels/column-sum';
+import { registerWasmIdentity } from './kernels/identity-by-reference';
 
 /**
  * TF.js backend selection, in one place. Model and data code import
@@ -59,6 +60,7 @@ async function tryBackend(name: BackendName, options: BackendOptions): Promise<v
     registerWasmGatherRows(tf);
     registerWasmTanh(tf);
     registerWasmColumnSum(tf);
+    registerWasmIdentity(tf);
   }
 }
 

@@ -1,4 +1,4 @@
-import { accidentalHitMask } from '../../../shared/ml/train-two-tower';
+import { accidentalHitMask } from '../../../shared/ml/training-step';
 
 describe('sampled softmax: accidental hits', () => {
   it('masks every candidate equal to the row’s target except the row’s own column, and nothing else', () => {

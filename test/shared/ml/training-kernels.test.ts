@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../shared/ml/backend';
 import { gatherRows } from '../../../shared/ml/kernels/gather-rows';
-import { logSumExpRows } from '../../../shared/ml/train-two-tower';
+import { logSumExpRows } from '../../../shared/ml/training-step';
 import { matMulAddBias } from '../../../shared/ml/two-tower';
 
 describe('the training step’s own pieces', () => {

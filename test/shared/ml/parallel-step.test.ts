@@ -1,0 +1,187 @@
+import * as tf from '@tensorflow/tfjs';
+import { parseEventPolicy } from '../../../shared/data/event-policy';
+import { SeededRandom } from '../../../shared/data/random';
+import { initBackend } from '../../../shared/ml/backend';
+import { GradientWorkers, sharedCopy } from '../../../shared/ml/gradient-workers';
+import { buildInteractionLog, leaveLastOut, type Split } from '../../../shared/ml/interactions';
+import {
+  BatchAssembler,
+  type BatchPart,
+  buildExamples,
+  GradientMerger,
+  type LossSettings,
+  type MergedGradients,
+  partGradients,
+  type StepShape,
+  type WeightArrays,
+} from '../../../shared/ml/training-step';
+import { TwoTowerModel } from '../../../shared/ml/two-tower';
+
+const NUM_USERS = 30;
+const NUM_ITEMS = 60;
+const D = 8;
+const N = 5;
+
+/** A small log with repeated items across users (in-batch collisions) and, under the policy, weights and negatives. */
+function smallSplit(): Split {
+  const random = new SeededRandom(5);
+  const rows = [];
+  for (let user = 0; user < NUM_USERS; user++)
+    for (let event = 0; event < 9; event++)
+      rows.push({
+        user_id: `u${user}`,
+        item_id: `i${Math.floor(random.next() ** 2 * NUM_ITEMS)}`,
+        timestamp: user * 100 + event,
+        event_type: event % 4 === 3 ? 'purchase' : event % 7 === 6 ? 'return' : 'view',
+      });
+  const policy = parseEventPolicy({ view: {}, purchase: { weight: 2 }, return: { role: 'negative' } });
+  return leaveLastOut(buildInteractionLog(rows, policy));
+}
+
+const shape: StepShape = {
+  numUsers: NUM_USERS,
+  numItems: NUM_ITEMS,
+  embeddingDim: D,
+  itemCategories: Int32Array.from({ length: NUM_ITEMS }, (_, item) => (item % 4) + 1),
+  numCategories: 4,
+  itemFeatures: Float32Array.from({ length: NUM_ITEMS * 2 }, (_, index) => Math.cos(index)),
+  itemFeatureDim: 2,
+  userFeatures: Float32Array.from({ length: (NUM_USERS + 1) * 3 }, (_, index) => Math.sin(index)),
+  userFeatureDim: 3,
+};
+
+function weightsOf(model: TwoTowerModel, shared: boolean): WeightArrays {
+  return new Map(
+    [...model.weights].map(([name, variable]) => {
+      const values = (variable.dataSync() as Float32Array).slice();
+      return [name, { values: shared ? sharedCopy(values) : values, shape: variable.shape }];
+    }),
+  );
+}
+
+function settingsFor(fullSoftmax: boolean, weighted: boolean): LossSettings {
+  return {
+    fullSoftmax,
+    logPopularity: Float32Array.from({ length: NUM_ITEMS }, (_, item) => Math.log(NUM_ITEMS - item + 1)),
+    weighted,
+    dropout: 0, // dropout masks differ between parts by design; the sums are compared without them
+    l2: 0.01,
+  };
+}
+
+/** Gradient rows by model row, so a merged result and a whole-batch one compare regardless of slot order. */
+function byRow(rows: Int32Array, values: Float32Array, width: number): Map<number, number[]> {
+  return new Map([...rows].map((row, slot) => [row, [...values.subarray(slot * width, (slot + 1) * width)]]));
+}
+
+function expectSameGradients(actual: MergedGradients, expected: MergedGradients): void {
+  expect(actual.loss).toBeCloseTo(expected.loss, 5);
+  const compare = (a: Map<number, number[]>, e: Map<number, number[]>) => {
+    expect([...a.keys()].sort((x, y) => x - y)).toEqual([...e.keys()].sort((x, y) => x - y));
+    for (const [row, values] of e)
+      values.forEach((value, index) => expect(a.get(row)?.[index]).toBeCloseTo(value, 5));
+  };
+  compare(
+    byRow(actual.itemRows, actual.itemEmbedding, D),
+    byRow(expected.itemRows, expected.itemEmbedding, D),
+  );
+  compare(byRow(actual.itemRows, actual.itemBias, 1), byRow(expected.itemRows, expected.itemBias, 1));
+  compare(
+    byRow(actual.userRows, actual.userEmbedding, D),
+    byRow(expected.userRows, expected.userEmbedding, D),
+  );
+  expected.dense.forEach((gradient, weight) =>
+    gradient.forEach((value, index) => expect(actual.dense[weight]?.[index]).toBeCloseTo(value, 5)),
+  );
+}
+
+describe('data-parallel training steps', () => {
+  let model: TwoTowerModel;
+  const split = smallSplit();
+  const examples = buildExamples(split);
+  // A batch with repeated users and targets across its parts.
+  const batch = Int32Array.from({ length: 24 }, (_, row) => (row * 7) % examples.users.length);
+  const sampled = Int32Array.of(3, 0, 17, 3, 41, 8);
+
+  beforeAll(async () => {
+    await initBackend({ force: 'wasm' });
+    model = new TwoTowerModel({ ...shape, sequenceLength: N }, undefined, 3);
+  });
+  afterAll(() => model.dispose());
+
+  it.each([
+    ['sampled softmax', false],
+    ['full softmax', true],
+  ])(
+    '%s: a batch cut into parts gives, summed, the whole batch’s loss and gradients (weighted, with negatives)',
+    (_name, fullSoftmax) => {
+      expect(examples.weighted).toBe(true);
+      const weights = weightsOf(model, false);
+      const settings = settingsFor(fullSoftmax, true);
+      const random = new SeededRandom(1);
+      const gradientsOf = (parts: number) => {
+        const assembler = new BatchAssembler(split, examples, shape, N, fullSoftmax);
+        const assembled = assembler.assemble(batch, fullSoftmax ? undefined : sampled, parts);
+        expect(assembled).toHaveLength(parts);
+        return new GradientMerger(NUM_ITEMS + 1, NUM_USERS + 1, D).merge(
+          assembled.map((part) => ({
+            part,
+            gradients: partGradients(weights, shape, part, settings, random),
+          })),
+        );
+      };
+      const whole = gradientsOf(1);
+      expect(whole.loss).toBeGreaterThan(0);
+      expectSameGradients(gradientsOf(2), whole);
+      expectSameGradients(gradientsOf(3), whole);
+    },
+  );
+
+  it('a gradient worker computes a part exactly as the training thread does, reading the shared tables', async () => {
+    const weights = weightsOf(model, true);
+    const settings = settingsFor(false, true);
+    const assembler = new BatchAssembler(split, examples, shape, N, false);
+    const second = assembler.assemble(batch, sampled, 2)[1] as BatchPart;
+    const workers = await GradientWorkers.start(1, 'wasm', shape, weights, settings, [9]);
+    try {
+      const local = partGradients(weights, shape, second, settings, new SeededRandom(9));
+      const remote = await workers.gradients(0, structuredClone(second));
+      expect(remote.loss).toBeCloseTo(local.loss, 6);
+      expect([...remote.itemEmbedding]).toEqual([...local.itemEmbedding]);
+      expect([...remote.userEmbedding]).toEqual([...local.userEmbedding]);
+      remote.dense.forEach((gradient, index) =>
+        expect([...gradient]).toEqual([...(local.dense[index] ?? [])]),
+      );
+      // The training thread's writes between steps are what the worker reads next.
+      weights.get('item_embedding')?.values.fill(0.5);
+      const after = await workers.gradients(0, structuredClone(second));
+      const localAfter = partGradients(weights, shape, second, settings, new SeededRandom(9));
+      expect(after.loss).toBeCloseTo(localAfter.loss, 6);
+      expect(after.loss).not.toBeCloseTo(remote.loss, 3);
+    } finally {
+      await workers.close();
+    }
+  });
+
+  it('a worker that fails reports the error instead of hanging the step', async () => {
+    const weights = weightsOf(model, true);
+    const workers = await GradientWorkers.start(1, 'wasm', shape, weights, settingsFor(false, false), [1]);
+    try {
+      const [part] = new BatchAssembler(split, examples, shape, N, false).assemble(batch, sampled, 1);
+      const broken = { ...(part as BatchPart), context: new Int32Array(3) }; // not size × N
+      await expect(workers.gradients(0, broken)).rejects.toThrow(/gradient worker failed/);
+    } finally {
+      await workers.close();
+    }
+  });
+
+  it('wasm Identity shares the data by reference: a clone outlives its source and costs no copy', () => {
+    const source = tf.tensor1d([1, 2, 3]);
+    const before = tf.memory().numDataBuffers;
+    const copy = tf.clone(source);
+    expect(tf.memory().numDataBuffers).toBe(before);
+    source.dispose();
+    expect([...copy.dataSync()]).toEqual([1, 2, 3]);
+    copy.dispose();
+  });
+});

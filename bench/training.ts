@@ -3,9 +3,15 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../shared/ml/backend';
+import { evaluateFullRanking, evaluationSample } from '../shared/ml/evaluate';
 import { runExperiment } from '../shared/ml/experiment';
 import { buildInteractionLog, leaveLastOut, type Split } from '../shared/ml/interactions';
-import { DEFAULT_TRAINING_CONFIG, type TrainingConfig, trainTwoTower } from '../shared/ml/train-two-tower';
+import {
+  DEFAULT_TRAINING_CONFIG,
+  type TrainingConfig,
+  trainTwoTower,
+  twoTowerScorer,
+} from '../shared/ml/train-two-tower';
 import { fillContext } from '../shared/ml/two-tower';
 import { SYNTHETIC_PRESETS, type SyntheticConfig, SyntheticWorld } from '../shared/synthetic/generator';
 import { ML_100K } from '../test/support/shared-data';
@@ -16,8 +22,10 @@ import { report, type Row } from './report';
  * 1. MovieLens 100K end to end (read from ../shared/data, never copied): the default config, as `mappa evaluate`.
  * 2. Catalogue sweep: one epoch at a fixed 10^6 interactions with 10^4, 10^5 and 10^6 items — sampled softmax at
  *    every size (the default would use full softmax at 10^4), so the same step is compared.
- * 3. Interactions sweep: 10^5 and 10^6 rows (and the `xlarge` preset's 10^7 with MAPPA_BENCH_XLARGE=1, about an
- *    hour), 2·10^5 items, one epoch: training time should grow linearly with the rows.
+ *    The 10^5-item epoch is run again on one thread: the step before data-parallel parts, side by side.
+ * 3. Interactions sweep: 10^5 and 10^6 rows, 2·10^5 items, one epoch: training time should grow linearly with
+ *    the rows. The `xlarge` preset (~10^7 rows) end to end is its own benchmark, `npm run bench -- training-xlarge`
+ *    (about an hour here; see `runXlargeBenchmark`).
  * 4. The same model and step in PyTorch on CPU (bench/pytorch_two_tower.py, Debian's python3-torch) on the 10^5-item
  *    sweep's examples, 1 and 2 threads; skipped with a note when torch is not installed.
  * Epoch rows give training seconds (the step loop) and the per-epoch validation separately.
@@ -28,6 +36,8 @@ const INTERACTION_SWEEP = [100_000, 1_000_000];
 const SWEEP_ITEMS = 200_000;
 /** Validation users per epoch in the sweeps: at 10^6 items each one is a full ranking of the catalogue. */
 const SWEEP_VALIDATION_USERS = 1_000;
+/** Test users ranked against the whole catalogue at the end of the xlarge run (each a 2·10^5-item ranking). */
+const XLARGE_TEST_USERS = 10_000;
 const PYTORCH_STEPS = 300;
 const PYTHON = '/usr/bin/python3';
 
@@ -178,6 +188,83 @@ async function movieLensEndToEnd(): Promise<Row> {
   };
 }
 
+/**
+ * `npm run bench -- training-xlarge` (wasm): the `xlarge` preset (~10^7 rows, 10^6 users, 2·10^5 items) end to end —
+ * generate, build the log, train with early stopping (the default config), rank the catalogue for a seeded sample
+ * of 10,000 test users — with peak RSS. About an hour on this machine, so only when named.
+ */
+export async function runXlargeBenchmark(): Promise<void> {
+  await initBackend({ force: 'wasm' });
+  report('training-xlarge', [fillColumns(await xlargeEndToEnd())], {
+    backend: 'wasm',
+    config: DEFAULT_TRAINING_CONFIG,
+    targets: { xlarge: '<= 60 min end to end, peak RSS reported' },
+    peak_rss_mib: peakRssMiB(),
+  });
+}
+
+async function xlargeEndToEnd(): Promise<Row> {
+  const config = SYNTHETIC_PRESETS.xlarge;
+  const started = performance.now();
+  process.stderr.write('training: xlarge end to end — generating and building the log\n');
+  const data = syntheticSplit(config);
+  const dataSeconds = (performance.now() - started) / 1000;
+  process.stderr.write(
+    `  data ready in ${dataSeconds.toFixed(0)} s: ${data.rows} rows, ${data.numUsers} users\n`,
+  );
+  const trained = await trainTwoTower(
+    data.split,
+    { numUsers: data.numUsers, numItems: data.numItems },
+    DEFAULT_TRAINING_CONFIG,
+    {
+      onBatch: (epoch, batch, batches) => {
+        if (batch % 500 === 0) {
+          const elapsed = (performance.now() - started) / 1000;
+          process.stderr.write(
+            `  epoch ${epoch} step ${batch}/${batches}, ${Math.round(elapsed)} s in all\n`,
+          );
+        }
+      },
+      onEpoch: (stats) =>
+        process.stderr.write(
+          `  epoch ${stats.epoch}: ${stats.seconds.toFixed(0)} s, ${Math.round(stats.examplesPerSecond)} examples/s, validation NDCG@10 ${stats.validation.ndcg10.toFixed(4)} (${stats.validationSeconds.toFixed(0)} s)\n`,
+        ),
+    },
+  );
+  const testUsers = evaluationSample(data.split, XLARGE_TEST_USERS, 1);
+  const test = evaluateFullRanking(
+    twoTowerScorer(trained.model),
+    data.split,
+    data.numItems,
+    'test',
+    10,
+    testUsers,
+  );
+  trained.model.dispose();
+  const seconds = (performance.now() - started) / 1000;
+  const trainingSeconds = trained.history.reduce((sum, epoch) => sum + epoch.seconds, 0);
+  return {
+    workload: `xlarge end to end (data ${Math.round(dataSeconds)} s, early stopping; test on ${testUsers.length} users)`,
+    interactions: data.rows,
+    items: data.numItems,
+    items_seen: data.itemsSeen,
+    users: data.numUsers,
+    examples: trained.examples,
+    seconds: Number(seconds.toFixed(0)),
+    epochs: trained.history.length,
+    epoch_seconds: Number((trainingSeconds / trained.history.length).toFixed(0)),
+    examples_per_s: Math.round(trained.examplesPerSecond),
+    validation_seconds: Number(
+      trained.history.reduce((sum, epoch) => sum + epoch.validationSeconds, 0).toFixed(0),
+    ),
+    validation_ndcg10: Number(
+      Math.max(...trained.history.map((epoch) => epoch.validation.ndcg10)).toFixed(4),
+    ),
+    test_ndcg10: Number(test.ndcg10.toFixed(4)),
+    peak_rss_mib: peakRssMiB(),
+  };
+}
+
 export async function runTrainingBenchmark(): Promise<void> {
   if (!existsSync(ML_100K))
     throw new Error(`${ML_100K} not found: the benchmark reads MovieLens 100K from ../shared/data`);
@@ -186,21 +273,27 @@ export async function runTrainingBenchmark(): Promise<void> {
   const movieLens = await movieLensEndToEnd();
 
   const epochRows: Row[] = [];
+  const baselineRows: Row[] = [];
   let peerData: SweepData | undefined;
   for (const items of CATALOGUE_SWEEP_ITEMS) {
     process.stderr.write(`training: catalogue sweep, ${items} items\n`);
     const data = syntheticSplit({ seed: 7, users: 100_000, items, interactions: SWEEP_INTERACTIONS });
     epochRows.push({ sweep: 'catalogue', ...(await oneEpoch(data)) });
-    if (items === 100_000) peerData = data;
+    if (items === 100_000) {
+      peerData = data;
+      process.stderr.write('training: catalogue sweep, 100000 items, one thread\n');
+      baselineRows.push({
+        workload: 'one thread (no data-parallel parts), 10^5 items',
+        ...(await oneEpoch(data, { threads: 1 })),
+      });
+    }
   }
   const smallest = epochRows[0]?.epoch_seconds as number;
   for (const row of epochRows)
     row.vs_smallest_catalogue = Number(((row.epoch_seconds as number) / smallest).toFixed(2));
 
-  const interactionSweep = [...INTERACTION_SWEEP];
-  if (process.env.MAPPA_BENCH_XLARGE === '1') interactionSweep.push(SYNTHETIC_PRESETS.xlarge.interactions);
   const interactionRows: Row[] = [];
-  for (const interactions of interactionSweep) {
+  for (const interactions of INTERACTION_SWEEP) {
     process.stderr.write(`training: interactions sweep, ${interactions} rows\n`);
     const data = syntheticSplit({ seed: 7, users: interactions / 10, items: SWEEP_ITEMS, interactions });
     interactionRows.push({ sweep: 'interactions', ...(await oneEpoch(data)), peak_rss_mib: peakRssMiB() });
@@ -224,20 +317,24 @@ export async function runTrainingBenchmark(): Promise<void> {
     }
   }
 
-  report('training', [movieLens, ...epochRows, ...interactionRows, ...peerRows].map(fillColumns), {
-    backend: 'wasm',
-    config: {
-      ...DEFAULT_TRAINING_CONFIG,
-      sweeps: 'fullSoftmaxMaxItems 0, 1 epoch, validation on 1,000 users',
+  report(
+    'training',
+    [movieLens, ...epochRows, ...baselineRows, ...interactionRows, ...peerRows].map(fillColumns),
+    {
+      backend: 'wasm',
+      config: {
+        ...DEFAULT_TRAINING_CONFIG,
+        sweeps: 'fullSoftmaxMaxItems 0, 1 epoch, validation on 1,000 users',
+      },
+      targets: {
+        examples_per_s_at_1e5_items: '>= 30,000',
+        epoch_seconds_1e6_vs_1e4_items: '<= 1.5x',
+        ml_100k: '<= 60 s end to end, test NDCG@10 >= 0.117',
+      },
+      pytorch: torch ?? 'skipped: python3-torch is not installed (apt-get install python3-torch)',
+      peak_rss_mib: peakRssMiB(),
     },
-    targets: {
-      examples_per_s_at_1e5_items: '>= 30,000',
-      epoch_seconds_1e6_vs_1e4_items: '<= 1.5x',
-      ml_100k: '<= 60 s end to end, test NDCG@10 >= 0.117',
-    },
-    pytorch: torch ?? 'skipped: python3-torch is not installed (apt-get install python3-torch)',
-    peak_rss_mib: peakRssMiB(),
-  });
+  );
 }
 
 function peakRssMiB(): number {

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type * as EsbuildApi from 'esbuild';
 import type { BackendName } from './backend';
-import type { BatchPart, LossSettings, PartGradients, StepShape, WeightArrays } from './training-step';
+import type { BatchPart, PartGradients } from './batch-parts';
+import type { LossSettings, StepShape, WeightArrays } from './training-step';
 
 /**
  * Data-parallel training steps on one machine: each step's batch is cut into parts by rows; the training thread
@@ -93,20 +94,32 @@ export class GradientWorkers {
     await Promise.all(this.workers.map((worker) => worker.terminate()));
   }
 
+  /** The worker's next message; an error message, an uncaught error or the thread's exit rejects it. */
   private nextReply(worker: Worker): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      const onMessage = (message: GradientWorkerReply | { ready: true }) => {
+      const settle = () => {
+        worker.off('message', onMessage);
         worker.off('error', onError);
+        worker.off('exit', onExit);
+      };
+      const onMessage = (message: GradientWorkerReply | { ready: true }) => {
+        settle();
         if ('error' in message && message.error !== undefined)
           reject(new Error(`gradient worker failed: ${message.error}`));
         else resolve(message);
       };
       const onError = (error: Error) => {
-        worker.off('message', onMessage);
-        reject(error);
+        settle();
+        reject(new Error(`gradient worker failed: ${error.message}`));
       };
-      worker.once('message', onMessage);
-      worker.once('error', onError);
+      // A thread that dies without a word (out of memory, terminated) must not leave the step waiting.
+      const onExit = (code: number) => {
+        settle();
+        reject(new Error(`gradient worker exited with code ${code}`));
+      };
+      worker.on('message', onMessage);
+      worker.on('error', onError);
+      worker.on('exit', onExit);
     });
   }
 }

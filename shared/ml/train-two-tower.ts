@@ -11,9 +11,12 @@ import {
   BatchAssembler,
   type BatchPart,
   buildExamples,
+  GradientMerger,
+  type PartGradients,
+} from './batch-parts';
+import {
   denseWeightNames,
   type LossSettings,
-  GradientMerger,
   partGradients,
   type StepShape,
   type WeightArrays,
@@ -277,12 +280,15 @@ export async function trainTwoTower(
           .slice(1)
           .map((part, index) => (workers as GradientWorkers).gradients(index, part));
         const first = parts[0] as BatchPart;
-        const results = [
-          {
-            part: first,
-            gradients: partGradients(weightArrays, stepShape, first, lossSettings, dropoutRandom),
-          },
-        ];
+        let firstGradients: PartGradients;
+        try {
+          firstGradients = partGradients(weightArrays, stepShape, first, lossSettings, dropoutRandom);
+        } catch (error) {
+          // The workers' answers are awaited (and their failures observed) before the error goes up.
+          await Promise.allSettled(pending);
+          throw error;
+        }
+        const results = [{ part: first, gradients: firstGradients }];
         const rest = await Promise.all(pending);
         rest.forEach((gradients, index) => results.push({ part: parts[index + 1] as BatchPart, gradients }));
         const merged = merger.merge(results);

@@ -1,9 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { SeededRandom } from '../data/random';
-import type { Split } from './interactions';
-import { gatherRowsOf, RowSlots } from './lazy-adam';
+import type { BatchPart, PartGradients } from './batch-parts';
+import { gatherRowsOf } from './lazy-adam';
 import {
-  fillContext,
   matMulAddBias,
   ROW_SPARSE_WEIGHTS,
   towerItemBiases,
@@ -14,7 +13,7 @@ import {
 } from './two-tower';
 
 /**
- * One training step's gradient, for a part of a batch. A step's batch is cut into parts by rows; each part is
+ * One training step's gradient, for a part of a batch (`batch-parts.ts`). A step's batch is cut into parts by rows; each part is
  * computed on its own — on the training thread or on a gradient worker (`gradient-workers.ts`) — and the parts'
  * gradients are summed. The loss is a sum over rows (each part divides by the whole batch's size or weight) and
  * every part scores its rows against the whole batch's candidates, so the sum is the whole batch's gradient.
@@ -34,33 +33,6 @@ export interface WeightArray {
 /** Every weight by name, the row-sparse ones (ROW_SPARSE_WEIGHTS) included. */
 export type WeightArrays = ReadonlyMap<string, WeightArray>;
 
-/** One part of a step's batch, with every item and user index rewritten into the part's local rows. */
-export interface BatchPart {
-  /** Rows of this part. */
-  readonly size: number;
-  /** The batch row of this part's first row: part row r's own target is candidate column firstRow + r. */
-  readonly firstRow: number;
-  /** Examples in the whole batch (the loss is a mean over them). */
-  readonly batchSize: number;
-  /** Sum of the whole batch's example weights (the weighted loss is divided by it). */
-  readonly batchWeight: number;
-  /** Parts the batch is cut into (each adds its share of the candidates' L2 penalty). */
-  readonly parts: number;
-  /** [size × N] local item rows of each example's history (0 = padding, when the batch has padding). */
-  readonly context: Int32Array;
-  readonly users: Int32Array;
-  /** Local item row of each example's target. */
-  readonly targets: Int32Array;
-  /** Sampled softmax: every target of the batch, then the sampled negatives, as local item rows. */
-  readonly candidates: Int32Array;
-  readonly weights: Float32Array;
-  /** 1 for a positive example, 0 for a negative one (the event policy's dislikes). */
-  readonly positive: Uint8Array;
-  /** The model's item rows (item index + 1; 0 = padding) by local row; with full softmax every row. */
-  readonly itemRows: Int32Array;
-  readonly userRows: Int32Array;
-}
-
 export interface LossSettings {
   readonly fullSoftmax: boolean;
   /** log(count + 1) per item: the sampler's q, for the log-q correction. */
@@ -71,159 +43,9 @@ export interface LossSettings {
   readonly l2: number;
 }
 
-/** A part's gradient: one row per local item / user row, and each dense weight whole (in `denseNames` order). */
-export interface PartGradients {
-  readonly loss: number;
-  readonly itemEmbedding: Float32Array;
-  readonly itemBias: Float32Array;
-  readonly userEmbedding: Float32Array;
-  readonly dense: Float32Array[];
-}
-
 /** The dense weights' names in the order gradients list them (every weight but the row-sparse ones). */
 export function denseWeightNames(weights: WeightArrays): string[] {
   return [...weights.keys()].filter((name) => !(ROW_SPARSE_WEIGHTS as readonly string[]).includes(name));
-}
-
-/**
- * Training examples: every training position of a positive (the history before it as context), and every
- * negative pair (the positives before it as context) — with the event policy's loss weights.
- */
-export interface Examples {
-  readonly users: Int32Array;
-  /** How much of the user's training sequence is context. */
-  readonly positions: Int32Array;
-  /** Target item of a negative example; -1 for a positive (its target is the sequence's item at `position`). */
-  readonly negativeItems: Int32Array;
-  readonly weights: Float32Array;
-  /** Whether any example has a weight other than 1 or is negative (else the plain mean cross-entropy). */
-  readonly weighted: boolean;
-}
-
-export function buildExamples(split: Split): Examples {
-  let count = split.negatives.users.length;
-  for (const sequence of split.train) count += sequence.length;
-  const users = new Int32Array(count);
-  const positions = new Int32Array(count);
-  const negativeItems = new Int32Array(count).fill(-1);
-  const weights = new Float32Array(count);
-  let weighted = split.negatives.users.length > 0;
-  let index = 0;
-  split.train.forEach((sequence, user) => {
-    const sequenceWeights = split.trainWeights[user] as Float32Array;
-    for (let position = 0; position < sequence.length; position++) {
-      users[index] = user;
-      positions[index] = position;
-      const weight = sequenceWeights[position] ?? 1;
-      weights[index] = weight;
-      if (weight !== 1) weighted = true;
-      index++;
-    }
-  });
-  split.negatives.users.forEach((user, negative) => {
-    users[index] = user;
-    positions[index] = split.negatives.positions[negative] as number;
-    negativeItems[index] = split.negatives.items[negative] as number;
-    weights[index] = split.negatives.weights[negative] as number;
-    index++;
-  });
-  return { users, positions, negativeItems, weights, weighted };
-}
-
-/** Builds each step's parts from example indices (reusing its slot arrays across steps). */
-export class BatchAssembler {
-  private readonly itemSlots: RowSlots[] = [];
-  private readonly userSlots: RowSlots[] = [];
-  private readonly allItemRows?: Int32Array;
-
-  constructor(
-    private readonly split: Split,
-    private readonly examples: Examples,
-    private readonly shape: Pick<TwoTowerShape, 'numItems' | 'numUsers'>,
-    private readonly sequenceLength: number,
-    fullSoftmax: boolean,
-  ) {
-    // With full softmax every item row is in every step: the local rows are the model's rows.
-    if (fullSoftmax) this.allItemRows = Int32Array.from({ length: shape.numItems + 1 }, (_, row) => row);
-  }
-
-  /** The batch of `indices` in `parts` parts of (nearly) equal rows; `sampled` are sampled-softmax negatives. */
-  assemble(indices: Int32Array, sampled: Int32Array | undefined, parts = 1): BatchPart[] {
-    const { split, examples } = this;
-    const n = this.sequenceLength;
-    const batchSize = indices.length;
-    const targetRows = new Int32Array(batchSize);
-    let batchWeight = 0;
-    for (let row = 0; row < batchSize; row++) {
-      const example = indices[row] as number;
-      const negativeItem = examples.negativeItems[example] as number;
-      const sequence = split.train[examples.users[example] as number] as Int32Array;
-      targetRows[row] =
-        (negativeItem >= 0 ? negativeItem : (sequence[examples.positions[example] as number] as number)) + 1;
-      batchWeight += examples.weights[example] as number;
-    }
-    const count = Math.max(1, Math.min(parts, batchSize));
-    const out: BatchPart[] = [];
-    for (let part = 0; part < count; part++) {
-      const firstRow = Math.floor((part * batchSize) / count);
-      const endRow = Math.floor(((part + 1) * batchSize) / count);
-      const itemSlots = this.allItemRows
-        ? undefined
-        : this.slotsOf(this.itemSlots, part, this.shape.numItems + 1);
-      const userSlots = this.slotsOf(this.userSlots, part, this.shape.numUsers + 1);
-      const itemSlot = (row: number) => (itemSlots ? itemSlots.slot(row) : row);
-      // Every part's candidates are the whole batch's: its targets (in-batch negatives), then the sampled items.
-      const candidates = new Int32Array(batchSize + (sampled?.length ?? 0));
-      for (let row = 0; row < batchSize; row++) candidates[row] = itemSlot(targetRows[row] as number);
-      sampled?.forEach((item, index) => (candidates[batchSize + index] = itemSlot(item + 1)));
-      const size = endRow - firstRow;
-      const context = new Int32Array(size * n);
-      const users = new Int32Array(size);
-      const weights = new Float32Array(size);
-      const positive = new Uint8Array(size);
-      for (let row = 0; row < size; row++) {
-        const example = indices[firstRow + row] as number;
-        const user = examples.users[example] as number;
-        users[row] = userSlots.slot(user + 1);
-        weights[row] = examples.weights[example] as number;
-        positive[row] = (examples.negativeItems[example] as number) >= 0 ? 0 : 1;
-        fillContext(
-          split.train[user] as Int32Array,
-          examples.positions[example] as number,
-          n,
-          context,
-          row * n,
-        );
-      }
-      for (let index = 0; index < context.length; index++)
-        context[index] = itemSlot(context[index] as number);
-      out.push({
-        size,
-        firstRow,
-        batchSize,
-        batchWeight,
-        parts: count,
-        context,
-        users,
-        targets: candidates.slice(firstRow, endRow),
-        candidates,
-        weights,
-        positive,
-        itemRows: this.allItemRows ?? (itemSlots as RowSlots).take(),
-        userRows: userSlots.take(),
-      });
-    }
-    return out;
-  }
-
-  private slotsOf(slots: RowSlots[], part: number, rows: number): RowSlots {
-    let found = slots[part];
-    if (!found) {
-      found = new RowSlots(rows);
-      slots[part] = found;
-    }
-    return found;
-  }
 }
 
 /**
@@ -281,77 +103,6 @@ export function partGradients(
   };
   tf.dispose([value, ...grads]);
   return result;
-}
-
-/** The sum of a step's part gradients, with the row-sparse ones over the union of the parts' rows. */
-export interface MergedGradients {
-  readonly loss: number;
-  readonly itemRows: Int32Array;
-  readonly itemEmbedding: Float32Array;
-  readonly itemBias: Float32Array;
-  readonly userRows: Int32Array;
-  readonly userEmbedding: Float32Array;
-  readonly dense: Float32Array[];
-}
-
-/** Sums part gradients (a single part passes through unchanged). */
-export class GradientMerger {
-  private readonly itemSlots: RowSlots;
-  private readonly userSlots: RowSlots;
-
-  constructor(
-    itemRows: number,
-    userRows: number,
-    private readonly width: number,
-  ) {
-    this.itemSlots = new RowSlots(itemRows);
-    this.userSlots = new RowSlots(userRows);
-  }
-
-  merge(results: readonly { part: BatchPart; gradients: PartGradients }[]): MergedGradients {
-    const [only] = results;
-    if (only && results.length === 1) {
-      const { part, gradients } = only;
-      return { ...gradients, itemRows: part.itemRows, userRows: part.userRows };
-    }
-    const width = this.width;
-    let loss = 0;
-    const itemTargets = results.map(({ part }) =>
-      Int32Array.from(part.itemRows, (row) => this.itemSlots.slot(row)),
-    );
-    const itemRows = this.itemSlots.take();
-    const userTargets = results.map(({ part }) =>
-      Int32Array.from(part.userRows, (row) => this.userSlots.slot(row)),
-    );
-    const userRows = this.userSlots.take();
-    const itemEmbedding = new Float32Array(itemRows.length * width);
-    const itemBias = new Float32Array(itemRows.length);
-    const userEmbedding = new Float32Array(userRows.length * width);
-    const dense = (results[0] as { gradients: PartGradients }).gradients.dense.map(
-      (gradient) => new Float32Array(gradient.length),
-    );
-    results.forEach(({ gradients }, index) => {
-      loss += gradients.loss;
-      addRows(itemEmbedding, gradients.itemEmbedding, itemTargets[index] as Int32Array, width);
-      addRows(itemBias, gradients.itemBias, itemTargets[index] as Int32Array, 1);
-      addRows(userEmbedding, gradients.userEmbedding, userTargets[index] as Int32Array, width);
-      gradients.dense.forEach((gradient, weight) => {
-        const sum = dense[weight] as Float32Array;
-        for (let at = 0; at < gradient.length; at++) sum[at] = (sum[at] as number) + (gradient[at] as number);
-      });
-    });
-    return { loss, itemRows, itemEmbedding, itemBias, userRows, userEmbedding, dense };
-  }
-}
-
-/** Adds row r of `rows` into row targets[r] of `sum`. */
-function addRows(sum: Float32Array, rows: Float32Array, targets: Int32Array, width: number): void {
-  for (let row = 0; row < targets.length; row++) {
-    const to = (targets[row] as number) * width;
-    const from = row * width;
-    for (let column = 0; column < width; column++)
-      sum[to + column] = (sum[to + column] as number) + (rows[from + column] as number);
-  }
 }
 
 /** The item and user attributes (categories, features) of a part's local rows. */

@@ -2,7 +2,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { SeededRandom } from '../data/random';
 import { initBackend } from './backend';
 import type { GradientWorkerInit, GradientWorkerReply } from './gradient-workers';
-import { type BatchPart, partGradients, type WeightArrays } from './training-step';
+import type { BatchPart } from './batch-parts';
+import { partGradients, type WeightArrays } from './training-step';
 
 /**
  * A gradient worker's thread (see `gradient-workers.ts`): its own TF.js backend, the training tables read from

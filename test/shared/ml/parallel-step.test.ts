@@ -9,8 +9,10 @@ import {
   type BatchPart,
   buildExamples,
   GradientMerger,
-  type LossSettings,
   type MergedGradients,
+} from '../../../shared/ml/batch-parts';
+import {
+  type LossSettings,
   partGradients,
   type StepShape,
   type WeightArrays,
@@ -173,6 +175,15 @@ describe('data-parallel training steps', () => {
     } finally {
       await workers.close();
     }
+  });
+
+  it('a worker thread that dies mid-step fails the step with the exit, not a hang', async () => {
+    const weights = weightsOf(model, true);
+    const workers = await GradientWorkers.start(1, 'wasm', shape, weights, settingsFor(false, false), [1]);
+    const [part] = new BatchAssembler(split, examples, shape, N, false).assemble(batch, sampled, 1);
+    const pending = workers.gradients(0, part as BatchPart);
+    await workers.close();
+    await expect(pending).rejects.toThrow(/gradient worker exited with code 1/);
   });
 
   it('wasm Identity shares the data by reference: a clone outlives its source and costs no copy', () => {

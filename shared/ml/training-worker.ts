@@ -27,7 +27,7 @@ async function run(): Promise<void> {
     try {
       reply = { gradients: partGradients(weights, init.shape, part, init.settings, random) };
     } catch (error) {
-      reply = { error: error instanceof Error ? (error.stack ?? error.message) : String(error) };
+      reply = { error: errorText(error) };
       port.postMessage(reply);
       return;
     }
@@ -56,6 +56,11 @@ function ownBuffer(array: Float32Array): Float32Array<ArrayBuffer> {
     : array.slice();
 }
 
+/** What the training thread reports for a worker's error: its stack, where the failure happened. */
+function errorText(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}
+
 run().catch((error: unknown) => {
-  parentPort?.postMessage({ error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+  parentPort?.postMessage({ error: errorText(error) });
 });

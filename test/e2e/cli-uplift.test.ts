@@ -156,7 +156,7 @@ describe('mappa experiment import', () => {
         '\n',
       ),
     );
-    const args = [
+    const importArms = (...options: string[]) => [
       'experiment',
       'import',
       '--csv',
@@ -165,11 +165,10 @@ describe('mappa experiment import', () => {
       'mail-drop',
       '--user',
       'customer',
-      '--time',
-      'sent_at',
-      '--json',
+      ...options,
       ...stackFlags,
     ];
+    const args = importArms('--time', 'sent_at', '--json');
     const first = runMappa(args);
     expect(first.status).toBe(0);
     expect(JSON.parse(first.stdout)).toMatchObject({
@@ -190,17 +189,7 @@ describe('mappa experiment import', () => {
     }
 
     writeFileSync(csv, ['customer,arm', 'a4,mail', 'a5,sms'].join('\n'));
-    const wrong = runMappa([
-      'experiment',
-      'import',
-      '--csv',
-      csv,
-      '--experiment',
-      'mail-drop',
-      '--user',
-      'customer',
-      ...stackFlags,
-    ]);
+    const wrong = runMappa(importArms());
     expect(wrong.status).toBe(2);
     expect(wrong.stderr).toBe("mappa: arm on data row 2 is 'sms', not an arm of mail-drop (control, mail)\n");
   });

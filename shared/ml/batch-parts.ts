@@ -19,7 +19,7 @@ export interface BatchPart {
   readonly batchWeight: number;
   /** Parts the batch is cut into (each adds its share of the candidates' L2 penalty). */
   readonly parts: number;
-  /** [size × N] local item rows of each example's history (0 = padding, when the batch has padding). */
+  /** [size × N] local item rows of each example's history (0 = padding: local row 0 is always the padding row). */
   readonly context: Int32Array;
   readonly users: Int32Array;
   /** Local item row of each example's target. */
@@ -130,6 +130,8 @@ export class BatchAssembler {
         : this.slotsOf(this.itemSlots, part, this.shape.numItems + 1);
       const userSlots = this.slotsOf(this.userSlots, part, this.shape.numUsers + 1);
       const itemSlot = (row: number) => (itemSlots ? itemSlots.slot(row) : row);
+      // The user tower reads local row 0 as padding (its attention mask): the padding row takes slot 0.
+      itemSlot(0);
       // Every part's candidates are the whole batch's: its targets (in-batch negatives), then the sampled items.
       const candidates = new Int32Array(batchSize + (sampled?.length ?? 0));
       for (let row = 0; row < batchSize; row++) candidates[row] = itemSlot(targetRows[row] as number);

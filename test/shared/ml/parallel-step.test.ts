@@ -139,6 +139,23 @@ describe('data-parallel training steps', () => {
     },
   );
 
+  it('gives every part local item rows that map back to the model rows, with padding as local row 0', () => {
+    const assembler = new BatchAssembler(split, examples, shape, N, false);
+    const wholeContext = new BatchAssembler(split, examples, shape, N, true).assemble(batch, undefined, 2);
+    const parts = assembler.assemble(batch, sampled, 2);
+    parts.forEach((part, index) => {
+      // The user tower masks local row 0 as padding: it must be the padding row (model row 0) in every part.
+      expect(part.itemRows[0]).toBe(0);
+      const modelContext = (wholeContext[index] as BatchPart).context;
+      expect(modelContext.some((row) => row === 0)).toBe(true);
+      expect(Array.from(part.context, (slot) => part.itemRows[slot])).toEqual(Array.from(modelContext));
+      expect(Array.from(part.candidates, (slot) => part.itemRows[slot])).toEqual([
+        ...Array.from(batch, (_, row) => (wholeContext[0] as BatchPart).candidates[row]),
+        ...Array.from(sampled, (item) => item + 1),
+      ]);
+    });
+  });
+
   it('a gradient worker computes a part exactly as the training thread does, reading the shared tables', async () => {
     const weights = weightsOf(model, true);
     const settings = settingsFor(false, true);

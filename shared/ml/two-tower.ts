@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { SeededRandom } from '../data/random';
+import { attentionPooling } from './attention-pooling';
 
 /**
  * The two-tower retrieval model: "everything is a mapping". Items and users are
@@ -146,8 +147,9 @@ export interface UserTowerOptions {
   readonly random?: SeededRandom;
   /**
    * Run the attention's hidden layer once per row of the item table instead of once per history position
-   * (tanh((e + p)·W + b) = tanh(e·W + (p·W + b))): the same values, far fewer FLOPs when the table is a
-   * batch's local rows (ml-100k: 1,683 rows instead of 10,240 positions). Wrong for a catalogue-sized table.
+   * (tanh((e + p)·W + b) = tanh(e·W + (p·W + b))) and pool with the fused op (`attention-pooling.ts`): the
+   * same values, far fewer FLOPs and kernels when the table is a batch's local rows (ml-100k: 1,683 rows instead
+   * of 10,240 positions). Too slow for a catalogue-sized table (every row projected).
    */
   readonly projectTableRows?: boolean;
 }
@@ -170,28 +172,33 @@ export function towerUserVectors(
     const positions = denseWeight(tables, 'position_embedding') as tf.Tensor2D;
     const kernel = denseWeight(tables, 'attention_kernel') as tf.Tensor2D;
     const attentionBias = denseWeight(tables, 'attention_bias') as tf.Tensor1D;
-    const mask = context.greater(tf.scalar(0, 'int32')).cast('float32'); // [b, N]
-    const flatContext = context.reshape([-1]) as tf.Tensor1D;
-    const embedded = tf.gather(tables.itemEmbedding, flatContext).reshape([batch, n, d]);
-    let preActivation: tf.Tensor;
+    const query = denseWeight(tables, 'attention_query') as tf.Tensor2D;
+    const last = tf.gather(tables.itemEmbedding, context.slice([0, n - 1], [batch, 1]).reshape([batch]));
+    let pooled: tf.Tensor2D;
     if (options.projectTableRows) {
-      const projectedRows = tables.itemEmbedding.matMul(kernel); // [rows, d]
-      const projectedPositions = matMulAddBias(positions, kernel, attentionBias); // [N, d]
-      // A padding position's value is masked out below, as in the other branch.
-      preActivation = tf
-        .gather(projectedRows, flatContext)
-        .reshape([batch, n, d])
-        .add(projectedPositions.expandDims(0));
+      pooled = attentionPooling(
+        context.dataSync() as Int32Array,
+        tables.itemEmbedding.matMul(kernel),
+        matMulAddBias(positions, kernel, attentionBias),
+        tables.itemEmbedding,
+        query,
+      );
     } else {
+      const mask = context.greater(tf.scalar(0, 'int32')).cast('float32'); // [b, N]
+      const embedded = tf
+        .gather(tables.itemEmbedding, context.reshape([-1]) as tf.Tensor1D)
+        .reshape([batch, n, d]);
       const withPosition = embedded.add(positions.expandDims(0)).mul(mask.expandDims(2));
-      preActivation = matMulAddBias(withPosition.reshape([-1, d]) as tf.Tensor2D, kernel, attentionBias);
+      const preActivation = matMulAddBias(
+        withPosition.reshape([-1, d]) as tf.Tensor2D,
+        kernel,
+        attentionBias,
+      );
+      const logits = tf.tanh(preActivation).matMul(query).reshape([batch, n]);
+      const masked = logits.add(tf.scalar(1, 'float32').sub(mask).mul(tf.scalar(-1e9)));
+      const attention = tf.softmax(masked).mul(mask); // all-padding rows give zeros
+      pooled = attention.expandDims(2).mul(embedded).sum(1);
     }
-    const hidden = tf.tanh(preActivation.reshape([-1, d]));
-    const logits = hidden.matMul(denseWeight(tables, 'attention_query')).reshape([batch, n]);
-    const masked = logits.add(tf.scalar(1, 'float32').sub(mask).mul(tf.scalar(-1e9)));
-    const attention = tf.softmax(masked).mul(mask); // all-padding rows give zeros
-    const pooled = attention.expandDims(2).mul(embedded).sum(1); // [b, d]
-    const last = embedded.slice([0, n - 1, 0], [batch, 1, d]).reshape([batch, d]);
     const drop = (x: tf.Tensor2D): tf.Tensor2D => {
       if (dropout <= 0) return x;
       if (!options.random) return tf.dropout(x, dropout) as tf.Tensor2D;

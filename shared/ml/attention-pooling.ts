@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { readValues, ScratchBuffer } from './kernels/heap-io';
 
 /**
  * The user tower's attention pooling over history positions as one fused op with a hand-written gradient.
@@ -61,10 +62,12 @@ export function attentionPoolingForward(
   rows: Float32Array,
   query: Float32Array,
   { batch, length, width }: AttentionPoolingShape,
+  /** Where to write the activations and the pooled vectors (zeroed); fresh arrays when omitted. */
+  out: { hidden?: Float32Array; pooled?: Float32Array } = {},
 ): { pooled: Float32Array; state: AttentionPoolingState } {
   const weights = new Float32Array(batch * length);
-  const hidden = new Float32Array(batch * length * width);
-  const pooled = new Float32Array(batch * width);
+  const hidden = out.hidden ?? new Float32Array(batch * length * width);
+  const pooled = out.pooled ?? new Float32Array(batch * width);
   const scores = new Float64Array(length);
   for (let row = 0; row < batch; row++) {
     const positionsBase = row * length;
@@ -117,11 +120,13 @@ export function attentionPoolingBackward(
   state: AttentionPoolingState,
   tableRows: number,
   { batch, length, width }: AttentionPoolingShape,
+  /** Where to add the two table-sized gradients (zeroed); fresh arrays when omitted. */
+  out: { projectedRows?: Float32Array; rows?: Float32Array } = {},
 ): AttentionPoolingGradients {
   const { weights, hidden } = state;
-  const projectedRows = new Float32Array(tableRows * width);
+  const projectedRows = out.projectedRows ?? new Float32Array(tableRows * width);
   const projectedPositions = new Float32Array(length * width);
-  const rowGradient = new Float32Array(tableRows * width);
+  const rowGradient = out.rows ?? new Float32Array(tableRows * width);
   const queryGradient = new Float64Array(width);
   const weightGradients = new Float64Array(length);
   for (let row = 0; row < batch; row++) {
@@ -162,6 +167,14 @@ export function attentionPoolingBackward(
   return { projectedRows, projectedPositions, rows: rowGradient, query: Float32Array.from(queryGradient) };
 }
 
+/** The op's large buffers, reused step after step (one set per thread: module state is per worker). */
+const scratch = {
+  hidden: new ScratchBuffer(),
+  pooled: new ScratchBuffer(),
+  projectedRows: new ScratchBuffer(),
+  rows: new ScratchBuffer(),
+};
+
 /**
  * The fused op on tensors: `context` [batch × N] local item rows (0 = padding), `projectedRows` P [rows, d],
  * `projectedPositions` Q [N, d], `rows` E [rows, d], `query` a [d, 1]; returns pooled [batch, d].
@@ -178,34 +191,47 @@ export function attentionPooling(
   const tableRows = rows.shape[0];
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [p, q, e, a] = args as tf.Tensor[];
-    const rowValues = (e as tf.Tensor).dataSync() as Float32Array;
-    const queryValues = (a as tf.Tensor).dataSync() as Float32Array;
+    const save = args[4] as tf.GradSaveFunc;
+    const hidden = scratch.hidden.take(shape.batch * length * width, false);
+    const pooledBuffer = scratch.pooled.take(shape.batch * width);
+    // Heap views: read before the next TF.js call.
     const { pooled, state } = attentionPoolingForward(
       context,
-      (p as tf.Tensor).dataSync() as Float32Array,
-      (q as tf.Tensor).dataSync() as Float32Array,
-      rowValues,
-      queryValues,
+      readValues(p as tf.Tensor),
+      readValues(q as tf.Tensor),
+      readValues(e as tf.Tensor),
+      readValues(a as tf.Tensor),
       shape,
+      { hidden, pooled: pooledBuffer },
     );
+    const value = tf.tensor2d(pooled, [shape.batch, width]);
+    scratch.pooled.give(pooledBuffer);
+    save([e as tf.Tensor, a as tf.Tensor]);
     return {
-      value: tf.tensor2d(pooled, [shape.batch, width]),
-      gradFunc: (dy: tf.Tensor | tf.Tensor[]) => {
+      value,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const projectedRowsBuffer = scratch.projectedRows.take(tableRows * width);
+        const rowsBuffer = scratch.rows.take(tableRows * width);
         const gradients = attentionPoolingBackward(
-          (dy as tf.Tensor).dataSync() as Float32Array,
+          readValues(dy as tf.Tensor),
           context,
-          rowValues,
-          queryValues,
+          readValues(saved[0] as tf.Tensor),
+          readValues(saved[1] as tf.Tensor),
           state,
           tableRows,
           shape,
+          { projectedRows: projectedRowsBuffer, rows: rowsBuffer },
         );
-        return [
+        scratch.hidden.give(hidden);
+        const result = [
           tf.tensor2d(gradients.projectedRows, [tableRows, width]),
           tf.tensor2d(gradients.projectedPositions, [length, width]),
           tf.tensor2d(gradients.rows, [tableRows, width]),
           tf.tensor2d(gradients.query, [width, 1]),
         ];
+        scratch.projectedRows.give(projectedRowsBuffer);
+        scratch.rows.give(rowsBuffer);
+        return result;
       },
     };
   }) as (p: tf.Tensor2D, q: tf.Tensor2D, e: tf.Tensor2D, a: tf.Tensor2D) => tf.Tensor2D;

@@ -5,8 +5,9 @@
  * training step's cost grow with the catalogue. The rows live in plain Float32Arrays; a step copies its rows
  * out (`gather`), the tensors compute the gradient of those copies, and `update` writes the result back.
  *
- * The update is TF.js's Adam formula exactly (bias-corrected moments, ε outside the square root, the step's
- * β powers), so on the rows a step touches it equals `tf.train.adam` (a test checks it).
+ * The update is TF.js's Adam formula (bias-corrected moments, ε outside the square root, the step's β powers;
+ * the corrections folded into two constants), so on the rows a step touches it equals `tf.train.adam` (a test
+ * checks it).
  */
 export interface AdamSettings {
   readonly learningRate: number;
@@ -71,8 +72,11 @@ export class LazyAdamTable {
     const width = this.width;
     if (gradient.length !== rows.length * width)
       throw new Error(`gradient has ${gradient.length} values for ${rows.length} rows of width ${width}`);
-    const firstCorrection = 1 - beta1 ** step;
-    const secondCorrection = 1 - beta2 ** step;
+    // lr·(m/c1)/(√(v/c2) + ε) with the corrections folded into two constants: one square root and one division
+    // per value (the update is serial work between the parallel parts of a step).
+    const secondRoot = Math.sqrt(1 - beta2 ** step);
+    const stepSize = (learningRate * secondRoot) / (1 - beta1 ** step);
+    const epsilonHat = epsilon * secondRoot;
     const { values, firstMoment, secondMoment } = this;
     for (let slot = 0; slot < rows.length; slot++) {
       const base = (rows[slot] as number) * width;
@@ -84,9 +88,7 @@ export class LazyAdamTable {
         const v = beta2 * (secondMoment[at] as number) + (1 - beta2) * g * g;
         firstMoment[at] = m;
         secondMoment[at] = v;
-        values[at] =
-          (values[at] as number) -
-          (learningRate * (m / firstCorrection)) / (Math.sqrt(v / secondCorrection) + epsilon);
+        values[at] = (values[at] as number) - (stepSize * m) / (Math.sqrt(v) + epsilonHat);
       }
     }
   }

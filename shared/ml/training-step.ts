@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { SeededRandom } from '../data/random';
 import type { BatchPart, PartGradients } from './batch-parts';
 import { gatherRowsOf } from './lazy-adam';
+import { accidentalHits, type SoftmaxLossRows, softmaxLoss } from './softmax-loss';
 import {
-  matMulAddBias,
   ROW_SPARSE_WEIGHTS,
   towerItemBiases,
   towerItemVectors,
@@ -169,23 +169,14 @@ function partLoss(
       projectTableRows: itemRows.length < size * n,
     },
   );
-  const targetTensor = tf.tensor1d(targets, 'int32');
-  // Cross-entropy as logsumexp(logits) - target logit: no one-hot matrix over the catalogue.
-  let logits: tf.Tensor2D;
-  // Without the accidental-hit mask: the average candidate a negative is compared with.
-  let rawLogits: tf.Tensor2D | undefined;
-  let targetLogits: tf.Tensor1D;
   let candidateVectors: tf.Tensor2D;
+  let candidateBias: tf.Tensor1D;
+  let rows: Omit<SoftmaxLossRows, 'denominator'>;
   if (settings.fullSoftmax) {
     // Local rows are the model's rows; column c of the logits is row c + 1.
     candidateVectors = towerItemVectors(tables);
-    const biases = towerItemBiases(tables);
-    logits = matMulAddBias(userVectors, candidateVectors, biases, true);
-    const targetColumns = targetTensor.sub(tf.scalar(1, 'int32'));
-    targetLogits = userVectors
-      .mul(tf.gather(candidateVectors, targetColumns))
-      .sum(1)
-      .add(tf.gather(biases, targetColumns));
+    candidateBias = towerItemBiases(tables);
+    rows = { targetColumns: targets.map((row) => row - 1) };
   } else {
     const candidateTensor = tf.tensor1d(candidates, 'int32');
     candidateVectors = towerItemVectors(tables, candidateTensor);
@@ -194,26 +185,19 @@ function partLoss(
       (slot) => settings.logPopularity[(itemRows[slot] as number) - 1] as number,
     );
     // log-q correction: popular items are sampled more often, so their logits are lowered by log q.
-    const adjusted = towerItemBiases(tables, candidateTensor).sub(tf.tensor1d(logQ)) as tf.Tensor1D;
-    rawLogits = matMulAddBias(userVectors, candidateVectors, adjusted, true);
-    logits = rawLogits.add(
-      tf.tensor2d(accidentalHitMask(targets, candidates, firstRow), [size, candidates.length]),
-    );
+    candidateBias = towerItemBiases(tables, candidateTensor).sub(tf.tensor1d(logQ));
     // Row r's positive is candidate firstRow + r (the batch's targets come first, in batch order).
-    targetLogits = userVectors
-      .mul(candidateVectors.slice([firstRow, 0], [size, -1]))
-      .sum(1)
-      .add(adjusted.slice([firstRow], [size]));
+    rows = {
+      targetColumns: Int32Array.from(targets, (_, row) => firstRow + row),
+      hits: accidentalHits(targets, candidates, firstRow),
+    };
   }
-  const crossEntropy = settings.weighted
-    ? weightedFeedbackLoss(
-        logits,
-        rawLogits ?? logits,
-        targetLogits,
-        tf.tensor1d(part.weights),
-        tf.tensor1d(part.positive, 'bool'),
-      ).div(tf.scalar(part.batchWeight))
-    : logSumExpRows(logits).sub(targetLogits).sum().div(tf.scalar(part.batchSize));
+  const crossEntropy = softmaxLoss(userVectors, candidateVectors, candidateBias, {
+    ...rows,
+    ...(settings.weighted
+      ? { weights: part.weights, positive: part.positive, denominator: part.batchWeight }
+      : { denominator: part.batchSize }),
+  });
   const penalty = userVectors
     .square()
     .sum()
@@ -221,78 +205,4 @@ function partLoss(
     .add(candidateVectors.square().sum(1).mean().div(tf.scalar(part.parts)))
     .mul(settings.l2);
   return crossEntropy.add(penalty) as tf.Scalar;
-}
-
-/**
- * The loss under an event policy, per row from its logits over the candidates and its target's logit:
- * positives the weighted softmax cross-entropy (−log p), negatives a pairwise BPR loss against the average
- * candidate, −log σ(mean − s): "the disliked item should score below a typical one". (Unlikelihood,
- * −log(1 − p), barely moves an item whose p is already ~1/n, so a dismissed item kept its rank.) Summed with
- * the weights; the caller divides by the batch's total weight.
- */
-function weightedFeedbackLoss(
-  logits: tf.Tensor2D,
-  unmaskedLogits: tf.Tensor2D,
-  targetLogits: tf.Tensor1D,
-  weights: tf.Tensor1D,
-  positive: tf.Tensor1D,
-): tf.Scalar {
-  const positiveLoss = logSumExpRows(logits).sub(targetLogits);
-  const negativeLoss = tf.softplus(targetLogits.sub(unmaskedLogits.mean(1)));
-  return tf.where(positive, positiveLoss, negativeLoss).mul(weights).sum() as tf.Scalar;
-}
-
-/**
- * log Σ exp(x) per row, with the gradient written as softmax(x). TF.js's own
- * logSumExp differentiates through its max-shift, which costs an Equal over the
- * whole [batch, catalogue] logits matrix: 52 of 182 ms per ml-100k step (tf.profile, wasm).
- */
-export const logSumExpRows = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-  const logits = args[0] as tf.Tensor2D;
-  const save = args[1] as tf.GradSaveFunc;
-  // One exp for value and gradient: the row's softmax is kept for the backward pass.
-  const max = logits.max(1, true);
-  const exp = expNonPositive(logits.sub(max));
-  const total = exp.sum(1, true);
-  const value = tf.log(total).add(max).reshape([logits.shape[0]]);
-  save([exp.div(total)]);
-  return {
-    value,
-    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => [
-      (saved[0] as tf.Tensor2D).mul((dy as tf.Tensor1D).expandDims(1)),
-    ],
-  };
-}) as (logits: tf.Tensor2D) => tf.Tensor1D;
-
-/**
- * exp(x) for x ≤ 0 as σ(x) / (1 − σ(x)): wasm's Exp calls the C library per element (8.8 ms for a
- * [512, 2,560] logits matrix), its Sigmoid is vectorised (XNNPACK); 1 − σ(x) ≥ ½ keeps the division exact to
- * float32 rounding, and σ(x) keeps full relative precision for very negative x.
- */
-function expNonPositive(x: tf.Tensor): tf.Tensor {
-  const sigmoid = tf.sigmoid(x);
-  return sigmoid.div(tf.scalar(1).sub(sigmoid));
-}
-
-/**
- * Sampled softmax's accidental hits (TFRS's `remove_accidental_hits`): a sampled negative or another row's
- * in-batch item that is the row's own target would be pushed down as if it were a negative. Row r's own
- * target is candidate firstRow + r (the batch's targets come first); every other candidate equal to it gets
- * −1e9, added to the logits. Built from the index arrays (a constant of the step): the broadcast `tf.equal` it
- * replaces took 87 ms of a 183 ms step on wasm.
- */
-export function accidentalHitMask(targets: Int32Array, candidates: Int32Array, firstRow = 0): Float32Array {
-  const columns = candidates.length;
-  const mask = new Float32Array(targets.length * columns);
-  const columnsOf = new Map<number, number[]>();
-  candidates.forEach((candidate, column) => {
-    const list = columnsOf.get(candidate);
-    if (list) list.push(column);
-    else columnsOf.set(candidate, [column]);
-  });
-  targets.forEach((target, row) => {
-    for (const column of columnsOf.get(target) ?? [])
-      if (column !== firstRow + row) mask[row * columns + column] = -1e9;
-  });
-  return mask;
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { SeededRandom } from '../data/random';
 import { attentionPooling } from './attention-pooling';
+import { ScratchBuffer } from './kernels/heap-io';
 
 /**
  * The two-tower retrieval model: "everything is a mapping". Items and users are
@@ -178,7 +179,7 @@ export function towerUserVectors(
     if (options.projectTableRows) {
       pooled = attentionPooling(
         context.dataSync() as Int32Array,
-        tables.itemEmbedding.matMul(kernel),
+        tables.itemEmbedding.matMul(kernel) as tf.Tensor2D,
         matMulAddBias(positions, kernel, attentionBias),
         tables.itemEmbedding,
         query,
@@ -219,10 +220,13 @@ export function towerUserVectors(
 /** Inverted dropout's mask: each value kept with probability 1 − rate, and scaled by 1 / (1 − rate). */
 export function dropoutMask(shape: [number, number], rate: number, random: SeededRandom): tf.Tensor2D {
   const kept = 1 / (1 - rate);
-  const values = new Float32Array(shape[0] * shape[1]);
+  const values = maskScratch.take(shape[0] * shape[1], false);
   for (let index = 0; index < values.length; index++) values[index] = random.next() < rate ? 0 : kept;
-  return tf.tensor2d(values, shape);
+  const mask = tf.tensor2d(values, shape);
+  maskScratch.give(values);
+  return mask;
 }
+const maskScratch = new ScratchBuffer();
 
 /** An aligned table with a zero row 0 in front (the padding row of the item/user tables). */
 function withPaddingRow<T extends tf.Tensor>(values: T): T {

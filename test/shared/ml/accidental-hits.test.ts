@@ -1,16 +1,23 @@
-import { accidentalHitMask } from '../../../shared/ml/training-step';
+import { accidentalHits } from '../../../shared/ml/softmax-loss';
 
 describe('sampled softmax: accidental hits', () => {
-  it('masks every candidate equal to the row’s target except the row’s own column, and nothing else', () => {
+  it('lists every candidate equal to the row’s target except the row’s own column, and nothing else', () => {
     // Rows' targets are candidates 0..2; then three sampled negatives. Item 7 is two rows' target and sampled once.
-    const mask = accidentalHitMask(Int32Array.of(7, 3, 7), Int32Array.of(7, 3, 7, 5, 7, 3));
-    const rows = [0, 1, 2].map((row) => [...mask.subarray(row * 6, row * 6 + 6)]);
-    expect(rows.map((row) => row.map((value) => value === -1e9))).toEqual([
-      [false, false, true, false, true, false], // row 0 (item 7): the other 7s
-      [false, false, false, false, false, true], // row 1 (item 3): the sampled 3
-      [true, false, false, false, true, false], // row 2 (item 7): the other 7s
+    const hits = accidentalHits(Int32Array.of(7, 3, 7), Int32Array.of(7, 3, 7, 5, 7, 3));
+    const rows = [0, 1, 2].map((row) => [
+      ...hits.columns.subarray(hits.offsets[row] as number, hits.offsets[row + 1] as number),
     ]);
-    // Everything else is left as it is (the mask is added to the logits).
-    expect(mask.filter((value) => value !== 0 && value !== -1e9)).toHaveLength(0);
+    expect(rows).toEqual([
+      [2, 4], // row 0 (item 7): the other 7s
+      [5], // row 1 (item 3): the sampled 3
+      [0, 4], // row 2 (item 7): the other 7s
+    ]);
+  });
+
+  it('counts a later part’s rows from its first batch row', () => {
+    // Part rows 0..1 are batch rows 2..3: their own columns are 2 and 3.
+    const hits = accidentalHits(Int32Array.of(7, 3), Int32Array.of(3, 7, 7, 3, 7), 2);
+    expect(Array.from(hits.offsets)).toEqual([0, 2, 3]);
+    expect(Array.from(hits.columns)).toEqual([1, 4, 0]);
   });
 });

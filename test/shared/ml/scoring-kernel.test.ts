@@ -1,4 +1,4 @@
-import { compileDotScoresWat, embeddedModuleSource } from '../../../shared/ml/kernels/compile-wat';
+import { compileWat, embeddedModuleSource, WAT_MODULES } from '../../../shared/ml/kernels/compile-wat';
 import { ScoringKernel } from '../../../shared/ml/kernels/scoring-kernel';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,11 +12,14 @@ function seededValues(count: number, seed: number): Float32Array {
 }
 
 describe('ScoringKernel', () => {
-  it('embeds exactly the module compiled from dot-scores.wat', async () => {
-    const bytes = await compileDotScoresWat();
-    const embedded = readFileSync(join(__dirname, '../../../shared/ml/kernels/dot-scores-wasm.ts'), 'utf8');
-    expect(embedded).toBe(embeddedModuleSource(bytes));
-  });
+  it.each(WAT_MODULES.map((module) => [module.wat, module]))(
+    'embeds exactly the module compiled from %s',
+    async (_name, module) => {
+      const bytes = await compileWat(module);
+      const embedded = readFileSync(join(__dirname, '../../../shared/ml/kernels', module.embedded), 'utf8');
+      expect(embedded).toBe(embeddedModuleSource(module, bytes));
+    },
+  );
 
   it.each([1, 4, 5, 16, 17, 65, 68])('matches a float64 dot product for rows of width %i', (width) => {
     const rows = 37;

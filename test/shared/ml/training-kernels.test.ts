@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../shared/ml/backend';
+import { softmaxRowsInPlace } from '../../../shared/ml/kernels/softmax-rows';
 import { gatherRows } from '../../../shared/ml/kernels/gather-rows';
-import { logSumExpRows } from '../../../shared/ml/training-step';
+import { accidentalHits, softmaxLoss, type SoftmaxLossRows } from '../../../shared/ml/softmax-loss';
 import { matMulAddBias } from '../../../shared/ml/two-tower';
 
 describe('the training step’s own pieces', () => {
@@ -9,28 +10,101 @@ describe('the training step’s own pieces', () => {
     await initBackend({ force: 'wasm' });
   });
 
-  it('logSumExpRows: the value and gradient of TF.js’s logSumExp, without its Equal over the matrix', () => {
-    const logits = tf.tensor2d([
-      [0.5, -1, 3, 3],
-      [10, 20, -5, 0],
-      [0, 0, 0, 0],
+  it.each([
+    ['sampled softmax with accidental hits', false],
+    ['weighted, with a negative row', true],
+  ])('softmaxLoss (%s): the value and gradients of the composed TF.js loss', (_name, weighted) => {
+    const users = tf.tensor2d([0.5, -1, 0.2, 1, 0.3, 0.3, -0.4, 2, 0, 0.1, -0.6, 0.9], [4, 3]);
+    const candidates = tf.tensor2d(
+      [1, 0, 0.5, -0.2, 0.4, 1, 0.3, -1, 0.2, 1, 0, 0.5, 0.7, 0.7, -0.3],
+      [5, 3],
+    );
+    const bias = tf.tensor1d([0.1, -0.3, 0.2, 0.1, -0.5]);
+    // The rows' targets, then a sampled item: rows 0 and 3 share a target, the sample is row 1's target.
+    const items = Int32Array.of(4, 9, 6, 4, 9);
+    const targets = items.slice(0, 4);
+    const targetColumns = Int32Array.of(0, 1, 2, 3);
+    const hits = accidentalHits(targets, items);
+    expect(hits.columns.length).toBe(3);
+    const rows: SoftmaxLossRows = weighted
+      ? {
+          targetColumns,
+          hits,
+          weights: Float32Array.of(1, 2, 0.5, 1.5),
+          positive: Uint8Array.of(1, 1, 0, 1),
+          denominator: 5,
+        }
+      : { targetColumns, hits, denominator: 4 };
+    const reference = (u: tf.Tensor, v: tf.Tensor, b: tf.Tensor): tf.Scalar => {
+      const logits = u.matMul(v, false, true).add(b) as tf.Tensor2D;
+      const mask = new Float32Array(4 * 5);
+      for (let row = 0; row < 4; row++)
+        for (let at = hits.offsets[row] as number; at < (hits.offsets[row + 1] as number); at++)
+          mask[row * 5 + (hits.columns[at] as number)] = -1e9;
+      const target = tf.sum(logits.mul(tf.oneHot(tf.tensor1d(targetColumns, 'int32'), 5)), 1);
+      const positiveLoss = tf.logSumExp(logits.add(tf.tensor2d(mask, [4, 5])), 1).sub(target);
+      const negativeLoss = tf.softplus(target.sub(logits.mean(1)));
+      const perRow = rows.positive
+        ? tf.where(tf.tensor1d(rows.positive, 'bool'), positiveLoss, negativeLoss)
+        : positiveLoss;
+      return perRow
+        .mul(rows.weights ? tf.tensor1d(rows.weights) : tf.scalar(1))
+        .sum()
+        .div(rows.denominator) as tf.Scalar;
+    };
+    const fused = (u: tf.Tensor, v: tf.Tensor, b: tf.Tensor) =>
+      softmaxLoss(u as tf.Tensor2D, v as tf.Tensor2D, b as tf.Tensor1D, rows).mul(tf.scalar(3)) as tf.Scalar;
+    const expected = tf.valueAndGrads((u, v, b) => reference(u, v, b).mul(tf.scalar(3)) as tf.Scalar)([
+      users,
+      candidates,
+      bias,
     ]);
-    const weights = tf.tensor1d([1, -2, 0.5]);
-    const loss = (f: (x: tf.Tensor2D) => tf.Tensor1D) => (x: tf.Tensor) =>
-      f(x as tf.Tensor2D)
-        .mul(weights)
-        .sum();
-    const values = logSumExpRows(logits).arraySync();
-    (tf.logSumExp(logits, 1).arraySync() as number[]).forEach((value, row) =>
-      expect(values[row]).toBeCloseTo(value, 5),
+    const actual = tf.valueAndGrads(fused)([users, candidates, bias]);
+    expect(actual.value.dataSync()[0]).toBeCloseTo(expected.value.dataSync()[0] as number, 5);
+    actual.grads.forEach((grad, index) => {
+      const reference = (expected.grads[index] as tf.Tensor).dataSync();
+      expect(reference.some((value) => value !== 0)).toBe(true);
+      grad.dataSync().forEach((value, at) => expect(value).toBeCloseTo(reference[at] as number, 5));
+    });
+  });
+
+  it('softmaxRowsInPlace: each row’s scaled softmax within 1e-6 relative; left-out columns exactly 0', () => {
+    const rows = 3;
+    const columns = 7; // not a multiple of the 4-lane vectors
+    const matrix = Float32Array.of(
+      ...[0.5, -1, 3, 3, -200, 40, 1e-3],
+      ...[-90, -87, -20, -Infinity, 0, 5, -5],
+      ...[1, 1, 1, 1, 1, 1, -Infinity],
     );
-    const ours = tf.grad(loss(logSumExpRows))(logits).arraySync() as number[][];
-    const reference = tf
-      .grad(loss((x) => tf.logSumExp(x, 1) as tf.Tensor1D))(logits)
-      .arraySync() as number[][];
-    ours.forEach((row, index) =>
-      row.forEach((value, column) => expect(value).toBeCloseTo(reference[index]?.[column] as number, 5)),
-    );
+    const expected = [0, 1, 2].map((row) => {
+      const values = Array.from(matrix.subarray(row * columns, (row + 1) * columns));
+      const max = Math.max(...values);
+      const exps = values.map((value) => Math.exp(value - max));
+      const sum = exps.reduce((a, b) => a + b, 0);
+      return { max, sum, softmax: exps.map((value) => value / sum) };
+    });
+    const scales = Float32Array.of(1, 0.25, 2);
+    const stats = softmaxRowsInPlace(matrix, rows, columns, scales);
+    expected.forEach(({ max, sum, softmax }, row) => {
+      expect(stats.max[row]).toBe(max);
+      expect(Math.abs((stats.sum[row] as number) / sum - 1)).toBeLessThan(3e-7);
+      softmax.forEach((value, column) => {
+        const actual = matrix[row * columns + column] as number;
+        const scaled = value * (scales[row] as number);
+        expect(Math.abs(actual - scaled)).toBeLessThanOrEqual(1e-6 * scaled + 1e-30);
+      });
+    });
+    expect(matrix[1 * columns + 3]).toBe(0);
+    expect(matrix[2 * columns + 6]).toBe(0);
+    // e^x over float32's range, against Math.exp (one row per value: the row's max is 0, the other column x).
+    const xs = Array.from({ length: 400 }, (_, index) => -87 + index * 0.2175);
+    const pairs = Float32Array.from(xs.flatMap((x) => [0, x]));
+    softmaxRowsInPlace(pairs, xs.length, 2, new Float32Array(xs.length).fill(1));
+    xs.forEach((x, row) => {
+      const exp = Math.exp(Math.fround(x));
+      const expected = exp / (1 + exp);
+      expect(Math.abs((pairs[2 * row + 1] as number) - expected) / expected).toBeLessThan(1e-6);
+    });
   });
 
   it('matMulAddBias equals the product plus a broadcast bias, for a kernel and for item rows', () => {

@@ -3,8 +3,8 @@ beside Mappa's training step on the same examples.
 
 Same model and step: item/user id embeddings (row 0 = padding / unknown), position embeddings, additive
 attention pooling tanh((e + p)W + b)·q over the last N items, the last item, the user embedding, a linear output
-layer; sampled softmax over in-batch targets plus popularity-sampled negatives with the log-q correction and the
-accidental-hit mask; L2 on user and candidate vectors; dropout 0.3; SparseAdam for the id embeddings (lazy Adam,
+layer; sampled softmax over in-batch targets (in groups of `inBatchNegatives` rows, cut evenly) plus
+popularity-sampled negatives shared by the batch, with the log-q correction and the accidental-hit mask; L2 on user and candidate vectors; dropout 0.3; SparseAdam for the id embeddings (lazy Adam,
 as Mappa's), Adam for the rest.
 
 Usage: python3 bench/pytorch_two_tower.py <examples-dir> <threads>
@@ -28,6 +28,7 @@ def main() -> None:
     n, d = meta["sequenceLength"], meta["embeddingDim"]
     num_items, num_users = meta["numItems"], meta["numUsers"]
     batch, negatives, epochs_steps = meta["batchSize"], meta["sampledNegatives"], meta["steps"]
+    group_rows, learning_rate = meta["inBatchNegatives"], meta["learningRate"]
     users = torch.from_numpy(np.fromfile(f"{directory}/users", dtype=np.int32).astype(np.int64))
     targets = torch.from_numpy(np.fromfile(f"{directory}/targets", dtype=np.int32).astype(np.int64))
     context = torch.from_numpy(np.fromfile(f"{directory}/context", dtype=np.int32).astype(np.int64)).view(-1, n)
@@ -47,8 +48,8 @@ def main() -> None:
     dropout = torch.nn.Dropout(0.3)
     sparse_parameters = [item_embedding.weight, item_bias.weight, user_embedding.weight]
     dense_parameters = [position, *attention.parameters(), *query.parameters(), *output.parameters()]
-    sparse_optimizer = torch.optim.SparseAdam(sparse_parameters, lr=0.005)
-    dense_optimizer = torch.optim.Adam(dense_parameters, lr=0.005)
+    sparse_optimizer = torch.optim.SparseAdam(sparse_parameters, lr=learning_rate)
+    dense_optimizer = torch.optim.Adam(dense_parameters, lr=learning_rate)
 
     def step(rows: torch.Tensor) -> float:
         size = rows.shape[0]
@@ -63,15 +64,21 @@ def main() -> None:
         user = dropout(user_embedding(users[rows] + 1))
         vectors = output(dropout(torch.cat([pooled, last, user], 1)))
         sampled = torch.multinomial(sampling, negatives, replacement=True) if negatives > 0 else targets[:0]
-        candidates = torch.cat([targets[rows], sampled])
-        candidate_vectors = item_embedding(candidates + 1)
-        adjusted = item_bias(candidates + 1).squeeze(1) - log_q[candidates]
-        scores = vectors @ candidate_vectors.T + adjusted
-        hits = targets[rows].unsqueeze(1) == candidates.unsqueeze(0)
-        hits[torch.arange(size), torch.arange(size)] = False
-        scores = scores.masked_fill(hits, -1e9)
-        loss = torch.nn.functional.cross_entropy(scores, torch.arange(size))
-        loss = loss + 1e-5 * ((vectors**2).sum(1).mean() + (candidate_vectors**2).sum(1).mean())
+        groups = -(-size // group_rows)
+        bounds = [group * size // groups for group in range(groups + 1)]
+        loss = 1e-5 * (vectors**2).sum(1).mean()
+        for start, end in zip(bounds, bounds[1:]):
+            group_targets = targets[rows[start:end]]
+            candidates = torch.cat([group_targets, sampled])
+            candidate_vectors = item_embedding(candidates + 1)
+            adjusted = item_bias(candidates + 1).squeeze(1) - log_q[candidates]
+            scores = vectors[start:end] @ candidate_vectors.T + adjusted
+            hits = group_targets.unsqueeze(1) == candidates.unsqueeze(0)
+            hits[torch.arange(end - start), torch.arange(end - start)] = False
+            scores = scores.masked_fill(hits, -1e9)
+            own = torch.arange(end - start)
+            loss = loss + torch.nn.functional.cross_entropy(scores, own, reduction="sum") / size
+            loss = loss + 1e-5 * (candidate_vectors**2).sum(1).mean() / groups
         sparse_optimizer.zero_grad()
         dense_optimizer.zero_grad()
         loss.backward()

@@ -134,6 +134,8 @@ function writeExamples(data: SweepData, directory: string): void {
       embeddingDim: DEFAULT_TRAINING_CONFIG.embeddingDim,
       batchSize: DEFAULT_TRAINING_CONFIG.batchSize,
       sampledNegatives: DEFAULT_TRAINING_CONFIG.sampledNegatives,
+      inBatchNegatives: DEFAULT_TRAINING_CONFIG.inBatchNegatives,
+      learningRate: DEFAULT_TRAINING_CONFIG.learningRate,
       steps: PYTORCH_STEPS,
     }),
   );

@@ -11,20 +11,20 @@ import { fillContext, type TwoTowerShape } from './two-tower';
 export interface BatchPart {
   /** Rows of this part. */
   readonly size: number;
-  /** The batch row of this part's first row: part row r's own target is candidate column firstRow + r. */
+  /** This part's first row within its group: part row r's own target is candidate column firstRow + r. */
   readonly firstRow: number;
   /** Examples in the whole batch (the loss is a mean over them). */
   readonly batchSize: number;
   /** Sum of the whole batch's example weights (the weighted loss is divided by it). */
   readonly batchWeight: number;
-  /** Parts the batch is cut into (each adds its share of the candidates' L2 penalty). */
+  /** Parts the batch is cut into (each adds its share of its candidates' L2 penalty). */
   readonly parts: number;
   /** [size × N] local item rows of each example's history (0 = padding: local row 0 is always the padding row). */
   readonly context: Int32Array;
   readonly users: Int32Array;
   /** Local item row of each example's target. */
   readonly targets: Int32Array;
-  /** Sampled softmax: every target of the batch, then the sampled negatives, as local item rows. */
+  /** Sampled softmax: every target of the part's group, then the sampled negatives, as local item rows. */
   readonly candidates: Int32Array;
   readonly weights: Float32Array;
   /** 1 for a positive example, 0 for a negative one (the event policy's dislikes). */
@@ -105,8 +105,18 @@ export class BatchAssembler {
     if (fullSoftmax) this.allItemRows = Int32Array.from({ length: shape.numItems + 1 }, (_, row) => row);
   }
 
-  /** The batch of `indices` in `parts` parts of (nearly) equal rows; `sampled` are sampled-softmax negatives. */
-  assemble(indices: Int32Array, sampled: Int32Array | undefined, parts = 1): BatchPart[] {
+  /**
+   * The batch of `indices` in parts; `sampled` are sampled-softmax negatives. With sampled softmax the batch is
+   * cut into groups of `groupRows` rows, whose targets are each other's in-batch negatives (with the sampled ones,
+   * shared by the batch); each group is one part or, to give `parts` parts, cut into several. With full softmax
+   * every candidate is every item: `parts` parts of (nearly) equal rows.
+   */
+  assemble(
+    indices: Int32Array,
+    sampled: Int32Array | undefined,
+    parts = 1,
+    groupRows = indices.length,
+  ): BatchPart[] {
     const { split, examples } = this;
     const n = this.sequenceLength;
     const batchSize = indices.length;
@@ -120,11 +130,19 @@ export class BatchAssembler {
         (negativeItem >= 0 ? negativeItem : (sequence[examples.positions[example] as number] as number)) + 1;
       batchWeight += examples.weights[example] as number;
     }
-    const count = Math.max(1, Math.min(parts, batchSize));
+    const groups = this.allItemRows ? 1 : Math.max(1, Math.ceil(batchSize / Math.max(1, groupRows)));
+    const perGroup = Math.max(1, Math.ceil(parts / groups));
+    const count = groups * perGroup;
     const out: BatchPart[] = [];
     for (let part = 0; part < count; part++) {
-      const firstRow = Math.floor((part * batchSize) / count);
-      const endRow = Math.floor(((part + 1) * batchSize) / count);
+      const group = Math.floor(part / perGroup);
+      const groupStart = Math.floor((group * batchSize) / groups);
+      const groupEnd = Math.floor(((group + 1) * batchSize) / groups);
+      const groupSize = groupEnd - groupStart;
+      const within = part % perGroup;
+      const startRow = groupStart + Math.floor((within * groupSize) / perGroup);
+      const endRow = groupStart + Math.floor(((within + 1) * groupSize) / perGroup);
+      if (endRow === startRow) continue;
       const itemSlots = this.allItemRows
         ? undefined
         : this.slotsOf(this.itemSlots, part, this.shape.numItems + 1);
@@ -132,17 +150,19 @@ export class BatchAssembler {
       const itemSlot = (row: number) => (itemSlots ? itemSlots.slot(row) : row);
       // The user tower reads local row 0 as padding (its attention mask): the padding row takes slot 0.
       itemSlot(0);
-      // Every part's candidates are the whole batch's: its targets (in-batch negatives), then the sampled items.
-      const candidates = new Int32Array(batchSize + (sampled?.length ?? 0));
-      for (let row = 0; row < batchSize; row++) candidates[row] = itemSlot(targetRows[row] as number);
-      sampled?.forEach((item, index) => (candidates[batchSize + index] = itemSlot(item + 1)));
-      const size = endRow - firstRow;
+      // A part's candidates are its group's: the group's targets (in-batch negatives), then the sampled items.
+      const candidates = new Int32Array(groupSize + (sampled?.length ?? 0));
+      for (let row = 0; row < groupSize; row++)
+        candidates[row] = itemSlot(targetRows[groupStart + row] as number);
+      sampled?.forEach((item, index) => (candidates[groupSize + index] = itemSlot(item + 1)));
+      const firstRow = startRow - groupStart;
+      const size = endRow - startRow;
       const context = new Int32Array(size * n);
       const users = new Int32Array(size);
       const weights = new Float32Array(size);
       const positive = new Uint8Array(size);
       for (let row = 0; row < size; row++) {
-        const example = indices[firstRow + row] as number;
+        const example = indices[startRow + row] as number;
         const user = examples.users[example] as number;
         users[row] = userSlots.slot(user + 1);
         weights[row] = examples.weights[example] as number;
@@ -165,7 +185,7 @@ export class BatchAssembler {
         parts: count,
         context,
         users,
-        targets: candidates.slice(firstRow, endRow),
+        targets: candidates.slice(firstRow, firstRow + size),
         candidates,
         weights,
         positive,
@@ -173,7 +193,8 @@ export class BatchAssembler {
         userRows: userSlots.take(),
       });
     }
-    return out;
+    // Parts with no rows (a batch smaller than its parts) were left out: the penalty's share counts the rest.
+    return out.length === count ? out : out.map((part) => ({ ...part, parts: out.length }));
   }
 
   private slotsOf(slots: RowSlots[], part: number, rows: number): RowSlots {

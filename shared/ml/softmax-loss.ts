@@ -56,9 +56,13 @@ export function accidentalHits(targets: Int32Array, candidates: Int32Array, firs
 
 /**
  * The loss of `logits` ([rows × columns], row-major) and, written over them in place, its gradient with
- * respect to them.
+ * respect to them; with the gradient's column sums (a candidate bias's gradient).
  */
-export function softmaxLossInPlace(logits: Float32Array, columns: number, rows: SoftmaxLossRows): number {
+export function softmaxLossInPlace(
+  logits: Float32Array,
+  columns: number,
+  rows: SoftmaxLossRows,
+): { loss: number; columnSums: Float32Array } {
   const { targetColumns, hits, weights, positive, denominator } = rows;
   const count = targetColumns.length;
   const targetLogits = new Float32Array(count);
@@ -68,35 +72,43 @@ export function softmaxLossInPlace(logits: Float32Array, columns: number, rows: 
   for (let row = 0; row < count; row++) {
     const base = row * columns;
     targetLogits[row] = logits[base + (targetColumns[row] as number)] as number;
-    scales[row] = (weights ? (weights[row] as number) : 1) / denominator;
+    const weight = (weights ? (weights[row] as number) : 1) / denominator;
     if (positive && positive[row] === 0) {
       let mean = 0;
       for (let column = 0; column < columns; column++) mean += logits[base + column] as number;
       margins.set(row, (targetLogits[row] as number) - mean / columns);
-    } else if (hits) {
-      // Accidental hits take no part in the softmax: −∞ logits, zero gradient.
+      // Its softmax is not its gradient: scaled to 0 by the pass, written below.
+      scales[row] = 0;
+      continue;
+    }
+    scales[row] = weight;
+    // Accidental hits take no part in the softmax: −∞ logits, zero gradient.
+    if (hits)
       for (let at = hits.offsets[row] as number; at < (hits.offsets[row + 1] as number); at++)
         logits[base + (hits.columns[at] as number)] = -Infinity;
-    }
   }
-  const { max, sum } = softmaxRowsInPlace(logits, count, columns, scales);
+  const { max, sum, columnSums } = softmaxRowsInPlace(logits, count, columns, scales);
   let loss = 0;
   for (let row = 0; row < count; row++) {
     const base = row * columns;
-    const target = base + (targetColumns[row] as number);
-    const weight = scales[row] as number;
+    const targetColumn = targetColumns[row] as number;
+    const weight = (weights ? (weights[row] as number) : 1) / denominator;
     const margin = margins.get(row);
     if (margin === undefined) {
       loss += weight * (Math.log(sum[row] as number) + (max[row] as number) - (targetLogits[row] as number));
-      logits[target] = (logits[target] as number) - weight;
+      logits[base + targetColumn] = (logits[base + targetColumn] as number) - weight;
+      columnSums[targetColumn] = (columnSums[targetColumn] as number) - weight;
     } else {
       loss += weight * (margin > 0 ? margin + Math.log1p(Math.exp(-margin)) : Math.log1p(Math.exp(margin)));
       const slope = weight / (1 + Math.exp(-margin));
       logits.fill(-slope / columns, base, base + columns);
-      logits[target] = (logits[target] as number) + slope;
+      logits[base + targetColumn] = (logits[base + targetColumn] as number) + slope;
+      for (let column = 0; column < columns; column++)
+        columnSums[column] = (columnSums[column] as number) - slope / columns;
+      columnSums[targetColumn] = (columnSums[targetColumn] as number) + slope;
     }
   }
-  return loss;
+  return { loss, columnSums };
 }
 
 /** The logits matrix, reused step after step (one per thread). */
@@ -124,7 +136,7 @@ export function softmaxLoss(
     const logits = logitsScratch.take(count * columns, false);
     logits.set(readValues(product));
     product.dispose();
-    const loss = softmaxLossInPlace(logits, columns, rows);
+    const { loss, columnSums } = softmaxLossInPlace(logits, columns, rows);
     save([users as tf.Tensor2D, candidates as tf.Tensor2D]);
     return {
       value: tf.scalar(loss),
@@ -137,7 +149,8 @@ export function softmaxLoss(
         return [
           gradient.matMul(saved[1] as tf.Tensor2D),
           gradient.matMul(saved[0] as tf.Tensor2D, true, false),
-          gradient.sum(0),
+          // The bias's gradient: the column sums the softmax pass kept.
+          tf.tensor1d(scale === 1 ? columnSums : columnSums.map((value) => value * scale)),
         ];
       },
     };

@@ -53,6 +53,12 @@ export interface TrainingConfig {
    */
   readonly fullSoftmaxMaxItems: number;
   readonly sampledNegatives: number;
+  /**
+   * Sampled softmax: a batch is cut into groups of this many rows, whose targets are each other's in-batch
+   * negatives (with the sampled ones, shared by the batch). A row's softmax runs over its group's targets and the
+   * sampled items, so its cost grows with this, not with the batch.
+   */
+  readonly inBatchNegatives: number;
   /** Users whose validation ranking early stopping watches each epoch (a fixed seeded sample beyond this). */
   readonly validationSampleUsers: number;
   /**
@@ -75,6 +81,7 @@ export const DEFAULT_TRAINING_CONFIG: TrainingConfig = {
   epochAverageShare: 0.5,
   fullSoftmaxMaxItems: 20_000,
   sampledNegatives: 256,
+  inBatchNegatives: 1024,
   validationSampleUsers: 5_000,
   threads: 0,
   seed: 42,
@@ -273,24 +280,44 @@ export async function trainTwoTower(
           batch * config.batchSize,
           Math.min(order.length, (batch + 1) * config.batchSize),
         );
-        const parts = assembler.assemble(indices, negativeSampler?.sample(config.sampledNegatives), threads);
+        const parts = assembler.assemble(
+          indices,
+          negativeSampler?.sample(config.sampledNegatives),
+          threads,
+          config.inBatchNegatives,
+        );
         step++;
-        // The workers' parts go out first; this thread computes the first part meanwhile.
-        const pending = parts
-          .slice(1)
-          .map((part, index) => (workers as GradientWorkers).gradients(index, part));
-        const first = parts[0] as BatchPart;
-        let firstGradients: PartGradients;
+        // Part i goes to thread i mod threads (thread 0 is this one): the workers' parts go out first, one at a
+        // time per worker, and this thread computes its own meanwhile.
+        const queues = new Map<number, Promise<unknown>>();
+        const pending = parts.flatMap((part, index) => {
+          const thread = index % threads;
+          if (thread === 0) return [];
+          const send = () => (workers as GradientWorkers).gradients(thread - 1, part);
+          // A worker's first part is posted now (a .then would wait for this thread's own part to finish).
+          const previous = queues.get(thread);
+          const gradients = previous ? previous.then(send) : send();
+          queues.set(
+            thread,
+            gradients.catch(() => undefined),
+          );
+          return [gradients.then((result) => ({ part, gradients: result }))];
+        });
+        const results: { part: BatchPart; gradients: PartGradients }[] = [];
         try {
-          firstGradients = partGradients(weightArrays, stepShape, first, lossSettings, dropoutRandom);
+          for (let index = 0; index < parts.length; index += threads) {
+            const part = parts[index] as BatchPart;
+            results.push({
+              part,
+              gradients: partGradients(weightArrays, stepShape, part, lossSettings, dropoutRandom),
+            });
+          }
         } catch (error) {
           // The workers' answers are awaited (and their failures observed) before the error goes up.
           await Promise.allSettled(pending);
           throw error;
         }
-        const results = [{ part: first, gradients: firstGradients }];
-        const rest = await Promise.all(pending);
-        rest.forEach((gradients, index) => results.push({ part: parts[index + 1] as BatchPart, gradients }));
+        results.push(...(await Promise.all(pending)));
         const merged = merger.merge(results);
         table('item_embedding').update(merged.itemRows, merged.itemEmbedding, step, adam);
         table('item_bias').update(merged.itemRows, merged.itemBias, step, adam);

@@ -2,22 +2,30 @@ import { SOFTMAX_ROWS_WASM_BASE64 } from './softmax-rows-wasm';
 
 interface SoftmaxRowsExports {
   readonly memory: WebAssembly.Memory;
-  softmax_rows(matrix: number, rows: number, stride: number, scales: number, stats: number): void;
+  softmax_rows(
+    matrix: number,
+    rows: number,
+    stride: number,
+    scales: number,
+    stats: number,
+    columns: number,
+  ): void;
 }
 
 const PAGE = 65_536;
 let compiled: WebAssembly.Module | undefined;
 let instance: SoftmaxRowsExports | undefined;
 
-/** A row's max and the sum of exp(x − max) over it. */
+/** Each row's max and the sum of exp(x − max) over it; the column sums of the result. */
 export interface RowStats {
   readonly max: Float32Array;
   readonly sum: Float32Array;
+  readonly columnSums: Float32Array;
 }
 
 /**
  * Each row of `matrix` ([rows × columns], row-major; −Infinity for a column left out) replaced, in place, by its
- * softmax times `scales[row]`, through the vectorised loop of `softmax-rows.wat`. One module instance per thread,
+ * softmax times `scales[row]` (the column sums of the result returned with the rows' stats), through the vectorised loop of `softmax-rows.wat`. One module instance per thread,
  * its memory grown to the largest matrix seen.
  */
 export function softmaxRowsInPlace(
@@ -28,7 +36,7 @@ export function softmaxRowsInPlace(
 ): RowStats {
   const stride = Math.ceil(columns / 4) * 4;
   const matrixBytes = rows * stride * 4;
-  const needed = matrixBytes + rows * 12;
+  const needed = matrixBytes + rows * 12 + stride * 4;
   compiled ??= new WebAssembly.Module(Buffer.from(SOFTMAX_ROWS_WASM_BASE64, 'base64'));
   instance ??= new WebAssembly.Instance(compiled).exports as unknown as SoftmaxRowsExports;
   const pages = Math.ceil(needed / PAGE) - instance.memory.buffer.byteLength / PAGE;
@@ -42,7 +50,9 @@ export function softmaxRowsInPlace(
       padded.fill(-Infinity, row * stride + columns, (row + 1) * stride);
     }
   new Float32Array(memory, matrixBytes, rows).set(scales);
-  instance.softmax_rows(0, rows, stride, matrixBytes, matrixBytes + rows * 4);
+  const columnsAt = matrixBytes + rows * 12;
+  new Float32Array(memory, columnsAt, stride).fill(0);
+  instance.softmax_rows(0, rows, stride, matrixBytes, matrixBytes + rows * 4, columnsAt);
   if (stride === columns) matrix.set(padded);
   else
     for (let row = 0; row < rows; row++)
@@ -54,5 +64,5 @@ export function softmaxRowsInPlace(
     max[row] = stats[2 * row] as number;
     sum[row] = stats[2 * row + 1] as number;
   }
-  return { max, sum };
+  return { max, sum, columnSums: new Float32Array(memory, columnsAt, columns).slice() };
 }

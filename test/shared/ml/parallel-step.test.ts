@@ -139,6 +139,49 @@ describe('data-parallel training steps', () => {
     },
   );
 
+  it('sampled softmax in groups of in-batch negatives: the same gradients however many parts compute them', () => {
+    const weights = weightsOf(model, false);
+    const settings = settingsFor(false, true);
+    const random = new SeededRandom(1);
+    const gradientsOf = (parts: number) => {
+      const assembler = new BatchAssembler(split, examples, shape, N, false);
+      // At most 10 rows a group: three groups of 8 (the batch is 24 rows; groups are cut evenly).
+      const assembled = assembler.assemble(batch, sampled, parts, 10);
+      expect(assembled.length).toBe(parts <= 3 ? 3 : 6);
+      for (const part of assembled) expect(part.parts).toBe(assembled.length);
+      return {
+        assembled,
+        merged: new GradientMerger(NUM_ITEMS + 1, NUM_USERS + 1, D).merge(
+          assembled.map((part) => ({
+            part,
+            gradients: partGradients(weights, shape, part, settings, random),
+          })),
+        ),
+      };
+    };
+    const { assembled, merged } = gradientsOf(1);
+    // Each part's candidates are its group's targets, then the sampled items.
+    const whole = new BatchAssembler(split, examples, shape, N, true).assemble(
+      batch,
+      undefined,
+      1,
+    )[0] as BatchPart;
+    const groupTargets = [0, 1, 2].map((group) => Array.from(whole.targets.slice(group * 8, group * 8 + 8)));
+    assembled.forEach((part, group) => {
+      expect(part.firstRow).toBe(0);
+      expect(Array.from(part.candidates, (slot) => part.itemRows[slot])).toEqual([
+        ...(groupTargets[group] as number[]),
+        ...Array.from(sampled, (item) => item + 1),
+      ]);
+    });
+    expectSameGradients(gradientsOf(2).merged, merged);
+    expectSameGradients(gradientsOf(6).merged, merged);
+    // A group of the whole batch is the batch's own in-batch softmax: a different (not a smaller) loss.
+    const wholeBatch = new BatchAssembler(split, examples, shape, N, false).assemble(batch, sampled, 1);
+    const wholeLoss = partGradients(weights, shape, wholeBatch[0] as BatchPart, settings, random).loss;
+    expect(Math.abs(wholeLoss - merged.loss)).toBeGreaterThan(1e-4);
+  });
+
   it('gives every part local item rows that map back to the model rows, with padding as local row 0', () => {
     const assembler = new BatchAssembler(split, examples, shape, N, false);
     const wholeContext = new BatchAssembler(split, examples, shape, N, true).assemble(batch, undefined, 2);

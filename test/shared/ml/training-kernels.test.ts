@@ -68,7 +68,7 @@ describe('the training step’s own pieces', () => {
     });
   });
 
-  it('softmaxRowsInPlace: each row’s scaled softmax within 1e-6 relative; left-out columns exactly 0', () => {
+  it('softmaxRowsInPlace: each row’s scaled softmax within 1e-6 relative, its column sums; left-out columns exactly 0', () => {
     const rows = 3;
     const columns = 7; // not a multiple of the 4-lane vectors
     const matrix = Float32Array.of(
@@ -94,6 +94,11 @@ describe('the training step’s own pieces', () => {
         expect(Math.abs(actual - scaled)).toBeLessThanOrEqual(1e-6 * scaled + 1e-30);
       });
     });
+    // The column sums of the result (a bias's gradient).
+    for (let column = 0; column < columns; column++) {
+      const total = [0, 1, 2].reduce((sum, row) => sum + (matrix[row * columns + column] as number), 0);
+      expect(stats.columnSums[column]).toBeCloseTo(total, 6);
+    }
     expect(matrix[1 * columns + 3]).toBe(0);
     expect(matrix[2 * columns + 6]).toBe(0);
     // e^x over float32's range, against Math.exp (one row per value: the row's max is 0, the other column x).

@@ -108,7 +108,7 @@ describe('TwoTowerModel', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('trains the same model from the same seed (shuffles, sampled negatives, dropout), another from another', async () => {
+  it('trains the same model from the same seed (shuffles, sampled negatives, dropout, parts), another from another', async () => {
     const { log, split } = syntheticLog(80, 2_000);
     const train = async (seed: number) => {
       const trained = await trainTwoTower(
@@ -121,6 +121,8 @@ describe('TwoTowerModel', () => {
           epochs: 2,
           fullSoftmaxMaxItems: 0,
           sampledNegatives: 16,
+          // Four groups of in-batch negatives: more parts than threads, queued per worker.
+          inBatchNegatives: 16,
           seed,
         },
       );

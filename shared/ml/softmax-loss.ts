@@ -36,7 +36,7 @@ export interface AccidentalHits {
 /**
  * Sampled softmax's accidental hits (TFRS's `remove_accidental_hits`): a sampled negative or another row's
  * in-batch item that is the row's own target would be pushed down as if it were a negative. Row r's own target
- * is candidate firstRow + r (the batch's targets come first); every other candidate equal to it is a hit.
+ * is candidate firstRow + r (the group's targets come first); every other candidate equal to it is a hit.
  */
 export function accidentalHits(targets: Int32Array, candidates: Int32Array, firstRow = 0): AccidentalHits {
   const columnsOf = new Map<number, number[]>();
@@ -128,9 +128,8 @@ export function softmaxLoss(
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [users, candidates, bias] = args as tf.Tensor2D[];
     const save = args[3] as tf.GradSaveFunc;
-    const product = tf.add(
-      tf.matMul(users as tf.Tensor2D, candidates as tf.Tensor2D, false, true),
-      bias as tf.Tensor,
+    const product = tf.tidy(() =>
+      tf.add(tf.matMul(users as tf.Tensor2D, candidates as tf.Tensor2D, false, true), bias as tf.Tensor),
     );
     const count = product.shape[0] as number;
     const logits = logitsScratch.take(count * columns, false);

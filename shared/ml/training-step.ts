@@ -16,7 +16,8 @@ import {
  * One training step's gradient, for a part of a batch (`batch-parts.ts`). A step's batch is cut into parts by rows; each part is
  * computed on its own — on the training thread or on a gradient worker (`gradient-workers.ts`) — and the parts'
  * gradients are summed. The loss is a sum over rows (each part divides by the whole batch's size or weight) and
- * every part scores its rows against the whole batch's candidates, so the sum is the whole batch's gradient.
+ * every part scores its rows against its group's candidates, however the group is cut into parts, so the sum is
+ * the whole batch's gradient.
  */
 
 /** The model's attributes a step reads by row (categories, numeric features), as `TwoTowerShape` holds them. */
@@ -186,7 +187,7 @@ function partLoss(
     );
     // log-q correction: popular items are sampled more often, so their logits are lowered by log q.
     candidateBias = towerItemBiases(tables, candidateTensor).sub(tf.tensor1d(logQ));
-    // Row r's positive is candidate firstRow + r (the batch's targets come first, in batch order).
+    // Row r's positive is candidate firstRow + r (the group's targets come first, in batch order).
     rows = {
       targetColumns: Int32Array.from(targets, (_, row) => firstRow + row),
       hits: accidentalHits(targets, candidates, firstRow),

@@ -62,7 +62,7 @@ export function attentionPoolingForward(
   rows: Float32Array,
   query: Float32Array,
   { batch, length, width }: AttentionPoolingShape,
-  /** Where to write the activations and the pooled vectors (zeroed); fresh arrays when omitted. */
+  /** Where to write the activations (any contents) and the pooled vectors (zeroed); fresh arrays when omitted. */
   out: { hidden?: Float32Array; pooled?: Float32Array } = {},
 ): { pooled: Float32Array; state: AttentionPoolingState } {
   const weights = new Float32Array(batch * length);

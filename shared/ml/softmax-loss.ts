@@ -66,6 +66,8 @@ export function softmaxLossInPlace(
   const { targetColumns, hits, weights, positive, denominator } = rows;
   const count = targetColumns.length;
   const targetLogits = new Float32Array(count);
+  const rowWeights = new Float32Array(count);
+  // What the softmax pass scales each row by: its weight, 0 for a negative row (its gradient is written below).
   const scales = new Float32Array(count);
   // A negative row's margin against its mean logit, taken before the softmax pass overwrites the row.
   const margins = new Map<number, number>();
@@ -73,12 +75,11 @@ export function softmaxLossInPlace(
     const base = row * columns;
     targetLogits[row] = logits[base + (targetColumns[row] as number)] as number;
     const weight = (weights ? (weights[row] as number) : 1) / denominator;
+    rowWeights[row] = weight;
     if (positive && positive[row] === 0) {
       let mean = 0;
       for (let column = 0; column < columns; column++) mean += logits[base + column] as number;
       margins.set(row, (targetLogits[row] as number) - mean / columns);
-      // Its softmax is not its gradient: scaled to 0 by the pass, written below.
-      scales[row] = 0;
       continue;
     }
     scales[row] = weight;
@@ -92,7 +93,7 @@ export function softmaxLossInPlace(
   for (let row = 0; row < count; row++) {
     const base = row * columns;
     const targetColumn = targetColumns[row] as number;
-    const weight = (weights ? (weights[row] as number) : 1) / denominator;
+    const weight = rowWeights[row] as number;
     const margin = margins.get(row);
     if (margin === undefined) {
       loss += weight * (Math.log(sum[row] as number) + (max[row] as number) - (targetLogits[row] as number));

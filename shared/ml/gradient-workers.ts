@@ -6,26 +6,55 @@ import { Worker } from 'node:worker_threads';
 import type * as EsbuildApi from 'esbuild';
 import type { BackendName } from './backend';
 import type { BatchPart, PartGradients } from './batch-parts';
+import type { AdamMoments, AdamSettings } from './lazy-adam';
+import { type GradientSlot, gradientViews, type MergePlan, type RowShare } from './merged-update';
 import type { LossSettings, StepShape, WeightArrays } from './training-step';
 
 /**
  * Data-parallel training steps on one machine: each step's batch is cut into parts by rows; the training thread
  * computes one part and each gradient worker (a worker thread with its own TF.js backend) another, and the
  * gradients are summed (`training-step.ts` shows why the sum is the whole batch's gradient). The weight tables live
- * in SharedArrayBuffers: a worker reads the rows its part touches from them directly, and only the training
- * thread writes them, between steps. On this 2-core machine two parts nearly halve a step: its ~400 small TF.js
- * kernels and their bookkeeping are single-threaded JavaScript, which XNNPACK's threads would not spread.
+ * in SharedArrayBuffers: a worker reads the rows its part touches from them directly. A part's gradient goes
+ * into shared memory too, and once every part is in, each thread sums and applies the update to its own share of
+ * the rows the step touched (`merged-update.ts`); the dense weights are the training thread's. Nothing writes the
+ * tables while a part is being computed. On this 2-core machine two parts nearly halve a step: its ~150 small
+ * TF.js kernels and their bookkeeping are single-threaded JavaScript, which XNNPACK's threads would not spread.
  */
 export interface GradientWorkerInit {
   readonly backend: BackendName;
   readonly shape: StepShape;
-  readonly weights: readonly { name: string; shape: readonly number[]; buffer: SharedArrayBuffer }[];
+  readonly weights: readonly {
+    name: string;
+    shape: readonly number[];
+    buffer: SharedArrayBuffer;
+    /** A row-sparse table's Adam moments, when the worker updates rows. */
+    moments?: { first: SharedArrayBuffer; second: SharedArrayBuffer };
+  }[];
   readonly settings: LossSettings;
+  readonly adam?: AdamSettings;
   /** Seeds the worker's dropout masks. */
   readonly seed: number;
 }
 
-export type GradientWorkerReply = { gradients: PartGradients; error?: undefined } | { error: string };
+/** What a worker is asked: a part's gradient into a shared slot, or its share of a step's row-sparse update. */
+export type GradientWorkerRequest =
+  | { readonly kind: 'part'; readonly part: BatchPart; readonly slot: GradientSlot }
+  | {
+      readonly kind: 'update';
+      readonly step: number;
+      readonly plan: MergePlan;
+      readonly slots: readonly GradientSlot[];
+      readonly share: RowShare;
+    };
+
+export type GradientWorkerReply =
+  { loss: number; error?: undefined } | { updated: true; error?: undefined } | { error: string };
+
+/** What lets workers update rows: the row-sparse tables' moments (in shared memory) and the optimizer's settings. */
+export interface WorkerUpdates {
+  readonly moments: ReadonlyMap<string, AdamMoments>;
+  readonly adam: AdamSettings;
+}
 
 /** Parts a step is cut into: one per core on wasm and cpu; 1 on native TensorFlow, which threads its own kernels. */
 export function defaultTrainingThreads(backend: string): number {
@@ -51,12 +80,24 @@ export class GradientWorkers {
     weights: WeightArrays,
     settings: LossSettings,
     seeds: readonly number[],
+    updates?: WorkerUpdates,
   ): Promise<GradientWorkers> {
     const script = workerScript();
-    const shared = [...weights].map(([name, weight]) => {
-      if (!(weight.values.buffer instanceof SharedArrayBuffer))
+    const inShared = (name: string, array: Float32Array) => {
+      if (!(array.buffer instanceof SharedArrayBuffer))
         throw new Error(`weight ${name} is not in shared memory`);
-      return { name, shape: weight.shape, buffer: weight.values.buffer };
+      return array.buffer;
+    };
+    const shared = [...weights].map(([name, weight]) => {
+      const moments = updates?.moments.get(name);
+      return {
+        name,
+        shape: weight.shape,
+        buffer: inShared(name, weight.values),
+        ...(moments
+          ? { moments: { first: inShared(name, moments.first), second: inShared(name, moments.second) } }
+          : {}),
+      };
     });
     const workers = Array.from({ length: count }, (_, index) => {
       const init: GradientWorkerInit = {
@@ -64,6 +105,7 @@ export class GradientWorkers {
         shape,
         weights: shared,
         settings,
+        ...(updates ? { adam: updates.adam } : {}),
         seed: seeds[index] as number,
       };
       return new Worker(script, { workerData: init });
@@ -82,16 +124,34 @@ export class GradientWorkers {
     return this.workers.length;
   }
 
-  /** Worker `index`'s gradient of `part` (the part's arrays are moved to the worker). */
-  gradients(index: number, part: BatchPart): Promise<PartGradients> {
-    const worker = this.workers[index] as Worker;
-    const reply = this.nextReply(worker) as Promise<{ gradients: PartGradients }>;
-    worker.postMessage(part, partBuffers(part));
-    return reply.then((answer) => answer.gradients);
+  /**
+   * Worker `index`'s gradient of `part`, written into `slot` (in shared memory); the part's arrays are moved to
+   * the worker.
+   */
+  gradients(index: number, part: BatchPart, slot: GradientSlot): Promise<PartGradients> {
+    const request: GradientWorkerRequest = { kind: 'part', part, slot };
+    return this.ask(index, request, partBuffers(part)).then((answer) =>
+      gradientViews(slot, (answer as { loss: number }).loss),
+    );
+  }
+
+  /** Worker `index` applies its share of a step's row-sparse update (every part's gradient in `slots`). */
+  async update(
+    index: number,
+    request: Omit<Extract<GradientWorkerRequest, { kind: 'update' }>, 'kind'>,
+  ): Promise<void> {
+    await this.ask(index, { kind: 'update', ...request });
   }
 
   async close(): Promise<void> {
     await Promise.all(this.workers.map((worker) => worker.terminate()));
+  }
+
+  private ask(index: number, request: GradientWorkerRequest, moved: ArrayBuffer[] = []): Promise<unknown> {
+    const worker = this.workers[index] as Worker;
+    const reply = this.nextReply(worker);
+    worker.postMessage(request, moved);
+    return reply;
   }
 
   /** The worker's next message; an error message, an uncaught error or the thread's exit rejects it. */

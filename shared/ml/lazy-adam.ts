@@ -39,19 +39,34 @@ export function gatherRowsOf<T extends Float32Array | Int32Array>(
   return out;
 }
 
+/** A table's Adam moments, row-aligned with its values. */
+export interface AdamMoments {
+  readonly first: Float32Array;
+  readonly second: Float32Array;
+}
+
 export class LazyAdamTable {
-  private readonly firstMoment: Float32Array;
-  private readonly secondMoment: Float32Array;
+  readonly moments: AdamMoments;
 
   constructor(
     /** Row-major, `width` values per row; updated in place. */
     readonly values: Float32Array,
     readonly width: number,
+    /**
+     * The moments: new zeroed ones by default, in shared memory with `'shared'` (so gradient workers can update
+     * rows too), or given — a worker's view of the training thread's.
+     */
+    moments: AdamMoments | 'shared' | 'own' = 'own',
   ) {
     if (values.length % width !== 0)
       throw new Error(`a table of width ${width} cannot hold ${values.length} values`);
-    this.firstMoment = new Float32Array(values.length);
-    this.secondMoment = new Float32Array(values.length);
+    const zeroed = () =>
+      moments === 'shared'
+        ? new Float32Array(new SharedArrayBuffer(values.byteLength))
+        : new Float32Array(values.length);
+    this.moments = typeof moments === 'object' ? moments : { first: zeroed(), second: zeroed() };
+    if (this.moments.first.length !== values.length || this.moments.second.length !== values.length)
+      throw new Error('Adam moments must have one value per table value');
   }
 
   get rows(): number {
@@ -77,7 +92,8 @@ export class LazyAdamTable {
     const secondRoot = Math.sqrt(1 - beta2 ** step);
     const stepSize = (learningRate * secondRoot) / (1 - beta1 ** step);
     const epsilonHat = epsilon * secondRoot;
-    const { values, firstMoment, secondMoment } = this;
+    const { values } = this;
+    const { first: firstMoment, second: secondMoment } = this.moments;
     for (let slot = 0; slot < rows.length; slot++) {
       const base = (rows[slot] as number) * width;
       const gradientBase = slot * width;

@@ -7,13 +7,17 @@ import type { Split } from './interactions';
 import type { RankingMetrics } from './metrics';
 import { ScoringKernel } from './kernels/scoring-kernel';
 import { ADAM_DEFAULTS, type AdamSettings, LazyAdamTable } from './lazy-adam';
+import { BatchAssembler, type BatchPart, buildExamples, type PartGradients } from './batch-parts';
 import {
-  BatchAssembler,
-  type BatchPart,
-  buildExamples,
-  GradientMerger,
-  type PartGradients,
-} from './batch-parts';
+  type MergePlan,
+  MergePlanner,
+  type RowSparseTables,
+  rowShare,
+  type GradientSlot,
+  GradientSlots,
+  SumBuffer,
+  updateRowShare,
+} from './merged-update';
 import {
   denseWeightNames,
   type LossSettings,
@@ -158,11 +162,13 @@ function weightTablesOf(model: TwoTowerModel, shared: boolean): WeightTables {
     [...model.weights].map(([name, variable]) => {
       const data = variable.dataSync() as Float32Array;
       const values = shared ? sharedCopy(data) : data.slice();
-      // Row-sparse tables are row-major with one row per item or user; a dense weight is one row.
-      const width = (ROW_SPARSE_WEIGHTS as readonly string[]).includes(name)
+      // Row-sparse tables are row-major with one row per item or user; a dense weight is one row. Gradient
+      // workers update rows of the row-sparse ones too: their moments are shared with the values.
+      const rowSparse = (ROW_SPARSE_WEIGHTS as readonly string[]).includes(name);
+      const width = rowSparse
         ? variable.shape.slice(1).reduce((product, size) => product * size, 1)
         : values.length;
-      return [name, new LazyAdamTable(values, width)];
+      return [name, new LazyAdamTable(values, width, shared && rowSparse ? 'shared' : 'own')];
     }),
   );
 }
@@ -259,9 +265,25 @@ export async function trainTwoTower(
           weightArrays,
           lossSettings,
           Array.from({ length: threads - 1 }, (_, index) => config.seed + 2 + index),
+          {
+            moments: new Map(ROW_SPARSE_WEIGHTS.map((name) => [name, table(name).moments])),
+            adam,
+          },
         )
       : undefined;
-  const merger = new GradientMerger(shape.numItems + 1, shape.numUsers + 1, d);
+  const rowSparse: RowSparseTables = {
+    itemEmbedding: table('item_embedding'),
+    itemBias: table('item_bias'),
+    userEmbedding: table('user_embedding'),
+  };
+  const planner = new MergePlanner(shape.numItems + 1, shape.numUsers + 1);
+  const slots = new GradientSlots(
+    d,
+    denseNames.map((name) => table(name).values.length),
+    workers !== undefined,
+  );
+  const sums = new SumBuffer();
+  const denseSums = denseNames.map((name) => new Float32Array(table(name).values.length));
 
   const history: EpochStats[] = [];
   const validationUsers = evaluationSample(split, config.validationSampleUsers, config.seed);
@@ -275,25 +297,32 @@ export async function trainTwoTower(
       random.shuffle(order);
       const started = performance.now();
       let lossSum = 0;
-      for (let batch = 0; batch < batches; batch++) {
-        const indices = order.subarray(
-          batch * config.batchSize,
-          Math.min(order.length, (batch + 1) * config.batchSize),
-        );
+      const batchOf = (batch: number) =>
+        order.subarray(batch * config.batchSize, Math.min(order.length, (batch + 1) * config.batchSize));
+      // A batch's parts and merge plan; the next one's is made while the workers apply their share of an update.
+      const assemble = (batch: number): { parts: BatchPart[]; plan: MergePlan } => {
         const parts = assembler.assemble(
-          indices,
+          batchOf(batch),
           negativeSampler?.sample(config.sampledNegatives),
           threads,
           config.inBatchNegatives,
         );
+        return { parts, plan: planner.plan(parts) };
+      };
+      let next = assemble(0);
+      for (let batch = 0; batch < batches; batch++) {
+        const { parts, plan } = next;
         step++;
         // Part i goes to thread i mod threads (thread 0 is this one): the workers' parts go out first, one at a
-        // time per worker, and this thread computes its own meanwhile.
+        // time per worker, and this thread computes its own meanwhile. Every part's gradient lands in shared
+        // memory when there are workers (they read all of them for their share of the update).
+        const partSlots = parts.map((part, index) => slots.slot(index, part));
         const queues = new Map<number, Promise<unknown>>();
         const pending = parts.flatMap((part, index) => {
           const thread = index % threads;
           if (thread === 0) return [];
-          const send = () => (workers as GradientWorkers).gradients(thread - 1, part);
+          const send = () =>
+            (workers as GradientWorkers).gradients(thread - 1, part, partSlots[index] as GradientSlot);
           // A worker's first part is posted now (a .then would wait for this thread's own part to finish).
           const previous = queues.get(thread);
           const gradients = previous ? previous.then(send) : send();
@@ -301,32 +330,59 @@ export async function trainTwoTower(
             thread,
             gradients.catch(() => undefined),
           );
-          return [gradients.then((result) => ({ part, gradients: result }))];
+          return [gradients.then((result) => ({ index, gradients: result }))];
         });
-        const results: { part: BatchPart; gradients: PartGradients }[] = [];
+        const gradients: PartGradients[] = [];
         try {
           for (let index = 0; index < parts.length; index += threads) {
-            const part = parts[index] as BatchPart;
-            results.push({
-              part,
-              gradients: partGradients(weightArrays, stepShape, part, lossSettings, dropoutRandom),
-            });
+            gradients[index] = partGradients(
+              weightArrays,
+              stepShape,
+              parts[index] as BatchPart,
+              lossSettings,
+              dropoutRandom,
+              partSlots[index],
+            );
           }
+          for (const { index, gradients: theirs } of await Promise.all(pending)) gradients[index] = theirs;
         } catch (error) {
           // The workers' answers are awaited (and their failures observed) before the error goes up.
           await Promise.allSettled(pending);
           throw error;
         }
-        results.push(...(await Promise.all(pending)));
-        const merged = merger.merge(results);
-        table('item_embedding').update(merged.itemRows, merged.itemEmbedding, step, adam);
-        table('item_bias').update(merged.itemRows, merged.itemBias, step, adam);
-        table('user_embedding').update(merged.userRows, merged.userEmbedding, step, adam);
-        denseNames.forEach((name, index) =>
-          table(name).update(DENSE_ROW, merged.dense[index] as Float32Array, step, adam),
+        // Each thread updates its share of the touched rows; this one also the dense weights.
+        const share = (thread: number) => ({
+          item: rowShare(plan.itemRows.length, thread, threads),
+          user: rowShare(plan.userRows.length, thread, threads),
+        });
+        const updates = Array.from({ length: threads - 1 }, (_, worker) =>
+          (workers as GradientWorkers).update(worker, {
+            step,
+            plan,
+            slots: partSlots,
+            share: share(worker + 1),
+          }),
         );
-        lossSum += merged.loss * indices.length;
-        progress.onBatch?.(epoch, batch + 1, batches, merged.loss);
+        let loss = 0;
+        try {
+          updateRowShare(rowSparse, plan, gradients, share(0), step, adam, sums);
+          denseNames.forEach((name, weight) => {
+            const sum = denseSums[weight] as Float32Array;
+            sum.fill(0);
+            for (const part of gradients) {
+              const gradient = part.dense[weight] as Float32Array;
+              for (let at = 0; at < sum.length; at++)
+                sum[at] = (sum[at] as number) + (gradient[at] as number);
+            }
+            table(name).update(DENSE_ROW, sum, step, adam);
+          });
+          for (const part of gradients) loss += part.loss;
+          if (batch + 1 < batches) next = assemble(batch + 1);
+        } finally {
+          await Promise.all(updates);
+        }
+        lossSum += loss * batchOf(batch).length;
+        progress.onBatch?.(epoch, batch + 1, batches, loss);
       }
       const seconds = (performance.now() - started) / 1000;
       trainedExamples += order.length;

@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { SeededRandom } from '../data/random';
 import type { BatchPart, PartGradients } from './batch-parts';
+import { readValues, ScratchBuffer } from './kernels/heap-io';
 import { gatherRowsOf } from './lazy-adam';
+import { type GradientSlot, gradientViews } from './merged-update';
 import { accidentalHits, type SoftmaxLossRows, softmaxLoss } from './softmax-loss';
 import {
   ROW_SPARSE_WEIGHTS,
@@ -49,9 +51,13 @@ export function denseWeightNames(weights: WeightArrays): string[] {
   return [...weights.keys()].filter((name) => !(ROW_SPARSE_WEIGHTS as readonly string[]).includes(name));
 }
 
+/** The part's local item and user rows, copied out of the tables (the tensors made from them copy them again). */
+const localRows = { item: new ScratchBuffer(), user: new ScratchBuffer() };
+
 /**
  * The gradient of a part's loss with respect to its local item, item-bias and user rows (copied out of the
- * row-sparse tables) and the dense weights. `random` draws the part's dropout masks.
+ * row-sparse tables) and the dense weights, written into `output` when given (else new arrays). `random` draws
+ * the part's dropout masks.
  */
 export function partGradients(
   weights: WeightArrays,
@@ -59,12 +65,20 @@ export function partGradients(
   part: BatchPart,
   settings: LossSettings,
   random: SeededRandom,
+  output?: GradientSlot,
 ): PartGradients {
   const d = shape.embeddingDim;
   const denseNames = denseWeightNames(weights);
   const weight = (name: string) => weights.get(name) as WeightArray;
-  const rowsOf = (name: string, rows: Int32Array) =>
-    gatherRowsOf(weight(name).values, d, rows, (length) => new Float32Array(length));
+  const rowsOf = (name: string, rows: Int32Array, scratch: ScratchBuffer) => {
+    const values = scratch.take(rows.length * d, false);
+    const tensor = tf.tensor2d(
+      gatherRowsOf(weight(name).values, d, rows, () => values),
+      [rows.length, d],
+    );
+    scratch.give(values);
+    return tensor;
+  };
   const { value, grads } = tf.tidy(() => {
     const local = localAttributes(shape, part.itemRows, part.userRows);
     const dense = denseNames.map((name) => tf.tensor(weight(name).values, [...weight(name).shape]));
@@ -86,22 +100,28 @@ export function partGradients(
       );
     };
     return tf.valueAndGrads(lossOf)([
-      tf.tensor2d(rowsOf('item_embedding', part.itemRows), [part.itemRows.length, d]),
+      rowsOf('item_embedding', part.itemRows, localRows.item),
       tf.tensor1d(
         gatherRowsOf(weight('item_bias').values, 1, part.itemRows, (length) => new Float32Array(length)),
       ),
-      tf.tensor2d(rowsOf('user_embedding', part.userRows), [part.userRows.length, d]),
+      rowsOf('user_embedding', part.userRows, localRows.user),
       ...dense,
     ]);
   });
-  const gradientOf = (index: number) => (grads[index] as tf.Tensor).dataSync() as Float32Array;
-  const result: PartGradients = {
-    loss: (value.dataSync() as Float32Array)[0] as number,
-    itemEmbedding: gradientOf(0),
-    itemBias: gradientOf(1),
-    userEmbedding: gradientOf(2),
-    dense: denseNames.map((_, index) => gradientOf(3 + index)),
-  };
+  const loss = (value.dataSync() as Float32Array)[0] as number;
+  const result: PartGradients = output
+    ? gradientViews(output, loss)
+    : {
+        loss,
+        itemEmbedding: new Float32Array(grads[0]?.size ?? 0),
+        itemBias: new Float32Array(grads[1]?.size ?? 0),
+        userEmbedding: new Float32Array(grads[2]?.size ?? 0),
+        dense: denseNames.map((_, index) => new Float32Array(grads[3 + index]?.size ?? 0)),
+      };
+  // Each gradient read in place (on wasm a view of the backend's heap) straight into its destination.
+  [result.itemEmbedding, result.itemBias, result.userEmbedding, ...result.dense].forEach((into, index) =>
+    into.set(readValues(grads[index] as tf.Tensor)),
+  );
   tf.dispose([value, ...grads]);
   return result;
 }

@@ -8,10 +8,21 @@ import {
   BatchAssembler,
   type BatchPart,
   buildExamples,
-  GradientMerger,
-  type MergedGradients,
+  type PartGradients,
 } from '../../../shared/ml/batch-parts';
+import { ADAM_DEFAULTS, LazyAdamTable } from '../../../shared/ml/lazy-adam';
 import {
+  type GradientSlot,
+  GradientSlots,
+  MergePlanner,
+  rowShare,
+  type RowSparseTables,
+  sumRows,
+  SumBuffer,
+  updateRowShare,
+} from '../../../shared/ml/merged-update';
+import {
+  denseWeightNames,
   type LossSettings,
   partGradients,
   type StepShape,
@@ -61,6 +72,31 @@ function weightsOf(model: TwoTowerModel, shared: boolean): WeightArrays {
   );
 }
 
+/** A shared gradient slot for a part of a step over `weights`. */
+function slotFor(weights: WeightArrays, part: BatchPart): GradientSlot {
+  const dense = denseWeightNames(weights).map((name) => weights.get(name)?.values.length ?? 0);
+  return new GradientSlots(D, dense, true).slot(0, part);
+}
+
+/** Lazy-Adam tables over copies of the row-sparse weights (in shared memory: a worker may update them too). */
+function rowSparseTablesOf(weights: WeightArrays): RowSparseTables {
+  const table = (name: string, width: number) =>
+    new LazyAdamTable(sharedCopy(weights.get(name)?.values ?? new Float32Array()), width, 'shared');
+  return {
+    itemEmbedding: table('item_embedding', D),
+    itemBias: table('item_bias', 1),
+    userEmbedding: table('user_embedding', D),
+  };
+}
+
+function tableState(tables: RowSparseTables): number[][] {
+  return Object.values(tables).flatMap((table: LazyAdamTable) => [
+    [...table.values],
+    [...table.moments.first],
+    [...table.moments.second],
+  ]);
+}
+
 function settingsFor(fullSoftmax: boolean, weighted: boolean): LossSettings {
   return {
     fullSoftmax,
@@ -68,6 +104,49 @@ function settingsFor(fullSoftmax: boolean, weighted: boolean): LossSettings {
     weighted,
     dropout: 0, // dropout masks differ between parts by design; the sums are compared without them
     l2: 0.01,
+  };
+}
+
+/** The sum of a step's part gradients, with the row-sparse ones over the union of the parts' rows. */
+interface MergedGradients {
+  readonly loss: number;
+  readonly itemRows: Int32Array;
+  readonly itemEmbedding: Float32Array;
+  readonly itemBias: Float32Array;
+  readonly userRows: Int32Array;
+  readonly userEmbedding: Float32Array;
+  readonly dense: Float32Array[];
+}
+
+/** The parts' gradients summed as a training step sums them: by the merge plan, over all merged rows. */
+function merge(results: readonly { part: BatchPart; gradients: PartGradients }[]): MergedGradients {
+  const plan = new MergePlanner(NUM_ITEMS + 1, NUM_USERS + 1).plan(results.map(({ part }) => part));
+  const gradients = results.map((result) => result.gradients);
+  const summed = (
+    rows: Int32Array,
+    width: number,
+    pick: (gradient: PartGradients) => Float32Array,
+    targets: readonly Int32Array[],
+  ) => {
+    const sum = new Float32Array(rows.length * width);
+    sumRows(sum, width, { from: 0, to: rows.length }, gradients.map(pick), targets);
+    return sum;
+  };
+  return {
+    loss: gradients.reduce((total, gradient) => total + gradient.loss, 0),
+    itemRows: plan.itemRows,
+    itemEmbedding: summed(plan.itemRows, D, (gradient) => gradient.itemEmbedding, plan.itemTargets),
+    itemBias: summed(plan.itemRows, 1, (gradient) => gradient.itemBias, plan.itemTargets),
+    userRows: plan.userRows,
+    userEmbedding: summed(plan.userRows, D, (gradient) => gradient.userEmbedding, plan.userTargets),
+    dense: (gradients[0] as PartGradients).dense.map((_, weight) => {
+      const sum = new Float32Array((gradients[0] as PartGradients).dense[weight]?.length ?? 0);
+      for (const gradient of gradients)
+        (gradient.dense[weight] as Float32Array).forEach(
+          (value, at) => (sum[at] = (sum[at] as number) + value),
+        );
+      return sum;
+    }),
   };
 }
 
@@ -125,7 +204,7 @@ describe('data-parallel training steps', () => {
         const assembler = new BatchAssembler(split, examples, shape, N, fullSoftmax);
         const assembled = assembler.assemble(batch, fullSoftmax ? undefined : sampled, parts);
         expect(assembled).toHaveLength(parts);
-        return new GradientMerger(NUM_ITEMS + 1, NUM_USERS + 1, D).merge(
+        return merge(
           assembled.map((part) => ({
             part,
             gradients: partGradients(weights, shape, part, settings, random),
@@ -151,7 +230,7 @@ describe('data-parallel training steps', () => {
       for (const part of assembled) expect(part.parts).toBe(assembled.length);
       return {
         assembled,
-        merged: new GradientMerger(NUM_ITEMS + 1, NUM_USERS + 1, D).merge(
+        merged: merge(
           assembled.map((part) => ({
             part,
             gradients: partGradients(weights, shape, part, settings, random),
@@ -199,6 +278,83 @@ describe('data-parallel training steps', () => {
     });
   });
 
+  it('threads that each update their share of the touched rows give exactly the one-thread update, in any order', () => {
+    const weights = weightsOf(model, false);
+    const settings = settingsFor(false, true);
+    const random = new SeededRandom(1);
+    const parts = new BatchAssembler(split, examples, shape, N, false).assemble(batch, sampled, 3);
+    const gradients = parts.map((part) => partGradients(weights, shape, part, settings, random));
+    const plan = new MergePlanner(NUM_ITEMS + 1, NUM_USERS + 1).plan(parts);
+    // Parts share rows: the plan's rows are their union, each once.
+    expect(new Set(plan.itemRows).size).toBe(plan.itemRows.length);
+    expect(plan.itemRows.length).toBeLessThan(parts.reduce((total, part) => total + part.itemRows.length, 0));
+    const adam = { ...ADAM_DEFAULTS, learningRate: 0.05 };
+    const share = (thread: number, threads: number) => ({
+      item: rowShare(plan.itemRows.length, thread, threads),
+      user: rowShare(plan.userRows.length, thread, threads),
+    });
+    const oneThread = rowSparseTablesOf(weights);
+    updateRowShare(oneThread, plan, gradients, share(0, 1), 7, adam, new SumBuffer());
+    const threeThreads = rowSparseTablesOf(weights);
+    for (const thread of [2, 0, 1])
+      updateRowShare(threeThreads, plan, gradients, share(thread, 3), 7, adam, new SumBuffer());
+    expect(tableState(threeThreads)).toEqual(tableState(oneThread));
+    // The update moved every touched row and no other.
+    const before = weights.get('item_embedding')?.values as Float32Array;
+    const touched = new Set(plan.itemRows);
+    for (let row = 0; row <= NUM_ITEMS; row++) {
+      const moved = oneThread.itemEmbedding.values[row * D] !== before[row * D];
+      expect(moved).toBe(touched.has(row));
+    }
+  });
+
+  it('a gradient worker applies its share of the update to the shared tables exactly as the training thread would', async () => {
+    const weights = weightsOf(model, true);
+    const settings = settingsFor(false, true);
+    const parts = new BatchAssembler(split, examples, shape, N, false).assemble(batch, sampled, 2);
+    const plan = new MergePlanner(NUM_ITEMS + 1, NUM_USERS + 1).plan(parts);
+    const slots = parts.map((part) => slotFor(weights, part));
+    const gradients = parts.map((part, index) =>
+      partGradients(weights, shape, part, settings, new SeededRandom(index), slots[index]),
+    );
+    const adam = { ...ADAM_DEFAULTS, learningRate: 0.05 };
+    const share = (thread: number) => ({
+      item: rowShare(plan.itemRows.length, thread, 2),
+      user: rowShare(plan.userRows.length, thread, 2),
+    });
+    const expected = rowSparseTablesOf(weights);
+    updateRowShare(expected, plan, gradients, share(0), 3, adam, new SumBuffer());
+    updateRowShare(expected, plan, gradients, share(1), 3, adam, new SumBuffer());
+    const shared = rowSparseTablesOf(weights);
+    const asWeights: WeightArrays = new Map(
+      [...weights].map(([name, weight]) => {
+        const table = {
+          item_embedding: shared.itemEmbedding,
+          item_bias: shared.itemBias,
+          user_embedding: shared.userEmbedding,
+        }[name];
+        return [name, { ...weight, values: table?.values ?? weight.values }];
+      }),
+    );
+    const moments = new Map([
+      ['item_embedding', shared.itemEmbedding.moments],
+      ['item_bias', shared.itemBias.moments],
+      ['user_embedding', shared.userEmbedding.moments],
+    ]);
+    const workers = await GradientWorkers.start(1, 'wasm', shape, asWeights, settings, [1], {
+      moments,
+      adam,
+    });
+    try {
+      const theirs = workers.update(0, { step: 3, plan, slots, share: share(1) });
+      updateRowShare(shared, plan, gradients, share(0), 3, adam, new SumBuffer());
+      await theirs;
+    } finally {
+      await workers.close();
+    }
+    expect(tableState(shared)).toEqual(tableState(expected));
+  });
+
   it('a gradient worker computes a part exactly as the training thread does, reading the shared tables', async () => {
     const weights = weightsOf(model, true);
     const settings = settingsFor(false, true);
@@ -207,7 +363,7 @@ describe('data-parallel training steps', () => {
     const workers = await GradientWorkers.start(1, 'wasm', shape, weights, settings, [9]);
     try {
       const local = partGradients(weights, shape, second, settings, new SeededRandom(9));
-      const remote = await workers.gradients(0, structuredClone(second));
+      const remote = await workers.gradients(0, structuredClone(second), slotFor(weights, second));
       expect(remote.loss).toBeCloseTo(local.loss, 6);
       expect([...remote.itemEmbedding]).toEqual([...local.itemEmbedding]);
       expect([...remote.userEmbedding]).toEqual([...local.userEmbedding]);
@@ -216,7 +372,7 @@ describe('data-parallel training steps', () => {
       );
       // The training thread's writes between steps are what the worker reads next.
       weights.get('item_embedding')?.values.fill(0.5);
-      const after = await workers.gradients(0, structuredClone(second));
+      const after = await workers.gradients(0, structuredClone(second), slotFor(weights, second));
       const localAfter = partGradients(weights, shape, second, settings, new SeededRandom(9));
       expect(after.loss).toBeCloseTo(localAfter.loss, 6);
       expect(after.loss).not.toBeCloseTo(remote.loss, 3);
@@ -231,7 +387,9 @@ describe('data-parallel training steps', () => {
     try {
       const [part] = new BatchAssembler(split, examples, shape, N, false).assemble(batch, sampled, 1);
       const broken = { ...(part as BatchPart), context: new Int32Array(3) }; // not size × N
-      await expect(workers.gradients(0, broken)).rejects.toThrow(/gradient worker failed/);
+      await expect(workers.gradients(0, broken, slotFor(weights, broken))).rejects.toThrow(
+        /gradient worker failed/,
+      );
     } finally {
       await workers.close();
     }
@@ -241,7 +399,7 @@ describe('data-parallel training steps', () => {
     const weights = weightsOf(model, true);
     const workers = await GradientWorkers.start(1, 'wasm', shape, weights, settingsFor(false, false), [1]);
     const [part] = new BatchAssembler(split, examples, shape, N, false).assemble(batch, sampled, 1);
-    const pending = workers.gradients(0, part as BatchPart);
+    const pending = workers.gradients(0, part as BatchPart, slotFor(weights, part as BatchPart));
     await workers.close();
     await expect(pending).rejects.toThrow(/gradient worker exited with code 1/);
   });

@@ -299,7 +299,7 @@ export async function trainTwoTower(
       let lossSum = 0;
       const batchOf = (batch: number) =>
         order.subarray(batch * config.batchSize, Math.min(order.length, (batch + 1) * config.batchSize));
-      // A batch's parts and merge plan; the next one's is made while the workers apply their share of an update.
+      // A batch's parts and merge plan; the next one's is made while this thread waits for the workers' parts.
       const assemble = (batch: number): { parts: BatchPart[]; plan: MergePlan } => {
         const parts = assembler.assemble(
           batchOf(batch),
@@ -344,6 +344,7 @@ export async function trainTwoTower(
               partSlots[index],
             );
           }
+          if (batch + 1 < batches) next = assemble(batch + 1);
           for (const { index, gradients: theirs } of await Promise.all(pending)) gradients[index] = theirs;
         } catch (error) {
           // The workers' answers are awaited (and their failures observed) before the error goes up.
@@ -377,7 +378,6 @@ export async function trainTwoTower(
             table(name).update(DENSE_ROW, sum, step, adam);
           });
           for (const part of gradients) loss += part.loss;
-          if (batch + 1 < batches) next = assemble(batch + 1);
         } finally {
           await Promise.all(updates);
         }

@@ -12,13 +12,18 @@ export class SeededRandom {
 
   /** Uniform in [0, 1). */
   next(): number {
+    return (this.bits() >>> 0) / 4294967296;
+  }
+
+  /** 32 uniform random bits, as a signed 32-bit integer. */
+  bits(): number {
     // The state as a signed 32-bit integer (the same bits as unsigned): V8 keeps it unboxed, where an unsigned
     // value above 2^31 is a heap number allocated on every call (16 ns a draw against 11).
     this.state = (this.state + 0x6d2b79f5) | 0;
     let t = this.state;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return t ^ (t >>> 14);
   }
 
   /** Uniform integer in [0, n). */

@@ -32,10 +32,13 @@ export function gatherRowsOf<T extends Float32Array | Int32Array>(
   firstRow = 0,
 ): T {
   const out = make(rows.length * width);
-  rows.forEach((row, slot) => {
-    const at = row - firstRow;
-    if (at >= 0) out.set(values.subarray(at * width, (at + 1) * width), slot * width);
-  });
+  // Value by value: a subarray per row would be an object per row (thousands a step) for the collector.
+  for (let slot = 0; slot < rows.length; slot++) {
+    const at = ((rows[slot] as number) - firstRow) * width;
+    const into = slot * width;
+    for (let column = 0; column < width; column++)
+      out[into + column] = at >= 0 ? (values[at + column] as number) : 0;
+  }
   return out;
 }
 

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../shared/ml/backend';
 import { buildInteractionLog, leaveLastOut } from '../../../shared/ml/interactions';
 import { DEFAULT_TRAINING_CONFIG, trainTwoTower, twoTowerScorer } from '../../../shared/ml/train-two-tower';
-import { fillContext, TwoTowerModel } from '../../../shared/ml/two-tower';
+import { SeededRandom } from '../../../shared/data/random';
+import { dropoutMask, fillContext, TwoTowerModel } from '../../../shared/ml/two-tower';
 import { SYNTHETIC_PRESETS, SyntheticWorld } from '../../../shared/synthetic/generator';
 
 const shape = { numUsers: 30, numItems: 50, embeddingDim: 8, sequenceLength: 5 };
@@ -77,6 +78,31 @@ describe('TwoTowerModel', () => {
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([context, users]);
     model.dispose();
+  });
+
+  it('draws dropout masks that drop the given share, keep the expected value, and repeat from a seed', () => {
+    const maskOf = (seed: number, shape: [number, number]) => {
+      const mask = dropoutMask(shape, 0.3, new SeededRandom(seed));
+      const values = [...mask.dataSync()];
+      mask.dispose();
+      return values;
+    };
+    const values = maskOf(1, [301, 333]); // an odd count: the last draw's second half is left over
+    expect(values).toHaveLength(301 * 333);
+    const dropped = values.filter((value) => value === 0).length / values.length;
+    expect(dropped).toBeGreaterThan(0.295);
+    expect(dropped).toBeLessThan(0.305);
+    // Inverted dropout: the kept values are scaled so the mask's mean is 1.
+    expect(new Set(values.filter((value) => value !== 0)).size).toBe(1);
+    const mean = values.reduce((total, value) => total + value, 0) / values.length;
+    expect(mean).toBeCloseTo(1, 1);
+    expect(maskOf(1, [301, 333])).toEqual(values);
+    expect(maskOf(2, [301, 333])).not.toEqual(values);
+    // Neighbouring values (the two halves of one draw) are independent: both dropped about 0.3² of the time.
+    let bothDropped = 0;
+    for (let index = 0; index + 1 < values.length; index += 2)
+      if (values[index] === 0 && values[index + 1] === 0) bothDropped++;
+    expect(bothDropped / Math.floor(values.length / 2)).toBeCloseTo(0.09, 2);
   });
 
   it('left-pads contexts with the most recent items last', () => {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { AttentionPoolingKernel } from './kernels/attention-pooling-kernel';
 import { readValues, ScratchBuffer } from './kernels/heap-io';
 
 /**
@@ -175,6 +176,14 @@ const scratch = {
   rows: new ScratchBuffer(),
 };
 
+/** This thread's vectorised kernel, for widths divisible by 4 (the JavaScript loops above otherwise). */
+let kernel: AttentionPoolingKernel | undefined;
+
+/** A tensor from a view of a buffer that is reused: wasm copies the values in, other backends keep the array. */
+function tensorOf(values: Float32Array, shape: [number, number]): tf.Tensor2D {
+  return tf.tensor2d(tf.getBackend() === 'wasm' ? values : values.slice(), shape);
+}
+
 /**
  * The fused op on tensors: `context` [batch × N] local item rows (0 = padding), `projectedRows` P [rows, d],
  * `projectedPositions` Q [N, d], `rows` E [rows, d], `query` a [d, 1]; returns pooled [batch, d].
@@ -189,6 +198,35 @@ export function attentionPooling(
   const [length, width] = projectedPositions.shape;
   const shape: AttentionPoolingShape = { batch: context.length / length, length, width };
   const tableRows = rows.shape[0];
+  if (width % 4 === 0) {
+    kernel ??= new AttentionPoolingKernel();
+    const vectorised = kernel;
+    const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const [p, q, e, a] = args as tf.Tensor[];
+      // Heap views: read before the next TF.js call.
+      const { pooled, pass } = vectorised.forward(
+        context,
+        readValues(p as tf.Tensor),
+        readValues(q as tf.Tensor),
+        readValues(e as tf.Tensor),
+        readValues(a as tf.Tensor),
+        { ...shape, tableRows },
+      );
+      return {
+        value: tensorOf(pooled, [shape.batch, width]),
+        gradFunc: (dy: tf.Tensor | tf.Tensor[]) => {
+          const gradients = vectorised.backward(readValues(dy as tf.Tensor), pass);
+          return [
+            tensorOf(gradients.projectedRows, [tableRows, width]),
+            tensorOf(gradients.projectedPositions, [length, width]),
+            tensorOf(gradients.rows, [tableRows, width]),
+            tensorOf(gradients.query, [width, 1]),
+          ];
+        },
+      };
+    }) as (p: tf.Tensor2D, q: tf.Tensor2D, e: tf.Tensor2D, a: tf.Tensor2D) => tf.Tensor2D;
+    return op(projectedRows, projectedPositions, rows, query);
+  }
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [p, q, e, a] = args as tf.Tensor[];
     const save = args[4] as tf.GradSaveFunc;

@@ -16,6 +16,11 @@ export interface WatModule {
 export const WAT_MODULES: readonly WatModule[] = [
   { wat: 'dot-scores.wat', embedded: 'dot-scores-wasm.ts', constant: 'DOT_SCORES_WASM_BASE64' },
   { wat: 'softmax-rows.wat', embedded: 'softmax-rows-wasm.ts', constant: 'SOFTMAX_ROWS_WASM_BASE64' },
+  {
+    wat: 'attention-pooling.wat',
+    embedded: 'attention-pooling-wasm.ts',
+    constant: 'ATTENTION_POOLING_WASM_BASE64',
+  },
 ];
 
 export async function compileWat(module: WatModule): Promise<Uint8Array> {

@@ -15,13 +15,18 @@ describe('fused attention pooling', () => {
     expect(fastTanh(-1e-9)).toBeCloseTo(-1e-9, 15);
   });
 
-  it.each(['wasm', 'cpu'])(
-    'on %s: the user vectors and the gradient of every weight equal the composed TF.js ops (padding, an empty history)',
-    async (backend) => {
+  it.each([
+    ['wasm', 6, 'JavaScript loops'],
+    ['cpu', 6, 'JavaScript loops'],
+    ['wasm', 8, 'vectorised kernel'],
+    ['cpu', 8, 'vectorised kernel'],
+  ])(
+    'on %s, width %i (%s): the user vectors and the gradient of every weight equal the composed TF.js ops (padding, an empty history)',
+    async (backend, width) => {
       await initBackend({ force: backend as 'wasm' | 'cpu' });
       const n = 4;
       const model = new TwoTowerModel(
-        { numUsers: 5, numItems: 9, embeddingDim: 6, sequenceLength: n },
+        { numUsers: 5, numItems: 9, embeddingDim: width as number, sequenceLength: n },
         undefined,
         3,
       );
@@ -44,7 +49,7 @@ describe('fused attention pooling', () => {
           const vectors = towerUserVectors(tables, context, users, { projectTableRows: fused });
           // A loss that weighs every output differently, so each gradient entry is checked.
           return vectors
-            .mul(tf.linspace(-1, 2, 4 * 6).reshape([4, 6]))
+            .mul(tf.linspace(-1, 2, 4 * (width as number)).reshape([4, width as number]))
             .sum()
             .add(vectors.square().sum()) as tf.Scalar;
         };

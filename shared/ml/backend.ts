@@ -5,6 +5,7 @@ import { registerWasmBatchMatMul } from './kernels/wasm-batch-matmul';
 import { registerWasmTanh } from './kernels/tanh-via-sigmoid';
 import { registerWasmColumnSum } from './kernels/column-sum';
 import { registerWasmIdentity } from './kernels/identity-by-reference';
+import { registerWasmSlice } from './kernels/slice-in-place';
 
 /**
  * TF.js backend selection, in one place. Model and data code import
@@ -61,6 +62,7 @@ async function tryBackend(name: BackendName, options: BackendOptions): Promise<v
     registerWasmTanh(tf);
     registerWasmColumnSum(tf);
     registerWasmIdentity(tf);
+    registerWasmSlice(tf);
   }
 }
 

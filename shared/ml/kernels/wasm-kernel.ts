@@ -25,7 +25,7 @@ const replacements = new WeakSet<object>();
 export function replaceWasmKernel(
   tfjs: typeof tf,
   name: string,
-  implementation: (args: KernelArgs, stock: StockKernel) => tf.TensorInfo,
+  implementation: (args: KernelArgs, stock: StockKernel) => tf.TensorInfo | tf.TensorInfo[],
 ): void {
   const current = tfjs.getKernel(name, 'wasm');
   if (!current || replacements.has(current.kernelFunc)) return;

@@ -160,6 +160,60 @@ describe('the training step’s own pieces', () => {
     );
   });
 
+  it('slices and splits 1-D and 2-D tensors on wasm in place, as the indices say (higher ranks through the stock kernel), without copying the input out', () => {
+    const matrix = tf.tensor2d(
+      Float32Array.from({ length: 20 }, (_, index) => index),
+      [4, 5],
+    );
+    const backend = tf.backend() as unknown as { readSync: (dataId: object) => unknown };
+    const readSync = jest.spyOn(backend, 'readSync');
+    try {
+      expect(tf.slice(matrix, [1, 2], [2, 3]).arraySync()).toEqual([
+        [7, 8, 9],
+        [12, 13, 14],
+      ]);
+      expect(tf.slice(matrix, [2, 0], [-1, 2]).arraySync()).toEqual([
+        [10, 11],
+        [15, 16],
+      ]);
+      expect(tf.slice(matrix, [3]).arraySync()).toEqual([[15, 16, 17, 18, 19]]);
+      // The gradient of a concatenation splits it back apart.
+      const [left, right] = tf.split(matrix, [2, -1], 1);
+      expect(left?.arraySync()).toEqual([
+        [0, 1],
+        [5, 6],
+        [10, 11],
+        [15, 16],
+      ]);
+      expect(right?.arraySync()).toEqual([
+        [2, 3, 4],
+        [7, 8, 9],
+        [12, 13, 14],
+        [17, 18, 19],
+      ]);
+      expect(tf.split(matrix, 2, 0).map((piece) => piece.arraySync())).toEqual([
+        [
+          [0, 1, 2, 3, 4],
+          [5, 6, 7, 8, 9],
+        ],
+        [
+          [10, 11, 12, 13, 14],
+          [15, 16, 17, 18, 19],
+        ],
+      ]);
+      // arraySync reads each result once; the slices and splits themselves read nothing out.
+      expect(readSync).toHaveBeenCalledTimes(7);
+    } finally {
+      readSync.mockRestore();
+    }
+    expect(tf.slice(tf.tensor1d([1, 2, 3, 4, 5], 'int32'), 1, 3).arraySync()).toEqual([2, 3, 4]);
+    const cube = tf.tensor3d(
+      Float32Array.from({ length: 8 }, (_, index) => index),
+      [2, 2, 2],
+    );
+    expect(tf.slice(cube, [1, 0, 1], [1, 2, 1]).arraySync()).toEqual([[[5], [7]]]);
+  });
+
   it('wasm Tanh (via Sigmoid) matches tanh to float32 rounding, including large and tiny inputs', () => {
     const x = Float32Array.from([
       -40,

@@ -18,11 +18,21 @@ export function gatherRows(
   out: TypedValues,
 ): void {
   const width = tableRows === 0 ? 0 : table.length / tableRows;
+  // Views of one buffer (the wasm heap): `set` would clone each source row first, so copy within the buffer.
+  const shared = table.buffer === out.buffer;
+  const heap = shared
+    ? new (table.constructor as new (buffer: ArrayBufferLike) => TypedValues)(table.buffer)
+    : undefined;
+  const tableStart = table.byteOffset / table.BYTES_PER_ELEMENT;
+  const outStart = out.byteOffset / out.BYTES_PER_ELEMENT;
   for (let row = 0; row < indices.length; row++) {
     const index = indices[row] as number;
     if (!(index >= 0 && index < tableRows))
       throw new Error(`GatherV2: the index value ${index} is not in [0, ${tableRows - 1}]`);
-    out.set(table.subarray(index * width, (index + 1) * width), row * width);
+    if (heap) {
+      const from = tableStart + index * width;
+      heap.copyWithin(outStart + row * width, from, from + width);
+    } else out.set(table.subarray(index * width, (index + 1) * width), row * width);
   }
 }
 

@@ -36,10 +36,13 @@ function sliceOf(x: tf.TensorInfo, args: KernelArgs): tf.TensorInfo {
   const into = backend.typedArrayFromHeap(output);
   const width = shape[1] as number;
   if (columns === width) {
-    into.set(from.subarray(beginRow * width, (beginRow + rows) * width));
+    // Within one buffer: `set` from a view of the same buffer first clones the source.
+    const heap = new (from.constructor as new (buffer: ArrayBufferLike) => typeof from)(from.buffer);
+    const start = from.byteOffset / from.BYTES_PER_ELEMENT + beginRow * width;
+    heap.copyWithin(into.byteOffset / into.BYTES_PER_ELEMENT, start, start + rows * width);
     return output;
   }
-  // Value by value: a subarray of the heap per row costs ~1 µs, more than copying its values.
+  // Value by value: `set` between views of the one heap clones its source first, a fresh array per row.
   for (let row = 0; row < rows; row++) {
     const at = (beginRow + row) * width + beginColumn;
     const to = row * columns;

@@ -76,11 +76,6 @@ export class LazyAdamTable {
     return this.values.length / this.width;
   }
 
-  /** The rows' values, in the order given, as one row-major array. */
-  gather(rows: Int32Array): Float32Array {
-    return gatherRowsOf(this.values, this.width, rows, (size) => new Float32Array(size));
-  }
-
   /**
    * One Adam step on the given rows. `gradient` holds one row per entry of `rows` (distinct rows); `step` is
    * the optimizer's 1-based step count, shared by every table and the dense weights.

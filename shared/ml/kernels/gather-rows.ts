@@ -1,5 +1,12 @@
 import type * as tf from '@tensorflow/tfjs';
-import { type KernelArgs, replaceWasmKernel, type StockKernel, wasmBackendOf } from './wasm-kernel';
+import {
+  type KernelArgs,
+  replaceWasmKernel,
+  type StockKernel,
+  type TypedValues,
+  valueCopier,
+  wasmBackendOf,
+} from './wasm-kernel';
 
 /**
  * `GatherV2` along axis 0 for the `wasm` backend as row copies. The stock wasm
@@ -8,8 +15,6 @@ import { type KernelArgs, replaceWasmKernel, type StockKernel, wasmBackendOf } f
  * took 18.5 ms, a fifth of a training step. Copying whole rows takes well under
  * a millisecond. Other gathers (another axis, batch dimensions) go to the stock kernel.
  */
-type TypedValues = Float32Array | Int32Array | Uint8Array;
-
 /** out[i, :] = table[indices[i], :]; an index outside the table is an error, as in TF.js. */
 export function gatherRows(
   table: TypedValues,
@@ -18,21 +23,12 @@ export function gatherRows(
   out: TypedValues,
 ): void {
   const width = tableRows === 0 ? 0 : table.length / tableRows;
-  // Views of one buffer (the wasm heap): `set` would clone each source row first, so copy within the buffer.
-  const shared = table.buffer === out.buffer;
-  const heap = shared
-    ? new (table.constructor as new (buffer: ArrayBufferLike) => TypedValues)(table.buffer)
-    : undefined;
-  const tableStart = table.byteOffset / table.BYTES_PER_ELEMENT;
-  const outStart = out.byteOffset / out.BYTES_PER_ELEMENT;
+  const copy = valueCopier(table, out);
   for (let row = 0; row < indices.length; row++) {
     const index = indices[row] as number;
     if (!(index >= 0 && index < tableRows))
       throw new Error(`GatherV2: the index value ${index} is not in [0, ${tableRows - 1}]`);
-    if (heap) {
-      const from = tableStart + index * width;
-      heap.copyWithin(outStart + row * width, from, from + width);
-    } else out.set(table.subarray(index * width, (index + 1) * width), row * width);
+    copy(index * width, row * width, width);
   }
 }
 

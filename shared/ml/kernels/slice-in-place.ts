@@ -1,5 +1,11 @@
 import type * as tf from '@tensorflow/tfjs';
-import { type KernelArgs, replaceWasmKernel, type StockKernel, wasmBackendOf } from './wasm-kernel';
+import {
+  type KernelArgs,
+  replaceWasmKernel,
+  type StockKernel,
+  valueCopier,
+  wasmBackendOf,
+} from './wasm-kernel';
 
 /**
  * `Slice` and `SplitV` of a 1-D or 2-D tensor for the `wasm` backend, read in place from the heap. The stock
@@ -32,22 +38,11 @@ function sliceOf(x: tf.TensorInfo, args: KernelArgs): tf.TensorInfo {
   const backend = wasmBackendOf(args);
   // Allocate first: growing the wasm heap detaches earlier views of it.
   const output = backend.makeOutput(sizes, x.dtype);
-  const from = backend.typedArrayFromHeap(x);
-  const into = backend.typedArrayFromHeap(output);
   const width = shape[1] as number;
-  if (columns === width) {
-    // Within one buffer: `set` from a view of the same buffer first clones the source.
-    const heap = new (from.constructor as new (buffer: ArrayBufferLike) => typeof from)(from.buffer);
-    const start = from.byteOffset / from.BYTES_PER_ELEMENT + beginRow * width;
-    heap.copyWithin(into.byteOffset / into.BYTES_PER_ELEMENT, start, start + rows * width);
-    return output;
-  }
-  // Value by value: `set` between views of the one heap clones its source first, a fresh array per row.
-  for (let row = 0; row < rows; row++) {
-    const at = (beginRow + row) * width + beginColumn;
-    const to = row * columns;
-    for (let column = 0; column < columns; column++) into[to + column] = from[at + column] as number;
-  }
+  const copy = valueCopier(backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(output));
+  if (columns === width) copy(beginRow * width, 0, rows * width);
+  else
+    for (let row = 0; row < rows; row++) copy((beginRow + row) * width + beginColumn, row * columns, columns);
   return output;
 }
 

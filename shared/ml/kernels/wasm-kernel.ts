@@ -40,3 +40,23 @@ export function replaceWasmKernel(
 export function wasmBackendOf(args: KernelArgs): WasmBackendLike {
   return args.backend as WasmBackendLike;
 }
+
+export type TypedValues = Float32Array | Int32Array | Uint8Array;
+
+/**
+ * Copies runs of values from `from` into `into` (indices within each view). Views of one buffer — the wasm heap —
+ * copy within it: `TypedArray.set` from a view of the same buffer first clones its source, a fresh array per call.
+ */
+export function valueCopier(
+  from: TypedValues,
+  into: TypedValues,
+): (fromIndex: number, intoIndex: number, length: number) => void {
+  if (from.buffer !== into.buffer)
+    return (fromIndex, intoIndex, length) =>
+      into.set(from.subarray(fromIndex, fromIndex + length), intoIndex);
+  const heap = new (from.constructor as new (buffer: ArrayBufferLike) => TypedValues)(from.buffer);
+  const fromStart = from.byteOffset / from.BYTES_PER_ELEMENT;
+  const intoStart = into.byteOffset / into.BYTES_PER_ELEMENT;
+  return (fromIndex, intoIndex, length) =>
+    heap.copyWithin(intoStart + intoIndex, fromStart + fromIndex, fromStart + fromIndex + length);
+}

@@ -1,6 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
-import { readValues, ScratchBuffer } from './kernels/heap-io';
-import { softmaxRowsInPlace } from './kernels/softmax-rows';
+import { HeapScratch, readValues, ScratchBuffer } from './kernels/heap-io';
+import {
+  type RowStats,
+  softmaxRowsAt,
+  softmaxRowsInPlace,
+  softmaxScratchBytes,
+} from './kernels/softmax-rows';
 
 /**
  * The retrieval loss of a training part as one fused op: logits = U·Vᵀ + b (TF.js's product), then in one pass
@@ -55,13 +60,31 @@ export function accidentalHits(targets: Int32Array, candidates: Int32Array, firs
 }
 
 /**
- * The loss of `logits` ([rows × columns], row-major) and, written over them in place, its gradient with
- * respect to them; with the gradient's column sums (a candidate bias's gradient).
+ * The loss of `logits` ([rows × columns], row-major) plus `bias` (per column, when given) and, written over them in
+ * place, its gradient with respect to them; with the gradient's column sums (a candidate bias's gradient).
  */
 export function softmaxLossInPlace(
   logits: Float32Array,
   columns: number,
   rows: SoftmaxLossRows,
+  bias?: Float32Array,
+): { loss: number; columnSums: Float32Array } {
+  return softmaxLossPass(logits, bias, columns, rows, (scales) =>
+    softmaxRowsInPlace(logits, rows.targetColumns.length, columns, scales, bias),
+  );
+}
+
+/**
+ * The loss pass around a softmax of the rows (`softmax`, given each row's scale, adds the bias and replaces each
+ * row by its scaled softmax): the rows' targets and hits before it, the loss and the targets' and negatives'
+ * gradients after it. `logits` may be a view of the wasm heap: nothing here calls TF.js.
+ */
+function softmaxLossPass(
+  logits: Float32Array,
+  bias: Float32Array | undefined,
+  columns: number,
+  rows: SoftmaxLossRows,
+  softmax: (scales: Float32Array) => RowStats,
 ): { loss: number; columnSums: Float32Array } {
   const { targetColumns, hits, weights, positive, denominator } = rows;
   const count = targetColumns.length;
@@ -71,15 +94,19 @@ export function softmaxLossInPlace(
   const scales = new Float32Array(count);
   // A negative row's margin against its mean logit, taken before the softmax pass overwrites the row.
   const margins = new Map<number, number>();
+  let biasMean = 0;
+  if (bias && positive) for (let column = 0; column < columns; column++) biasMean += bias[column] as number;
+  biasMean /= columns;
   for (let row = 0; row < count; row++) {
     const base = row * columns;
-    targetLogits[row] = logits[base + (targetColumns[row] as number)] as number;
+    const targetColumn = targetColumns[row] as number;
+    targetLogits[row] = (logits[base + targetColumn] as number) + (bias ? (bias[targetColumn] as number) : 0);
     const weight = (weights ? (weights[row] as number) : 1) / denominator;
     rowWeights[row] = weight;
     if (positive && positive[row] === 0) {
       let mean = 0;
       for (let column = 0; column < columns; column++) mean += logits[base + column] as number;
-      margins.set(row, (targetLogits[row] as number) - mean / columns);
+      margins.set(row, (targetLogits[row] as number) - mean / columns - biasMean);
       continue;
     }
     scales[row] = weight;
@@ -88,7 +115,7 @@ export function softmaxLossInPlace(
       for (let at = hits.offsets[row] as number; at < (hits.offsets[row + 1] as number); at++)
         logits[base + (hits.columns[at] as number)] = -Infinity;
   }
-  const { max, sum, columnSums } = softmaxRowsInPlace(logits, count, columns, scales);
+  const { max, sum, columnSums } = softmax(scales);
   let loss = 0;
   for (let row = 0; row < count; row++) {
     const base = row * columns;
@@ -112,12 +139,17 @@ export function softmaxLossInPlace(
   return { loss, columnSums };
 }
 
-/** The logits matrix, reused step after step (one per thread). */
+/** The logits matrix off the wasm heap, reused step after step (one per thread). */
 const logitsScratch = new ScratchBuffer();
+/** The softmax kernel's scratch on the wasm heap (one per thread). */
+const heapScratch = new HeapScratch();
 
 /**
  * The fused op: `userVectors` U [rows, d], `candidateVectors` V [columns, d], `candidateBias` b [columns];
- * returns the scalar loss, differentiable in all three.
+ * returns the scalar loss, differentiable in all three. On wasm with a multiple of 4 columns the whole pass runs
+ * on the product U·Vᵀ where TF.js left it on its heap, and that matrix, overwritten by the gradient, is what the
+ * backward products read: no copy of the [rows × columns] matrix (there were four, 2.6 MB each at 512 × 1,280,
+ * which two gradient threads contend for). Elsewhere the logits are copied out and the gradient back in.
  */
 export function softmaxLoss(
   userVectors: tf.Tensor2D,
@@ -126,24 +158,42 @@ export function softmaxLoss(
   rows: SoftmaxLossRows,
 ): tf.Scalar {
   const columns = candidateVectors.shape[0];
+  const count = userVectors.shape[0];
+  const onHeap = tf.getBackend() === 'wasm' && columns % 4 === 0;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [users, candidates, bias] = args as tf.Tensor2D[];
     const save = args[3] as tf.GradSaveFunc;
-    const product = tf.tidy(() =>
-      tf.add(tf.matMul(users as tf.Tensor2D, candidates as tf.Tensor2D, false, true), bias as tf.Tensor),
-    );
-    const count = product.shape[0] as number;
-    const logits = logitsScratch.take(count * columns, false);
-    logits.set(readValues(product));
+    const product = tf.matMul(users as tf.Tensor2D, candidates as tf.Tensor2D, false, true);
+    let result: { loss: number; columnSums: Float32Array };
+    let logits: Float32Array | undefined;
+    if (onHeap) {
+      const { memory, offset } = heapScratch.reserve(softmaxScratchBytes(count, columns));
+      // Views taken after the reservation (a growing heap detaches them), used before the next TF.js call.
+      const values = readValues(product);
+      const biasValues = readValues(bias as tf.Tensor);
+      const place = { matrix: values.byteOffset, bias: biasValues.byteOffset, scratch: offset };
+      result = softmaxLossPass(values, biasValues, columns, rows, (scales) =>
+        softmaxRowsAt(memory, place, count, columns, scales),
+      );
+      // The product now holds the gradient; saved (when recording) for the backward products.
+      save([users as tf.Tensor2D, candidates as tf.Tensor2D, product]);
+    } else {
+      logits = logitsScratch.take(count * columns, false);
+      logits.set(readValues(product));
+      result = softmaxLossInPlace(logits, columns, rows, readValues(bias as tf.Tensor));
+      save([users as tf.Tensor2D, candidates as tf.Tensor2D]);
+    }
     product.dispose();
-    const { loss, columnSums } = softmaxLossInPlace(logits, columns, rows);
-    save([users as tf.Tensor2D, candidates as tf.Tensor2D]);
+    const { loss, columnSums } = result;
     return {
       value: tf.scalar(loss),
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const scale = readValues(dy as tf.Tensor)[0] as number;
-        const unscaled = tf.tensor2d(logits, [count, columns]);
-        logitsScratch.give(logits);
+        let unscaled = saved[2];
+        if (!unscaled) {
+          unscaled = tf.tensor2d(logits as Float32Array, [count, columns]);
+          logitsScratch.give(logits as Float32Array);
+        }
         // The loss is usually summed into the step's total as it is: dy = 1, no product needed.
         const gradient = scale === 1 ? unscaled : unscaled.mul(tf.scalar(scale));
         return [

@@ -42,3 +42,39 @@ export class ScratchBuffer {
     if (array.buffer === this.values.buffer) this.lent = false;
   }
 }
+
+/** What the project's own wasm modules use of the wasm backend's Emscripten module: its memory and allocator. */
+interface WasmHeapModule {
+  readonly asm: { readonly memory: WebAssembly.Memory };
+  _malloc(bytes: number): number;
+  _free(pointer: number): void;
+}
+
+/**
+ * The wasm backend's heap — its `WebAssembly.Memory`, for a module of the project's own to import, and a block of
+ * scratch bytes in it, kept across steps and grown when a step needs more. Allocating may grow the heap, which
+ * detaches every view of it: reserve first, then take views.
+ */
+export class HeapScratch {
+  private heap: WasmHeapModule | undefined;
+  private pointer = 0;
+  private bytes = 0;
+
+  /** The backend's memory and a scratch block of at least `bytes` bytes (its byte offset). */
+  reserve(bytes: number): { memory: WebAssembly.Memory; offset: number } {
+    const heap = (tf.backend() as unknown as { wasm: WasmHeapModule }).wasm;
+    if (heap !== this.heap) {
+      // A new backend instance: the old block went with its heap.
+      this.heap = heap;
+      this.bytes = 0;
+      this.pointer = 0;
+    }
+    if (this.bytes < bytes) {
+      if (this.pointer) heap._free(this.pointer);
+      this.bytes = Math.ceil(bytes * 1.25);
+      this.pointer = heap._malloc(this.bytes);
+      if (!this.pointer) throw new Error(`the wasm heap could not allocate ${this.bytes} bytes`);
+    }
+    return { memory: heap.asm.memory, offset: this.pointer };
+  }
+}

@@ -1,11 +1,11 @@
 import { SOFTMAX_ROWS_WASM_BASE64 } from './softmax-rows-wasm';
 
 interface SoftmaxRowsExports {
-  readonly memory: WebAssembly.Memory;
   softmax_rows(
     matrix: number,
     rows: number,
     stride: number,
+    bias: number,
     scales: number,
     stats: number,
     columns: number,
@@ -14,9 +14,17 @@ interface SoftmaxRowsExports {
 
 const PAGE = 65_536;
 let compiled: WebAssembly.Module | undefined;
-let instance: SoftmaxRowsExports | undefined;
+/** The module on its own memory (one per thread), grown to the largest matrix seen. */
+let own: { memory: WebAssembly.Memory; kernel: SoftmaxRowsExports } | undefined;
+/** Instances on other memories (the TF.js wasm backend's heap), by memory. */
+const onMemory = new WeakMap<WebAssembly.Memory, SoftmaxRowsExports>();
 
-/** Each row's max and the sum of exp(x − max) over it; the column sums of the result. */
+function instantiate(memory: WebAssembly.Memory): SoftmaxRowsExports {
+  compiled ??= new WebAssembly.Module(Buffer.from(SOFTMAX_ROWS_WASM_BASE64, 'base64'));
+  return new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as SoftmaxRowsExports;
+}
+
+/** Each row's max and the sum of exp(x − max) over it (x with the bias added); the column sums of the result. */
 export interface RowStats {
   readonly max: Float32Array;
   readonly sum: Float32Array;
@@ -24,24 +32,32 @@ export interface RowStats {
 }
 
 /**
- * Each row of `matrix` ([rows × columns], row-major; −Infinity for a column left out) replaced, in place, by its
- * softmax times `scales[row]` (the column sums of the result returned with the rows' stats), through the vectorised loop of `softmax-rows.wat`. One module instance per thread,
- * its memory grown to the largest matrix seen.
+ * Each row of `matrix` ([rows × columns], row-major; −Infinity for a column left out) plus `bias` (per column;
+ * zeros when omitted) replaced, in place, by its softmax times `scales[row]` (the column sums of the result
+ * returned with the rows' stats), through the vectorised loop of `softmax-rows.wat` on the module's own memory
+ * (the matrix is copied in and out). `softmaxRowsAt` runs it where the matrix already is.
  */
 export function softmaxRowsInPlace(
   matrix: Float32Array,
   rows: number,
   columns: number,
   scales: Float32Array,
+  bias?: Float32Array,
 ): RowStats {
   const stride = Math.ceil(columns / 4) * 4;
   const matrixBytes = rows * stride * 4;
-  const needed = matrixBytes + rows * 12 + stride * 4;
-  compiled ??= new WebAssembly.Module(Buffer.from(SOFTMAX_ROWS_WASM_BASE64, 'base64'));
-  instance ??= new WebAssembly.Instance(compiled).exports as unknown as SoftmaxRowsExports;
-  const pages = Math.ceil(needed / PAGE) - instance.memory.buffer.byteLength / PAGE;
-  if (pages > 0) instance.memory.grow(pages);
-  const memory = instance.memory.buffer;
+  const biasAt = matrixBytes;
+  const scalesAt = biasAt + stride * 4;
+  const statsAt = scalesAt + rows * 4;
+  const columnsAt = statsAt + rows * 8;
+  const needed = columnsAt + stride * 4;
+  if (!own) {
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    own = { memory, kernel: instantiate(memory) };
+  }
+  const pages = Math.ceil(needed / PAGE) - own.memory.buffer.byteLength / PAGE;
+  if (pages > 0) own.memory.grow(pages);
+  const memory = own.memory.buffer;
   const padded = new Float32Array(memory, 0, rows * stride);
   if (stride === columns) padded.set(matrix);
   else
@@ -49,20 +65,75 @@ export function softmaxRowsInPlace(
       padded.set(matrix.subarray(row * columns, (row + 1) * columns), row * stride);
       padded.fill(-Infinity, row * stride + columns, (row + 1) * stride);
     }
-  new Float32Array(memory, matrixBytes, rows).set(scales);
-  const columnsAt = matrixBytes + rows * 12;
-  new Float32Array(memory, columnsAt, stride).fill(0);
-  instance.softmax_rows(0, rows, stride, matrixBytes, matrixBytes + rows * 4, columnsAt);
+  const biasView = new Float32Array(memory, biasAt, stride).fill(0);
+  if (bias) biasView.set(bias);
+  const stats = runKernel(
+    own.kernel,
+    memory,
+    { matrix: 0, bias: biasAt, scratch: scalesAt },
+    rows,
+    stride,
+    scales,
+  );
   if (stride === columns) matrix.set(padded);
   else
     for (let row = 0; row < rows; row++)
       matrix.set(padded.subarray(row * stride, row * stride + columns), row * columns);
-  const stats = new Float32Array(memory, matrixBytes + rows * 4, rows * 2);
+  return { ...stats, columnSums: stats.columnSums.subarray(0, columns) };
+}
+
+/** Byte offsets in a wasm memory: the matrix, the bias, and scratch for `softmaxScratchBytes(rows, columns)`. */
+export interface SoftmaxRowsPlace {
+  readonly matrix: number;
+  readonly bias: number;
+  readonly scratch: number;
+}
+
+/** Scratch bytes `softmaxRowsAt` needs: each row's scale and stats, each column's sum. */
+export function softmaxScratchBytes(rows: number, columns: number): number {
+  return rows * 12 + columns * 4;
+}
+
+/**
+ * `softmaxRowsInPlace` where the matrix and bias already are in `memory` (the TF.js wasm backend's heap): no
+ * copies. `columns` must be a multiple of 4 (the loop's vectors); the scratch is the caller's.
+ */
+export function softmaxRowsAt(
+  memory: WebAssembly.Memory,
+  place: SoftmaxRowsPlace,
+  rows: number,
+  columns: number,
+  scales: Float32Array,
+): RowStats {
+  if (columns % 4 !== 0) throw new Error(`softmaxRowsAt needs a multiple of 4 columns, not ${columns}`);
+  let kernel = onMemory.get(memory);
+  if (!kernel) {
+    kernel = instantiate(memory);
+    onMemory.set(memory, kernel);
+  }
+  return runKernel(kernel, memory.buffer, place, rows, columns, scales);
+}
+
+function runKernel(
+  kernel: SoftmaxRowsExports,
+  memory: ArrayBufferLike,
+  place: SoftmaxRowsPlace,
+  rows: number,
+  stride: number,
+  scales: Float32Array,
+): RowStats {
+  const scalesAt = place.scratch;
+  const statsAt = scalesAt + rows * 4;
+  const columnsAt = statsAt + rows * 8;
+  new Float32Array(memory, scalesAt, rows).set(scales);
+  new Float32Array(memory, columnsAt, stride).fill(0);
+  kernel.softmax_rows(place.matrix, rows, stride, place.bias, scalesAt, statsAt, columnsAt);
+  const stats = new Float32Array(memory, statsAt, rows * 2);
   const max = new Float32Array(rows);
   const sum = new Float32Array(rows);
   for (let row = 0; row < rows; row++) {
     max[row] = stats[2 * row] as number;
     sum[row] = stats[2 * row + 1] as number;
   }
-  return { max, sum, columnSums: new Float32Array(memory, columnsAt, columns).slice() };
+  return { max, sum, columnSums: new Float32Array(memory, columnsAt, stride).slice() };
 }

@@ -1,18 +1,21 @@
 ;; Softmax rows in place, for the training loss (`softmax-loss.ts`): per row of a [rows × stride] f32 matrix
-;; (stride a multiple of 4; padding and excluded columns hold -inf) the max, x ← exp(x − max), the row's sum,
-;; then x ← x · scale_row / sum, added into $columns (one f32 per column of the stride: the column sums, a bias's
-;; gradient). Rows' max and sum go to $stats (two f32 per row). exp is vectorised here: V8's
-;; Math.exp costs ~10 ns a value, 6 ms of a 512 × 1,280 logits matrix; this loop does the whole row in L1.
+;; (stride a multiple of 4; padding and excluded columns hold -inf) x ← x + bias (one f32 per column of the
+;; stride: the candidates' biases, added here instead of in a pass of its own over the matrix), the max,
+;; x ← exp(x − max), the row's sum, then x ← x · scale_row / sum, added into $columns (one f32 per column of the
+;; stride: the column sums, a bias's gradient). Rows' max and sum go to $stats (two f32 per row). exp is
+;; vectorised here: V8's Math.exp costs ~10 ns a value, 6 ms of a 512 × 1,280 logits matrix; this loop does the
+;; whole row in L1.
 (module
-  (memory (export "memory") 1)
+  ;; Imported: the module's own memory, or the TF.js wasm backend's heap, where the logits already are.
+  (import "env" "memory" (memory 1))
 
   ;; e^x for x ≤ 0 within 1e-6 relative, inlined in the row loop below (a call per vector costs as much as the
   ;; arithmetic): x = k·ln2 + r (Cody–Waite; k rounded by adding 1.5·2^23), e^r by its Taylor series to r^7
   ;; (|r| ≤ ln2/2), 2^k from the exponent bits. Below −87.3 (float32's smallest normal) the result is 0.
   (func (export "softmax_rows")
-    (param $matrix i32) (param $rows i32) (param $stride i32) (param $scales i32) (param $stats i32)
-    (param $columns i32)
-    (local $row i32) (local $p i32) (local $q i32) (local $end i32) (local $c i32)
+    (param $matrix i32) (param $rows i32) (param $stride i32) (param $bias i32) (param $scales i32)
+    (param $stats i32) (param $columns i32)
+    (local $row i32) (local $p i32) (local $q i32) (local $end i32) (local $c i32) (local $b i32)
     (local $m v128) (local $s v128) (local $e v128) (local $max f32) (local $sum f32)
     (local $x v128) (local $k v128) (local $two v128) (local $r v128) (local $poly v128)
     (local.set $p (local.get $matrix))
@@ -20,14 +23,18 @@
       (loop $next_row
         (br_if $done (i32.ge_u (local.get $row) (local.get $rows)))
         (local.set $end (i32.add (local.get $p) (i32.shl (local.get $stride) (i32.const 2))))
-        ;; the row's max
+        ;; x + bias, and the row's max
         (local.set $m (v128.const f32x4 -inf -inf -inf -inf))
         (local.set $q (local.get $p))
+        (local.set $b (local.get $bias))
         (block $max_done
           (loop $max_next
             (br_if $max_done (i32.ge_u (local.get $q) (local.get $end)))
-            (local.set $m (f32x4.max (local.get $m) (v128.load (local.get $q))))
+            (local.set $x (f32x4.add (v128.load (local.get $q)) (v128.load (local.get $b))))
+            (v128.store (local.get $q) (local.get $x))
+            (local.set $m (f32x4.max (local.get $m) (local.get $x)))
             (local.set $q (i32.add (local.get $q) (i32.const 16)))
+            (local.set $b (i32.add (local.get $b) (i32.const 16)))
             (br $max_next)))
         (local.set $max (f32.max
           (f32.max (f32x4.extract_lane 0 (local.get $m)) (f32x4.extract_lane 1 (local.get $m)))

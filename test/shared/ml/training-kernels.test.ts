@@ -11,17 +11,19 @@ describe('the training step’s own pieces', () => {
   });
 
   it.each([
-    ['sampled softmax with accidental hits', false],
-    ['weighted, with a negative row', true],
-  ])('softmaxLoss (%s): the value and gradients of the composed TF.js loss', (_name, weighted) => {
+    ['sampled softmax with accidental hits, 5 columns: copied off the heap', false, 5],
+    ['weighted, with a negative row, 5 columns: copied off the heap', true, 5],
+    ['sampled softmax with accidental hits, 8 columns: in place on the heap', false, 8],
+    ['weighted, with a negative row, 8 columns: in place on the heap', true, 8],
+  ])('softmaxLoss (%s): the value and gradients of the composed TF.js loss', (_name, weighted, columns) => {
     const users = tf.tensor2d([0.5, -1, 0.2, 1, 0.3, 0.3, -0.4, 2, 0, 0.1, -0.6, 0.9], [4, 3]);
     const candidates = tf.tensor2d(
-      [1, 0, 0.5, -0.2, 0.4, 1, 0.3, -1, 0.2, 1, 0, 0.5, 0.7, 0.7, -0.3],
-      [5, 3],
+      Array.from({ length: columns * 3 }, (_, at) => Math.sin(at * 1.7) * (at % 3 === 0 ? 1 : 0.6)),
+      [columns, 3],
     );
-    const bias = tf.tensor1d([0.1, -0.3, 0.2, 0.1, -0.5]);
-    // The rows' targets, then a sampled item: rows 0 and 3 share a target, the sample is row 1's target.
-    const items = Int32Array.of(4, 9, 6, 4, 9);
+    const bias = tf.tensor1d(Array.from({ length: columns }, (_, at) => Math.cos(at * 2.3) * 0.4));
+    // The rows' targets, then sampled items: rows 0 and 3 share a target, the first sample is row 1's target.
+    const items = Int32Array.from({ length: columns }, (_, at) => [4, 9, 6, 4, 9][at] ?? 20 + at);
     const targets = items.slice(0, 4);
     const targetColumns = Int32Array.of(0, 1, 2, 3);
     const hits = accidentalHits(targets, items);
@@ -37,12 +39,12 @@ describe('the training step’s own pieces', () => {
       : { targetColumns, hits, denominator: 4 };
     const reference = (u: tf.Tensor, v: tf.Tensor, b: tf.Tensor): tf.Scalar => {
       const logits = u.matMul(v, false, true).add(b) as tf.Tensor2D;
-      const mask = new Float32Array(4 * 5);
+      const mask = new Float32Array(4 * columns);
       for (let row = 0; row < 4; row++)
         for (let at = hits.offsets[row] as number; at < (hits.offsets[row + 1] as number); at++)
-          mask[row * 5 + (hits.columns[at] as number)] = -1e9;
-      const target = tf.sum(logits.mul(tf.oneHot(tf.tensor1d(targetColumns, 'int32'), 5)), 1);
-      const positiveLoss = tf.logSumExp(logits.add(tf.tensor2d(mask, [4, 5])), 1).sub(target);
+          mask[row * columns + (hits.columns[at] as number)] = -1e9;
+      const target = tf.sum(logits.mul(tf.oneHot(tf.tensor1d(targetColumns, 'int32'), columns)), 1);
+      const positiveLoss = tf.logSumExp(logits.add(tf.tensor2d(mask, [4, columns])), 1).sub(target);
       const negativeLoss = tf.softplus(target.sub(logits.mean(1)));
       const perRow = rows.positive
         ? tf.where(tf.tensor1d(rows.positive, 'bool'), positiveLoss, negativeLoss)
@@ -59,13 +61,19 @@ describe('the training step’s own pieces', () => {
       candidates,
       bias,
     ]);
+    // The gradient matrix written into the backend as a new tensor: what the in-place pass does without.
+    const writes = jest.spyOn(tf.backend(), 'write');
     const actual = tf.valueAndGrads(fused)([users, candidates, bias]);
+    const written = writes.mock.calls.map(([values]) => (values as Float32Array | null)?.length);
+    writes.mockRestore();
     expect(actual.value.dataSync()[0]).toBeCloseTo(expected.value.dataSync()[0] as number, 5);
     actual.grads.forEach((grad, index) => {
       const reference = (expected.grads[index] as tf.Tensor).dataSync();
       expect(reference.some((value) => value !== 0)).toBe(true);
       grad.dataSync().forEach((value, at) => expect(value).toBeCloseTo(reference[at] as number, 5));
     });
+    // In place on the heap only when the columns fill whole 4-lane vectors.
+    expect(written.filter((length) => length === 4 * columns)).toHaveLength(columns % 4 === 0 ? 0 : 1);
   });
 
   it('softmaxRowsInPlace: each row’s scaled softmax within 1e-6 relative, its column sums; left-out columns exactly 0', () => {

@@ -3,7 +3,7 @@
  * reads, and updates the moments of, only the rows its batch touched. Dense Adam would decay and apply every
  * row's moments on every step — O(rows · width) per step however small the batch, which is what made a
  * training step's cost grow with the catalogue. The rows live in plain Float32Arrays; a step copies its rows
- * out (`gather`), the tensors compute the gradient of those copies, and `update` writes the result back.
+ * out (`gatherRowsOf`), the tensors compute the gradient of those copies, and `update` / `updateRow` apply it.
  *
  * The update is TF.js's Adam formula (bias-corrected moments, ε outside the square root, the step's β powers;
  * the corrections folded into two constants), so on the rows a step touches it equals `tf.train.adam` (a test
@@ -81,31 +81,54 @@ export class LazyAdamTable {
    * the optimizer's 1-based step count, shared by every table and the dense weights.
    */
   update(rows: Int32Array, gradient: Float32Array, step: number, settings: AdamSettings): void {
-    const { learningRate, beta1, beta2, epsilon } = settings;
     const width = this.width;
     if (gradient.length !== rows.length * width)
       throw new Error(`gradient has ${gradient.length} values for ${rows.length} rows of width ${width}`);
-    // lr·(m/c1)/(√(v/c2) + ε) with the corrections folded into two constants: one square root and one division
-    // per value (the update is serial work between the parallel parts of a step).
-    const secondRoot = Math.sqrt(1 - beta2 ** step);
-    const stepSize = (learningRate * secondRoot) / (1 - beta1 ** step);
-    const epsilonHat = epsilon * secondRoot;
+    const constants = adamConstants(step, settings);
+    for (let slot = 0; slot < rows.length; slot++)
+      this.updateRow(rows[slot] as number, gradient, slot * width, constants);
+  }
+
+  /** One Adam step on one row, its gradient at `gradient[offset ..]`. */
+  updateRow(row: number, gradient: Float32Array, offset: number, constants: AdamConstants): void {
+    const { beta1, beta2, stepSize, epsilonHat } = constants;
+    const width = this.width;
     const { values } = this;
     const { first: firstMoment, second: secondMoment } = this.moments;
-    for (let slot = 0; slot < rows.length; slot++) {
-      const base = (rows[slot] as number) * width;
-      const gradientBase = slot * width;
-      for (let column = 0; column < width; column++) {
-        const at = base + column;
-        const g = gradient[gradientBase + column] as number;
-        const m = beta1 * (firstMoment[at] as number) + (1 - beta1) * g;
-        const v = beta2 * (secondMoment[at] as number) + (1 - beta2) * g * g;
-        firstMoment[at] = m;
-        secondMoment[at] = v;
-        values[at] = (values[at] as number) - (stepSize * m) / (Math.sqrt(v) + epsilonHat);
-      }
+    const base = row * width;
+    for (let column = 0; column < width; column++) {
+      const at = base + column;
+      const g = gradient[offset + column] as number;
+      const m = beta1 * (firstMoment[at] as number) + (1 - beta1) * g;
+      const v = beta2 * (secondMoment[at] as number) + (1 - beta2) * g * g;
+      firstMoment[at] = m;
+      secondMoment[at] = v;
+      values[at] = (values[at] as number) - (stepSize * m) / (Math.sqrt(v) + epsilonHat);
     }
   }
+}
+
+/** A step's Adam constants: the β's, and the bias corrections folded into the step size and ε. */
+export interface AdamConstants {
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly stepSize: number;
+  readonly epsilonHat: number;
+}
+
+/**
+ * lr·(m/c1)/(√(v/c2) + ε) with the corrections folded into two constants: one square root and one division per
+ * value (the update is serial work between the parallel parts of a step).
+ */
+export function adamConstants(step: number, settings: AdamSettings): AdamConstants {
+  const { learningRate, beta1, beta2, epsilon } = settings;
+  const secondRoot = Math.sqrt(1 - beta2 ** step);
+  return {
+    beta1,
+    beta2,
+    stepSize: (learningRate * secondRoot) / (1 - beta1 ** step),
+    epsilonHat: epsilon * secondRoot,
+  };
 }
 
 /**

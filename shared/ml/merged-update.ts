@@ -1,5 +1,5 @@
 import type { BatchPart, PartGradients } from './batch-parts';
-import { type AdamSettings, type LazyAdamTable, RowSlots } from './lazy-adam';
+import { type AdamSettings, adamConstants, type LazyAdamTable, RowSlots } from './lazy-adam';
 
 /**
  * A step's row-sparse update from its parts' gradients (`training-step.ts`), split by rows across the training
@@ -11,14 +11,14 @@ import { type AdamSettings, type LazyAdamTable, RowSlots } from './lazy-adam';
  * Done on the training thread alone this was ~11 ms of a ~60 ms two-thread step (10^5 items), the worker idle.
  */
 
-/** The union of a step's part rows ("merged" rows) and, per part, the merged slot of each of its local rows. */
+/** The union of a step's part rows ("merged" rows) and, per part, where each merged row is among its local rows. */
 export interface MergePlan {
   /** The model's item rows the step touches, by merged slot (first seen, part by part). */
   readonly itemRows: Int32Array;
   readonly userRows: Int32Array;
-  /** Per part: the merged slot of each local item row. */
-  readonly itemTargets: readonly Int32Array[];
-  readonly userTargets: readonly Int32Array[];
+  /** Per part: the local item row of each merged slot, −1 where the part does not have it. */
+  readonly itemLocals: readonly Int32Array[];
+  readonly userLocals: readonly Int32Array[];
 }
 
 export class MergePlanner {
@@ -35,14 +35,27 @@ export class MergePlanner {
     const itemRows = this.itemSlots.take();
     const userTargets = parts.map((part) => slotsOf(this.userSlots, part.userRows));
     const userRows = this.userSlots.take();
-    return { itemRows, userRows, itemTargets, userTargets };
+    return {
+      itemRows,
+      userRows,
+      itemLocals: itemTargets.map((targets) => localsOf(targets, itemRows.length)),
+      userLocals: userTargets.map((targets) => localsOf(targets, userRows.length)),
+    };
   }
 }
 
+/** The merged slot of each of a part's local rows. */
 function slotsOf(slots: RowSlots, rows: Int32Array): Int32Array {
   const out = new Int32Array(rows.length);
   for (let index = 0; index < rows.length; index++) out[index] = slots.slot(rows[index] as number);
   return out;
+}
+
+/** The inverse: each merged slot's local row in the part, −1 for none. */
+function localsOf(targets: Int32Array, mergedRows: number): Int32Array {
+  const locals = new Int32Array(mergedRows).fill(-1);
+  for (let local = 0; local < targets.length; local++) locals[targets[local] as number] = local;
+  return locals;
 }
 
 /** Merged slots [from, to). */
@@ -60,30 +73,25 @@ export function rowShare(rows: number, thread: number, threads: number): RowRang
 }
 
 /**
- * The merged gradient rows [from, to): every part's rows that add to them, summed in part order, into `sum`
- * (merged slot − from; `sum` is zeroed first). `gradients[p]` has `width` values per local row of part p and
- * `targets[p]` the merged slot of each.
+ * Merged slot `slot`'s gradient row into `into` (`width` values): the parts' local rows that add to it, summed in
+ * part order. `gradients[p]` has `width` values per local row of part p, `locals[p]` each merged slot's local row.
  */
-export function sumRows(
-  sum: Float32Array,
+export function sumMergedRow(
+  into: Float32Array,
   width: number,
-  range: RowRange,
+  slot: number,
   gradients: readonly Float32Array[],
-  targets: readonly Int32Array[],
+  locals: readonly Int32Array[],
 ): void {
-  const { from, to } = range;
-  sum.fill(0, 0, (to - from) * width);
-  gradients.forEach((gradient, part) => {
-    const partTargets = targets[part] as Int32Array;
-    for (let local = 0; local < partTargets.length; local++) {
-      const merged = partTargets[local] as number;
-      if (merged < from || merged >= to) continue;
-      const into = (merged - from) * width;
-      const at = local * width;
-      for (let column = 0; column < width; column++)
-        sum[into + column] = (sum[into + column] as number) + (gradient[at + column] as number);
-    }
-  });
+  into.fill(0, 0, width);
+  for (let part = 0; part < gradients.length; part++) {
+    const local = (locals[part] as Int32Array)[slot] as number;
+    if (local < 0) continue;
+    const gradient = gradients[part] as Float32Array;
+    const at = local * width;
+    for (let column = 0; column < width; column++)
+      into[column] = (into[column] as number) + (gradient[at + column] as number);
+  }
 }
 
 /** The row-sparse tables a step updates by merged rows (item bias shares the item rows). */
@@ -100,8 +108,8 @@ export interface RowShare {
 }
 
 /**
- * One thread's share of a step's row-sparse update: its merged item and user rows summed over the parts, then
- * lazy Adam on them. `sums` is the thread's reusable buffer.
+ * One thread's share of a step's row-sparse update: row by row, its merged item and user rows summed over the
+ * parts (in a row-sized buffer that stays in cache), then lazy Adam on the row.
  */
 export function updateRowShare(
   tables: RowSparseTables,
@@ -110,14 +118,13 @@ export function updateRowShare(
   share: RowShare,
   step: number,
   adam: AdamSettings,
-  sums: SumBuffer,
 ): void {
   const update = (
     table: LazyAdamTable,
     rows: Int32Array,
     range: RowRange,
     partRows: readonly Float32Array[],
-    targets: readonly Int32Array[],
+    locals: readonly Int32Array[],
   ) => {
     if (range.to <= range.from) return;
     const [only] = partRows;
@@ -126,41 +133,34 @@ export function updateRowShare(
       table.update(rows, only, step, adam);
       return;
     }
-    const sum = sums.take((range.to - range.from) * table.width);
-    sumRows(sum, table.width, range, partRows, targets);
-    table.update(rows.subarray(range.from, range.to), sum, step, adam);
+    const constants = adamConstants(step, adam);
+    const gradient = new Float32Array(table.width);
+    for (let slot = range.from; slot < range.to; slot++) {
+      sumMergedRow(gradient, table.width, slot, partRows, locals);
+      table.updateRow(rows[slot] as number, gradient, 0, constants);
+    }
   };
   update(
     tables.itemEmbedding,
     plan.itemRows,
     share.item,
     gradients.map((gradient) => gradient.itemEmbedding),
-    plan.itemTargets,
+    plan.itemLocals,
   );
   update(
     tables.itemBias,
     plan.itemRows,
     share.item,
     gradients.map((gradient) => gradient.itemBias),
-    plan.itemTargets,
+    plan.itemLocals,
   );
   update(
     tables.userEmbedding,
     plan.userRows,
     share.user,
     gradients.map((gradient) => gradient.userEmbedding),
-    plan.userTargets,
+    plan.userLocals,
   );
-}
-
-/** A Float32Array reused step after step, grown when a step needs more. */
-export class SumBuffer {
-  private values = new Float32Array(0);
-
-  take(length: number): Float32Array {
-    if (this.values.length < length) this.values = new Float32Array(Math.ceil(length * 1.25));
-    return this.values.subarray(0, length);
-  }
 }
 
 /** How many values of each kind a part's gradient holds (one row per local item / user row). */

@@ -15,7 +15,6 @@ import {
   rowShare,
   type GradientSlot,
   GradientSlots,
-  SumBuffer,
   updateRowShare,
 } from './merged-update';
 import {
@@ -282,7 +281,6 @@ export async function trainTwoTower(
     denseNames.map((name) => table(name).values.length),
     workers !== undefined,
   );
-  const sums = new SumBuffer();
   const denseSums = denseNames.map((name) => new Float32Array(table(name).values.length));
 
   const history: EpochStats[] = [];
@@ -366,7 +364,7 @@ export async function trainTwoTower(
         );
         let loss = 0;
         try {
-          updateRowShare(rowSparse, plan, gradients, share(0), step, adam, sums);
+          updateRowShare(rowSparse, plan, gradients, share(0), step, adam);
           denseNames.forEach((name, weight) => {
             const sum = denseSums[weight] as Float32Array;
             sum.fill(0);

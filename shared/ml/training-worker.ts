@@ -3,7 +3,7 @@ import { SeededRandom } from '../data/random';
 import { initBackend } from './backend';
 import type { GradientWorkerInit, GradientWorkerReply, GradientWorkerRequest } from './gradient-workers';
 import { LazyAdamTable } from './lazy-adam';
-import { gradientViews, type RowSparseTables, SumBuffer, updateRowShare } from './merged-update';
+import { gradientViews, type RowSparseTables, updateRowShare } from './merged-update';
 import { partGradients, type WeightArrays } from './training-step';
 
 /**
@@ -24,7 +24,6 @@ async function run(): Promise<void> {
     ]),
   );
   const tables = rowSparseTables(init);
-  const sums = new SumBuffer();
   const random = new SeededRandom(init.seed);
   port.on('message', (request: GradientWorkerRequest) => {
     let reply: GradientWorkerReply;
@@ -35,7 +34,7 @@ async function run(): Promise<void> {
       } else {
         if (!tables || !init.adam) throw new Error('this worker was started without the tables to update');
         const gradients = request.slots.map((slot) => gradientViews(slot, 0));
-        updateRowShare(tables, request.plan, gradients, request.share, request.step, init.adam, sums);
+        updateRowShare(tables, request.plan, gradients, request.share, request.step, init.adam);
         reply = { updated: true };
       }
     } catch (error) {

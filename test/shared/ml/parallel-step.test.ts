@@ -17,8 +17,7 @@ import {
   MergePlanner,
   rowShare,
   type RowSparseTables,
-  sumRows,
-  SumBuffer,
+  sumMergedRow,
   updateRowShare,
 } from '../../../shared/ml/merged-update';
 import {
@@ -126,19 +125,20 @@ function merge(results: readonly { part: BatchPart; gradients: PartGradients }[]
     rows: Int32Array,
     width: number,
     pick: (gradient: PartGradients) => Float32Array,
-    targets: readonly Int32Array[],
+    locals: readonly Int32Array[],
   ) => {
     const sum = new Float32Array(rows.length * width);
-    sumRows(sum, width, { from: 0, to: rows.length }, gradients.map(pick), targets);
+    for (let slot = 0; slot < rows.length; slot++)
+      sumMergedRow(sum.subarray(slot * width), width, slot, gradients.map(pick), locals);
     return sum;
   };
   return {
     loss: gradients.reduce((total, gradient) => total + gradient.loss, 0),
     itemRows: plan.itemRows,
-    itemEmbedding: summed(plan.itemRows, D, (gradient) => gradient.itemEmbedding, plan.itemTargets),
-    itemBias: summed(plan.itemRows, 1, (gradient) => gradient.itemBias, plan.itemTargets),
+    itemEmbedding: summed(plan.itemRows, D, (gradient) => gradient.itemEmbedding, plan.itemLocals),
+    itemBias: summed(plan.itemRows, 1, (gradient) => gradient.itemBias, plan.itemLocals),
     userRows: plan.userRows,
-    userEmbedding: summed(plan.userRows, D, (gradient) => gradient.userEmbedding, plan.userTargets),
+    userEmbedding: summed(plan.userRows, D, (gradient) => gradient.userEmbedding, plan.userLocals),
     dense: (gradients[0] as PartGradients).dense.map((_, weight) => {
       const sum = new Float32Array((gradients[0] as PartGradients).dense[weight]?.length ?? 0);
       for (const gradient of gradients)
@@ -294,10 +294,9 @@ describe('data-parallel training steps', () => {
       user: rowShare(plan.userRows.length, thread, threads),
     });
     const oneThread = rowSparseTablesOf(weights);
-    updateRowShare(oneThread, plan, gradients, share(0, 1), 7, adam, new SumBuffer());
+    updateRowShare(oneThread, plan, gradients, share(0, 1), 7, adam);
     const threeThreads = rowSparseTablesOf(weights);
-    for (const thread of [2, 0, 1])
-      updateRowShare(threeThreads, plan, gradients, share(thread, 3), 7, adam, new SumBuffer());
+    for (const thread of [2, 0, 1]) updateRowShare(threeThreads, plan, gradients, share(thread, 3), 7, adam);
     expect(tableState(threeThreads)).toEqual(tableState(oneThread));
     // The update moved every touched row and no other.
     const before = weights.get('item_embedding')?.values as Float32Array;
@@ -323,8 +322,8 @@ describe('data-parallel training steps', () => {
       user: rowShare(plan.userRows.length, thread, 2),
     });
     const expected = rowSparseTablesOf(weights);
-    updateRowShare(expected, plan, gradients, share(0), 3, adam, new SumBuffer());
-    updateRowShare(expected, plan, gradients, share(1), 3, adam, new SumBuffer());
+    updateRowShare(expected, plan, gradients, share(0), 3, adam);
+    updateRowShare(expected, plan, gradients, share(1), 3, adam);
     const shared = rowSparseTablesOf(weights);
     const asWeights: WeightArrays = new Map(
       [...weights].map(([name, weight]) => {
@@ -347,7 +346,7 @@ describe('data-parallel training steps', () => {
     });
     try {
       const theirs = workers.update(0, { step: 3, plan, slots, share: share(1) });
-      updateRowShare(shared, plan, gradients, share(0), 3, adam, new SumBuffer());
+      updateRowShare(shared, plan, gradients, share(0), 3, adam);
       await theirs;
     } finally {
       await workers.close();

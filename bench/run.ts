@@ -6,7 +6,7 @@ import { runPropensityBenchmark } from './propensity';
 import { runServingBenchmark } from './serving';
 import { runSplitterBenchmark } from './splitter';
 import { runStatsBenchmark } from './stats';
-import { runTrainingBenchmark, runXlargeBenchmark } from './training';
+import { runNegativesBenchmark, runTrainingBenchmark, runXlargeBenchmark } from './training';
 import { runUpliftBenchmark } from './uplift';
 
 /** `npm run bench -- <name...>`: runs the named benchmarks (all when none is named, but the hour-long ones). */
@@ -15,6 +15,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   ingest: runIngestBenchmark,
   training: runTrainingBenchmark,
   'training-xlarge': runXlargeBenchmark,
+  'training-negatives': runNegativesBenchmark,
   serving: runServingBenchmark,
   events: runEventsBenchmark,
   propensity: runPropensityBenchmark,

@@ -15,14 +15,15 @@ import {
 import { fillContext } from '../shared/ml/two-tower';
 import { SYNTHETIC_PRESETS, type SyntheticConfig, SyntheticWorld } from '../shared/synthetic/generator';
 import { ML_100K } from '../test/support/shared-data';
-import { report, type Row } from './report';
+import { median, report, type Row } from './report';
 
 /**
  * `npm run bench -- training` (wasm, this machine):
  * 1. MovieLens 100K end to end (read from ../shared/data, never copied): the default config, as `mappa evaluate`.
  * 2. Catalogue sweep: one epoch at a fixed 10^6 interactions with 10^4, 10^5 and 10^6 items — sampled softmax at
  *    every size (the default would use full softmax at 10^4), so the same step is compared.
- *    The 10^5-item epoch is run again on one thread: the step before data-parallel parts, side by side.
+ *    The 10^5-item epoch is run again on one thread (the step before data-parallel parts) and with the whole batch
+ *    of 1,024 as in-batch negatives (the default before `npm run bench -- training-negatives` chose 512), side by side.
  * 3. Interactions sweep: 10^5 and 10^6 rows, 2·10^5 items, one epoch: training time should grow linearly with
  *    the rows. The `xlarge` preset (~10^7 rows) end to end is its own benchmark, `npm run bench -- training-xlarge`
  *    (about an hour here; see `runXlargeBenchmark`).
@@ -288,6 +289,13 @@ export async function runTrainingBenchmark(): Promise<void> {
         workload: 'one thread (no data-parallel parts), 10^5 items',
         ...(await oneEpoch(data, { threads: 1 })),
       });
+      process.stderr.write(
+        'training: catalogue sweep, 100000 items, the whole batch as in-batch negatives\n',
+      );
+      baselineRows.push({
+        workload: 'previous default: 1,024 in-batch negatives (+ 256 sampled), 10^5 items',
+        ...(await oneEpoch(data, { inBatchNegatives: 1_024 })),
+      });
     }
   }
   const smallest = epochRows[0]?.epoch_seconds as number;
@@ -337,6 +345,82 @@ export async function runTrainingBenchmark(): Promise<void> {
       peak_rss_mib: peakRssMiB(),
     },
   );
+}
+
+/** The negatives trade-off's configurations: in-batch group rows + popularity-sampled negatives. */
+const NEGATIVES_GRID: readonly { inBatchNegatives: number; sampledNegatives: number }[] = [
+  { inBatchNegatives: 1_024, sampledNegatives: 256 },
+  { inBatchNegatives: 512, sampledNegatives: 256 },
+  { inBatchNegatives: 256, sampledNegatives: 256 },
+  { inBatchNegatives: 512, sampledNegatives: 512 },
+];
+const NEGATIVES_EPOCHS = 4;
+const NEGATIVES_TEST_USERS = 5_000;
+
+/**
+ * `npm run bench -- training-negatives` (wasm, ~8 min here): how many negatives a sampled-softmax row is scored
+ * against, as quality against speed. The 10^5-item sweep catalogue (10^6 interactions) trained for up to four
+ * epochs with early stopping on each configuration of `NEGATIVES_GRID`, then the test NDCG@10 of a seeded sample of
+ * 5,000 users ranked against the whole catalogue, and the epochs' examples per second — all in one run, one
+ * configuration after the other.
+ */
+export async function runNegativesBenchmark(): Promise<void> {
+  await initBackend({ force: 'wasm' });
+  const data = syntheticSplit({ seed: 7, users: 100_000, items: 100_000, interactions: SWEEP_INTERACTIONS });
+  const testUsers = evaluationSample(data.split, NEGATIVES_TEST_USERS, 1);
+  const rows: Row[] = [];
+  for (const negatives of NEGATIVES_GRID) {
+    const label = `${negatives.inBatchNegatives} in-batch + ${negatives.sampledNegatives} sampled`;
+    process.stderr.write(`training-negatives: ${label}\n`);
+    const trained = await trainTwoTower(
+      data.split,
+      { numUsers: data.numUsers, numItems: data.numItems },
+      {
+        ...DEFAULT_TRAINING_CONFIG,
+        ...negatives,
+        epochs: NEGATIVES_EPOCHS,
+        fullSoftmaxMaxItems: 0,
+        validationSampleUsers: SWEEP_VALIDATION_USERS,
+      },
+      {
+        onBatch: (epoch, batch, batches) => {
+          if (batch % 200 === 0 || batch === batches)
+            process.stderr.write(`  epoch ${epoch} step ${batch}/${batches}\r`);
+        },
+        onEpoch: (stats) =>
+          process.stderr.write(
+            `  epoch ${stats.epoch}: ${Math.round(stats.examplesPerSecond)} examples/s, validation NDCG@10 ${stats.validation.ndcg10.toFixed(4)}\n`,
+          ),
+      },
+    );
+    const test = evaluateFullRanking(
+      twoTowerScorer(trained.model),
+      data.split,
+      data.numItems,
+      'test',
+      10,
+      testUsers,
+    );
+    trained.model.dispose();
+    rows.push({
+      negatives: label,
+      columns: negatives.inBatchNegatives + negatives.sampledNegatives,
+      epochs: trained.history.length,
+      examples_per_s: Math.round(median(trained.history.map((epoch) => epoch.examplesPerSecond))),
+      validation_ndcg10: Number(
+        Math.max(...trained.history.map((epoch) => epoch.validation.ndcg10)).toFixed(4),
+      ),
+      test_ndcg10: Number(test.ndcg10.toFixed(4)),
+      test_hr10: Number(test.hr10.toFixed(4)),
+    });
+  }
+  report('training-negatives', rows, {
+    backend: 'wasm',
+    data: `synthetic seed 7: ${data.rows} interactions, ${data.numItems} items (${data.itemsSeen} seen), ${data.numUsers} users`,
+    config: { ...DEFAULT_TRAINING_CONFIG, epochs: NEGATIVES_EPOCHS, fullSoftmaxMaxItems: 0 },
+    test_users: testUsers.length,
+    examples_per_s: 'median over the epochs',
+  });
 }
 
 function peakRssMiB(): number {

@@ -64,9 +64,11 @@ export class LazyAdamTable {
     if (values.length % width !== 0)
       throw new Error(`a table of width ${width} cannot hold ${values.length} values`);
     const zeroed = () =>
-      moments === 'shared'
-        ? new Float32Array(new SharedArrayBuffer(values.byteLength))
-        : new Float32Array(values.length);
+      residentZeros(
+        moments === 'shared'
+          ? new Float32Array(new SharedArrayBuffer(values.byteLength))
+          : new Float32Array(values.length),
+      );
     this.moments = typeof moments === 'object' ? moments : { first: zeroed(), second: zeroed() };
     if (this.moments.first.length !== values.length || this.moments.second.length !== values.length)
       throw new Error('Adam moments must have one value per table value');
@@ -129,6 +131,18 @@ export function adamConstants(step: number, settings: AdamSettings): AdamConstan
     stepSize: (learningRate * secondRoot) / (1 - beta1 ** step),
     epsilonHat: epsilon * secondRoot,
   };
+}
+
+/**
+ * A fresh zeroed array with every memory page written once, in order. The OS maps a zeroed allocation's pages in
+ * on first touch — on this VM ~14 µs a page — so moments first touched row by row, at random, during training put
+ * that cost inside the steps (at 10^6 items the update's share took 11.4 ms instead of 4.5 in the first epoch);
+ * touched in order when allocated it is ~0.9 s per 256 MB, once.
+ */
+function residentZeros(array: Float32Array): Float32Array {
+  const valuesPerPage = 4096 / Float32Array.BYTES_PER_ELEMENT;
+  for (let at = 0; at < array.length; at += valuesPerPage) array[at] = 0;
+  return array;
 }
 
 /**

@@ -9,7 +9,7 @@ import { runStatsBenchmark } from './stats';
 import { runNegativesBenchmark, runTrainingBenchmark, runXlargeBenchmark } from './training';
 import { runUpliftBenchmark } from './uplift';
 
-/** `npm run bench -- <name...>`: runs the named benchmarks (all when none is named, but the hour-long ones). */
+/** `npm run bench -- <name...>`: runs the named benchmarks (all when none is named, but the longest). */
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   backend: runBackendBenchmark,
   ingest: runIngestBenchmark,
@@ -25,7 +25,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   uplift: runUpliftBenchmark,
 };
 
-/** Benchmarks that take about an hour run only when named. */
+/** Benchmarks that take 25 minutes or more here run only when named. */
 const ONLY_WHEN_NAMED = new Set(['training-xlarge']);
 
 async function main(): Promise<void> {

@@ -26,7 +26,7 @@ import { median, report, type Row } from './report';
  *    of 1,024 as in-batch negatives (the default before `npm run bench -- training-negatives` chose 512), side by side.
  * 3. Interactions sweep: 10^5 and 10^6 rows, 2·10^5 items, one epoch: training time should grow linearly with
  *    the rows. The `xlarge` preset (~10^7 rows) end to end is its own benchmark, `npm run bench -- training-xlarge`
- *    (about an hour here; see `runXlargeBenchmark`).
+ *    (~25 minutes here; see `runXlargeBenchmark`).
  * 4. The same model and step in PyTorch on CPU (bench/pytorch_two_tower.py, Debian's python3-torch) on the 10^5-item
  *    sweep's examples, 1 and 2 threads; skipped with a note when torch is not installed.
  * Epoch rows give training seconds (the step loop) and the per-epoch validation separately.
@@ -194,7 +194,7 @@ async function movieLensEndToEnd(): Promise<Row> {
 /**
  * `npm run bench -- training-xlarge` (wasm): the `xlarge` preset (~10^7 rows, 10^6 users, 2·10^5 items) end to end —
  * generate, build the log, train with early stopping (the default config), rank the catalogue for a seeded sample
- * of 10,000 test users — with peak RSS. About an hour on this machine, so only when named.
+ * of 10,000 test users — with peak RSS. ~25 minutes on this machine (34 before the in-place kernels), so only when named.
  */
 export async function runXlargeBenchmark(): Promise<void> {
   await initBackend({ force: 'wasm' });

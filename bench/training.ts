@@ -12,7 +12,8 @@ import {
   trainTwoTower,
   twoTowerScorer,
 } from '../shared/ml/train-two-tower';
-import { fillContext } from '../shared/ml/two-tower';
+import { fillContext, type TwoTowerModel } from '../shared/ml/two-tower';
+import type { RankingMetrics } from '../shared/ml/metrics';
 import { SYNTHETIC_PRESETS, type SyntheticConfig, SyntheticWorld } from '../shared/synthetic/generator';
 import { ML_100K } from '../test/support/shared-data';
 import { median, report, type Row } from './report';
@@ -235,15 +236,7 @@ async function xlargeEndToEnd(): Promise<Row> {
     },
   );
   const testUsers = evaluationSample(data.split, XLARGE_TEST_USERS, 1);
-  const test = evaluateFullRanking(
-    twoTowerScorer(trained.model),
-    data.split,
-    data.numItems,
-    'test',
-    10,
-    testUsers,
-  );
-  trained.model.dispose();
+  const test = testAndDispose(trained.model, data, testUsers);
   const seconds = (performance.now() - started) / 1000;
   const trainingSeconds = trained.history.reduce((sum, epoch) => sum + epoch.seconds, 0);
   return {
@@ -393,15 +386,7 @@ export async function runNegativesBenchmark(): Promise<void> {
           ),
       },
     );
-    const test = evaluateFullRanking(
-      twoTowerScorer(trained.model),
-      data.split,
-      data.numItems,
-      'test',
-      10,
-      testUsers,
-    );
-    trained.model.dispose();
+    const test = testAndDispose(trained.model, data, testUsers);
     rows.push({
       negatives: label,
       columns: negatives.inBatchNegatives + negatives.sampledNegatives,
@@ -421,6 +406,13 @@ export async function runNegativesBenchmark(): Promise<void> {
     test_users: testUsers.length,
     examples_per_s: 'median over the epochs',
   });
+}
+
+/** A trained model's test metrics: `users` ranked against the whole catalogue; the model is disposed after. */
+function testAndDispose(model: TwoTowerModel, data: SweepData, users: readonly number[]): RankingMetrics {
+  const test = evaluateFullRanking(twoTowerScorer(model), data.split, data.numItems, 'test', 10, users);
+  model.dispose();
+  return test;
 }
 
 function peakRssMiB(): number {

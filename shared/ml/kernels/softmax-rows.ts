@@ -14,14 +14,19 @@ interface SoftmaxRowsExports {
 
 const PAGE = 65_536;
 let compiled: WebAssembly.Module | undefined;
-/** The module on its own memory (one per thread), grown to the largest matrix seen. */
-let own: { memory: WebAssembly.Memory; kernel: SoftmaxRowsExports } | undefined;
-/** Instances on other memories (the TF.js wasm backend's heap), by memory. */
-const onMemory = new WeakMap<WebAssembly.Memory, SoftmaxRowsExports>();
+/** The module's own memory (one per thread), grown to the largest matrix seen. */
+let ownMemory: WebAssembly.Memory | undefined;
+/** The module instantiated on each memory it has run on (its own, the TF.js wasm backend's heap). */
+const kernels = new WeakMap<WebAssembly.Memory, SoftmaxRowsExports>();
 
-function instantiate(memory: WebAssembly.Memory): SoftmaxRowsExports {
-  compiled ??= new WebAssembly.Module(Buffer.from(SOFTMAX_ROWS_WASM_BASE64, 'base64'));
-  return new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as SoftmaxRowsExports;
+function kernelOn(memory: WebAssembly.Memory): SoftmaxRowsExports {
+  let kernel = kernels.get(memory);
+  if (!kernel) {
+    compiled ??= new WebAssembly.Module(Buffer.from(SOFTMAX_ROWS_WASM_BASE64, 'base64'));
+    kernel = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as SoftmaxRowsExports;
+    kernels.set(memory, kernel);
+  }
+  return kernel;
 }
 
 /** Each row's max and the sum of exp(x − max) over it (x with the bias added); the column sums of the result. */
@@ -45,19 +50,13 @@ export function softmaxRowsInPlace(
   bias?: Float32Array,
 ): RowStats {
   const stride = Math.ceil(columns / 4) * 4;
-  const matrixBytes = rows * stride * 4;
-  const biasAt = matrixBytes;
-  const scalesAt = biasAt + stride * 4;
-  const statsAt = scalesAt + rows * 4;
-  const columnsAt = statsAt + rows * 8;
-  const needed = columnsAt + stride * 4;
-  if (!own) {
-    const memory = new WebAssembly.Memory({ initial: 1 });
-    own = { memory, kernel: instantiate(memory) };
-  }
-  const pages = Math.ceil(needed / PAGE) - own.memory.buffer.byteLength / PAGE;
-  if (pages > 0) own.memory.grow(pages);
-  const memory = own.memory.buffer;
+  const biasAt = rows * stride * 4;
+  const scratchAt = biasAt + stride * 4;
+  const needed = scratchAt + softmaxScratchBytes(rows, stride);
+  ownMemory ??= new WebAssembly.Memory({ initial: 1 });
+  const pages = Math.ceil(needed / PAGE) - ownMemory.buffer.byteLength / PAGE;
+  if (pages > 0) ownMemory.grow(pages);
+  const memory = ownMemory.buffer;
   const padded = new Float32Array(memory, 0, rows * stride);
   if (stride === columns) padded.set(matrix);
   else
@@ -68,9 +67,9 @@ export function softmaxRowsInPlace(
   const biasView = new Float32Array(memory, biasAt, stride).fill(0);
   if (bias) biasView.set(bias);
   const stats = runKernel(
-    own.kernel,
+    kernelOn(ownMemory),
     memory,
-    { matrix: 0, bias: biasAt, scratch: scalesAt },
+    { matrix: 0, bias: biasAt, scratch: scratchAt },
     rows,
     stride,
     scales,
@@ -106,12 +105,7 @@ export function softmaxRowsAt(
   scales: Float32Array,
 ): RowStats {
   if (columns % 4 !== 0) throw new Error(`softmaxRowsAt needs a multiple of 4 columns, not ${columns}`);
-  let kernel = onMemory.get(memory);
-  if (!kernel) {
-    kernel = instantiate(memory);
-    onMemory.set(memory, kernel);
-  }
-  return runKernel(kernel, memory.buffer, place, rows, columns, scales);
+  return runKernel(kernelOn(memory), memory.buffer, place, rows, columns, scales);
 }
 
 function runKernel(

@@ -128,8 +128,9 @@ function merge(results: readonly { part: BatchPart; gradients: PartGradients }[]
     locals: readonly Int32Array[],
   ) => {
     const sum = new Float32Array(rows.length * width);
+    const picked = gradients.map(pick);
     for (let slot = 0; slot < rows.length; slot++)
-      sumMergedRow(sum.subarray(slot * width), width, slot, gradients.map(pick), locals);
+      sumMergedRow(sum.subarray(slot * width), width, slot, picked, locals);
     return sum;
   };
   return {
